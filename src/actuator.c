@@ -1,0 +1,250 @@
+/*
+ * actuator: /actuator/health (+ liveness, readiness), /actuator/info and
+ * /actuator/prometheus.
+ *
+ * Health and readiness run a real "SELECT 1" through kore's async pgsql
+ * on every call, so readiness is DOWN (503) for exactly as long as the
+ * database cannot answer.  Liveness only proves the worker's event loop
+ * answers: a database outage must not get the pod restarted.
+ */
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/pgsql.h>
+
+#include <string.h>
+
+#include "app.h"
+#include "build_info.h"
+#include "metrics.h"
+#include "respond.h"
+
+#define HEALTH_FULL		0
+#define HEALTH_READINESS	1
+
+#define HEALTH_STATE_SETUP	0
+#define HEALTH_STATE_WAIT	1
+#define HEALTH_STATE_READ	2
+#define HEALTH_STATE_REPLY	3
+#define HEALTH_STATE_COUNT	4
+
+struct health_state {
+	struct respond_ctx	ctx;
+	struct kore_pgsql	sql;
+	int			kind;
+	int			bound;
+	int			db_up;
+	char			db_error[256];
+};
+
+int	actuator_health(struct http_request *);
+int	actuator_readiness(struct http_request *);
+int	actuator_liveness(struct http_request *);
+int	actuator_info(struct http_request *);
+int	actuator_prometheus(struct http_request *);
+
+static int	health_run(struct http_request *, const char *, int);
+static int	health_setup(struct http_request *);
+static int	health_wait(struct http_request *);
+static int	health_read(struct http_request *);
+static int	health_reply(struct http_request *);
+static void	health_db_failed(struct health_state *, const char *);
+
+static struct http_state	health_states[] = {
+	KORE_HTTP_STATE(health_setup),
+	KORE_HTTP_STATE(health_wait),
+	KORE_HTTP_STATE(health_read),
+	KORE_HTTP_STATE(health_reply),
+};
+
+int
+actuator_health(struct http_request *req)
+{
+	return (health_run(req, "/actuator/health", HEALTH_FULL));
+}
+
+int
+actuator_readiness(struct http_request *req)
+{
+	return (health_run(req, "/actuator/health/readiness",
+	    HEALTH_READINESS));
+}
+
+static int
+health_run(struct http_request *req, const char *route, int kind)
+{
+	struct health_state	*st;
+
+	if (!http_state_exists(req)) {
+		st = respond_begin(req, route, sizeof(*st));
+		st->kind = kind;
+		kore_pgsql_init(&st->sql);
+	}
+
+	return (http_state_run(health_states, HEALTH_STATE_COUNT, req));
+}
+
+static void
+health_db_failed(struct health_state *st, const char *why)
+{
+	size_t		len;
+
+	st->db_up = 0;
+	(void)kore_strlcpy(st->db_error, why != NULL ? why : "unknown error",
+	    sizeof(st->db_error));
+
+	/* libpq messages end in a newline; the JSON should not. */
+	len = strlen(st->db_error);
+	while (len > 0 && (st->db_error[len - 1] == '\n' ||
+	    st->db_error[len - 1] == ' '))
+		st->db_error[--len] = '\0';
+}
+
+static int
+health_setup(struct http_request *req)
+{
+	struct health_state	*st = http_state_get(req);
+	const char		*why;
+
+	req->fsm_state = HEALTH_STATE_REPLY;
+	if ((why = app_db_unconfigured()) != NULL) {
+		health_db_failed(st, why);
+		return (HTTP_STATE_CONTINUE);
+	}
+
+	if (!st->bound) {
+		kore_pgsql_bind_request(&st->sql, req);
+		st->bound = 1;
+	}
+
+	if (!kore_pgsql_setup(&st->sql, APP_DB_NAME, KORE_PGSQL_ASYNC)) {
+		if (st->sql.state == KORE_PGSQL_STATE_INIT) {
+			/* Queued for a free connection. */
+			req->fsm_state = HEALTH_STATE_SETUP;
+			return (HTTP_STATE_RETRY);
+		}
+		health_db_failed(st, st->sql.error);
+		return (HTTP_STATE_CONTINUE);
+	}
+
+	if (!kore_pgsql_query(&st->sql, "SELECT 1")) {
+		health_db_failed(st, st->sql.error);
+		return (HTTP_STATE_CONTINUE);
+	}
+
+	req->fsm_state = HEALTH_STATE_WAIT;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+health_wait(struct http_request *req)
+{
+	struct health_state	*st = http_state_get(req);
+
+	switch (st->sql.state) {
+	case KORE_PGSQL_STATE_WAIT:
+		return (HTTP_STATE_RETRY);
+	case KORE_PGSQL_STATE_COMPLETE:
+		req->fsm_state = HEALTH_STATE_REPLY;
+		break;
+	case KORE_PGSQL_STATE_ERROR:
+		health_db_failed(st, st->sql.error);
+		req->fsm_state = HEALTH_STATE_REPLY;
+		break;
+	case KORE_PGSQL_STATE_RESULT:
+		req->fsm_state = HEALTH_STATE_READ;
+		break;
+	default:
+		kore_pgsql_continue(&st->sql);
+		break;
+	}
+
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+health_read(struct http_request *req)
+{
+	struct health_state	*st = http_state_get(req);
+
+	if (kore_pgsql_ntuples(&st->sql) == 1 &&
+	    strcmp(kore_pgsql_getvalue(&st->sql, 0, 0), "1") == 0)
+		st->db_up = 1;
+	else
+		health_db_failed(st, "SELECT 1 returned an unexpected row");
+
+	kore_pgsql_continue(&st->sql);
+	req->fsm_state = HEALTH_STATE_WAIT;
+
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+health_reply(struct http_request *req)
+{
+	struct health_state	*st = http_state_get(req);
+	json_t			*body, *db, *comps;
+	const char		*status;
+
+	status = st->db_up ? "UP" : "DOWN";
+	if (st->db_up)
+		db = json_pack("{s:s, s:{s:s}}", "status", "UP",
+		    "details", "database", "PostgreSQL");
+	else
+		db = json_pack("{s:s, s:{s:s}}", "status", "DOWN",
+		    "details", "error", st->db_error);
+
+	comps = json_pack("{s:o}", "db", db);
+	if (st->kind == HEALTH_FULL) {
+		json_object_set_new(comps, "kafka", json_pack("{s:s, s:{s:s}}",
+		    "status", "UNKNOWN", "details", "consumer",
+		    "no consumer runs in this build"));
+	}
+
+	body = json_pack("{s:s, s:o}", "status", status, "components", comps);
+	respond_json(req, st->db_up ? 200 : 503, body);
+
+	return (HTTP_STATE_COMPLETE);
+}
+
+int
+actuator_liveness(struct http_request *req)
+{
+	respond_begin(req, "/actuator/health/liveness",
+	    sizeof(struct respond_ctx));
+	respond_json(req, 200, json_pack("{s:s}", "status", "UP"));
+
+	return (KORE_RESULT_OK);
+}
+
+int
+actuator_info(struct http_request *req)
+{
+	respond_begin(req, "/actuator/info", sizeof(struct respond_ctx));
+	respond_json(req, 200, json_pack("{s:s, s:s, s:s, s:s}",
+	    "app", "saga-tracker",
+	    "version", build_info_version(),
+	    "gitCommit", build_info_commit(),
+	    "buildTime", build_info_time()));
+
+	return (KORE_RESULT_OK);
+}
+
+int
+actuator_prometheus(struct http_request *req)
+{
+	char		*text;
+	size_t		 len;
+
+	respond_begin(req, "/actuator/prometheus", sizeof(struct respond_ctx));
+	if ((text = metrics_render(&len)) == NULL) {
+		respond_problem(req, 500, "cannot render the metrics");
+		return (KORE_RESULT_OK);
+	}
+
+	respond_text(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    text, len);
+	free(text);
+
+	return (KORE_RESULT_OK);
+}

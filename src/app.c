@@ -1,0 +1,111 @@
+/*
+ * app: kore_parent_configure / kore_worker_configure and teardown.
+ */
+
+#include <kore/kore.h>
+#include <kore/hooks.h>
+#include <kore/pgsql.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "build_info.h"
+#include "metrics.h"
+
+/* Stripe per kore worker id; ids beyond share stripe 0, still exact. */
+#define APP_METRIC_STRIPES	64
+
+static struct config	app_cfg;
+static char		app_db_reason[CONFIG_STR_MAX + 64];
+
+static void	app_load_config(void);
+static void	app_register_db(void);
+
+const struct config *
+app_config(void)
+{
+	return (&app_cfg);
+}
+
+const char *
+app_db_unconfigured(void)
+{
+	return (app_db_reason[0] != '\0' ? app_db_reason : NULL);
+}
+
+static void
+app_load_config(void)
+{
+	const char	*path;
+	char		 err[CONFIG_ERR_MAX];
+
+	if ((path = getenv(APP_CONFIG_ENV)) == NULL || *path == '\0')
+		path = APP_CONFIG_DEFAULT;
+
+	if (config_load(&app_cfg, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+}
+
+void
+kore_parent_configure(int argc, char **argv)
+{
+	struct metrics_params	params;
+	char			err[256];
+
+	(void)argc;
+	(void)argv;
+
+	app_load_config();
+
+	memset(&params, 0, sizeof(params));
+	params.max_step_labels = app_cfg.metrics.max_step_labels;
+	params.max_stripes = APP_METRIC_STRIPES;
+	params.version = build_info_version();
+	params.compensation_buckets = app_cfg.metrics.compensation_buckets;
+	params.compensation_bucket_count = app_cfg.metrics.bucket_count;
+
+	if (metrics_segment_create(&params, err, sizeof(err)) == -1) {
+		fprintf(stderr, "metrics: %s\n", err);
+		exit(1);
+	}
+
+	kore_log(LOG_NOTICE, "saga-tracker %s (%s) configured from %s",
+	    build_info_version(), build_info_commit(), app_cfg.path);
+}
+
+static void
+app_register_db(void)
+{
+	const char	*dsn;
+
+	dsn = getenv(app_cfg.postgres.dsn_env);
+	if (dsn == NULL || *dsn == '\0') {
+		(void)snprintf(app_db_reason, sizeof(app_db_reason),
+		    "environment variable %s is not set",
+		    app_cfg.postgres.dsn_env);
+		kore_log(LOG_WARNING, "database: %s", app_db_reason);
+		return;
+	}
+
+	if (!kore_pgsql_register(APP_DB_NAME, dsn))
+		fatal("database: cannot register %s", app_cfg.postgres.dsn_env);
+}
+
+void
+kore_worker_configure(void)
+{
+	if (metrics_attach_stripe(worker->id) == -1)
+		kore_log(LOG_WARNING, "metrics: worker %u shares stripe 0",
+		    worker->id);
+	app_register_db();
+}
+
+void
+kore_parent_teardown(void)
+{
+	metrics_segment_destroy();
+}

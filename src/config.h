@@ -1,0 +1,97 @@
+/*
+ * config: the typed form of conf/saga-tracker.yaml (SPEC §4).
+ *
+ * config_load() fills a struct config with every default, then applies
+ * the YAML file over it.  Unknown keys, wrong types, out-of-range values
+ * and bad durations are errors that name file:line:column and the key
+ * path.  Secrets never live here: only the names of the environment
+ * variables that hold them.  The module has no kore dependency so the
+ * generator in tools/ and the unit tests link it as it is.
+ */
+
+#ifndef SAGA_CONFIG_H
+#define SAGA_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_STR_MAX		256
+#define CONFIG_BUCKETS_MAX	32
+#define CONFIG_RECEIVERS_MAX	8
+#define CONFIG_ERR_MAX		512
+
+enum config_severity {
+	SEVERITY_INFO = 0,
+	SEVERITY_WARNING,
+	SEVERITY_CRITICAL,
+	SEVERITY_COUNT
+};
+
+struct config_alert {
+	double			threshold;	/* failure_spike, consumer_lag */
+	unsigned int		window_sec;	/* failure_spike */
+	unsigned int		after_sec;	/* compensation_timeout */
+	unsigned int		for_sec;
+	enum config_severity	severity;
+};
+
+struct config_route {
+	size_t			count;
+	char			receivers[CONFIG_RECEIVERS_MAX][CONFIG_STR_MAX];
+};
+
+struct config {
+	char			path[CONFIG_STR_MAX];
+
+	struct {
+		char		brokers[CONFIG_STR_MAX];
+		char		topic[CONFIG_STR_MAX];
+		char		group[CONFIG_STR_MAX];
+	} kafka;
+
+	struct {
+		char		dsn_env[CONFIG_STR_MAX];
+	} postgres;
+
+	struct {
+		unsigned int	max_step_labels;
+		size_t		bucket_count;
+		double		compensation_buckets[CONFIG_BUCKETS_MAX];
+	} metrics;
+
+	struct {
+		struct config_alert	failure_spike;
+		struct config_alert	compensation_timeout;
+		struct config_alert	consumer_lag;
+		struct config_alert	service_down;
+	} alerts;
+
+	struct config_route	routing[SEVERITY_COUNT];
+
+	struct {
+		char		namespace[CONFIG_STR_MAX];
+		char		service_namespace[CONFIG_STR_MAX];
+		char		job[CONFIG_STR_MAX];
+		char		runbook_base_url[CONFIG_STR_MAX];
+	} monitoring;
+};
+
+/* Fill cfg with the defaults of SPEC §4. */
+void		config_defaults(struct config *cfg);
+
+/*
+ * Load path over the defaults.  Returns 0 on success; -1 with a message
+ * "path:line:col: key.path: what is wrong" in err (errlen bytes) on failure.
+ */
+int		config_load(struct config *cfg, const char *path,
+		    char *err, size_t errlen);
+
+/* Parse a duration such as "90s", "5m", "1h", "1h30m"; -1 if invalid. */
+int		config_parse_duration(const char *text, unsigned int *seconds);
+
+/* Format seconds as the shortest Prometheus duration ("2m", "1h30m"). */
+void		config_format_duration(unsigned int seconds, char *buf,
+		    size_t len);
+
+const char	*config_severity_name(enum config_severity sev);
+
+#endif

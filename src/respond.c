@@ -1,0 +1,105 @@
+/*
+ * respond: JSON, text and problem+json answers, and their latency.
+ */
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "respond.h"
+
+static void	respond_observe(struct http_request *);
+
+void *
+respond_begin(struct http_request *req, const char *route, size_t statelen)
+{
+	struct respond_ctx	*ctx;
+
+	if (http_state_exists(req))
+		return (http_state_get(req));
+
+	ctx = http_state_create(req, statelen, NULL);
+	ctx->route = route;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+
+	return (ctx);
+}
+
+static void
+respond_observe(struct http_request *req)
+{
+	struct respond_ctx	*ctx;
+	struct timespec		 now;
+	double			 secs;
+
+	if ((ctx = http_state_get(req)) == NULL)
+		return;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = (double)(now.tv_sec - ctx->start.tv_sec) +
+	    (double)(now.tv_nsec - ctx->start.tv_nsec) / 1e9;
+	metrics_api_observe(ctx->route, http_method_text(req->method), secs);
+}
+
+void
+respond_text(struct http_request *req, int status, const char *content_type,
+    const void *data, size_t len)
+{
+	http_response_header(req, "content-type", content_type);
+	http_response_header(req, "cache-control", "no-store");
+	respond_observe(req);
+	http_response(req, status, data, len);
+}
+
+void
+respond_json(struct http_request *req, int status, json_t *body)
+{
+	char		*text;
+
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (text == NULL) {
+		kore_log(LOG_ERR, "%s: cannot serialise JSON answer",
+		    req->path);
+		respond_text(req, 500, "text/plain", NULL, 0);
+		return;
+	}
+
+	respond_text(req, status, "application/json", text, strlen(text));
+	free(text);
+}
+
+void
+respond_problem(struct http_request *req, int status, const char *fmt, ...)
+{
+	va_list		 ap;
+	json_t		*body;
+	char		*text;
+	char		 detail[1024];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+
+	body = json_pack("{s:s, s:s, s:i, s:s, s:s}",
+	    "type", "about:blank",
+	    "title", http_status_text(status),
+	    "status", status,
+	    "detail", detail,
+	    "instance", req->path);
+
+	text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (text == NULL) {
+		respond_text(req, status, "application/problem+json", NULL, 0);
+		return;
+	}
+
+	respond_text(req, status, "application/problem+json", text,
+	    strlen(text));
+	free(text);
+}

@@ -1,0 +1,44 @@
+/*
+ * respond: every HTTP answer of the service leaves through here.
+ *
+ * It owns the JSON and RFC 9457 problem+json bodies (built with jansson,
+ * which escapes strings, unlike kore's own serializer) and records each
+ * answer's latency in saga_tracker_api_latency_seconds under the route
+ * template, never the raw path.
+ */
+
+#ifndef SAGA_RESPOND_H
+#define SAGA_RESPOND_H
+
+#include <time.h>
+
+#include <jansson.h>
+
+struct http_request;
+
+/* Head of every handler's request state (kore's hdlr_extra). */
+struct respond_ctx {
+	struct timespec		 start;
+	const char		*route;
+};
+
+/*
+ * Call first in every handler: on the first call it creates the request
+ * state of statelen bytes (>= sizeof(struct respond_ctx)) and starts the
+ * latency clock; on a re-entry (async work) it returns the same state.
+ */
+void	*respond_begin(struct http_request *req, const char *route,
+	    size_t statelen);
+
+/* Send body (consumed) as application/json with status. */
+void	respond_json(struct http_request *req, int status, json_t *body);
+
+/* Send text with an explicit content type. */
+void	respond_text(struct http_request *req, int status,
+	    const char *content_type, const void *data, size_t len);
+
+/* Send an RFC 9457 problem; detail is printf-style. */
+void	respond_problem(struct http_request *req, int status,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

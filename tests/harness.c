@@ -1,0 +1,719 @@
+/*
+ * harness: throwaway PostgreSQL, mock broker and service for the
+ * integration suites (see harness.h).
+ */
+
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "harness.h"
+
+#define HARNESS_WAIT_MS		20000
+
+static struct harness_env	*harness_started = NULL;
+static pid_t			 harness_owner = 0;
+
+static void	harness_die(const char *, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
+static void	harness_as_postgres(void);
+static void	harness_pg_bindir(char *, size_t);
+static void	harness_pg_up(struct harness_env *);
+static void	harness_pg_createdb(struct harness_env *);
+static void	harness_broker_up(struct harness_env *);
+static void	harness_service_up(struct harness_env *);
+static pid_t	harness_spawn(char *const [], const char *, const char *);
+static void	harness_stop_pid(pid_t, int);
+static void	harness_export(const struct harness_env *);
+static void	harness_getenv(const char *, char *, size_t);
+static void	harness_atexit(void);
+static void	harness_sleep_ms(int);
+static void	harness_tail(const char *);
+
+static void
+harness_die(const char *fmt, ...)
+{
+	va_list		ap;
+
+	fprintf(stderr, "harness: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+
+	if (harness_started != NULL)
+		harness_down(harness_started);
+	exit(1);
+}
+
+static void
+harness_sleep_ms(int ms)
+{
+	struct timespec		ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	(void)nanosleep(&ts, NULL);
+}
+
+int
+harness_free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len;
+	int			fd, port;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		harness_die("socket: %s", strerror(errno));
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	len = sizeof(sin);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
+		harness_die("bind to a free port: %s", strerror(errno));
+
+	port = ntohs(sin.sin_port);
+	close(fd);
+
+	return (port);
+}
+
+static void
+harness_as_postgres(void)
+{
+	struct passwd	*pw;
+
+	if (geteuid() != 0)
+		return;
+	if ((pw = getpwnam("postgres")) == NULL) {
+		fprintf(stderr, "harness: no postgres user\n");
+		_exit(127);
+	}
+	if (setgroups(0, NULL) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		fprintf(stderr, "harness: become postgres: %s\n",
+		    strerror(errno));
+		_exit(127);
+	}
+}
+
+int
+harness_run(char *const argv[], int as_postgres, const char *logpath)
+{
+	pid_t		pid;
+	int		status, fd;
+
+	if ((pid = fork()) == -1)
+		return (-1);
+	if (pid == 0) {
+		if (logpath != NULL && (fd = open(logpath,
+		    O_WRONLY | O_CREAT | O_APPEND, 0644)) != -1) {
+			(void)dup2(fd, STDOUT_FILENO);
+			(void)dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		if (as_postgres)
+			harness_as_postgres();
+		execvp(argv[0], argv);
+		fprintf(stderr, "harness: exec %s: %s\n", argv[0],
+		    strerror(errno));
+		_exit(127);
+	}
+
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR)
+			return (-1);
+	}
+
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* Start argv in its own process group, output to logpath. */
+static pid_t
+harness_spawn(char *const argv[], const char *cwd, const char *logpath)
+{
+	pid_t		pid;
+	int		fd;
+
+	if ((pid = fork()) == -1)
+		harness_die("fork: %s", strerror(errno));
+	if (pid != 0)
+		return (pid);
+
+	(void)setpgid(0, 0);
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (cwd != NULL && chdir(cwd) == -1) {
+		fprintf(stderr, "harness: chdir %s: %s\n", cwd,
+		    strerror(errno));
+		_exit(127);
+	}
+	if (logpath != NULL) {
+		fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd == -1) {
+			fprintf(stderr, "harness: %s: %s\n", logpath,
+			    strerror(errno));
+			_exit(127);
+		}
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+	execvp(argv[0], argv);
+	fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static void
+harness_stop_pid(pid_t pid, int wait_ms)
+{
+	int		status, waited;
+
+	if (pid <= 0)
+		return;
+
+	(void)kill(-pid, SIGTERM);
+	(void)kill(pid, SIGTERM);
+	for (waited = 0; waited < wait_ms; waited += 50) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		harness_sleep_ms(50);
+	}
+	if (waited >= wait_ms) {
+		fprintf(stderr, "harness: pid %d ignored SIGTERM for %d ms, "
+		    "killing it\n", (int)pid, wait_ms);
+		(void)kill(-pid, SIGKILL);
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, &status, 0);
+	}
+	/* Whatever the group still holds (kore workers) goes too. */
+	(void)kill(-pid, SIGKILL);
+}
+
+static void
+harness_tail(const char *path)
+{
+	char		*argv[] = { "tail", "-n", "40", (char *)path, NULL };
+
+	fprintf(stderr, "---- %s ----\n", path);
+	(void)harness_run(argv, 0, NULL);
+	fprintf(stderr, "----\n");
+}
+
+/* --- PostgreSQL --------------------------------------------------------- */
+
+static void
+harness_pg_bindir(char *buf, size_t len)
+{
+	FILE		*fp;
+	size_t		 n;
+
+	if ((fp = popen("pg_config --bindir", "r")) == NULL ||
+	    fgets(buf, (int)len, fp) == NULL)
+		harness_die("pg_config --bindir failed (is libpq-dev there?)");
+	pclose(fp);
+
+	n = strlen(buf);
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		buf[--n] = '\0';
+}
+
+static void
+harness_pg_up(struct harness_env *env)
+{
+	struct passwd	*pw;
+	char		 bindir[HARNESS_PATH], initdb[2 * HARNESS_PATH];
+	char		 data[2 * HARNESS_PATH], log[2 * HARNESS_PATH];
+
+	(void)snprintf(env->pg_dir, sizeof(env->pg_dir), "%s/pg", env->dir);
+	if (mkdir(env->pg_dir, 0700) == -1)
+		harness_die("mkdir %s: %s", env->pg_dir, strerror(errno));
+	if (geteuid() == 0) {
+		if ((pw = getpwnam("postgres")) == NULL)
+			harness_die("no postgres user: install postgresql");
+		if (chown(env->pg_dir, pw->pw_uid, pw->pw_gid) == -1)
+			harness_die("chown %s: %s", env->pg_dir,
+			    strerror(errno));
+	}
+
+	harness_pg_bindir(bindir, sizeof(bindir));
+	(void)snprintf(initdb, sizeof(initdb), "%s/initdb", bindir);
+	(void)snprintf(data, sizeof(data), "%s/data", env->pg_dir);
+	(void)snprintf(log, sizeof(log), "%s/initdb.log", env->dir);
+
+	{
+		char *argv[] = { initdb, "-D", data, "-A", "trust",
+		    "-U", "postgres", "-E", "UTF8", "--no-locale",
+		    "--no-sync", NULL };
+		if (harness_run(argv, 1, log) != 0) {
+			harness_tail(log);
+			harness_die("initdb -D %s failed", data);
+		}
+	}
+
+	env->pg_port = harness_free_port();
+	env->what |= HARNESS_PG;
+	if (harness_pg_start_again(env) != 0)
+		harness_die("PostgreSQL did not start on port %d",
+		    env->pg_port);
+
+	(void)snprintf(env->pg_dsn, sizeof(env->pg_dsn),
+	    "host=127.0.0.1 port=%d dbname=saga user=postgres "
+	    "connect_timeout=3", env->pg_port);
+	harness_pg_createdb(env);
+}
+
+static void
+harness_pg_createdb(struct harness_env *env)
+{
+	PGconn		*conn;
+	PGresult	*res;
+	char		 dsn[256];
+
+	(void)snprintf(dsn, sizeof(dsn), "host=127.0.0.1 port=%d "
+	    "dbname=postgres user=postgres connect_timeout=3", env->pg_port);
+	conn = PQconnectdb(dsn);
+	if (PQstatus(conn) != CONNECTION_OK)
+		harness_die("connect %s: %s", dsn, PQerrorMessage(conn));
+
+	res = PQexec(conn, "CREATE DATABASE saga");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		harness_die("CREATE DATABASE saga: %s", PQerrorMessage(conn));
+	PQclear(res);
+	PQfinish(conn);
+}
+
+static int
+harness_pg_ctl(const struct harness_env *env, int start)
+{
+	char		bindir[HARNESS_PATH], pgctl[2 * HARNESS_PATH];
+	char		data[2 * HARNESS_PATH], log[2 * HARNESS_PATH];
+	char		ctl_log[2 * HARNESS_PATH], opts[2 * HARNESS_PATH];
+
+	harness_pg_bindir(bindir, sizeof(bindir));
+	(void)snprintf(pgctl, sizeof(pgctl), "%s/pg_ctl", bindir);
+	(void)snprintf(data, sizeof(data), "%s/data", env->pg_dir);
+	(void)snprintf(log, sizeof(log), "%s/postgres.log", env->pg_dir);
+	(void)snprintf(ctl_log, sizeof(ctl_log), "%s/pg_ctl.log", env->dir);
+	(void)snprintf(opts, sizeof(opts), "-p %d -k %s "
+	    "-c listen_addresses=127.0.0.1 -c fsync=off "
+	    "-c synchronous_commit=off -c full_page_writes=off",
+	    env->pg_port, env->pg_dir);
+
+	if (start) {
+		char *argv[] = { pgctl, "-D", data, "-l", log, "-o", opts,
+		    "-w", "-t", "30", "start", NULL };
+		return (harness_run(argv, 1, ctl_log));
+	} else {
+		char *argv[] = { pgctl, "-D", data, "-m", "fast", "-w",
+		    "-t", "30", "stop", NULL };
+		return (harness_run(argv, 1, ctl_log));
+	}
+}
+
+int
+harness_pg_start_again(const struct harness_env *env)
+{
+	return (harness_pg_ctl(env, 1));
+}
+
+int
+harness_pg_stop(const struct harness_env *env)
+{
+	return (harness_pg_ctl(env, 0));
+}
+
+/* --- mock broker ------------------------------------------------------- */
+
+static void
+harness_broker_up(struct harness_env *env)
+{
+	FILE		*fp;
+	char		 tool[2 * HARNESS_PATH], file[2 * HARNESS_PATH];
+	char		 log[2 * HARNESS_PATH];
+	int		 waited;
+	size_t		 n;
+
+	(void)snprintf(tool, sizeof(tool), "%s/.build/tools/mock-broker",
+	    env->root);
+	(void)snprintf(file, sizeof(file), "%s/bootstrap", env->dir);
+	(void)snprintf(log, sizeof(log), "%s/broker.log", env->dir);
+	(void)unlink(file);
+
+	{
+		char *argv[] = { tool, "-p", "4", "-f", file, NULL };
+		env->broker_pid = harness_spawn(argv, NULL, log);
+	}
+	env->what |= HARNESS_BROKER;
+
+	for (waited = 0; waited < HARNESS_WAIT_MS; waited += 50) {
+		if ((fp = fopen(file, "r")) != NULL) {
+			if (fgets(env->broker_bootstrap,
+			    sizeof(env->broker_bootstrap), fp) != NULL) {
+				fclose(fp);
+				n = strlen(env->broker_bootstrap);
+				if (n > 0 && env->broker_bootstrap[n - 1] ==
+				    '\n') {
+					env->broker_bootstrap[n - 1] = '\0';
+					return;
+				}
+			} else {
+				fclose(fp);
+			}
+		}
+		harness_sleep_ms(50);
+	}
+
+	harness_tail(log);
+	harness_die("mock broker wrote no bootstrap address to %s", file);
+}
+
+/* --- the service ------------------------------------------------------- */
+
+void
+harness_kore_conf(const struct harness_env *env, const char *path, int port)
+{
+	FILE		*in, *out;
+	char		 src[2 * HARNESS_PATH], line[512], *p;
+
+	(void)snprintf(src, sizeof(src), "%s/conf/saga-tracker.conf",
+	    env->root);
+	if ((in = fopen(src, "r")) == NULL)
+		harness_die("%s: %s", src, strerror(errno));
+	if ((out = fopen(path, "w")) == NULL)
+		harness_die("%s: %s", path, strerror(errno));
+
+	while (fgets(line, sizeof(line), in) != NULL) {
+		p = line + strspn(line, " \t");
+		if (strncmp(p, "bind", 4) == 0 && isspace((unsigned char)p[4]))
+			fprintf(out, "\tbind 127.0.0.1 %d\n", port);
+		else if (strncmp(p, "load", 4) == 0 &&
+		    isspace((unsigned char)p[4]))
+			fprintf(out, "load %s/.build/saga-tracker/"
+			    "saga-tracker.so\n", env->root);
+		else
+			fputs(line, out);
+	}
+
+	fclose(in);
+	if (fclose(out) != 0)
+		harness_die("%s: %s", path, strerror(errno));
+}
+
+static void
+harness_service_up(struct harness_env *env)
+{
+	struct harness_reply	r;
+	char			conf[2 * HARNESS_PATH], log[2 * HARNESS_PATH];
+	int			waited, status;
+
+	(void)snprintf(env->service_dir, sizeof(env->service_dir), "%s/svc",
+	    env->dir);
+	if (mkdir(env->service_dir, 0755) == -1)
+		harness_die("mkdir %s: %s", env->service_dir, strerror(errno));
+	if (env->service_yaml[0] == '\0')
+		(void)snprintf(env->service_yaml, sizeof(env->service_yaml),
+		    "%s/conf/saga-tracker.yaml", env->root);
+
+	env->service_port = harness_free_port();
+	(void)snprintf(conf, sizeof(conf), "%s/kore.conf", env->service_dir);
+	(void)snprintf(log, sizeof(log), "%s/kore.log", env->service_dir);
+	harness_kore_conf(env, conf, env->service_port);
+
+	setenv("SAGA_TRACKER_CONFIG", env->service_yaml, 1);
+	if (env->what & HARNESS_PG)
+		setenv("SAGA_TRACKER_DB_DSN", env->pg_dsn, 1);
+	if (env->what & HARNESS_BROKER)
+		setenv("SAGA_TRACKER_KAFKA_BROKERS", env->broker_bootstrap, 1);
+	setenv("SAGA_TRACKER_INTERNAL_TOKEN", "test-internal-token", 1);
+
+	{
+		char *argv[] = { "kore", "-fnrc", conf, NULL };
+		env->service_pid = harness_spawn(argv, env->service_dir, log);
+	}
+	env->what |= HARNESS_SERVICE;
+
+	for (waited = 0; waited < HARNESS_WAIT_MS; waited += 100) {
+		if (waitpid(env->service_pid, &status, WNOHANG) ==
+		    env->service_pid) {
+			env->service_pid = 0;
+			harness_tail(log);
+			harness_die("kore exited during start-up");
+		}
+		if (harness_http(env->service_port, "GET",
+		    "/actuator/health/liveness", NULL, NULL, &r) == 0) {
+			status = r.status;
+			harness_reply_free(&r);
+			if (status == 200)
+				return;
+		}
+		harness_sleep_ms(100);
+	}
+
+	harness_tail(log);
+	harness_die("service did not answer on port %d", env->service_port);
+}
+
+/* --- life cycle -------------------------------------------------------- */
+
+static void
+harness_export(const struct harness_env *env)
+{
+	char		buf[32];
+
+	setenv("HARNESS_ROOT", env->root, 1);
+	(void)snprintf(buf, sizeof(buf), "%d", env->what);
+	setenv("HARNESS_WHAT", buf, 1);
+	setenv("HARNESS_DIR", env->dir, 1);
+	setenv("HARNESS_PG_DIR", env->pg_dir, 1);
+	(void)snprintf(buf, sizeof(buf), "%d", env->pg_port);
+	setenv("HARNESS_PG_PORT", buf, 1);
+	setenv("HARNESS_PG_DSN", env->pg_dsn, 1);
+	setenv("HARNESS_BROKER", env->broker_bootstrap, 1);
+	(void)snprintf(buf, sizeof(buf), "%d", (int)env->service_pid);
+	setenv("HARNESS_SERVICE_PID", buf, 1);
+	(void)snprintf(buf, sizeof(buf), "%d", env->service_port);
+	setenv("HARNESS_SERVICE_PORT", buf, 1);
+	setenv("HARNESS_SERVICE_DIR", env->service_dir, 1);
+}
+
+static void
+harness_getenv(const char *name, char *buf, size_t len)
+{
+	const char	*v;
+
+	if ((v = getenv(name)) == NULL)
+		v = "";
+	(void)snprintf(buf, len, "%s", v);
+}
+
+void
+harness_env(struct harness_env *env)
+{
+	char		buf[32];
+
+	memset(env, 0, sizeof(*env));
+	harness_getenv("HARNESS_ROOT", env->root, sizeof(env->root));
+	harness_getenv("HARNESS_WHAT", buf, sizeof(buf));
+	env->what = atoi(buf);
+	harness_getenv("HARNESS_DIR", env->dir, sizeof(env->dir));
+	harness_getenv("HARNESS_PG_DIR", env->pg_dir, sizeof(env->pg_dir));
+	harness_getenv("HARNESS_PG_PORT", buf, sizeof(buf));
+	env->pg_port = atoi(buf);
+	harness_getenv("HARNESS_PG_DSN", env->pg_dsn, sizeof(env->pg_dsn));
+	harness_getenv("HARNESS_BROKER", env->broker_bootstrap,
+	    sizeof(env->broker_bootstrap));
+	harness_getenv("HARNESS_SERVICE_PID", buf, sizeof(buf));
+	env->service_pid = atoi(buf);
+	harness_getenv("HARNESS_SERVICE_PORT", buf, sizeof(buf));
+	env->service_port = atoi(buf);
+	harness_getenv("HARNESS_SERVICE_DIR", env->service_dir,
+	    sizeof(env->service_dir));
+}
+
+static void
+harness_atexit(void)
+{
+	if (harness_started != NULL && getpid() == harness_owner)
+		harness_down(harness_started);
+}
+
+void
+harness_up(struct harness_env *env, int what)
+{
+	const char	*root;
+	char		 real[PATH_MAX];
+
+	if ((root = getenv("SAGA_TEST_ROOT")) == NULL &&
+	    (root = getenv("HARNESS_ROOT")) == NULL)
+		root = ".";
+	if (realpath(root, real) == NULL)
+		harness_die("%s: %s", root, strerror(errno));
+	if (strlen(real) >= sizeof(env->root))
+		harness_die("%s: path too long", real);
+	(void)snprintf(env->root, sizeof(env->root), "%s", real);
+
+	/* Only the runner cleans up, never a forked test process. */
+	env->what = 0;
+	harness_owner = getpid();
+	harness_started = env;
+	atexit(harness_atexit);
+
+	(void)snprintf(env->dir, sizeof(env->dir), "/tmp/saga-it-XXXXXX");
+	if (mkdtemp(env->dir) == NULL || chmod(env->dir, 0755) == -1)
+		harness_die("mkdtemp %s: %s", env->dir, strerror(errno));
+
+	if (what & HARNESS_PG)
+		harness_pg_up(env);
+	if (what & HARNESS_BROKER)
+		harness_broker_up(env);
+	if (what & HARNESS_SERVICE)
+		harness_service_up(env);
+
+	harness_export(env);
+	fprintf(stderr, "harness: postgres :%d, broker %s, service :%d\n",
+	    env->pg_port, env->broker_bootstrap[0] ? env->broker_bootstrap :
+	    "-", env->service_port);
+}
+
+void
+harness_down(struct harness_env *env)
+{
+	char		*argv[] = { "rm", "-rf", NULL, NULL };
+
+	harness_started = NULL;
+	if (env->what & HARNESS_SERVICE) {
+		harness_stop_pid(env->service_pid, 15000);
+		env->service_pid = 0;
+	}
+	if (env->what & HARNESS_BROKER) {
+		harness_stop_pid(env->broker_pid, 5000);
+		env->broker_pid = 0;
+	}
+	if (env->what & HARNESS_PG)
+		(void)harness_pg_stop(env);
+	if (env->dir[0] != '\0' && getenv("HARNESS_KEEP") == NULL) {
+		argv[2] = env->dir;
+		(void)harness_run(argv, 0, NULL);
+	}
+	env->what = 0;
+}
+
+/* --- a small HTTP/1.1 client --------------------------------------------- */
+
+int
+harness_http(int port, const char *method, const char *path,
+    const char *headers, const char *body, struct harness_reply *r)
+{
+	struct sockaddr_in	sin;
+	struct timeval		tv;
+	char			*buf, *sep, *nbuf;
+	size_t			len, cap, blen;
+	ssize_t			n;
+	int			fd;
+
+	memset(r, 0, sizeof(*r));
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return (-1);
+	tv.tv_sec = 15;
+	tv.tv_usec = 0;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		close(fd);
+		return (-1);
+	}
+
+	blen = body != NULL ? strlen(body) : 0;
+	cap = strlen(path) + (headers ? strlen(headers) : 0) + blen + 256;
+	buf = malloc(cap);
+	len = (size_t)snprintf(buf, cap, "%s %s HTTP/1.1\r\nHost: localhost"
+	    "\r\nConnection: close\r\n%s", method, path,
+	    headers != NULL ? headers : "");
+	if (body != NULL)
+		len += (size_t)snprintf(buf + len, cap - len,
+		    "Content-Length: %zu\r\n", blen);
+	len += (size_t)snprintf(buf + len, cap - len, "\r\n%s",
+	    body != NULL ? body : "");
+	if (write(fd, buf, len) != (ssize_t)len) {
+		free(buf);
+		close(fd);
+		return (-1);
+	}
+
+	len = 0;
+	for (;;) {
+		if (cap - len < 4096) {
+			cap *= 2;
+			if ((nbuf = realloc(buf, cap)) == NULL) {
+				free(buf);
+				close(fd);
+				return (-1);
+			}
+			buf = nbuf;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+
+	if ((sep = strstr(buf, "\r\n\r\n")) == NULL ||
+	    sscanf(buf, "HTTP/1.%*c %d", &r->status) != 1) {
+		free(buf);
+		return (-1);
+	}
+	*sep = '\0';
+	r->headers = strdup(buf);
+	r->body_len = len - (size_t)(sep + 4 - buf);
+	r->body = malloc(r->body_len + 1);
+	memcpy(r->body, sep + 4, r->body_len);
+	r->body[r->body_len] = '\0';
+	free(buf);
+
+	return (0);
+}
+
+void
+harness_reply_free(struct harness_reply *r)
+{
+	free(r->headers);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *
+harness_reply_header(const struct harness_reply *r, const char *name,
+    char *buf, size_t len)
+{
+	const char	*p, *end;
+	size_t		 nlen, vlen;
+
+	nlen = strlen(name);
+	for (p = strstr(r->headers, "\r\n"); p != NULL;
+	    p = strstr(p + 2, "\r\n")) {
+		if (strncasecmp(p + 2, name, nlen) != 0 || p[2 + nlen] != ':')
+			continue;
+		p += 2 + nlen + 1;
+		p += strspn(p, " ");
+		if ((end = strstr(p, "\r\n")) == NULL)
+			end = p + strlen(p);
+		vlen = (size_t)(end - p);
+		if (vlen >= len)
+			vlen = len - 1;
+		memcpy(buf, p, vlen);
+		buf[vlen] = '\0';
+		return (buf);
+	}
+
+	return (NULL);
+}

@@ -1,0 +1,79 @@
+/*
+ * harness: real parts for the integration suites.
+ *
+ * It starts a throwaway PostgreSQL cluster (as the postgres user when run
+ * as root, since initdb refuses root), the mock Kafka broker from tools/,
+ * and the service itself (kore with the built .so) on free loopback ports,
+ * and always stops them: on harness_down(), and through PR_SET_PDEATHSIG
+ * and an atexit handler when the runner dies early.
+ *
+ * Criterion runs each test in a fresh process, so harness_up() is called
+ * from a PRE_ALL report hook in the runner, which exports what it started
+ * as HARNESS_* environment variables; tests read them with harness_env().
+ */
+
+#ifndef SAGA_HARNESS_H
+#define SAGA_HARNESS_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+#define HARNESS_PATH		512	/* dirs; derived paths get twice */
+#define HARNESS_PG		0x01
+#define HARNESS_BROKER		0x02
+#define HARNESS_SERVICE		0x04
+
+struct harness_env {
+	int		what;
+	char		root[HARNESS_PATH];		/* repository root */
+	char		dir[64];		/* this run's temp dir */
+
+	char		pg_dir[128];	/* data/, log, socket */
+	int		pg_port;
+	char		pg_dsn[512];
+
+	pid_t		broker_pid;
+	char		broker_bootstrap[256];
+
+	pid_t		service_pid;
+	int		service_port;
+	char		service_dir[128];	/* kore.conf, kore.log */
+	char		service_yaml[2 * HARNESS_PATH];	/* YAML the service reads */
+};
+
+struct harness_reply {
+	int		status;
+	char		*headers;	/* raw, NUL-terminated */
+	char		*body;		/* NUL-terminated */
+	size_t		body_len;
+};
+
+/* Start what `what` asks for; abort the run on failure. */
+void	harness_up(struct harness_env *env, int what);
+/* Stop and remove everything harness_up() started. */
+void	harness_down(struct harness_env *env);
+/* In a test process: what the runner started. */
+void	harness_env(struct harness_env *env);
+
+int	harness_pg_stop(const struct harness_env *env);
+int	harness_pg_start_again(const struct harness_env *env);
+
+int	harness_http(int port, const char *method, const char *path,
+	    const char *headers, const char *body, struct harness_reply *r);
+void	harness_reply_free(struct harness_reply *r);
+/* Value of header name (case-insensitive) copied into buf, or NULL. */
+const char *harness_reply_header(const struct harness_reply *r,
+	    const char *name, char *buf, size_t len);
+
+/* A loopback TCP port that was free a moment ago. */
+int	harness_free_port(void);
+
+/* Write conf/saga-tracker.conf to path with port and the built .so. */
+void	harness_kore_conf(const struct harness_env *env, const char *path,
+	    int port);
+
+/* Run argv, output appended to logpath (NULL: inherit); exit status. */
+int	harness_run(char *const argv[], int as_postgres, const char *logpath);
+
+#endif

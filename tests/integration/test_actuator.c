@@ -1,0 +1,203 @@
+/*
+ * Integration: the actuator endpoints against a real PostgreSQL and the real
+ * service, including readiness going DOWN while the database is stopped.
+ */
+
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "harness.h"
+
+static struct harness_env	runner_env;
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+	(void)set;
+	harness_up(&runner_env, HARNESS_PG | HARNESS_SERVICE);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	(void)stats;
+	harness_down(&runner_env);
+}
+
+static json_t *
+get_json(const struct harness_env *env, const char *path, int *status)
+{
+	struct harness_reply	 r;
+	json_error_t		 jerr;
+	json_t			*doc;
+
+	cr_assert_eq(harness_http(env->service_port, "GET", path, NULL, NULL,
+	    &r), 0, "GET %s: no answer", path);
+	*status = r.status;
+	doc = json_loads(r.body, 0, &jerr);
+	cr_assert_not_null(doc, "GET %s: body is not JSON: %s", path, r.body);
+	harness_reply_free(&r);
+
+	return (doc);
+}
+
+static const char *
+json_path_str(json_t *doc, const char *a, const char *b)
+{
+	json_t		*v;
+
+	v = json_object_get(doc, a);
+	if (b != NULL)
+		v = json_object_get(v, b);
+	return (json_string_value(v));
+}
+
+Test(actuator, liveness_is_up)
+{
+	struct harness_env	 env;
+	json_t			*doc;
+	int			 status;
+
+	harness_env(&env);
+	doc = get_json(&env, "/actuator/health/liveness", &status);
+	cr_assert_eq(status, 200);
+	cr_assert_str_eq(json_path_str(doc, "status", NULL), "UP");
+	json_decref(doc);
+}
+
+Test(actuator, health_reports_database_up)
+{
+	struct harness_env	 env;
+	struct harness_reply	 r;
+	json_t			*doc, *db;
+	char			 ctype[128];
+	int			 status;
+
+	harness_env(&env);
+	doc = get_json(&env, "/actuator/health", &status);
+	cr_assert_eq(status, 200);
+	cr_assert_str_eq(json_path_str(doc, "status", NULL), "UP");
+	db = json_object_get(json_object_get(doc, "components"), "db");
+	cr_assert_str_eq(json_path_str(db, "status", NULL), "UP");
+	cr_assert_not_null(json_object_get(json_object_get(doc, "components"),
+	    "kafka"));
+	json_decref(doc);
+
+	cr_assert_eq(harness_http(env.service_port, "GET", "/actuator/health",
+	    NULL, NULL, &r), 0);
+	cr_assert_not_null(harness_reply_header(&r, "content-type", ctype,
+	    sizeof(ctype)));
+	cr_assert_str_eq(ctype, "application/json");
+	harness_reply_free(&r);
+}
+
+Test(actuator, readiness_follows_the_database)
+{
+	struct harness_env	 env;
+	json_t			*doc, *db;
+	int			 status, tries;
+
+	harness_env(&env);
+	doc = get_json(&env, "/actuator/health/readiness", &status);
+	cr_assert_eq(status, 200, "readiness before the outage: %d", status);
+	json_decref(doc);
+
+	cr_assert_eq(harness_pg_stop(&env), 0, "pg_ctl stop failed");
+
+	doc = get_json(&env, "/actuator/health/readiness", &status);
+	cr_assert_eq(status, 503, "readiness with the database down: %d",
+	    status);
+	cr_assert_str_eq(json_path_str(doc, "status", NULL), "DOWN");
+	db = json_object_get(json_object_get(doc, "components"), "db");
+	cr_assert_str_eq(json_path_str(db, "status", NULL), "DOWN");
+	cr_assert_not_null(json_path_str(db, "details", "error"));
+	json_decref(doc);
+
+	doc = get_json(&env, "/actuator/health", &status);
+	cr_assert_eq(status, 503);
+	json_decref(doc);
+
+	/* Liveness must not fail with the database: no restart loops. */
+	doc = get_json(&env, "/actuator/health/liveness", &status);
+	cr_assert_eq(status, 200);
+	json_decref(doc);
+
+	cr_assert_eq(harness_pg_start_again(&env), 0, "pg_ctl start failed");
+
+	/* Both workers must recover, not only the one that reconnects. */
+	for (tries = 0; tries < 8; tries++) {
+		doc = get_json(&env, "/actuator/health/readiness", &status);
+		json_decref(doc);
+		cr_assert_eq(status, 200,
+		    "readiness after the database came back: %d (try %d)",
+		    status, tries);
+	}
+}
+
+Test(actuator, info_names_the_build)
+{
+	struct harness_env	 env;
+	json_t			*doc;
+	int			 status;
+
+	harness_env(&env);
+	doc = get_json(&env, "/actuator/info", &status);
+	cr_assert_eq(status, 200);
+	cr_assert_not_null(json_path_str(doc, "version", NULL));
+	cr_assert_str_neq(json_path_str(doc, "version", NULL), "");
+	cr_assert_not_null(json_path_str(doc, "gitCommit", NULL));
+	cr_assert_not_null(json_path_str(doc, "buildTime", NULL));
+	json_decref(doc);
+}
+
+Test(actuator, wrong_method_is_405)
+{
+	struct harness_env	env;
+	struct harness_reply	r;
+
+	harness_env(&env);
+	cr_assert_eq(harness_http(env.service_port, "POST",
+	    "/actuator/health", NULL, "{}", &r), 0);
+	cr_assert_eq(r.status, 405);
+	harness_reply_free(&r);
+}
+
+Test(startup, bad_yaml_names_file_line_column_and_exits_1)
+{
+	struct harness_env	 env;
+	FILE			*fp;
+	char			 yaml[512], conf[512], log[512], line[1024];
+	char			*argv[] = { "kore", "-fnrc", conf, NULL };
+	int			 status, found;
+
+	harness_env(&env);
+	(void)snprintf(yaml, sizeof(yaml), "%s/bad.yaml", env.dir);
+	(void)snprintf(conf, sizeof(conf), "%s/bad.conf", env.dir);
+	(void)snprintf(log, sizeof(log), "%s/bad.log", env.dir);
+
+	fp = fopen(yaml, "w");
+	cr_assert_not_null(fp);
+	fprintf(fp, "alerts:\n  failure_spike:\n    threshold: -3\n");
+	fclose(fp);
+	harness_kore_conf(&env, conf, harness_free_port());
+
+	setenv("SAGA_TRACKER_CONFIG", yaml, 1);
+	status = harness_run(argv, 0, log);
+	cr_assert_eq(status, 1, "kore exit status %d, want 1", status);
+
+	fp = fopen(log, "r");
+	cr_assert_not_null(fp);
+	found = 0;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (strstr(line, ":3:16: alerts.failure_spike.threshold: ") !=
+		    NULL && strncmp(line, yaml, strlen(yaml)) == 0)
+			found = 1;
+	}
+	fclose(fp);
+	cr_assert(found, "no '%s:3:16: alerts.failure_spike.threshold: ...' "
+	    "line in %s", yaml, log);
+}

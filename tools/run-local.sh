@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# run-local.sh: what `make run` starts, in the foreground, until Ctrl-C.
+#
+#   PostgreSQL   a throwaway cluster in .build/run/pg (as the postgres
+#                user when run as root), port $SAGA_PG_PORT (55432)
+#   mock broker  librdkafka's mock cluster (tools/mock-broker.c)
+#   service      kodev run in .build/saga-tracker, port 8080
+#   generator    tools/event-generator.c, $SAGA_GEN_RATE sagas/s (2)
+#
+# Ctrl-C (or any failure) stops everything this script started.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+run="$root/.build/run"
+pg_port=${SAGA_PG_PORT:-55432}
+gen_rate=${SAGA_GEN_RATE:-2}
+bindir=$(pg_config --bindir)
+pids=()
+
+log() { printf 'run: %s\n' "$*" >&2; }
+
+as_postgres() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+stop_all() {
+	trap - EXIT INT TERM
+	log "stopping"
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	if [ -f "$run/pg/data/postmaster.pid" ]; then
+		as_postgres "$bindir/pg_ctl" -D "$run/pg/data" -m fast -w \
+		    stop >/dev/null || true
+	fi
+	log "all stopped"
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+rm -rf "$run"
+mkdir -p "$run/pg"
+chmod 755 "$run"
+[ "$(id -u)" = 0 ] && chown postgres: "$run/pg"
+
+log "PostgreSQL: initdb in $run/pg"
+as_postgres "$bindir/initdb" -D "$run/pg/data" -A trust -U postgres \
+    -E UTF8 --no-locale --no-sync >"$run/initdb.log"
+as_postgres "$bindir/pg_ctl" -D "$run/pg/data" -l "$run/pg/postgres.log" \
+    -o "-p $pg_port -k $run/pg -c listen_addresses=127.0.0.1" -w start \
+    >/dev/null
+psql -h 127.0.0.1 -p "$pg_port" -U postgres -qc 'CREATE DATABASE saga'
+log "PostgreSQL: 127.0.0.1:$pg_port database saga"
+
+"$root/.build/tools/mock-broker" -f "$run/bootstrap" >"$run/broker.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$run/bootstrap" ] && break; sleep 0.1; done
+[ -s "$run/bootstrap" ] || { log "mock broker did not start"; exit 1; }
+brokers=$(cat "$run/bootstrap")
+log "Kafka mock broker: $brokers (topic saga.events)"
+
+export SAGA_TRACKER_DB_DSN="host=127.0.0.1 port=$pg_port dbname=saga user=postgres connect_timeout=3"
+export SAGA_TRACKER_KAFKA_BROKERS="$brokers"
+export SAGA_TRACKER_INTERNAL_TOKEN="${SAGA_TRACKER_INTERNAL_TOKEN:-dev-token}"
+
+"$root/.build/tools/event-generator" -b "$brokers" -r "$gen_rate" \
+    2>"$run/generator.log" &
+pids+=($!)
+log "event generator: $gen_rate sagas/s (log $run/generator.log)"
+
+log "service: http://127.0.0.1:8080/actuator/health (Ctrl-C stops all)"
+cd "$root/.build/saga-tracker"
+stdbuf -oL kodev run &
+pids+=($!)
+wait "${pids[-1]}"
