@@ -16,8 +16,10 @@
 
 #include "app.h"
 #include "build_info.h"
+#include "consumer.h"
 #include "metrics.h"
 #include "respond.h"
+#include "saga.h"
 
 #define HEALTH_FULL		0
 #define HEALTH_READINESS	1
@@ -49,6 +51,7 @@ static int	health_wait(struct http_request *);
 static int	health_read(struct http_request *);
 static int	health_reply(struct http_request *);
 static void	health_db_failed(struct health_state *, const char *);
+static json_t	*health_kafka(int *);
 
 static struct http_state	health_states[] = {
 	KORE_HTTP_STATE(health_setup),
@@ -179,14 +182,47 @@ health_read(struct http_request *req)
 	return (HTTP_STATE_CONTINUE);
 }
 
+static json_t *
+health_kafka(int *up)
+{
+	struct consumer_status	 cs;
+	json_t			*details;
+	char			 poll[SAGA_TIME_BUFLEN], commit[SAGA_TIME_BUFLEN];
+
+	consumer_status(&cs);
+	*up = consumer_alive(&cs);
+
+	poll[0] = commit[0] = '\0';
+	if (cs.last_poll_ms > 0)
+		(void)saga_format_time(cs.last_poll_ms, poll, sizeof(poll));
+	if (cs.last_commit_ms > 0)
+		(void)saga_format_time(cs.last_commit_ms, commit,
+		    sizeof(commit));
+
+	details = json_pack("{s:s, s:I, s:I}",
+	    "consumer", consumer_phase_name(cs.phase),
+	    "batches", (json_int_t)cs.batches,
+	    "events", (json_int_t)cs.events);
+	if (poll[0] != '\0')
+		json_object_set_new(details, "lastPollAt", json_string(poll));
+	if (commit[0] != '\0')
+		json_object_set_new(details, "lastCommitAt",
+		    json_string(commit));
+	if (cs.error[0] != '\0')
+		json_object_set_new(details, "error", json_string(cs.error));
+
+	return (json_pack("{s:s, s:o}", "status", *up ? "UP" : "DOWN",
+	    "details", details));
+}
+
 static int
 health_reply(struct http_request *req)
 {
 	struct health_state	*st = http_state_get(req);
 	json_t			*body, *db, *comps;
-	const char		*status;
+	int			 up, kafka_up;
 
-	status = st->db_up ? "UP" : "DOWN";
+	up = st->db_up;
 	if (st->db_up)
 		db = json_pack("{s:s, s:{s:s}}", "status", "UP",
 		    "details", "database", "PostgreSQL");
@@ -196,22 +232,36 @@ health_reply(struct http_request *req)
 
 	comps = json_pack("{s:o}", "db", db);
 	if (st->kind == HEALTH_FULL) {
-		json_object_set_new(comps, "kafka", json_pack("{s:s, s:{s:s}}",
-		    "status", "UNKNOWN", "details", "consumer",
-		    "no consumer runs in this build"));
+		json_object_set_new(comps, "kafka", health_kafka(&kafka_up));
+		up = up && kafka_up;
 	}
 
-	body = json_pack("{s:s, s:o}", "status", status, "components", comps);
-	respond_json(req, st->db_up ? 200 : 503, body);
+	body = json_pack("{s:s, s:o}", "status", up ? "UP" : "DOWN",
+	    "components", comps);
+	respond_json(req, up ? 200 : 503, body);
 
 	return (HTTP_STATE_COMPLETE);
 }
 
+/*
+ * Liveness fails only for what a restart cures: a consumer thread that
+ * stopped making progress (a crashed library thread leaves the worker
+ * serving HTTP while consumption silently stops).
+ */
 int
 actuator_liveness(struct http_request *req)
 {
+	struct consumer_status	cs;
+
 	respond_begin(req, "/actuator/health/liveness",
 	    sizeof(struct respond_ctx));
+	consumer_status(&cs);
+	if (cs.phase != CONSUMER_NOT_STARTED && !consumer_alive(&cs)) {
+		respond_json(req, 503, json_pack("{s:s, s:s}", "status",
+		    "DOWN", "reason", "the Kafka consumer stopped polling"));
+		return (KORE_RESULT_OK);
+	}
+
 	respond_json(req, 200, json_pack("{s:s}", "status", "UP"));
 
 	return (KORE_RESULT_OK);

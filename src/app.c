@@ -6,22 +6,27 @@
 #include <kore/hooks.h>
 #include <kore/pgsql.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "build_info.h"
+#include "consumer.h"
 #include "metrics.h"
 
 /* Stripe per kore worker id; ids beyond share stripe 0, still exact. */
 #define APP_METRIC_STRIPES	64
 
+/* The one worker that runs the Kafka consumer thread. */
+#define APP_CONSUMER_WORKER	1
+
 static struct config	app_cfg;
 static char		app_db_reason[CONFIG_STR_MAX + 64];
 
 static void	app_load_config(void);
-static void	app_register_db(void);
+static const char *app_register_db(void);
 
 const struct config *
 app_config(void)
@@ -73,11 +78,17 @@ kore_parent_configure(int argc, char **argv)
 		exit(1);
 	}
 
+	if (consumer_shared_init() == -1) {
+		fprintf(stderr, "consumer: cannot map the shared status: %s\n",
+		    strerror(errno));
+		exit(1);
+	}
+
 	kore_log(LOG_NOTICE, "saga-tracker %s (%s) configured from %s",
 	    build_info_version(), build_info_commit(), app_cfg.path);
 }
 
-static void
+static const char *
 app_register_db(void)
 {
 	const char	*dsn;
@@ -88,20 +99,35 @@ app_register_db(void)
 		    "environment variable %s is not set",
 		    app_cfg.postgres.dsn_env);
 		kore_log(LOG_WARNING, "database: %s", app_db_reason);
-		return;
+		return (NULL);
 	}
 
 	if (!kore_pgsql_register(APP_DB_NAME, dsn))
 		fatal("database: cannot register %s", app_cfg.postgres.dsn_env);
+
+	return (dsn);
 }
 
 void
 kore_worker_configure(void)
 {
+	const char	*dsn;
+
 	if (metrics_attach_stripe(worker->id) == -1)
 		kore_log(LOG_WARNING, "metrics: worker %u shares stripe 0",
 		    worker->id);
-	app_register_db();
+
+	dsn = app_register_db();
+	if (worker->id == APP_CONSUMER_WORKER && dsn != NULL &&
+	    consumer_start(&app_cfg, dsn) == -1)
+		kore_log(LOG_ERR, "consumer: not started; see above");
+}
+
+void
+kore_worker_teardown(void)
+{
+	if (worker->id == APP_CONSUMER_WORKER)
+		consumer_stop();
 }
 
 void

@@ -1,27 +1,43 @@
 /*
  * sandbox: the service's seccomp allow-list on top of kore's defaults.
  *
- * Kept to what the code paths of this build need; each entry says who
- * needs it.  A missing entry kills the calling thread, so every new
- * library call path is traced in development (seccomp_tracing yes) and
- * its syscalls are added here with a reason.
+ * Kept to what this build's code paths need; each entry says who needs
+ * it.  A missing entry kills the calling THREAD: a librdkafka thread
+ * dies silently while the worker keeps serving HTTP (liveness catches a
+ * consumer that stops polling).  Trace new paths in development with
+ * `seccomp_tracing yes` and add their syscalls here with a reason.
  */
 
 #include <kore/kore.h>
 #include <kore/seccomp.h>
 
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
+#include <errno.h>
+
 KORE_SECCOMP_FILTER("saga-tracker",
-	/* libpq: stat of the unix socket directory, service file lookup. */
-	KORE_SYSCALL_ALLOW(newfstatat),
-	/* libpq over TCP: getaddrinfo reads /etc/gai.conf directories. */
-	KORE_SYSCALL_ALLOW(getdents64),
-	/* libpq: TCP keepalive and socket options introspection. */
-	KORE_SYSCALL_ALLOW(getsockopt),
+	/* pthread_create: glibc tries clone3, falls back to clone. */
+	KORE_SYSCALL_DENY(clone3, ENOSYS),
+	KORE_SYSCALL_ALLOW(clone),
+	KORE_SYSCALL_ALLOW(rseq),
+	KORE_SYSCALL_ALLOW(set_robust_list),
+	/* librdkafka: names its threads. */
+	KORE_SYSCALL_ALLOW_ARG(prctl, 0, PR_SET_NAME),
+	/* librdkafka: wake-up pipes, broker sockets, getaddrinfo. */
+	KORE_SYSCALL_ALLOW(pipe2),
+	KORE_SYSCALL_ALLOW(sendmsg),
+	KORE_SYSCALL_ALLOW(recvmsg),
+	KORE_SYSCALL_ALLOW_ARG(socket, 0, AF_NETLINK),
+	KORE_SYSCALL_ALLOW(bind),
 	KORE_SYSCALL_ALLOW(getsockname),
-	KORE_SYSCALL_ALLOW(getpeername),
-	/* libpq: password file and peer credential lookups. */
-	KORE_SYSCALL_ALLOW(getuid),
-	KORE_SYSCALL_ALLOW(geteuid),
+	KORE_SYSCALL_ALLOW(getsockopt),
+	KORE_SYSCALL_ALLOW(getgid),
+	KORE_SYSCALL_ALLOW(getegid),
+	KORE_SYSCALL_ALLOW(uname),
+	/* libpq: stat of the unix socket, librdkafka: config lookups. */
+	KORE_SYSCALL_ALLOW(newfstatat),
+	/* libpq and librdkafka over TCP: getaddrinfo reads directories. */
+	KORE_SYSCALL_ALLOW(getdents64),
 );

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
 
 #include "harness.h"
 
@@ -418,6 +420,9 @@ harness_kore_conf(const struct harness_env *env, const char *path, int port)
 			fputs(line, out);
 	}
 
+	/* Next to the conf, not in whatever directory kore starts in. */
+	fprintf(out, "pidfile %s.pid\n", path);
+
 	fclose(in);
 	if (fclose(out) != 0)
 		harness_die("%s: %s", path, strerror(errno));
@@ -716,4 +721,214 @@ harness_reply_header(const struct harness_reply *r, const char *name,
 	}
 
 	return (NULL);
+}
+
+/* --- Kafka, database and scrape probes ------------------------------------ */
+
+static void
+harness_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *arg)
+{
+	int		*failed = arg;
+
+	(void)rk;
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		fprintf(stderr, "harness: delivery failed: %s\n",
+		    rd_kafka_err2str(m->err));
+		(*failed)++;
+	}
+}
+
+int
+harness_produce(const struct harness_env *env, const char *topic,
+    char *const keys[], char *const payloads[], size_t n)
+{
+	rd_kafka_conf_t		*conf;
+	rd_kafka_t		*rk;
+	rd_kafka_resp_err_t	 err;
+	char			 errstr[256];
+	size_t			 i;
+	int			 failed;
+
+	failed = 0;
+	conf = rd_kafka_conf_new();
+	if (rd_kafka_conf_set(conf, "bootstrap.servers",
+	    env->broker_bootstrap, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+		return (-1);
+	(void)rd_kafka_conf_set(conf, "linger.ms", "5", errstr,
+	    sizeof(errstr));
+	rd_kafka_conf_set_dr_msg_cb(conf, harness_on_delivery);
+	rd_kafka_conf_set_opaque(conf, &failed);
+	if ((rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr,
+	    sizeof(errstr))) == NULL)
+		return (-1);
+
+	for (i = 0; i < n; i++) {
+		do {
+			err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+			    RD_KAFKA_V_KEY(keys ? keys[i] : NULL,
+			    keys && keys[i] ? strlen(keys[i]) : 0),
+			    RD_KAFKA_V_VALUE(payloads[i], strlen(payloads[i])),
+			    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			    RD_KAFKA_V_END);
+			if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+				rd_kafka_poll(rk, 50);
+		} while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+		if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+			failed++;
+		rd_kafka_poll(rk, 0);
+	}
+
+	if (rd_kafka_flush(rk, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		failed++;
+	rd_kafka_destroy(rk);
+
+	return (failed == 0 ? 0 : -1);
+}
+
+int64_t
+harness_committed(const struct harness_env *env, const char *group,
+    const char *topic)
+{
+	rd_kafka_conf_t				*conf;
+	rd_kafka_t				*rk;
+	const struct rd_kafka_metadata		*md;
+	rd_kafka_topic_partition_list_t		*parts;
+	char					 errstr[256];
+	int64_t					 sum;
+	int					 i, p;
+
+	conf = rd_kafka_conf_new();
+	if (rd_kafka_conf_set(conf, "bootstrap.servers",
+	    env->broker_bootstrap, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(conf, "group.id", group, errstr,
+	    sizeof(errstr)) != RD_KAFKA_CONF_OK)
+		return (-1);
+	if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr,
+	    sizeof(errstr))) == NULL)
+		return (-1);
+
+	sum = -1;
+	parts = rd_kafka_topic_partition_list_new(8);
+	if (rd_kafka_metadata(rk, 1, NULL, &md, 10000) != 0)
+		goto done;
+	for (i = 0; i < md->topic_cnt; i++) {
+		if (strcmp(md->topics[i].topic, topic) != 0)
+			continue;
+		for (p = 0; p < md->topics[i].partition_cnt; p++)
+			rd_kafka_topic_partition_list_add(parts, topic,
+			    md->topics[i].partitions[p].id);
+	}
+	rd_kafka_metadata_destroy(md);
+
+	if (rd_kafka_committed(rk, parts, 10000) != 0)
+		goto done;
+	sum = 0;
+	for (i = 0; i < parts->cnt; i++) {
+		if (parts->elems[i].offset > 0)
+			sum += parts->elems[i].offset;
+	}
+
+done:
+	rd_kafka_topic_partition_list_destroy(parts);
+	rd_kafka_destroy(rk);
+
+	return (sum);
+}
+
+int64_t
+harness_pg_int(const struct harness_env *env, const char *sql)
+{
+	PGconn		*conn;
+	PGresult	*res;
+	int64_t		 v;
+
+	conn = PQconnectdb(env->pg_dsn);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		PQfinish(conn);
+		return (-1);
+	}
+
+	v = -1;
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
+		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else
+		fprintf(stderr, "harness: %s: %s\n", sql,
+		    PQerrorMessage(conn));
+	PQclear(res);
+	PQfinish(conn);
+
+	return (v);
+}
+
+double
+harness_metric(const struct harness_env *env, const char *name)
+{
+	struct harness_reply	 r;
+	const char		*line, *sp;
+	size_t			 nlen;
+	double			 sum;
+
+	if (harness_http(env->service_port, "GET", "/actuator/prometheus",
+	    NULL, NULL, &r) != 0 || r.status != 200)
+		return (-1);
+
+	sum = 0;
+	nlen = strlen(name);
+	for (line = r.body; line != NULL && *line != '\0';
+	    line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (strncmp(line, name, nlen) != 0 ||
+		    (line[nlen] != '{' && line[nlen] != ' '))
+			continue;
+		if ((sp = strchr(line, ' ')) != NULL && line[nlen] == '{')
+			sp = strstr(line, "} ") ? strstr(line, "} ") + 1 : sp;
+		if (sp != NULL)
+			sum += strtod(sp + 1, NULL);
+	}
+	harness_reply_free(&r);
+
+	return (sum);
+}
+
+pid_t
+harness_worker_pid(const struct harness_env *env, int id)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	FILE		*fp;
+	char		 path[300], want[32], buf[256];
+	pid_t		 found;
+	int		 ppid;
+	size_t		 n;
+
+	if ((dir = opendir("/proc")) == NULL)
+		return (-1);
+
+	found = -1;
+	/* kore retitles its processes "kore [wrk N]". */
+	(void)snprintf(want, sizeof(want), "kore [wrk %d]", id);
+	while (found == -1 && (de = readdir(dir)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		if (fscanf(fp, "%*d %*s %*c %d", &ppid) != 1)
+			ppid = 0;
+		fclose(fp);
+		if (ppid != env->service_pid)
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%s/cmdline",
+		    de->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, fp);
+		fclose(fp);
+		buf[n] = '\0';
+		if (strncmp(buf, want, strlen(want)) == 0)
+			found = (pid_t)atoi(de->d_name);
+	}
+	closedir(dir);
+
+	return (found);
 }

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define HARNESS_PATH		512	/* dirs; derived paths get twice */
 #define HARNESS_PG		0x01
@@ -72,6 +73,19 @@ int	harness_free_port(void);
 /* Write conf/saga-tracker.conf to path with port and the built .so. */
 void	harness_kore_conf(const struct harness_env *env, const char *path,
 	    int port);
+
+/* Produce n messages (key may be NULL) to topic and wait for delivery. */
+int	harness_produce(const struct harness_env *env, const char *topic,
+	    char *const keys[], char *const payloads[], size_t n);
+/* Sum of the group's committed offsets over the topic's partitions. */
+int64_t	harness_committed(const struct harness_env *env, const char *group,
+	    const char *topic);
+/* First column of the first row of sql as an integer; -1 on error. */
+int64_t	harness_pg_int(const struct harness_env *env, const char *sql);
+/* Sum of every series of metric name in a live scrape; -1 on error. */
+double	harness_metric(const struct harness_env *env, const char *name);
+/* The pid of kore worker id (1..N) of the running service, or -1. */
+pid_t	harness_worker_pid(const struct harness_env *env, int id);
 
 /* Run argv, output appended to logpath (NULL: inherit); exit status. */
 int	harness_run(char *const argv[], int as_postgres, const char *logpath);

@@ -1,0 +1,570 @@
+/*
+ * consumer: librdkafka high-level consumer in a pthread of worker 1,
+ * batching saga events into store_apply_batch() (see consumer.h).
+ */
+
+#include <kore/kore.h>
+
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+
+#include "consumer.h"
+#include "metrics.h"
+#include "store.h"
+
+/* Written by the consumer thread only; read by every process. */
+struct consumer_shared {
+	atomic_uint		seq;		/* odd while error changes */
+	atomic_int		phase;
+	atomic_llong		last_poll_ms;
+	atomic_llong		last_commit_ms;
+	atomic_ullong		batches;
+	atomic_ullong		events;
+	char			error[256];
+};
+
+/* The consumer thread's own state, in worker 1 only. */
+struct consumer_ctx {
+	pthread_t		 thread;
+	int			 started;
+	atomic_int		 stop;
+	rd_kafka_t		*rk;
+	struct store		*store;
+	char			 dsn[1024];
+	char			 topic[CONFIG_STR_MAX];
+	int64_t			 next_gauges_ms;
+	rd_kafka_message_t	*msgs[CONSUMER_BATCH_MAX];
+	struct store_msg	 batch[CONSUMER_BATCH_MAX];
+};
+
+static struct consumer_shared	*cshared = NULL;
+static struct consumer_ctx	*cctx = NULL;
+
+static int64_t	consumer_now_ms(void);
+static void	consumer_set_error(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+static void	consumer_beat(void);
+static void	consumer_nap(int);
+static rd_kafka_t *consumer_create(const struct config *, char *, size_t);
+static int	consumer_conf_set(rd_kafka_conf_t *, const char *,
+		    const char *, char *, size_t);
+static void	consumer_on_rebalance(rd_kafka_t *, rd_kafka_resp_err_t,
+		    rd_kafka_topic_partition_list_t *, void *);
+static int	consumer_on_stats(rd_kafka_t *, char *, size_t, void *);
+static void	consumer_on_error(rd_kafka_t *, int, const char *, void *);
+static void	*consumer_main(void *);
+static size_t	consumer_fill_batch(struct consumer_ctx *);
+static void	consumer_apply(struct consumer_ctx *, size_t);
+static int	consumer_commit(struct consumer_ctx *, size_t);
+static int	consumer_store_ready(struct consumer_ctx *);
+static void	consumer_gauges(struct consumer_ctx *);
+
+static int64_t
+consumer_now_ms(void)
+{
+	struct timespec		ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+int
+consumer_shared_init(void)
+{
+	void		*p;
+
+	p = mmap(NULL, sizeof(*cshared), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return (-1);
+
+	cshared = p;
+	memset(cshared, 0, sizeof(*cshared));
+
+	return (0);
+}
+
+const char *
+consumer_phase_name(enum consumer_phase phase)
+{
+	switch (phase) {
+	case CONSUMER_NOT_STARTED:
+		return ("NOT_STARTED");
+	case CONSUMER_RUNNING:
+		return ("RUNNING");
+	case CONSUMER_DB_RETRY:
+		return ("DB_RETRY");
+	case CONSUMER_STOPPED:
+		return ("STOPPED");
+	}
+
+	return ("UNKNOWN");
+}
+
+static void
+consumer_set_error(const char *fmt, ...)
+{
+	va_list		ap;
+	char		buf[sizeof(cshared->error)];
+
+	buf[0] = '\0';
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+		va_end(ap);
+	}
+
+	atomic_fetch_add_explicit(&cshared->seq, 1, memory_order_acq_rel);
+	memcpy(cshared->error, buf, sizeof(buf));
+	atomic_fetch_add_explicit(&cshared->seq, 1, memory_order_acq_rel);
+}
+
+void
+consumer_status(struct consumer_status *st)
+{
+	unsigned int	seq;
+
+	memset(st, 0, sizeof(*st));
+	st->now_ms = consumer_now_ms();
+	if (cshared == NULL)
+		return;
+
+	do {
+		seq = atomic_load_explicit(&cshared->seq, memory_order_acquire);
+		memcpy(st->error, cshared->error, sizeof(st->error));
+	} while ((seq & 1) || seq != atomic_load_explicit(&cshared->seq,
+	    memory_order_acquire));
+	st->error[sizeof(st->error) - 1] = '\0';
+
+	st->phase = atomic_load(&cshared->phase);
+	st->last_poll_ms = atomic_load(&cshared->last_poll_ms);
+	st->last_commit_ms = atomic_load(&cshared->last_commit_ms);
+	st->batches = atomic_load(&cshared->batches);
+	st->events = atomic_load(&cshared->events);
+}
+
+int
+consumer_alive(const struct consumer_status *st)
+{
+	if (st->phase != CONSUMER_RUNNING && st->phase != CONSUMER_DB_RETRY)
+		return (0);
+
+	return (st->now_ms - st->last_poll_ms <= CONSUMER_STALL_MS);
+}
+
+static void
+consumer_beat(void)
+{
+	atomic_store(&cshared->last_poll_ms, consumer_now_ms());
+}
+
+/* Sleep ms in short steps, beating, and give up early on stop. */
+static void
+consumer_nap(int ms)
+{
+	struct timespec		ts;
+
+	ts.tv_sec = 0;
+	ts.tv_nsec = 50 * 1000000L;
+	for (; ms > 0 && !atomic_load(&cctx->stop); ms -= 50) {
+		consumer_beat();
+		(void)nanosleep(&ts, NULL);
+	}
+}
+
+/* --- librdkafka set-up ---------------------------------------------------- */
+
+static int
+consumer_conf_set(rd_kafka_conf_t *conf, const char *key, const char *val,
+    char *err, size_t errlen)
+{
+	char		why[128];
+
+	if (rd_kafka_conf_set(conf, key, val, why, sizeof(why)) !=
+	    RD_KAFKA_CONF_OK) {
+		(void)snprintf(err, errlen, "kafka %s=%s: %s", key, val, why);
+		return (-1);
+	}
+
+	return (0);
+}
+
+static rd_kafka_t *
+consumer_create(const struct config *cfg, char *err, size_t errlen)
+{
+	rd_kafka_conf_t		*conf;
+	rd_kafka_t		*rk;
+	const char		*brokers;
+	size_t			 i;
+	const char		*kv[][2] = {
+		{ "group.id", cfg->kafka.group },
+		{ "client.id", "saga-tracker" },
+		{ "enable.auto.commit", "false" },
+		{ "enable.auto.offset.store", "false" },
+		{ "auto.offset.reset", "earliest" },
+		{ "session.timeout.ms", "10000" },
+		{ "heartbeat.interval.ms", "2000" },
+		{ "statistics.interval.ms", "5000" },
+		{ "log_level", "4" },
+	};
+
+	brokers = cfg->kafka.brokers;
+	if (*brokers == '\0' && ((brokers = getenv(CONSUMER_BROKERS_ENV)) ==
+	    NULL || *brokers == '\0'))
+		brokers = CONSUMER_BROKERS_DEV;
+
+	conf = rd_kafka_conf_new();
+	if (consumer_conf_set(conf, "bootstrap.servers", brokers, err,
+	    errlen) == -1)
+		goto fail;
+	for (i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+		if (consumer_conf_set(conf, kv[i][0], kv[i][1], err,
+		    errlen) == -1)
+			goto fail;
+	}
+	rd_kafka_conf_set_rebalance_cb(conf, consumer_on_rebalance);
+	rd_kafka_conf_set_stats_cb(conf, consumer_on_stats);
+	rd_kafka_conf_set_error_cb(conf, consumer_on_error);
+
+	if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err,
+	    errlen)) == NULL)
+		goto fail;
+	rd_kafka_poll_set_consumer(rk);
+	kore_log(LOG_NOTICE, "consumer: brokers %s, topic %s, group %s",
+	    brokers, cfg->kafka.topic, cfg->kafka.group);
+
+	return (rk);
+
+fail:
+	rd_kafka_conf_destroy(conf);
+	return (NULL);
+}
+
+static void
+consumer_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	int		i, cooperative;
+
+	(void)opaque;
+	cooperative = strcmp(rd_kafka_rebalance_protocol(rk),
+	    "COOPERATIVE") == 0;
+
+	for (i = 0; i < parts->cnt; i++) {
+		kore_log(LOG_NOTICE, "consumer: %s %s[%d]",
+		    err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ?
+		    "assigned" : "revoked", parts->elems[i].topic,
+		    parts->elems[i].partition);
+		if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+			metrics_consumer_lag_partition_clear(
+			    parts->elems[i].partition);
+	}
+
+	/* Batches are applied and committed before the next poll. */
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		if (cooperative)
+			(void)rd_kafka_incremental_assign(rk, parts);
+		else
+			(void)rd_kafka_assign(rk, parts);
+	} else {
+		if (cooperative)
+			(void)rd_kafka_incremental_unassign(rk, parts);
+		else
+			(void)rd_kafka_assign(rk, NULL);
+	}
+}
+
+/* Sum consumer_lag over the partitions assigned to this consumer. */
+static int
+consumer_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	json_t		*root, *parts, *p;
+	const char	*key;
+	json_int_t	 lag, total;
+
+	(void)rk;
+	(void)opaque;
+	if ((root = json_loadb(json, len, 0, NULL)) == NULL)
+		return (0);
+
+	parts = json_object_get(json_object_get(json_object_get(root,
+	    "topics"), cctx->topic), "partitions");
+	/* Partitions not (or no longer) assigned to us count nothing. */
+	total = 0;
+	json_object_foreach(parts, key, p) {
+		if (strcmp(key, "-1") == 0)
+			continue;
+		lag = json_integer_value(json_object_get(p, "consumer_lag"));
+		if (lag < 0)
+			continue;
+		total += lag;
+	}
+	metrics_consumer_lag_set(total);
+
+	json_decref(root);
+	return (0);
+}
+
+static void
+consumer_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	kore_log(LOG_WARNING, "consumer: kafka: %s: %s",
+	    rd_kafka_err2name(err), reason);
+	consumer_set_error("kafka: %s", reason);
+}
+
+/* --- the thread ------------------------------------------------------------ */
+
+int
+consumer_start(const struct config *cfg, const char *dsn)
+{
+	rd_kafka_topic_partition_list_t	*topics;
+	rd_kafka_resp_err_t		 rerr;
+	char				 err[1024];
+
+	if (cshared == NULL) {
+		kore_log(LOG_ERR, "consumer: shared status was not mapped");
+		return (-1);
+	}
+	if ((cctx = calloc(1, sizeof(*cctx))) == NULL)
+		fatal("consumer: %s", errno_s);
+
+	(void)kore_strlcpy(cctx->dsn, dsn, sizeof(cctx->dsn));
+	(void)kore_strlcpy(cctx->topic, cfg->kafka.topic, sizeof(cctx->topic));
+
+	if ((cctx->rk = consumer_create(cfg, err, sizeof(err))) == NULL) {
+		kore_log(LOG_ERR, "consumer: %s", err);
+		consumer_set_error("%s", err);
+		return (-1);
+	}
+
+	topics = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(topics, cfg->kafka.topic,
+	    RD_KAFKA_PARTITION_UA);
+	rerr = rd_kafka_subscribe(cctx->rk, topics);
+	rd_kafka_topic_partition_list_destroy(topics);
+	if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		kore_log(LOG_ERR, "consumer: subscribe %s: %s",
+		    cfg->kafka.topic, rd_kafka_err2str(rerr));
+		return (-1);
+	}
+
+	consumer_beat();
+	atomic_store(&cshared->phase, CONSUMER_RUNNING);
+	if ((errno = pthread_create(&cctx->thread, NULL, consumer_main,
+	    cctx)) != 0) {
+		kore_log(LOG_ERR, "consumer: pthread_create: %s", errno_s);
+		atomic_store(&cshared->phase, CONSUMER_NOT_STARTED);
+		return (-1);
+	}
+	cctx->started = 1;
+
+	return (0);
+}
+
+void
+consumer_stop(void)
+{
+	if (cctx == NULL || !cctx->started)
+		return;
+
+	atomic_store(&cctx->stop, 1);
+	(void)pthread_join(cctx->thread, NULL);
+	cctx->started = 0;
+	kore_log(LOG_NOTICE, "consumer: stopped");
+}
+
+static void *
+consumer_main(void *arg)
+{
+	struct consumer_ctx	*ctx = arg;
+	rd_kafka_resp_err_t	 err;
+	size_t			 n;
+
+	while (!atomic_load(&ctx->stop)) {
+		consumer_beat();
+		if (consumer_store_ready(ctx) == -1) {
+			consumer_nap(1000);
+			continue;
+		}
+		if ((n = consumer_fill_batch(ctx)) > 0)
+			consumer_apply(ctx, n);
+		consumer_gauges(ctx);
+	}
+
+	/* Nothing is held: every applied batch was committed. */
+	if ((err = rd_kafka_consumer_close(ctx->rk)) != 0)
+		kore_log(LOG_WARNING, "consumer: close: %s",
+		    rd_kafka_err2str(err));
+	rd_kafka_destroy(ctx->rk);
+	store_close(ctx->store);
+	ctx->store = NULL;
+	atomic_store(&cshared->phase, CONSUMER_STOPPED);
+
+	return (NULL);
+}
+
+static int
+consumer_store_ready(struct consumer_ctx *ctx)
+{
+	char		err[512];
+
+	if (ctx->store != NULL)
+		return (0);
+
+	if ((ctx->store = store_open(ctx->dsn, err, sizeof(err))) == NULL) {
+		atomic_store(&cshared->phase, CONSUMER_DB_RETRY);
+		consumer_set_error("database: %s", err);
+		kore_log(LOG_WARNING, "consumer: database: %s", err);
+		return (-1);
+	}
+
+	atomic_store(&cshared->phase, CONSUMER_RUNNING);
+	consumer_set_error(NULL);
+	kore_log(LOG_NOTICE, "consumer: database ready");
+
+	return (0);
+}
+
+/* Poll up to CONSUMER_BATCH_MAX messages or CONSUMER_BATCH_MS. */
+static size_t
+consumer_fill_batch(struct consumer_ctx *ctx)
+{
+	rd_kafka_message_t	*m;
+	int64_t			 deadline, left, now;
+	size_t			 n;
+
+	n = 0;
+	deadline = consumer_now_ms() + CONSUMER_BATCH_MS;
+	while (n < CONSUMER_BATCH_MAX && !atomic_load(&ctx->stop)) {
+		now = consumer_now_ms();
+		left = deadline - now;
+		/* An empty batch waits for its first message longer. */
+		if (left <= 0 && n > 0)
+			break;
+		if ((m = rd_kafka_consumer_poll(ctx->rk,
+		    left > 0 ? (int)left : 0)) == NULL) {
+			if (n > 0 || left <= 0)
+				break;
+			continue;
+		}
+		if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			kore_log(LOG_WARNING, "consumer: %s[%d]: %s",
+			    m->rkt ? rd_kafka_topic_name(m->rkt) : "-",
+			    m->partition, rd_kafka_message_errstr(m));
+			rd_kafka_message_destroy(m);
+			continue;
+		}
+		ctx->msgs[n] = m;
+		ctx->batch[n].partition = m->partition;
+		ctx->batch[n].offset = m->offset;
+		ctx->batch[n].payload = m->payload;
+		ctx->batch[n].len = m->len;
+		ctx->batch[n].received_ms = now;
+		n++;
+	}
+	consumer_beat();
+
+	return (n);
+}
+
+/* Apply until it commits or we are told to stop; never skip a batch. */
+static void
+consumer_apply(struct consumer_ctx *ctx, size_t n)
+{
+	struct store_batch_result	res;
+	char				err[512];
+	int				backoff;
+	size_t				i;
+
+	backoff = 100;
+	while (!atomic_load(&ctx->stop)) {
+		if (store_apply_batch(ctx->store, ctx->batch, n, &res, err,
+		    sizeof(err)) == 0)
+			break;
+		atomic_store(&cshared->phase, CONSUMER_DB_RETRY);
+		consumer_set_error("database: %s", err);
+		kore_log(LOG_WARNING, "consumer: batch of %zu (%s[%d]@%lld) "
+		    "not applied, retry in %d ms: %s", n, ctx->topic,
+		    (int)ctx->batch[0].partition,
+		    (long long)ctx->batch[0].offset, backoff, err);
+		consumer_nap(backoff);
+		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+		(void)store_ping(ctx->store);
+	}
+
+	if (!atomic_load(&ctx->stop) && consumer_commit(ctx, n) == 0) {
+		atomic_store(&cshared->phase, CONSUMER_RUNNING);
+		atomic_fetch_add(&cshared->batches, 1);
+		atomic_fetch_add(&cshared->events, n);
+		if (backoff > 100)
+			consumer_set_error(NULL);
+	}
+
+	for (i = 0; i < n; i++)
+		rd_kafka_message_destroy(ctx->msgs[i]);
+}
+
+/* Commit, per partition, the offset after the batch's highest. */
+static int
+consumer_commit(struct consumer_ctx *ctx, size_t n)
+{
+	rd_kafka_topic_partition_list_t	*offs;
+	rd_kafka_topic_partition_t	*tp;
+	rd_kafka_resp_err_t		 err;
+	size_t				 i;
+
+	offs = rd_kafka_topic_partition_list_new(8);
+	for (i = 0; i < n; i++) {
+		tp = rd_kafka_topic_partition_list_find(offs,
+		    rd_kafka_topic_name(ctx->msgs[i]->rkt),
+		    ctx->msgs[i]->partition);
+		if (tp == NULL)
+			tp = rd_kafka_topic_partition_list_add(offs,
+			    rd_kafka_topic_name(ctx->msgs[i]->rkt),
+			    ctx->msgs[i]->partition);
+		if (ctx->msgs[i]->offset + 1 > tp->offset)
+			tp->offset = ctx->msgs[i]->offset + 1;
+	}
+
+	err = rd_kafka_commit(ctx->rk, offs, 0);
+	rd_kafka_topic_partition_list_destroy(offs);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		/* Applied already: a redelivery is a no-op in the store. */
+		kore_log(LOG_WARNING, "consumer: commit after batch of %zu: "
+		    "%s", n, rd_kafka_err2str(err));
+		return (-1);
+	}
+	atomic_store(&cshared->last_commit_ms, consumer_now_ms());
+
+	return (0);
+}
+
+static void
+consumer_gauges(struct consumer_ctx *ctx)
+{
+	char		err[512];
+	int64_t		now;
+
+	now = consumer_now_ms();
+	if (now < ctx->next_gauges_ms)
+		return;
+	ctx->next_gauges_ms = now + CONSUMER_GAUGE_SEC * 1000;
+
+	if (store_refresh_gauges(ctx->store, err, sizeof(err)) == -1) {
+		kore_log(LOG_WARNING, "consumer: gauges: %s", err);
+		(void)store_ping(ctx->store);
+	}
+}

@@ -1,0 +1,1524 @@
+/*
+ * metrics: owns the shared metrics segment, the label value tables in
+ * it, the update paths and the text exposition (format 0.0.4).
+ *
+ * Segment.  One MAP_SHARED | MAP_ANONYMOUS mapping made by the kore
+ * parent before fork, so every worker (and a respawned one) sees it at
+ * the same address.  Its size is fixed at creation.  It starts with a
+ * header (magic, layout version, offsets of every region, histogram
+ * bounds) that is written once and then only read, followed by:
+ *
+ *	label tables	one per label dimension (step, status, reason,
+ *			endpoint, method, query): an open addressing hash
+ *			table of claimed values plus ordinal -> entry map
+ *	used flags	one byte per labelled series, set when the series
+ *			is first resolved; only used series are rendered
+ *	gauges		one 64-bit cell per gauge series (double bits)
+ *	stripes		max_stripes copies of every counter and histogram
+ *			cell, each copy 128-byte aligned
+ *
+ * Why stripes.  A counter increment is one relaxed atomic add into the
+ * caller's own stripe: no lock, no branch on contention, and no cache
+ * line shared with another worker, because stripe n is written only by
+ * worker n (and its threads).  A scrape sums the cell over all stripes,
+ * which is cheap: max_stripes is workers + a few, and scrapes are rare
+ * next to increments.  The add stays atomic (not a plain load/store)
+ * because threads of one process share its stripe, stripe 0 is shared
+ * by the parent and anyone unattached, and a respawned worker reuses
+ * its predecessor's stripe.  Stripes are never reset, so a counter
+ * keeps what a dead worker added: it never goes down while the parent
+ * lives.  Gauges have set semantics, so they are single cells.
+ *
+ * Histograms keep per-bucket (not cumulative) counts plus one +Inf
+ * bucket and a sum; _count is the sum of all buckets at render time, so
+ * +Inf always equals _count.  An observation is one atomic add and one
+ * compare-and-swap on the sum (uncontended: own stripe).
+ *
+ * Label values.  A series index is the product of label ordinals; every
+ * cell is preallocated, so resolving a series only maps strings to
+ * ordinals.  A value is claimed by CAS on a hash table entry (FREE ->
+ * BUSY with the hash tag), then takes the next ordinal of its dimension
+ * and turns READY; past the dimension's bound it becomes DEAD and the
+ * value maps to "other", the extra ordinal each dimension reserves.
+ * Nothing is ever deleted, so probing stops at a FREE entry.  A reader
+ * that meets a BUSY entry with its own tag waits for it; if the writer
+ * died in that window the reader marks the entry DEAD after a timeout
+ * and the value is claimed afresh.
+ */
+
+#include <sys/types.h>
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "metrics.h"
+
+#define SEG_MAGIC		0x3152544d41474153ULL	/* "SAGAMTR1" */
+#define SEG_LAYOUT		1
+#define SEG_ALIGN		128
+#define SEG_TABLE_MIN		16
+#define SEG_WAIT_NSEC		50000000LL
+#define SEG_ABSENT		UINT64_MAX	/* gauge cell without value */
+#define SEG_LE_MAX		32
+
+#define ENT_FREE		0
+#define ENT_BUSY		1
+#define ENT_READY		2
+#define ENT_DEAD		3
+#define ENT_STATE(w)		((w) & 3)
+#define ENT_TAG(w)		((w) >> 2)
+
+#define STATUS_COUNT		6
+
+enum dim_id {
+	DIM_STEP = 0,
+	DIM_STATUS,
+	DIM_REASON,
+	DIM_ENDPOINT,
+	DIM_METHOD,
+	DIM_QUERY,
+	DIM_COUNT
+};
+
+enum hist_id {
+	HIST_COMPENSATION = 0,
+	HIST_API,
+	HIST_DB,
+	HIST_COUNT
+};
+
+enum fam_type {
+	TYPE_COUNTER = 0,
+	TYPE_GAUGE,
+	TYPE_HISTOGRAM
+};
+
+struct family_def {
+	const char		*name;
+	const char		*help;
+	enum fam_type		 type;
+	int			 hist;		/* enum hist_id or -1 */
+	unsigned int		 nlabels;
+	enum dim_id		 dim[2];
+	const char		*label[2];
+};
+
+struct seg_entry {
+	_Atomic uint64_t	state;		/* tag << 2 | ENT_* */
+	uint32_t		ord;
+	uint32_t		len;
+	char			value[METRICS_VALUE_MAX];
+};
+
+struct seg_dim {
+	uint32_t		cap;		/* ordinal cap is "other" */
+	uint32_t		mask;		/* hash table size - 1 */
+	uint64_t		ent_off;	/* struct seg_entry[mask + 1] */
+	uint64_t		ord_off;	/* entry index + 1, per ordinal */
+};
+
+struct seg_family {
+	uint32_t		cell;		/* first cell: stripe or gauge */
+	uint32_t		nseries;
+	uint32_t		ncells;		/* cells per series */
+	uint32_t		used;		/* first used flag */
+};
+
+struct seg_hdr {
+	uint64_t		magic;
+	uint32_t		layout;
+	uint32_t		hdr_size;
+	uint64_t		size;
+	uint32_t		nstripes;
+	uint32_t		stripe_cells;
+	uint64_t		stripe_off;
+	uint64_t		stripe_stride;	/* in cells */
+	uint64_t		gauge_off;
+	uint64_t		used_off;
+	uint32_t		ngauges;
+	uint32_t		nused;
+	struct seg_dim		dim[DIM_COUNT];
+	struct seg_family	fam[METRICS_FAMILY_COUNT];
+	uint32_t		nbounds[HIST_COUNT];
+	double			bounds[HIST_COUNT][METRICS_BUCKETS_MAX];
+	char			le[HIST_COUNT][METRICS_BUCKETS_MAX][SEG_LE_MAX];
+	char			version[METRICS_VERSION_MAX];
+
+	/* The only mutable header field, away from the read-only ones. */
+	_Alignas(SEG_ALIGN) _Atomic uint32_t	claimed[DIM_COUNT];
+};
+
+struct label_ref {
+	const char		*value;
+	uint32_t		 ord;
+};
+
+struct rbuf {
+	char			*data;
+	size_t			 len;
+	size_t			 cap;
+	int			 failed;
+};
+
+static const struct family_def	families[METRICS_FAMILY_COUNT] = {
+	[METRICS_SAGA_ACTIVE] = { "saga_active_total",
+	    "Sagas per current status, refreshed from the database.",
+	    TYPE_GAUGE, -1, 1, { DIM_STATUS }, { "status" } },
+	[METRICS_SAGA_FAILED] = { "saga_failed_total",
+	    "Sagas that entered the failure path.",
+	    TYPE_COUNTER, -1, 0, { 0 }, { NULL } },
+	[METRICS_SAGA_COMPENSATED] = { "saga_compensated_total",
+	    "Sagas that reached COMPENSATED.",
+	    TYPE_COUNTER, -1, 0, { 0 }, { NULL } },
+	[METRICS_COMPENSATION_DURATION] = {
+	    "saga_compensation_duration_seconds",
+	    "Time from failedAt to compensatedAt of compensated sagas.",
+	    TYPE_HISTOGRAM, HIST_COMPENSATION, 0, { 0 }, { NULL } },
+	[METRICS_EVENTS_PROCESSED] = { "saga_events_processed_total",
+	    "Saga events applied, by step and status.",
+	    TYPE_COUNTER, -1, 2, { DIM_STEP, DIM_STATUS },
+	    { "step", "status" } },
+	[METRICS_EVENTS_REJECTED] = { "saga_events_rejected_total",
+	    "Saga events rejected or in conflict, by reason.",
+	    TYPE_COUNTER, -1, 1, { DIM_REASON }, { "reason" } },
+	[METRICS_LAST_FAILED] = { "saga_last_failed_timestamp",
+	    "Unix time in seconds of the newest saga failure.",
+	    TYPE_GAUGE, -1, 0, { 0 }, { NULL } },
+	[METRICS_PENDING] = { "saga_compensation_pending",
+	    "Failed-path sagas not yet COMPENSATED.",
+	    TYPE_GAUGE, -1, 0, { 0 }, { NULL } },
+	[METRICS_PENDING_OLDEST] = {
+	    "saga_compensation_pending_oldest_seconds",
+	    "Age in seconds of the oldest pending compensation, 0 if none.",
+	    TYPE_GAUGE, -1, 0, { 0 }, { NULL } },
+	[METRICS_CONSUMER_LAG] = { "saga_tracker_consumer_lag",
+	    "Kafka consumer lag in messages, summed and per partition.",
+	    TYPE_GAUGE, -1, 0, { 0 }, { NULL } },
+	[METRICS_API_LATENCY] = { "saga_tracker_api_latency_seconds",
+	    "HTTP request latency by route template and method.",
+	    TYPE_HISTOGRAM, HIST_API, 2, { DIM_ENDPOINT, DIM_METHOD },
+	    { "endpoint", "method" } },
+	[METRICS_DB_QUERY] = { "saga_tracker_db_query_seconds",
+	    "Database statement latency by query name.",
+	    TYPE_HISTOGRAM, HIST_DB, 1, { DIM_QUERY }, { "query" } },
+	[METRICS_BUILD_INFO] = { "saga_tracker_build_info",
+	    "Build information; the value is always 1.",
+	    TYPE_GAUGE, -1, 1, { 0 }, { "version" } },
+};
+
+static const char	*type_names[] = { "counter", "gauge", "histogram" };
+
+static const char	*statuses[STATUS_COUNT] = {
+	"STARTED", "IN_PROGRESS", "COMPLETED",
+	"FAILED", "COMPENSATING", "COMPENSATED"
+};
+
+static const double	default_latency_buckets[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5, 5, 10
+};
+
+static void		*seg_at(uint64_t);
+static _Atomic uint64_t	*stripe_cells(unsigned int);
+static int		 params_check(const struct metrics_params *,
+			    char *, size_t);
+static int		 bounds_check(const char *, const double *, size_t,
+			    char *, size_t);
+static void		 layout(struct seg_hdr *,
+			    const struct metrics_params *);
+static uint64_t		 layout_dims(struct seg_hdr *,
+			    const struct metrics_params *, uint64_t);
+static void		 layout_families(struct seg_hdr *);
+static void		 layout_bounds(struct seg_hdr *,
+			    const struct metrics_params *);
+static void		 seg_init(void);
+static uint64_t		 align_up(uint64_t, uint64_t);
+static uint64_t		 dbits(double);
+static double		 bitsd(uint64_t);
+static int64_t		 now_nsec(void);
+static int		 value_ok(const char *, size_t *);
+static int		 utf8_valid(const unsigned char *, size_t);
+static uint64_t		 hash(const char *, size_t);
+static int		 dim_lookup(enum dim_id, const char *, uint32_t *);
+static int		 dim_claim(enum dim_id, uint32_t, const char *,
+			    size_t, uint64_t, uint64_t *, uint32_t *);
+static uint64_t		 entry_wait(struct seg_entry *, uint64_t);
+static uint32_t		 series_index(const struct family_def *,
+			    const uint32_t *);
+static void		 mark_used(enum metrics_family, uint32_t);
+static void		 counter_add_cell(uint32_t, uint64_t);
+static void		 observe_cell(int, uint32_t, double);
+static void		 gauge_store(uint32_t, double);
+static void		 gauge_max(uint32_t, double);
+static uint64_t		 cell_sum(uint32_t);
+static double		 gauge_load(uint32_t);
+static struct metrics_series	 series_fixed(enum metrics_family);
+
+static void		 rbuf_reserve(struct rbuf *, size_t);
+static void		 rbuf_add(struct rbuf *, const char *, size_t);
+static void		 rbuf_str(struct rbuf *, const char *);
+static void		 rbuf_u64(struct rbuf *, uint64_t);
+static void		 rbuf_double(struct rbuf *, double);
+static void		 rbuf_escaped(struct rbuf *, const char *);
+static void		 format_double(char *, size_t, double);
+static int		 label_cmp(const void *, const void *);
+static size_t		 dim_sorted(enum dim_id, struct label_ref *);
+static void		 render_family(struct rbuf *, enum metrics_family);
+static void		 render_value(struct rbuf *,
+			    const struct family_def *, const char *, double);
+static void		 render_active(struct rbuf *);
+static void		 render_lag(struct rbuf *);
+static void		 render_build_info(struct rbuf *);
+static void		 render_labelled(struct rbuf *, enum metrics_family);
+static void		 render_product(struct rbuf *, enum metrics_family,
+			    struct label_ref **, size_t *);
+static void		 render_series(struct rbuf *, enum metrics_family,
+			    const struct label_ref *, uint32_t);
+static void		 render_striped(struct rbuf *, enum metrics_family,
+			    const char *, size_t, uint32_t);
+static void		 render_histogram(struct rbuf *,
+			    const struct family_def *, const char *, size_t,
+			    uint32_t);
+static void		 render_name(struct rbuf *, const char *,
+			    const char *, const char *, size_t);
+
+/* Process-local view of the segment, inherited across fork. */
+static struct {
+	struct seg_hdr		*hdr;
+	_Atomic uint64_t	*cells;		/* this process's stripe */
+	size_t			 render_hint;
+} m;
+
+int
+metrics_segment_create(const struct metrics_params *p, char *err,
+    size_t errlen)
+{
+	struct seg_hdr		hdr;
+	void			*addr;
+
+	if (m.hdr != NULL) {
+		snprintf(err, errlen, "metrics segment already exists");
+		return (-1);
+	}
+	if (params_check(p, err, errlen) == -1)
+		return (-1);
+
+	memset(&hdr, 0, sizeof(hdr));
+	layout(&hdr, p);
+
+	addr = mmap(NULL, hdr.size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (addr == MAP_FAILED) {
+		snprintf(err, errlen, "metrics segment: mmap %llu bytes: %s",
+		    (unsigned long long)hdr.size, strerror(errno));
+		return (-1);
+	}
+
+	memcpy(addr, &hdr, sizeof(hdr));
+	m.hdr = addr;
+	seg_init();
+	m.cells = stripe_cells(0);
+
+	return (0);
+}
+
+void
+metrics_segment_destroy(void)
+{
+	if (m.hdr == NULL)
+		return;
+
+	munmap(m.hdr, m.hdr->size);
+	memset(&m, 0, sizeof(m));
+}
+
+int
+metrics_attach_stripe(unsigned int stripe)
+{
+	if (m.hdr == NULL || m.hdr->magic != SEG_MAGIC ||
+	    m.hdr->layout != SEG_LAYOUT)
+		return (-1);
+
+	if (stripe >= m.hdr->nstripes) {
+		m.cells = stripe_cells(0);
+		return (-1);
+	}
+
+	m.cells = stripe_cells(stripe);
+	return (0);
+}
+
+static void *
+seg_at(uint64_t off)
+{
+	return ((char *)m.hdr + off);
+}
+
+static _Atomic uint64_t *
+stripe_cells(unsigned int stripe)
+{
+	_Atomic uint64_t	*base;
+
+	base = seg_at(m.hdr->stripe_off);
+	return (base + (uint64_t)stripe * m.hdr->stripe_stride);
+}
+
+static int
+params_check(const struct metrics_params *p, char *err, size_t errlen)
+{
+	size_t		len;
+
+	if (p->max_step_labels > METRICS_STEPS_MAX) {
+		snprintf(err, errlen, "metrics: max_step_labels %u > %u",
+		    p->max_step_labels, METRICS_STEPS_MAX);
+		return (-1);
+	}
+	if (p->max_stripes < 1 || p->max_stripes > METRICS_STRIPES_MAX) {
+		snprintf(err, errlen, "metrics: max_stripes %u not in 1..%u",
+		    p->max_stripes, METRICS_STRIPES_MAX);
+		return (-1);
+	}
+	if (p->version == NULL || !value_ok(p->version, &len) ||
+	    len >= METRICS_VERSION_MAX) {
+		snprintf(err, errlen, "metrics: bad build version");
+		return (-1);
+	}
+	if (bounds_check("compensation", p->compensation_buckets,
+	    p->compensation_bucket_count, err, errlen) == -1 ||
+	    bounds_check("api", p->api_buckets, p->api_bucket_count,
+	    err, errlen) == -1 ||
+	    bounds_check("db", p->db_buckets, p->db_bucket_count,
+	    err, errlen) == -1)
+		return (-1);
+
+	return (0);
+}
+
+static int
+bounds_check(const char *what, const double *b, size_t n, char *err,
+    size_t errlen)
+{
+	size_t		i;
+
+	if (n > METRICS_BUCKETS_MAX || (n > 0 && b == NULL)) {
+		snprintf(err, errlen, "metrics: %s buckets: 0..%d bounds",
+		    what, METRICS_BUCKETS_MAX);
+		return (-1);
+	}
+
+	for (i = 0; i < n; i++) {
+		if (!isfinite(b[i]) || (i > 0 && b[i] <= b[i - 1])) {
+			snprintf(err, errlen, "metrics: %s buckets: bound %zu "
+			    "not finite and increasing", what, i + 1);
+			return (-1);
+		}
+	}
+
+	return (0);
+}
+
+/* Compute every offset of the segment into hdr. */
+static void
+layout(struct seg_hdr *hdr, const struct metrics_params *p)
+{
+	uint64_t	off;
+
+	hdr->magic = SEG_MAGIC;
+	hdr->layout = SEG_LAYOUT;
+	hdr->hdr_size = sizeof(*hdr);
+	hdr->nstripes = p->max_stripes;
+	snprintf(hdr->version, sizeof(hdr->version), "%s", p->version);
+	layout_bounds(hdr, p);
+
+	off = layout_dims(hdr, p, align_up(sizeof(*hdr), SEG_ALIGN));
+	layout_families(hdr);
+
+	hdr->used_off = off;
+	off = align_up(off + hdr->nused, SEG_ALIGN);
+	hdr->gauge_off = off;
+	off = align_up(off + hdr->ngauges * sizeof(uint64_t), SEG_ALIGN);
+	hdr->stripe_off = off;
+	hdr->stripe_stride = align_up(hdr->stripe_cells * sizeof(uint64_t),
+	    SEG_ALIGN) / sizeof(uint64_t);
+	off += hdr->nstripes * hdr->stripe_stride * sizeof(uint64_t);
+	hdr->size = align_up(off, 4096);
+}
+
+static uint64_t
+layout_dims(struct seg_hdr *hdr, const struct metrics_params *p,
+    uint64_t off)
+{
+	struct seg_dim	*d;
+	uint32_t	 size;
+	int		 i;
+	const uint32_t	 caps[DIM_COUNT] = {
+		[DIM_STEP] = p->max_step_labels,
+		[DIM_STATUS] = STATUS_COUNT,
+		[DIM_REASON] = METRICS_REASONS_MAX,
+		[DIM_ENDPOINT] = METRICS_ENDPOINTS_MAX,
+		[DIM_METHOD] = METRICS_METHODS_MAX,
+		[DIM_QUERY] = METRICS_QUERIES_MAX,
+	};
+
+	for (i = 0; i < DIM_COUNT; i++) {
+		d = &hdr->dim[i];
+		d->cap = caps[i];
+		for (size = SEG_TABLE_MIN; size < 2 * d->cap; size *= 2)
+			;
+		d->mask = size - 1;
+		d->ent_off = off;
+		off += (uint64_t)size * sizeof(struct seg_entry);
+		d->ord_off = off;
+		off = align_up(off + (d->cap + 1) * sizeof(uint32_t),
+		    SEG_ALIGN);
+	}
+
+	return (off);
+}
+
+static void
+layout_families(struct seg_hdr *hdr)
+{
+	const struct family_def	*fd;
+	struct seg_family	*f;
+	unsigned int		 i, k;
+
+	for (i = 0; i < METRICS_FAMILY_COUNT; i++) {
+		fd = &families[i];
+		f = &hdr->fam[i];
+		f->nseries = 1;
+		for (k = 0; k < fd->nlabels && i != METRICS_BUILD_INFO; k++)
+			f->nseries *= hdr->dim[fd->dim[k]].cap + 1;
+		f->ncells = fd->type == TYPE_HISTOGRAM ?
+		    hdr->nbounds[fd->hist] + 2 : 1;
+
+		if (i == METRICS_BUILD_INFO) {
+			f->nseries = 0;
+		} else if (fd->type == TYPE_GAUGE) {
+			if (i == METRICS_CONSUMER_LAG)
+				f->nseries += METRICS_PARTITIONS_MAX;
+			f->cell = hdr->ngauges;
+			hdr->ngauges += f->nseries;
+		} else {
+			f->cell = hdr->stripe_cells;
+			hdr->stripe_cells += f->nseries * f->ncells;
+			f->used = hdr->nused;
+			if (fd->nlabels > 0)
+				hdr->nused += f->nseries;
+		}
+	}
+}
+
+static void
+layout_bounds(struct seg_hdr *hdr, const struct metrics_params *p)
+{
+	const double	*b[HIST_COUNT];
+	size_t		 n[HIST_COUNT];
+	int		 h;
+	uint32_t	 i;
+
+	b[HIST_COMPENSATION] = p->compensation_buckets;
+	n[HIST_COMPENSATION] = p->compensation_bucket_count;
+	b[HIST_API] = p->api_buckets;
+	n[HIST_API] = p->api_bucket_count;
+	b[HIST_DB] = p->db_buckets;
+	n[HIST_DB] = p->db_bucket_count;
+
+	for (h = HIST_API; h <= HIST_DB; h++) {
+		if (b[h] == NULL) {
+			b[h] = default_latency_buckets;
+			n[h] = sizeof(default_latency_buckets) /
+			    sizeof(default_latency_buckets[0]);
+		}
+	}
+
+	for (h = 0; h < HIST_COUNT; h++) {
+		hdr->nbounds[h] = n[h];
+		for (i = 0; i < n[h]; i++) {
+			hdr->bounds[h][i] = b[h][i];
+			format_double(hdr->le[h][i], SEG_LE_MAX, b[h][i]);
+		}
+	}
+}
+
+/* Fill the fresh segment: gauges without value, seeded statuses. */
+static void
+seg_init(void)
+{
+	_Atomic uint64_t	*g;
+	uint32_t		 i, ord, first;
+
+	g = seg_at(m.hdr->gauge_off);
+	first = m.hdr->fam[METRICS_CONSUMER_LAG].cell + 1;
+	for (i = 0; i < METRICS_PARTITIONS_MAX; i++)
+		atomic_store(&g[first + i], SEG_ABSENT);
+
+	for (i = 0; i < STATUS_COUNT; i++)
+		(void)dim_lookup(DIM_STATUS, statuses[i], &ord);
+}
+
+static uint64_t
+align_up(uint64_t v, uint64_t a)
+{
+	return ((v + a - 1) / a * a);
+}
+
+static uint64_t
+dbits(double d)
+{
+	uint64_t	u;
+
+	if (isnan(d))
+		d = NAN;
+	memcpy(&u, &d, sizeof(u));
+	return (u);
+}
+
+static double
+bitsd(uint64_t u)
+{
+	double		d;
+
+	memcpy(&d, &u, sizeof(d));
+	return (d);
+}
+
+static int64_t
+now_nsec(void)
+{
+	struct timespec		ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+}
+
+/* A value we may store as a label value; its length in *len. */
+static int
+value_ok(const char *v, size_t *len)
+{
+	if (v == NULL)
+		return (0);
+
+	*len = strnlen(v, METRICS_VALUE_MAX);
+	if (*len == 0 || *len == METRICS_VALUE_MAX)
+		return (0);
+
+	return (utf8_valid((const unsigned char *)v, *len));
+}
+
+static int
+utf8_valid(const unsigned char *p, size_t len)
+{
+	size_t		i, k, n;
+	uint32_t	cp, min;
+
+	for (i = 0; i < len; i += n) {
+		if (p[i] < 0x80) {
+			n = 1;
+			continue;
+		}
+		if ((p[i] & 0xe0) == 0xc0) {
+			n = 2;
+			min = 0x80;
+		} else if ((p[i] & 0xf0) == 0xe0) {
+			n = 3;
+			min = 0x800;
+		} else if ((p[i] & 0xf8) == 0xf0) {
+			n = 4;
+			min = 0x10000;
+		} else
+			return (0);
+		if (n > len - i)
+			return (0);
+		cp = p[i] & (0x7f >> n);
+		for (k = 1; k < n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return (0);
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return (0);
+	}
+
+	return (1);
+}
+
+/* FNV-1a, 64 bits. */
+static uint64_t
+hash(const char *v, size_t len)
+{
+	uint64_t	h;
+	size_t		i;
+
+	h = 0xcbf29ce484222325ULL;
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)v[i];
+		h *= 0x100000001b3ULL;
+	}
+
+	return (h);
+}
+
+/*
+ * Map a label value to its ordinal in dimension id, claiming it if new.
+ * Returns 0, or 1 with the "other" ordinal.
+ */
+static int
+dim_lookup(enum dim_id id, const char *v, uint32_t *ord)
+{
+	const struct seg_dim	*d;
+	struct seg_entry	*ent;
+	uint64_t		 h, w;
+	uint32_t		 i, n;
+	size_t			 len;
+
+	d = &m.hdr->dim[id];
+	*ord = d->cap;
+	if (!value_ok(v, &len) || strcmp(v, METRICS_OTHER) == 0)
+		return (1);
+
+	ent = seg_at(d->ent_off);
+	h = hash(v, len);
+	i = h & d->mask;
+	for (n = 0; n <= d->mask; n++, i = (i + 1) & d->mask) {
+		w = atomic_load_explicit(&ent[i].state, memory_order_acquire);
+		if (w == ENT_FREE) {
+			if (atomic_load_explicit(&m.hdr->claimed[id],
+			    memory_order_relaxed) >= d->cap)
+				return (1);
+			if (dim_claim(id, i, v, len, ENT_TAG(h), &w, ord))
+				return (*ord == d->cap);
+		}
+		if (ENT_TAG(w) != ENT_TAG(h))
+			continue;
+		if (ENT_STATE(w) == ENT_BUSY)
+			w = entry_wait(&ent[i], w);
+		if (ENT_STATE(w) == ENT_READY && ent[i].len == len &&
+		    memcmp(ent[i].value, v, len) == 0) {
+			*ord = ent[i].ord;
+			return (0);
+		}
+	}
+
+	return (1);
+}
+
+/*
+ * Try to claim the free entry i for v.  Returns 1 when claimed (*ord is
+ * the new ordinal or "other"), 0 when another process took the entry
+ * first (*w is then its state, to be examined by the caller).
+ */
+static int
+dim_claim(enum dim_id id, uint32_t i, const char *v, size_t len,
+    uint64_t tag, uint64_t *w, uint32_t *ord)
+{
+	const struct seg_dim	*d;
+	struct seg_entry	*e;
+	_Atomic uint32_t	*ords;
+	uint64_t		 busy;
+	uint32_t		 ticket;
+
+	d = &m.hdr->dim[id];
+	e = (struct seg_entry *)seg_at(d->ent_off) + i;
+	busy = tag << 2 | ENT_BUSY;
+	*w = ENT_FREE;
+	if (!atomic_compare_exchange_strong_explicit(&e->state, w, busy,
+	    memory_order_acq_rel, memory_order_acquire))
+		return (0);
+
+	*ord = d->cap;
+	ticket = atomic_fetch_add_explicit(&m.hdr->claimed[id], 1,
+	    memory_order_relaxed);
+	if (ticket >= d->cap) {
+		atomic_store_explicit(&e->state, tag << 2 | ENT_DEAD,
+		    memory_order_release);
+		return (1);
+	}
+
+	memcpy(e->value, v, len);
+	e->value[len] = '\0';
+	e->len = len;
+	e->ord = ticket;
+	if (!atomic_compare_exchange_strong_explicit(&e->state, &busy,
+	    tag << 2 | ENT_READY, memory_order_release, memory_order_relaxed))
+		return (1);
+
+	ords = seg_at(d->ord_off);
+	atomic_store_explicit(&ords[ticket], i + 1, memory_order_release);
+	*ord = ticket;
+
+	return (1);
+}
+
+/* Wait for a BUSY entry; give up on a writer that died while claiming. */
+static uint64_t
+entry_wait(struct seg_entry *e, uint64_t w)
+{
+	int64_t		deadline;
+	uint64_t	spins;
+
+	deadline = now_nsec() + SEG_WAIT_NSEC;
+	for (spins = 1; ENT_STATE(w) == ENT_BUSY; spins++) {
+		if ((spins & 1023) == 0 && now_nsec() > deadline) {
+			if (atomic_compare_exchange_strong_explicit(&e->state,
+			    &w, (w & ~3ULL) | ENT_DEAD, memory_order_acq_rel,
+			    memory_order_acquire))
+				return ((w & ~3ULL) | ENT_DEAD);
+			continue;
+		}
+		w = atomic_load_explicit(&e->state, memory_order_acquire);
+	}
+
+	return (w);
+}
+
+int
+metrics_series_lookup(enum metrics_family family, const char *const *values,
+    struct metrics_series *s)
+{
+	const struct family_def	*fd;
+	uint32_t		 ord[2] = { 0, 0 };
+	unsigned int		 k;
+	int			 other;
+
+	s->family = family;
+	s->cell = 0;
+	if (m.hdr == NULL || family >= METRICS_FAMILY_COUNT ||
+	    family == METRICS_BUILD_INFO)
+		return (-1);
+
+	fd = &families[family];
+	other = 0;
+	for (k = 0; k < fd->nlabels; k++)
+		other |= dim_lookup(fd->dim[k], values ? values[k] : NULL,
+		    &ord[k]);
+
+	s->cell = m.hdr->fam[family].cell +
+	    series_index(fd, ord) * m.hdr->fam[family].ncells;
+	if (fd->nlabels > 0 && fd->type != TYPE_GAUGE)
+		mark_used(family, series_index(fd, ord));
+
+	return (other);
+}
+
+static uint32_t
+series_index(const struct family_def *fd, const uint32_t *ord)
+{
+	if (fd->nlabels == 0)
+		return (0);
+	if (fd->nlabels == 1)
+		return (ord[0]);
+
+	return (ord[0] * (m.hdr->dim[fd->dim[1]].cap + 1) + ord[1]);
+}
+
+static void
+mark_used(enum metrics_family family, uint32_t series)
+{
+	_Atomic uint8_t		*used;
+
+	used = seg_at(m.hdr->used_off);
+	used += m.hdr->fam[family].used + series;
+	if (atomic_load_explicit(used, memory_order_relaxed) == 0)
+		atomic_store_explicit(used, 1, memory_order_relaxed);
+}
+
+static struct metrics_series
+series_fixed(enum metrics_family family)
+{
+	struct metrics_series	s;
+
+	s.family = family;
+	s.cell = m.hdr->fam[family].cell;
+	return (s);
+}
+
+void
+metrics_counter_add(struct metrics_series s, uint64_t n)
+{
+	counter_add_cell(s.cell, n);
+}
+
+static void
+counter_add_cell(uint32_t cell, uint64_t n)
+{
+	_Atomic uint64_t	*c;
+
+	if ((c = m.cells) == NULL)
+		return;
+
+	atomic_fetch_add_explicit(&c[cell], n, memory_order_relaxed);
+}
+
+void
+metrics_histogram_observe(struct metrics_series s, double v)
+{
+	if (s.family < METRICS_FAMILY_COUNT)
+		observe_cell(families[s.family].hist, s.cell, v);
+}
+
+/* One observation of v into the histogram at cell of kind hist. */
+static void
+observe_cell(int hist, uint32_t cell, double v)
+{
+	_Atomic uint64_t	*c;
+	const double		*b;
+	uint64_t		 old;
+	uint32_t		 i, nb;
+
+	if ((c = m.cells) == NULL || hist < 0 || isnan(v))
+		return;
+
+	b = m.hdr->bounds[hist];
+	nb = m.hdr->nbounds[hist];
+	for (i = 0; i < nb && v > b[i]; i++)
+		;
+	c += cell;
+	atomic_fetch_add_explicit(&c[i], 1, memory_order_relaxed);
+
+	old = atomic_load_explicit(&c[nb + 1], memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&c[nb + 1], &old,
+	    dbits(bitsd(old) + v), memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
+void
+metrics_gauge_set(struct metrics_series s, double v)
+{
+	if (m.hdr != NULL && s.family < METRICS_FAMILY_COUNT &&
+	    families[s.family].type == TYPE_GAUGE)
+		gauge_store(s.cell, v);
+}
+
+void
+metrics_gauge_raise(struct metrics_series s, double v)
+{
+	if (m.hdr != NULL && s.family < METRICS_FAMILY_COUNT &&
+	    families[s.family].type == TYPE_GAUGE)
+		gauge_max(s.cell, v);
+}
+
+static void
+gauge_store(uint32_t cell, double v)
+{
+	_Atomic uint64_t	*g;
+
+	g = seg_at(m.hdr->gauge_off);
+	atomic_store_explicit(&g[cell], dbits(v), memory_order_relaxed);
+}
+
+static void
+gauge_max(uint32_t cell, double v)
+{
+	_Atomic uint64_t	*g;
+	uint64_t		 old;
+
+	if (isnan(v))
+		return;
+
+	g = (_Atomic uint64_t *)seg_at(m.hdr->gauge_off) + cell;
+	old = atomic_load_explicit(g, memory_order_relaxed);
+	while (bitsd(old) < v || isnan(bitsd(old))) {
+		if (atomic_compare_exchange_weak_explicit(g, &old, dbits(v),
+		    memory_order_relaxed, memory_order_relaxed))
+			break;
+	}
+}
+
+uint64_t
+metrics_counter_value(struct metrics_series s)
+{
+	if (m.hdr == NULL || s.family >= METRICS_FAMILY_COUNT ||
+	    families[s.family].type != TYPE_COUNTER)
+		return (0);
+
+	return (cell_sum(s.cell));
+}
+
+double
+metrics_gauge_value(struct metrics_series s)
+{
+	if (m.hdr == NULL || s.family >= METRICS_FAMILY_COUNT ||
+	    families[s.family].type != TYPE_GAUGE)
+		return (NAN);
+
+	return (gauge_load(s.cell));
+}
+
+/* The value of a striped cell: the sum over every stripe. */
+static uint64_t
+cell_sum(uint32_t cell)
+{
+	_Atomic uint64_t	*c;
+	uint64_t		 sum;
+	unsigned int		 i;
+
+	sum = 0;
+	c = stripe_cells(0) + cell;
+	for (i = 0; i < m.hdr->nstripes; i++) {
+		sum += atomic_load_explicit(c, memory_order_relaxed);
+		c += m.hdr->stripe_stride;
+	}
+
+	return (sum);
+}
+
+static double
+gauge_load(uint32_t cell)
+{
+	_Atomic uint64_t	*g;
+
+	g = seg_at(m.hdr->gauge_off);
+	return (bitsd(atomic_load_explicit(&g[cell], memory_order_relaxed)));
+}
+
+void
+metrics_event_processed(const char *step, const char *status)
+{
+	struct metrics_series	s;
+	const char		*v[2];
+
+	v[0] = step;
+	v[1] = status;
+	if (metrics_series_lookup(METRICS_EVENTS_PROCESSED, v, &s) != -1)
+		metrics_counter_add(s, 1);
+}
+
+void
+metrics_event_rejected(const char *reason)
+{
+	struct metrics_series	s;
+
+	if (metrics_series_lookup(METRICS_EVENTS_REJECTED, &reason, &s) != -1)
+		metrics_counter_add(s, 1);
+}
+
+void
+metrics_saga_failed(double failed_at_unix)
+{
+	if (m.hdr == NULL)
+		return;
+
+	counter_add_cell(m.hdr->fam[METRICS_SAGA_FAILED].cell, 1);
+	gauge_max(m.hdr->fam[METRICS_LAST_FAILED].cell, failed_at_unix);
+}
+
+void
+metrics_saga_compensated(void)
+{
+	if (m.hdr != NULL)
+		counter_add_cell(m.hdr->fam[METRICS_SAGA_COMPENSATED].cell, 1);
+}
+
+void
+metrics_compensation_observe(double seconds)
+{
+	if (m.hdr != NULL)
+		observe_cell(HIST_COMPENSATION,
+		    m.hdr->fam[METRICS_COMPENSATION_DURATION].cell, seconds);
+}
+
+void
+metrics_last_failed_raise(double failed_at_unix)
+{
+	if (m.hdr != NULL)
+		gauge_max(m.hdr->fam[METRICS_LAST_FAILED].cell,
+		    failed_at_unix);
+}
+
+int
+metrics_active_set(const char *status, int64_t count)
+{
+	struct metrics_series	s;
+
+	if (metrics_series_lookup(METRICS_SAGA_ACTIVE, &status, &s) != 0)
+		return (-1);
+
+	gauge_store(s.cell, (double)count);
+	return (0);
+}
+
+void
+metrics_pending_set(int64_t count, double oldest_seconds)
+{
+	if (m.hdr == NULL)
+		return;
+
+	gauge_store(series_fixed(METRICS_PENDING).cell, (double)count);
+	gauge_store(series_fixed(METRICS_PENDING_OLDEST).cell,
+	    oldest_seconds);
+}
+
+void
+metrics_consumer_lag_set(int64_t total)
+{
+	if (m.hdr != NULL)
+		gauge_store(series_fixed(METRICS_CONSUMER_LAG).cell,
+		    (double)total);
+}
+
+int
+metrics_consumer_lag_partition_set(int32_t partition, int64_t lag)
+{
+	if (m.hdr == NULL || partition < 0 ||
+	    partition >= METRICS_PARTITIONS_MAX)
+		return (-1);
+
+	gauge_store(series_fixed(METRICS_CONSUMER_LAG).cell + 1 + partition,
+	    (double)lag);
+	return (0);
+}
+
+void
+metrics_consumer_lag_partition_clear(int32_t partition)
+{
+	_Atomic uint64_t	*g;
+	uint32_t		 cell;
+
+	if (m.hdr == NULL || partition < 0 ||
+	    partition >= METRICS_PARTITIONS_MAX)
+		return;
+
+	g = seg_at(m.hdr->gauge_off);
+	cell = series_fixed(METRICS_CONSUMER_LAG).cell + 1 + partition;
+	atomic_store_explicit(&g[cell], SEG_ABSENT, memory_order_relaxed);
+}
+
+void
+metrics_api_observe(const char *endpoint, const char *method,
+    double seconds)
+{
+	struct metrics_series	s;
+	const char		*v[2];
+
+	v[0] = endpoint;
+	v[1] = method;
+	if (metrics_series_lookup(METRICS_API_LATENCY, v, &s) != -1)
+		observe_cell(HIST_API, s.cell, seconds);
+}
+
+void
+metrics_db_observe(const char *query, double seconds)
+{
+	struct metrics_series	s;
+
+	if (metrics_series_lookup(METRICS_DB_QUERY, &query, &s) != -1)
+		observe_cell(HIST_DB, s.cell, seconds);
+}
+
+char *
+metrics_render(size_t *len)
+{
+	struct rbuf	rb;
+	int		f;
+
+	*len = 0;
+	if (m.hdr == NULL)
+		return (NULL);
+
+	memset(&rb, 0, sizeof(rb));
+	rbuf_reserve(&rb, m.render_hint + 4096);
+	for (f = 0; f < METRICS_FAMILY_COUNT; f++)
+		render_family(&rb, f);
+	rbuf_add(&rb, "", 1);
+
+	if (rb.failed) {
+		free(rb.data);
+		return (NULL);
+	}
+
+	*len = rb.len - 1;
+	m.render_hint = rb.len;
+	return (rb.data);
+}
+
+static void
+rbuf_reserve(struct rbuf *rb, size_t n)
+{
+	char		*p;
+	size_t		 cap;
+
+	if (rb->failed || rb->cap - rb->len >= n)
+		return;
+
+	for (cap = rb->cap ? rb->cap : 4096; cap - rb->len < n; cap *= 2)
+		;
+	if ((p = realloc(rb->data, cap)) == NULL) {
+		rb->failed = 1;
+		return;
+	}
+	rb->data = p;
+	rb->cap = cap;
+}
+
+static void
+rbuf_add(struct rbuf *rb, const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+
+	rbuf_reserve(rb, n);
+	if (rb->failed)
+		return;
+
+	memcpy(rb->data + rb->len, p, n);
+	rb->len += n;
+}
+
+static void
+rbuf_str(struct rbuf *rb, const char *s)
+{
+	rbuf_add(rb, s, strlen(s));
+}
+
+static void
+rbuf_u64(struct rbuf *rb, uint64_t v)
+{
+	char		buf[24];
+	size_t		i;
+
+	i = sizeof(buf);
+	do {
+		buf[--i] = '0' + v % 10;
+		v /= 10;
+	} while (v != 0);
+
+	rbuf_add(rb, buf + i, sizeof(buf) - i);
+}
+
+static void
+rbuf_double(struct rbuf *rb, double v)
+{
+	char		buf[32];
+
+	if (v >= 0 && v < 9007199254740992.0 && v == (double)(uint64_t)v) {
+		rbuf_u64(rb, (uint64_t)v);
+		return;
+	}
+
+	format_double(buf, sizeof(buf), v);
+	rbuf_str(rb, buf);
+}
+
+/* Shortest of %.15g / %.17g that reads back as v; Go float syntax. */
+static void
+format_double(char *buf, size_t len, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "NaN");
+	else if (isinf(v))
+		snprintf(buf, len, "%sInf", v > 0 ? "+" : "-");
+	else {
+		snprintf(buf, len, "%.15g", v);
+		if (strtod(buf, NULL) != v)
+			snprintf(buf, len, "%.17g", v);
+	}
+}
+
+/* A label value with \, " and newline escaped. */
+static void
+rbuf_escaped(struct rbuf *rb, const char *v)
+{
+	size_t		n;
+
+	while (*v != '\0') {
+		n = strcspn(v, "\\\"\n");
+		rbuf_add(rb, v, n);
+		v += n;
+		if (*v == '\0')
+			break;
+		rbuf_add(rb, "\\", 1);
+		rbuf_add(rb, *v == '\n' ? "n" : v, 1);
+		v++;
+	}
+}
+
+static int
+label_cmp(const void *a, const void *b)
+{
+	const struct label_ref	*x = a, *y = b;
+
+	return (strcmp(x->value, y->value));
+}
+
+/* The values of dimension id, "other" included, in byte order. */
+static size_t
+dim_sorted(enum dim_id id, struct label_ref *out)
+{
+	const struct seg_dim	*d;
+	struct seg_entry	*ent;
+	_Atomic uint32_t	*ords;
+	uint32_t		 o, count, idx;
+	size_t			 n;
+
+	d = &m.hdr->dim[id];
+	ent = seg_at(d->ent_off);
+	ords = seg_at(d->ord_off);
+	count = atomic_load_explicit(&m.hdr->claimed[id],
+	    memory_order_relaxed);
+	if (count > d->cap)
+		count = d->cap;
+
+	n = 0;
+	for (o = 0; o < count; o++) {
+		idx = atomic_load_explicit(&ords[o], memory_order_acquire);
+		if (idx == 0)
+			continue;
+		out[n].value = ent[idx - 1].value;
+		out[n++].ord = o;
+	}
+	out[n].value = METRICS_OTHER;
+	out[n++].ord = d->cap;
+
+	qsort(out, n, sizeof(*out), label_cmp);
+	return (n);
+}
+
+static void
+render_family(struct rbuf *rb, enum metrics_family f)
+{
+	const struct family_def	*fd = &families[f];
+
+	rbuf_str(rb, "# HELP ");
+	rbuf_str(rb, fd->name);
+	rbuf_str(rb, " ");
+	rbuf_str(rb, fd->help);
+	rbuf_str(rb, "\n# TYPE ");
+	rbuf_str(rb, fd->name);
+	rbuf_str(rb, " ");
+	rbuf_str(rb, type_names[fd->type]);
+	rbuf_str(rb, "\n");
+
+	if (f == METRICS_SAGA_ACTIVE)
+		render_active(rb);
+	else if (f == METRICS_CONSUMER_LAG)
+		render_lag(rb);
+	else if (f == METRICS_BUILD_INFO)
+		render_build_info(rb);
+	else if (fd->nlabels > 0)
+		render_labelled(rb, f);
+	else if (fd->type == TYPE_GAUGE)
+		render_value(rb, fd, NULL, gauge_load(m.hdr->fam[f].cell));
+	else
+		render_striped(rb, f, NULL, 0, m.hdr->fam[f].cell);
+}
+
+/* One gauge sample: name{labels} value, labels already rendered. */
+static void
+render_value(struct rbuf *rb, const struct family_def *fd,
+    const char *labels, double v)
+{
+	render_name(rb, fd->name, "", labels, labels ? strlen(labels) : 0);
+	rbuf_str(rb, " ");
+	rbuf_double(rb, v);
+	rbuf_str(rb, "\n");
+}
+
+/* name + suffix, then {labels} unless there are none. */
+static void
+render_name(struct rbuf *rb, const char *name, const char *suffix,
+    const char *labels, size_t len)
+{
+	rbuf_str(rb, name);
+	rbuf_str(rb, suffix);
+	if (len == 0)
+		return;
+
+	rbuf_str(rb, "{");
+	rbuf_add(rb, labels, len);
+	rbuf_str(rb, "}");
+}
+
+static void
+render_active(struct rbuf *rb)
+{
+	struct label_ref	refs[STATUS_COUNT + 1];
+	char			labels[64];
+	size_t			i, n;
+
+	n = dim_sorted(DIM_STATUS, refs);
+	for (i = 0; i < n; i++) {
+		if (refs[i].ord == STATUS_COUNT)
+			continue;
+		snprintf(labels, sizeof(labels), "status=\"%s\"",
+		    refs[i].value);
+		render_value(rb, &families[METRICS_SAGA_ACTIVE], labels,
+		    gauge_load(m.hdr->fam[METRICS_SAGA_ACTIVE].cell +
+		    refs[i].ord));
+	}
+}
+
+static void
+render_lag(struct rbuf *rb)
+{
+	const struct family_def	*fd = &families[METRICS_CONSUMER_LAG];
+	_Atomic uint64_t	*g;
+	uint64_t		 v;
+	char			 labels[32];
+	int			 p;
+
+	g = (_Atomic uint64_t *)seg_at(m.hdr->gauge_off) +
+	    m.hdr->fam[METRICS_CONSUMER_LAG].cell;
+	render_value(rb, fd, NULL, bitsd(atomic_load(&g[0])));
+
+	for (p = 0; p < METRICS_PARTITIONS_MAX; p++) {
+		v = atomic_load_explicit(&g[1 + p], memory_order_relaxed);
+		if (v == SEG_ABSENT)
+			continue;
+		snprintf(labels, sizeof(labels), "partition=\"%d\"", p);
+		render_value(rb, fd, labels, bitsd(v));
+	}
+}
+
+static void
+render_build_info(struct rbuf *rb)
+{
+	rbuf_str(rb, families[METRICS_BUILD_INFO].name);
+	rbuf_str(rb, "{version=\"");
+	rbuf_escaped(rb, m.hdr->version);
+	rbuf_str(rb, "\"} 1\n");
+}
+
+/* Every used series of a striped family with labels, sorted. */
+static void
+render_labelled(struct rbuf *rb, enum metrics_family f)
+{
+	const struct family_def	*fd = &families[f];
+	struct label_ref	*refs[2], other;
+	size_t			 n[2];
+	unsigned int		 k;
+
+	other.value = METRICS_OTHER;
+	other.ord = 0;
+	refs[1] = &other;
+	n[1] = 1;
+	for (k = 0; k < fd->nlabels; k++) {
+		refs[k] = calloc(m.hdr->dim[fd->dim[k]].cap + 1,
+		    sizeof(*refs[k]));
+		if (refs[k] == NULL) {
+			rb->failed = 1;
+			break;
+		}
+		n[k] = dim_sorted(fd->dim[k], refs[k]);
+	}
+
+	if (k == fd->nlabels)
+		render_product(rb, f, refs, n);
+	while (k-- > 0)
+		free(refs[k]);
+}
+
+static void
+render_product(struct rbuf *rb, enum metrics_family f,
+    struct label_ref **refs, size_t *n)
+{
+	const struct family_def	*fd = &families[f];
+	const _Atomic uint8_t	*used;
+	struct label_ref	 pair[2];
+	uint32_t		 ord[2], series;
+	size_t			 a, b;
+
+	used = (_Atomic uint8_t *)seg_at(m.hdr->used_off) +
+	    m.hdr->fam[f].used;
+	for (a = 0; a < n[0]; a++) {
+		for (b = 0; b < n[1]; b++) {
+			ord[0] = refs[0][a].ord;
+			ord[1] = refs[1][b].ord;
+			series = series_index(fd, ord);
+			if (atomic_load_explicit(&used[series],
+			    memory_order_relaxed) == 0)
+				continue;
+			pair[0] = refs[0][a];
+			pair[1] = refs[1][b];
+			render_series(rb, f, pair, series);
+		}
+	}
+}
+
+static void
+render_series(struct rbuf *rb, enum metrics_family f,
+    const struct label_ref *values, uint32_t series)
+{
+	const struct family_def	*fd = &families[f];
+	struct rbuf		 lab;
+	unsigned int		 k;
+
+	memset(&lab, 0, sizeof(lab));
+	for (k = 0; k < fd->nlabels; k++) {
+		if (k > 0)
+			rbuf_str(&lab, ",");
+		rbuf_str(&lab, fd->label[k]);
+		rbuf_str(&lab, "=\"");
+		rbuf_escaped(&lab, values[k].value);
+		rbuf_str(&lab, "\"");
+	}
+
+	if (lab.failed)
+		rb->failed = 1;
+	else
+		render_striped(rb, f, lab.data, lab.len,
+		    m.hdr->fam[f].cell + series * m.hdr->fam[f].ncells);
+	free(lab.data);
+}
+
+static void
+render_striped(struct rbuf *rb, enum metrics_family f, const char *labels,
+    size_t len, uint32_t cell)
+{
+	const struct family_def	*fd = &families[f];
+
+	if (fd->type == TYPE_HISTOGRAM) {
+		render_histogram(rb, fd, labels, len, cell);
+		return;
+	}
+
+	render_name(rb, fd->name, "", labels, len);
+	rbuf_str(rb, " ");
+	rbuf_u64(rb, cell_sum(cell));
+	rbuf_str(rb, "\n");
+}
+
+static void
+render_histogram(struct rbuf *rb, const struct family_def *fd,
+    const char *labels, size_t len, uint32_t cell)
+{
+	uint64_t	cum;
+	double		sum;
+	uint32_t	i, nb;
+	unsigned int	s;
+
+	nb = m.hdr->nbounds[fd->hist];
+	cum = 0;
+	for (i = 0; i <= nb; i++) {
+		cum += cell_sum(cell + i);
+		rbuf_str(rb, fd->name);
+		rbuf_str(rb, "_bucket{");
+		rbuf_add(rb, labels, len);
+		rbuf_str(rb, len > 0 ? ",le=\"" : "le=\"");
+		rbuf_str(rb, i < nb ? m.hdr->le[fd->hist][i] : "+Inf");
+		rbuf_str(rb, "\"} ");
+		rbuf_u64(rb, cum);
+		rbuf_str(rb, "\n");
+	}
+
+	sum = 0;
+	for (s = 0; s < m.hdr->nstripes; s++)
+		sum += bitsd(atomic_load_explicit(stripe_cells(s) + cell +
+		    nb + 1, memory_order_relaxed));
+
+	render_name(rb, fd->name, "_sum", labels, len);
+	rbuf_str(rb, " ");
+	rbuf_double(rb, sum);
+	rbuf_str(rb, "\n");
+	render_name(rb, fd->name, "_count", labels, len);
+	rbuf_str(rb, " ");
+	rbuf_u64(rb, cum);
+	rbuf_str(rb, "\n");
+}

@@ -1,0 +1,311 @@
+/*
+ * schema: owns the DDL of saga-tracker (the migration list) and the
+ * procedure that applies it: one transaction, an advisory lock against
+ * concurrent starts, schema_migrations as the record.  See schema.h.
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "metrics.h"
+#include "schema.h"
+
+/* pg_advisory_xact_lock() key of migrations: "sagaschm" as an int8. */
+#define SCHEMA_LOCK_SQL		"SELECT pg_advisory_xact_lock(" \
+				    "8314040055348029549)"
+
+#define SCHEMA_QUERY_NAME	"migrate"
+#define SCHEMA_VERSIONS_MAX	64
+
+#define STATUS_CHECK(col)	"CHECK (" col " IN ('STARTED', "	\
+				    "'IN_PROGRESS', 'COMPLETED', "	\
+				    "'FAILED', 'COMPENSATING', "	\
+				    "'COMPENSATED'))"
+
+struct migration {
+	int		 version;
+	const char	*name;
+	const char	*sql;
+};
+
+static const char migration_1[] =
+	"CREATE TABLE saga_instance ("
+	"  saga_id         text PRIMARY KEY,"
+	"  saga_type       text,"
+	"  order_id        text,"
+	"  status          text NOT NULL " STATUS_CHECK("status") ","
+	"  current_step    text,"
+	"  started_at      timestamptz NOT NULL,"
+	"  updated_at      timestamptz NOT NULL,"
+	"  failed_at       timestamptz,"
+	"  compensated_at  timestamptz,"
+	"  completed_at    timestamptz,"
+	"  trace_id        text,"
+	"  failure_reason  text,"
+	"  metadata        jsonb"
+	");"
+	"CREATE INDEX saga_instance_updated_idx ON saga_instance"
+	"  (updated_at DESC, saga_id DESC);"
+	"CREATE INDEX saga_instance_status_idx ON saga_instance"
+	"  (status, updated_at DESC, saga_id DESC);"
+	"CREATE INDEX saga_instance_order_idx ON saga_instance"
+	"  (order_id, updated_at DESC, saga_id DESC);"
+	"CREATE INDEX saga_instance_type_idx ON saga_instance"
+	"  (saga_type, updated_at DESC, saga_id DESC);"
+	"CREATE INDEX saga_instance_step_idx ON saga_instance"
+	"  (current_step, updated_at DESC, saga_id DESC);"
+	"CREATE INDEX saga_instance_pending_idx ON saga_instance"
+	"  ((coalesce(failed_at, updated_at)))"
+	"  WHERE status IN ('FAILED', 'COMPENSATING');"
+
+	"CREATE TABLE saga_event ("
+	"  event_id        text PRIMARY KEY,"
+	"  saga_id         text NOT NULL,"
+	"  saga_type       text,"
+	"  order_id        text,"
+	"  step            text NOT NULL,"
+	"  status          text NOT NULL " STATUS_CHECK("status") ","
+	"  occurred_at     timestamptz NOT NULL,"
+	"  received_at     timestamptz NOT NULL,"
+	"  source          text NOT NULL"
+	"                  CHECK (source IN ('kafka', 'manual')),"
+	"  kafka_partition integer,"
+	"  kafka_offset    bigint,"
+	"  metadata        jsonb,"
+	"  trace_id        text,"
+	"  CONSTRAINT saga_event_origin CHECK ("
+	"    (source = 'kafka' AND kafka_partition IS NOT NULL AND"
+	"     kafka_offset IS NOT NULL) OR"
+	"    (source = 'manual' AND kafka_partition IS NULL AND"
+	"     kafka_offset IS NULL))"
+	");"
+	"CREATE INDEX saga_event_saga_idx ON saga_event"
+	"  (saga_id, occurred_at, event_id);"
+
+	"CREATE TABLE saga_event_rejected ("
+	"  id              bigserial PRIMARY KEY,"
+	"  raw             bytea NOT NULL,"
+	"  reason          text NOT NULL,"
+	"  detail          text,"
+	"  kafka_partition integer,"
+	"  kafka_offset    bigint,"
+	"  received_at     timestamptz NOT NULL DEFAULT now(),"
+	"  CONSTRAINT saga_event_rejected_origin"
+	"    UNIQUE (kafka_partition, kafka_offset)"
+	");"
+	"CREATE INDEX saga_event_rejected_received_idx ON saga_event_rejected"
+	"  (received_at);";
+
+static const struct migration migrations[] = {
+	{ 1, "saga_instance, saga_event, saga_event_rejected", migration_1 },
+};
+
+#define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))
+
+static double	schema_now(void);
+static void	schema_error(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static int	schema_exec(PGconn *, const char *, const char *,
+		    ExecStatusType, PGresult **, char *, size_t);
+static int	schema_applied(PGconn *, unsigned char *, char *, size_t);
+static int	schema_apply(PGconn *, const struct migration *, char *,
+		    size_t);
+static int	schema_run(PGconn *, char *, size_t);
+
+int
+schema_version_latest(void)
+{
+	return (migrations[MIGRATION_COUNT - 1].version);
+}
+
+static double
+schema_now(void)
+{
+	struct timespec		ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+/* Format into err as one line. */
+static void
+schema_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list		ap;
+	char		*r, *w;
+
+	if (err == NULL || errlen == 0)
+		return;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+
+	/* libpq's messages span lines; a log line should not. */
+	for (r = w = err; *r != '\0'; r++) {
+		if (*r == '\n' || *r == '\t' || *r == ' ') {
+			if (w > err && w[-1] != ' ')
+				*w++ = ' ';
+		} else {
+			*w++ = *r;
+		}
+	}
+	while (w > err && w[-1] == ' ')
+		w--;
+	*w = '\0';
+}
+
+/*
+ * Run one statement (or a list, without parameters) and check its result
+ * status.  The result goes to *out if out is not NULL, else it is freed.
+ */
+static int
+schema_exec(PGconn *conn, const char *what, const char *sql,
+    ExecStatusType want, PGresult **out, char *err, size_t errlen)
+{
+	PGresult	*res;
+	double		 t0;
+
+	t0 = schema_now();
+	res = PQexec(conn, sql);
+	metrics_db_observe(SCHEMA_QUERY_NAME, schema_now() - t0);
+
+	if (PQresultStatus(res) != want) {
+		schema_error(err, errlen, "migrate: %s: %s", what,
+		    PQerrorMessage(conn));
+		PQclear(res);
+		return (-1);
+	}
+
+	if (out != NULL)
+		*out = res;
+	else
+		PQclear(res);
+
+	return (0);
+}
+
+/* Mark in applied[] the versions schema_migrations records. */
+static int
+schema_applied(PGconn *conn, unsigned char *applied, char *err,
+    size_t errlen)
+{
+	PGresult	*res;
+	long		 v;
+	int		 i;
+
+	if (schema_exec(conn, "create schema_migrations",
+	    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    "  version integer PRIMARY KEY,"
+	    "  applied_at timestamptz NOT NULL DEFAULT now())",
+	    PGRES_COMMAND_OK, NULL, err, errlen) == -1)
+		return (-1);
+
+	if (schema_exec(conn, "read schema_migrations",
+	    "SELECT version FROM schema_migrations", PGRES_TUPLES_OK, &res,
+	    err, errlen) == -1)
+		return (-1);
+
+	for (i = 0; i < PQntuples(res); i++) {
+		v = strtol(PQgetvalue(res, i, 0), NULL, 10);
+		if (v > 0 && v < SCHEMA_VERSIONS_MAX)
+			applied[v] = 1;
+	}
+	PQclear(res);
+
+	return (0);
+}
+
+static int
+schema_apply(PGconn *conn, const struct migration *m, char *err,
+    size_t errlen)
+{
+	PGresult	*res;
+	const char	*params[1];
+	char		 version[16], what[128];
+	double		 t0;
+
+	(void)snprintf(what, sizeof(what), "migration %d (%s)", m->version,
+	    m->name);
+	if (schema_exec(conn, what, m->sql, PGRES_COMMAND_OK, NULL,
+	    err, errlen) == -1)
+		return (-1);
+
+	(void)snprintf(version, sizeof(version), "%d", m->version);
+	params[0] = version;
+
+	t0 = schema_now();
+	res = PQexecParams(conn, "INSERT INTO schema_migrations "
+	    "(version, applied_at) VALUES ($1::integer, now())", 1, NULL,
+	    params, NULL, NULL, 0);
+	metrics_db_observe(SCHEMA_QUERY_NAME, schema_now() - t0);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		schema_error(err, errlen, "migrate: record %s: %s", what,
+		    PQerrorMessage(conn));
+		PQclear(res);
+		return (-1);
+	}
+	PQclear(res);
+
+	return (0);
+}
+
+/* Everything after BEGIN: lock, read what was applied, apply the rest. */
+static int
+schema_run(PGconn *conn, char *err, size_t errlen)
+{
+	unsigned char	applied[SCHEMA_VERSIONS_MAX];
+	size_t		i;
+
+	memset(applied, 0, sizeof(applied));
+
+	if (schema_exec(conn, "advisory lock", SCHEMA_LOCK_SQL,
+	    PGRES_TUPLES_OK, NULL, err, errlen) == -1)
+		return (-1);
+	if (schema_applied(conn, applied, err, errlen) == -1)
+		return (-1);
+
+	for (i = 0; i < MIGRATION_COUNT; i++) {
+		if (applied[migrations[i].version])
+			continue;
+		if (schema_apply(conn, &migrations[i], err, errlen) == -1)
+			return (-1);
+	}
+
+	return (schema_exec(conn, "COMMIT", "COMMIT", PGRES_COMMAND_OK, NULL,
+	    err, errlen));
+}
+
+int
+schema_migrate(PGconn *conn, char *err, size_t errlen)
+{
+	PGresult	*res;
+
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+		schema_error(err, errlen, "migrate: connection is not idle");
+		return (-1);
+	}
+
+	if (schema_exec(conn, "BEGIN", "BEGIN", PGRES_COMMAND_OK, NULL,
+	    err, errlen) == -1)
+		return (-1);
+
+	if (schema_run(conn, err, errlen) == -1) {
+		if (PQstatus(conn) == CONNECTION_OK &&
+		    PQtransactionStatus(conn) != PQTRANS_IDLE) {
+			res = PQexec(conn, "ROLLBACK");
+			PQclear(res);
+		}
+		return (-1);
+	}
+
+	return (0);
+}

@@ -1,0 +1,55 @@
+/*
+ * schema: the PostgreSQL schema of saga-tracker and the migrations that
+ * build it.
+ *
+ * Migrations are numbered from 1 and applied in order, each at most once:
+ * schema_migrations(version, applied_at) records the applied ones.  One
+ * run of schema_migrate() is one transaction that first takes a
+ * transaction-scoped advisory lock, so several processes starting at once
+ * serialise: the first applies what is missing, the others then find
+ * nothing to do.  A database that already has versions this binary does
+ * not know (a newer release ran) is left alone.
+ *
+ * Migration 1 creates:
+ *
+ *   saga_instance	one row per saga (struct saga_state, SPEC §2 Saga),
+ *			indexed for GET /api/v1/sagas: every filter
+ *			(status, orderId, sagaType, step = current_step) is
+ *			followed by (updated_at DESC, saga_id DESC), the
+ *			keyset order, and a partial index covers the sagas
+ *			pending compensation (FAILED, COMPENSATING).
+ *   saga_event		the history, one row per accepted event; event_id
+ *			is the primary key, which is what makes a redelivered
+ *			event a no-op.  source is 'kafka' (with partition and
+ *			offset) or 'manual' (without).  saga_type and
+ *			order_id are kept because the saga row inherits them
+ *			from the earliest event that carries them.
+ *   saga_event_rejected
+ *			the dead letters: raw payload, reason (the label of
+ *			saga_events_rejected_total), detail, partition and
+ *			offset, unique per (partition, offset) so that a
+ *			redelivered poison message is stored once.
+ *
+ * Times are timestamptz with millisecond values (saga.h works in UTC
+ * milliseconds).  Statuses are the SPEC names, checked by constraints.
+ */
+
+#ifndef SAGA_SCHEMA_H
+#define SAGA_SCHEMA_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+/* The newest migration this binary knows. */
+int	schema_version_latest(void);
+
+/*
+ * Bring the database behind conn up to schema_version_latest().  conn
+ * must be idle (no transaction open).  Returns 0, or -1 with a message
+ * naming the migration or statement in err; the transaction is then
+ * rolled back, nothing is half applied.
+ */
+int	schema_migrate(PGconn *conn, char *err, size_t errlen);
+
+#endif /* !SAGA_SCHEMA_H */

@@ -1,0 +1,1371 @@
+/*
+ * store: owns the consumer's PostgreSQL connection and the batch
+ * transaction that stores events, dead letters and rebuilt saga rows,
+ * and the metric deltas that follow a commit.  See store.h.
+ *
+ * Values always travel as parameters: the column lists of a batch as
+ * PostgreSQL array literals (one text parameter per column, unnest()ed
+ * on the server), the dead letters as a VALUES list with the raw
+ * payload as a binary bytea parameter.  Times travel as UTC milliseconds
+ * (int8) and are converted on the server, exactly, by MS_TO_TS.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "metrics.h"
+#include "saga.h"
+#include "schema.h"
+#include "store.h"
+
+/* int8 milliseconds to timestamptz, exact over saga.h's whole range. */
+#define MS_TO_TS(ms)	"(timestamptz 'epoch' + (" ms " / 1000) * "	\
+			    "interval '1 second' + (" ms " % 1000) * "	\
+			    "interval '1 millisecond')"
+#define TS_TO_MS(ts)		"(extract(epoch FROM " ts ") * 1000)::int8"
+
+/* pg_advisory_xact_lock(class, hashtext(saga_id)): "SAGA" as an int4. */
+#define STORE_LOCK_CLASS	"1396787009"
+
+#define STORE_ARRAYS_MAX	16
+#define STORE_REJECT_PARAMS	6
+#define STORE_REJECT_CHUNK	1000	/* rows per insert_rejected */
+#define STORE_NUM_LEN		24
+
+struct store {
+	PGconn			*conn;
+};
+
+/* One message of a batch. */
+struct item {
+	const struct store_msg	*msg;
+	size_t			 pos;	/* index in the batch */
+	int			 reason;	/* SAGA_REJECT_NONE: valid */
+	int			 dup;	/* repeats an earlier item */
+	int			 stored;	/* stored by this batch */
+	size_t			 saga;	/* index in batch.sagas */
+	struct saga_event	 ev;
+	struct saga_delta	 delta;
+	char			 detail[SAGA_DETAIL_MAX];
+};
+
+struct batch {
+	struct item		 *items;
+	size_t			  n;
+	struct item		**valid;	/* eventId order, dups too */
+	size_t			  nvalid;
+	struct item		**bad;	/* (partition, offset) order */
+	size_t			  nbad;
+	const char		**saga_ids;	/* sagas of fresh events */
+	struct saga_state	 *sagas;	/* same order as saga_ids */
+	size_t			  nsagas;
+	size_t			  nfresh;
+	struct store_batch_result res;
+};
+
+/* A PostgreSQL array literal under construction. */
+struct pgarr {
+	char			*buf;
+	size_t			 len;
+	size_t			 cap;
+	size_t			 count;
+	int			 nomem;
+};
+
+struct arrays {
+	struct pgarr		 a[STORE_ARRAYS_MAX];
+	const char		*values[STORE_ARRAYS_MAX];
+	int			 n;
+};
+
+/* One insert_rejected statement: a VALUES row per dead letter. */
+struct reject_params {
+	char			 *sql;
+	const char		**values;
+	int			 *lengths;
+	int			 *formats;
+	char			(*nums)[STORE_NUM_LEN];
+};
+
+static const char sql_insert_events[] =
+	"INSERT INTO saga_event (event_id, saga_id, saga_type, order_id,"
+	" step, status, occurred_at, received_at, source, kafka_partition,"
+	" kafka_offset, metadata, trace_id) "
+	"SELECT e.event_id, e.saga_id, e.saga_type, e.order_id, e.step,"
+	" e.status, " MS_TO_TS("e.occurred") ", " MS_TO_TS("e.received") ","
+	" 'kafka', e.part, e.off, e.metadata::jsonb, e.trace_id "
+	"FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+	" $5::text[], $6::text[], $7::int8[], $8::int8[], $9::int4[],"
+	" $10::int8[], $11::text[], $12::text[])"
+	" AS e(event_id, saga_id, saga_type, order_id, step, status,"
+	" occurred, received, part, off, metadata, trace_id) "
+	"ON CONFLICT (event_id) DO NOTHING "
+	"RETURNING event_id";
+
+static const char sql_lock_keys[] =
+	"SELECT pg_advisory_xact_lock(" STORE_LOCK_CLASS ", k.h) "
+	"FROM (SELECT DISTINCT hashtext(id) AS h"
+	" FROM unnest($1::text[]) AS id ORDER BY 1) AS k";
+
+static const char sql_lock_sagas[] =
+	"SELECT saga_id FROM saga_instance "
+	"WHERE saga_id = ANY ($1::text[]) "
+	"ORDER BY saga_id FOR UPDATE";
+
+static const char sql_load_events[] =
+	"SELECT saga_id, event_id, saga_type, order_id, step, status, "
+	TS_TO_MS("occurred_at") ", metadata::text, trace_id,"
+	" CASE WHEN jsonb_typeof(metadata -> 'failureReason') = 'string'"
+	" THEN metadata ->> 'failureReason' END "
+	"FROM saga_event WHERE saga_id = ANY ($1::text[])";
+
+static const char sql_upsert_sagas[] =
+	"INSERT INTO saga_instance (saga_id, saga_type, order_id, status,"
+	" current_step, started_at, updated_at, failed_at, compensated_at,"
+	" completed_at, trace_id, failure_reason, metadata) "
+	"SELECT s.saga_id, s.saga_type, s.order_id, s.status, s.step, "
+	MS_TO_TS("s.started") ", " MS_TO_TS("s.updated") ", "
+	MS_TO_TS("s.failed") ", " MS_TO_TS("s.compensated") ", "
+	MS_TO_TS("s.completed") ", s.trace_id, s.reason, s.metadata::jsonb "
+	"FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+	" $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[],"
+	" $10::int8[], $11::text[], $12::text[], $13::text[])"
+	" AS s(saga_id, saga_type, order_id, status, step, started, updated,"
+	" failed, compensated, completed, trace_id, reason, metadata) "
+	"ON CONFLICT (saga_id) DO UPDATE SET"
+	" saga_type = excluded.saga_type, order_id = excluded.order_id,"
+	" status = excluded.status, current_step = excluded.current_step,"
+	" started_at = excluded.started_at, updated_at = excluded.updated_at,"
+	" failed_at = excluded.failed_at,"
+	" compensated_at = excluded.compensated_at,"
+	" completed_at = excluded.completed_at, trace_id = excluded.trace_id,"
+	" failure_reason = excluded.failure_reason,"
+	" metadata = excluded.metadata";
+
+static const char sql_reject_head[] =
+	"INSERT INTO saga_event_rejected (raw, reason, detail,"
+	" kafka_partition, kafka_offset, received_at) "
+	"SELECT v.raw, v.reason, v.detail, v.part, v.off, "
+	MS_TO_TS("v.received") " FROM (VALUES ";
+
+static const char sql_reject_tail[] =
+	") AS v(raw, reason, detail, part, off, received) "
+	"ON CONFLICT (kafka_partition, kafka_offset) DO NOTHING "
+	"RETURNING kafka_partition, kafka_offset";
+
+static const char sql_refresh_active[] =
+	"SELECT status, count(*) FROM saga_instance GROUP BY status";
+
+static const char sql_refresh_pending[] =
+	"SELECT count(*), coalesce(greatest(extract(epoch FROM now() -"
+	" min(coalesce(failed_at, updated_at))), 0), 0)::float8 "
+	"FROM saga_instance WHERE status IN ('FAILED', 'COMPENSATING')";
+
+static double	 store_now(void);
+static void	 store_error(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static void	 store_notice(void *, const char *);
+static PGresult	*store_query(struct store *, const char *, const char *,
+		    int, const char *const *, const int *, const int *,
+		    ExecStatusType, char *, size_t);
+static int	 store_command(struct store *, const char *, const char *,
+		    char *, size_t);
+static int	 store_usable(struct store *, char *, size_t);
+static void	 store_rollback(struct store *);
+
+static void	 pgarr_init(struct pgarr *);
+static void	 pgarr_put(struct pgarr *, const char *, size_t);
+static void	 pgarr_sep(struct pgarr *);
+static void	 pgarr_text(struct pgarr *, const char *);
+static void	 pgarr_i64(struct pgarr *, int64_t);
+static void	 arrays_init(struct arrays *, int);
+static int	 arrays_close(struct arrays *, const char *, char *, size_t);
+static void	 arrays_free(struct arrays *);
+static const char *opt(const char *);
+
+static int	 cmp_event_id(const void *, const void *);
+static int	 cmp_origin(const void *, const void *);
+static int	 cmp_str(const void *, const void *);
+static struct item *find_valid(struct batch *, const char *);
+static struct item *find_bad(struct batch *, int32_t, int64_t);
+
+static int	 batch_parse(struct batch *, const struct store_msg *, size_t,
+		    char *, size_t);
+static void	 batch_mark_dups(struct batch *);
+static void	 batch_free(struct batch *);
+static int	 batch_sagas(struct batch *, char *, size_t);
+static size_t	 batch_saga_index(const struct batch *, const char *);
+static int	 batch_transaction(struct store *, struct batch *, char *,
+		    size_t);
+static int	 batch_saga_rows(struct store *, struct batch *, char *,
+		    size_t);
+static void	 batch_error_where(const struct batch *, char *, size_t);
+static void	 batch_count(const struct batch *);
+static void	 batch_result(const struct batch *,
+		    struct store_batch_result *);
+static void	 item_count(const struct item *);
+
+static int	 insert_rejected(struct store *, struct batch *, char *,
+		    size_t);
+static int	 insert_rejected_chunk(struct store *, struct batch *, size_t,
+		    size_t, char *, size_t);
+static char	*reject_sql(size_t);
+static void	 reject_params_free(struct reject_params *);
+static void	 reject_params_row(struct reject_params *, size_t,
+		    const struct item *);
+static int	 reject_params_build(struct reject_params *,
+		    const struct batch *, size_t, size_t);
+static int	 insert_events(struct store *, struct batch *, char *,
+		    size_t);
+static int	 saga_id_array(const struct batch *, struct arrays *, char *,
+		    size_t);
+static int	 lock_sagas(struct store *, struct batch *, char *, size_t);
+static int	 load_events(struct store *, struct batch *, char *, size_t);
+static int	 load_row(struct batch *, PGresult *, int, char *, size_t);
+static int	 load_row_event(PGresult *, int, struct saga_event *);
+static int	 apply_fresh(struct batch *, char *, size_t);
+static int	 upsert_sagas(struct store *, struct batch *, char *, size_t);
+static void	 saga_row(struct arrays *, const struct saga_state *);
+static void	 pgarr_time(struct pgarr *, int64_t);
+static int	 refresh_active(struct store *, char *, size_t);
+static int	 refresh_pending(struct store *, char *, size_t);
+
+/* --- connection ---------------------------------------------------------- */
+
+static double
+store_now(void)
+{
+	struct timespec		ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+/* Format into err as one line. */
+static void
+store_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list		ap;
+	char		*r, *w;
+
+	if (err == NULL || errlen == 0)
+		return;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+
+	/* libpq's messages span lines; a log line should not. */
+	for (r = w = err; *r != '\0'; r++) {
+		if (*r == '\n' || *r == '\t' || *r == ' ') {
+			if (w > err && w[-1] != ' ')
+				*w++ = ' ';
+		} else {
+			*w++ = *r;
+		}
+	}
+	while (w > err && w[-1] == ' ')
+		w--;
+	*w = '\0';
+}
+
+/* NOTICEs ("relation already exists, skipping") are not for stderr. */
+static void
+store_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+struct store *
+store_open(const char *dsn, char *err, size_t errlen)
+{
+	struct store		*s;
+	static const char *const keys[] = {
+		"application_name", "connect_timeout", "client_encoding",
+		"keepalives", "keepalives_idle", "keepalives_interval",
+		"keepalives_count", "dbname", NULL
+	};
+	const char		*values[] = {
+		"saga-tracker", "10", "UTF8", "1", "30", "10", "3", dsn, NULL
+	};
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		store_error(err, errlen, "store: %s", strerror(errno));
+		return (NULL);
+	}
+
+	/* Keywords before dbname are defaults the DSN may override. */
+	s->conn = PQconnectdbParams(keys, values, 1);
+	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
+		store_error(err, errlen, "connect: %s", s->conn != NULL ?
+		    PQerrorMessage(s->conn) : "out of memory");
+		store_close(s);
+		return (NULL);
+	}
+	(void)PQsetNoticeProcessor(s->conn, store_notice, NULL);
+
+	if (schema_migrate(s->conn, err, errlen) == -1) {
+		store_close(s);
+		return (NULL);
+	}
+
+	return (s);
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+
+	if (s->conn != NULL)
+		PQfinish(s->conn);
+	free(s);
+}
+
+/*
+ * Run one parameterised statement, observe its duration as query `name`
+ * and check the result status.  NULL with "name: message" in err.
+ */
+static PGresult *
+store_query(struct store *s, const char *name, const char *sql, int nparams,
+    const char *const *values, const int *lengths, const int *formats,
+    ExecStatusType want, char *err, size_t errlen)
+{
+	PGresult	*res;
+	double		 t0;
+
+	t0 = store_now();
+	res = PQexecParams(s->conn, sql, nparams, NULL, values, lengths,
+	    formats, 0);
+	metrics_db_observe(name, store_now() - t0);
+
+	if (PQresultStatus(res) != want) {
+		store_error(err, errlen, "%s: %s", name,
+		    PQerrorMessage(s->conn));
+		PQclear(res);
+		return (NULL);
+	}
+
+	return (res);
+}
+
+static int
+store_command(struct store *s, const char *name, const char *sql,
+    char *err, size_t errlen)
+{
+	PGresult	*res;
+
+	res = store_query(s, name, sql, 0, NULL, NULL, NULL, PGRES_COMMAND_OK,
+	    err, errlen);
+	if (res == NULL)
+		return (-1);
+	PQclear(res);
+
+	return (0);
+}
+
+/* Reconnect a broken connection; end a transaction left open. */
+static int
+store_usable(struct store *s, char *err, size_t errlen)
+{
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		PQreset(s->conn);
+		if (PQstatus(s->conn) != CONNECTION_OK) {
+			store_error(err, errlen, "reconnect: %s",
+			    PQerrorMessage(s->conn));
+			return (-1);
+		}
+	}
+
+	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		store_rollback(s);
+
+	return (0);
+}
+
+static void
+store_rollback(struct store *s)
+{
+	PGresult	*res;
+
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return;
+
+	switch (PQtransactionStatus(s->conn)) {
+	case PQTRANS_INTRANS:
+	case PQTRANS_INERROR:
+		res = PQexec(s->conn, "ROLLBACK");
+		PQclear(res);
+		break;
+	default:
+		break;
+	}
+}
+
+int
+store_ping(struct store *s)
+{
+	PGresult	*res;
+	int		 tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (store_usable(s, NULL, 0) == -1)
+			return (-1);
+
+		res = store_query(s, "ping", "SELECT 1", 0, NULL, NULL, NULL,
+		    PGRES_TUPLES_OK, NULL, 0);
+		if (res != NULL) {
+			PQclear(res);
+			return (0);
+		}
+
+		/* The server may have gone away under an idle connection. */
+		PQreset(s->conn);
+	}
+
+	return (PQstatus(s->conn) == CONNECTION_OK ? 0 : -1);
+}
+
+/* --- array literals ------------------------------------------------------ */
+
+static void
+pgarr_init(struct pgarr *a)
+{
+	memset(a, 0, sizeof(*a));
+	pgarr_put(a, "{", 1);
+}
+
+static void
+pgarr_put(struct pgarr *a, const char *p, size_t n)
+{
+	char		*nbuf;
+	size_t		 ncap;
+
+	if (a->nomem)
+		return;
+
+	if (a->len + n + 2 > a->cap) {
+		ncap = a->cap == 0 ? 256 : a->cap;
+		while (a->len + n + 2 > ncap)
+			ncap *= 2;
+		if ((nbuf = realloc(a->buf, ncap)) == NULL) {
+			a->nomem = 1;
+			return;
+		}
+		a->buf = nbuf;
+		a->cap = ncap;
+	}
+
+	memcpy(a->buf + a->len, p, n);
+	a->len += n;
+	a->buf[a->len] = '\0';
+}
+
+static void
+pgarr_sep(struct pgarr *a)
+{
+	if (a->count++ > 0)
+		pgarr_put(a, ",", 1);
+}
+
+/* A quoted element with '"' and '\' escaped, or NULL for NULL. */
+static void
+pgarr_text(struct pgarr *a, const char *s)
+{
+	size_t		run;
+
+	pgarr_sep(a);
+	if (s == NULL) {
+		pgarr_put(a, "NULL", 4);
+		return;
+	}
+
+	pgarr_put(a, "\"", 1);
+	while (*s != '\0') {
+		run = strcspn(s, "\"\\");
+		pgarr_put(a, s, run);
+		s += run;
+		if (*s != '\0') {
+			pgarr_put(a, "\\", 1);
+			pgarr_put(a, s, 1);
+			s++;
+		}
+	}
+	pgarr_put(a, "\"", 1);
+}
+
+static void
+pgarr_i64(struct pgarr *a, int64_t v)
+{
+	char		num[STORE_NUM_LEN];
+	int		len;
+
+	pgarr_sep(a);
+	len = snprintf(num, sizeof(num), "%" PRId64, v);
+	pgarr_put(a, num, (size_t)len);
+}
+
+static void
+pgarr_time(struct pgarr *a, int64_t ms)
+{
+	if (ms == SAGA_TIME_NONE)
+		pgarr_text(a, NULL);
+	else
+		pgarr_i64(a, ms);
+}
+
+static void
+arrays_init(struct arrays *x, int n)
+{
+	int		i;
+
+	x->n = n;
+	for (i = 0; i < n; i++)
+		pgarr_init(&x->a[i]);
+}
+
+static int
+arrays_close(struct arrays *x, const char *name, char *err, size_t errlen)
+{
+	int		i;
+
+	for (i = 0; i < x->n; i++) {
+		pgarr_put(&x->a[i], "}", 1);
+		if (x->a[i].nomem) {
+			store_error(err, errlen, "%s: out of memory building "
+			    "parameter %d", name, i + 1);
+			return (-1);
+		}
+		x->values[i] = x->a[i].buf;
+	}
+
+	return (0);
+}
+
+static void
+arrays_free(struct arrays *x)
+{
+	int		i;
+
+	for (i = 0; i < x->n; i++)
+		free(x->a[i].buf);
+	memset(x, 0, sizeof(*x));
+}
+
+/* saga.h keeps absent strings empty; the columns are NULL. */
+static const char *
+opt(const char *s)
+{
+	return (s[0] != '\0' ? s : NULL);
+}
+
+/* --- the batch in memory ------------------------------------------------- */
+
+static int
+cmp_event_id(const void *a, const void *b)
+{
+	const struct item	*x = *(const struct item *const *)a;
+	const struct item	*y = *(const struct item *const *)b;
+	int			 c;
+
+	if ((c = strcmp(x->ev.event_id, y->ev.event_id)) != 0)
+		return (c);
+
+	return (x->pos < y->pos ? -1 : x->pos > y->pos);
+}
+
+static int
+cmp_origin(const void *a, const void *b)
+{
+	const struct item	*x = *(const struct item *const *)a;
+	const struct item	*y = *(const struct item *const *)b;
+
+	if (x->msg->partition != y->msg->partition)
+		return (x->msg->partition < y->msg->partition ? -1 : 1);
+	if (x->msg->offset != y->msg->offset)
+		return (x->msg->offset < y->msg->offset ? -1 : 1);
+
+	return (x->pos < y->pos ? -1 : x->pos > y->pos);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return (strcmp(*(const char *const *)a, *(const char *const *)b));
+}
+
+/* The first item of the batch with this eventId, NULL if none. */
+static struct item *
+find_valid(struct batch *b, const char *event_id)
+{
+	size_t		lo, hi, mid;
+	int		c;
+
+	lo = 0;
+	hi = b->nvalid;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(b->valid[mid]->ev.event_id, event_id);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+
+	if (lo < b->nvalid && strcmp(b->valid[lo]->ev.event_id,
+	    event_id) == 0)
+		return (b->valid[lo]);
+
+	return (NULL);
+}
+
+/* The first invalid item of the batch from (partition, offset). */
+static struct item *
+find_bad(struct batch *b, int32_t partition, int64_t offset)
+{
+	size_t		 lo, hi, mid;
+	struct item	*it;
+
+	lo = 0;
+	hi = b->nbad;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		it = b->bad[mid];
+		if (it->msg->partition < partition ||
+		    (it->msg->partition == partition &&
+		    it->msg->offset < offset))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+
+	if (lo < b->nbad && b->bad[lo]->msg->partition == partition &&
+	    b->bad[lo]->msg->offset == offset)
+		return (b->bad[lo]);
+
+	return (NULL);
+}
+
+/* Validate every message; sort the valid and the invalid ones apart. */
+static int
+batch_parse(struct batch *b, const struct store_msg *msgs, size_t n,
+    char *err, size_t errlen)
+{
+	struct item	*it;
+	size_t		 i;
+
+	memset(b, 0, sizeof(*b));
+	b->n = n;
+	b->items = calloc(n, sizeof(*b->items));
+	b->valid = calloc(n, sizeof(*b->valid));
+	b->bad = calloc(n, sizeof(*b->bad));
+	if (b->items == NULL || b->valid == NULL || b->bad == NULL) {
+		store_error(err, errlen, "batch of %zu: %s", n,
+		    strerror(errno));
+		return (-1);
+	}
+
+	for (i = 0; i < n; i++) {
+		it = &b->items[i];
+		it->msg = &msgs[i];
+		it->pos = i;
+		it->reason = saga_event_parse(msgs[i].payload, msgs[i].len,
+		    &it->ev, it->detail, sizeof(it->detail));
+		if (it->reason == SAGA_REJECT_NONE)
+			b->valid[b->nvalid++] = it;
+		else
+			b->bad[b->nbad++] = it;
+	}
+
+	qsort(b->valid, b->nvalid, sizeof(*b->valid), cmp_event_id);
+	qsort(b->bad, b->nbad, sizeof(*b->bad), cmp_origin);
+	batch_mark_dups(b);
+
+	return (0);
+}
+
+/* Only the first of equal eventIds, or of equal origins, is inserted. */
+static void
+batch_mark_dups(struct batch *b)
+{
+	size_t		i;
+
+	for (i = 1; i < b->nvalid; i++) {
+		if (strcmp(b->valid[i]->ev.event_id,
+		    b->valid[i - 1]->ev.event_id) == 0)
+			b->valid[i]->dup = 1;
+	}
+
+	for (i = 1; i < b->nbad; i++) {
+		if (cmp_origin_only(b->bad[i], b->bad[i - 1]) == 0)
+			b->bad[i]->dup = 1;
+	}
+}
+
+static void
+batch_free(struct batch *b)
+{
+	size_t		i;
+
+	for (i = 0; b->items != NULL && i < b->n; i++)
+		saga_event_free(&b->items[i].ev);
+	for (i = 0; b->sagas != NULL && i < b->nsagas; i++)
+		saga_state_free(&b->sagas[i]);
+
+	free(b->items);
+	free(b->valid);
+	free(b->bad);
+	free(b->saga_ids);
+	free(b->sagas);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Append " (batch of N from partition P offset O)" to err. */
+static void
+batch_error_where(const struct batch *b, char *err, size_t errlen)
+{
+	size_t		len;
+
+	if (err == NULL || b->items == NULL || b->items[0].msg == NULL ||
+	    (len = strlen(err)) + 1 >= errlen)
+		return;
+
+	(void)snprintf(err + len, errlen - len, " (batch of %zu from "
+	    "partition %" PRId32 " offset %" PRId64 ")", b->n,
+	    b->items[0].msg->partition, b->items[0].msg->offset);
+}
+
+/* The distinct sagas of the fresh events, sorted, and each item's. */
+static int
+batch_sagas(struct batch *b, char *err, size_t errlen)
+{
+	size_t		i, n;
+
+	b->saga_ids = calloc(b->nfresh, sizeof(*b->saga_ids));
+	b->sagas = calloc(b->nfresh, sizeof(*b->sagas));
+	if (b->saga_ids == NULL || b->sagas == NULL) {
+		store_error(err, errlen, "sagas of %zu events: %s", b->nfresh,
+		    strerror(errno));
+		return (-1);
+	}
+
+	for (i = 0, n = 0; i < b->n; i++) {
+		if (b->items[i].stored &&
+		    b->items[i].reason == SAGA_REJECT_NONE)
+			b->saga_ids[n++] = b->items[i].ev.saga_id;
+	}
+	qsort(b->saga_ids, n, sizeof(*b->saga_ids), cmp_str);
+
+	for (i = 0, b->nsagas = 0; i < n; i++) {
+		if (b->nsagas == 0 || strcmp(b->saga_ids[b->nsagas - 1],
+		    b->saga_ids[i]) != 0)
+			b->saga_ids[b->nsagas++] = b->saga_ids[i];
+	}
+	for (i = 0; i < b->nsagas; i++)
+		saga_state_init(&b->sagas[i]);
+	for (i = 0; i < b->n; i++) {
+		if (b->items[i].stored &&
+		    b->items[i].reason == SAGA_REJECT_NONE)
+			b->items[i].saga = batch_saga_index(b,
+			    b->items[i].ev.saga_id);
+	}
+
+	return (0);
+}
+
+/* Index of saga_id in saga_ids, nsagas if it is not there. */
+static size_t
+batch_saga_index(const struct batch *b, const char *saga_id)
+{
+	const char	**p;
+
+	p = bsearch(&saga_id, b->saga_ids, b->nsagas, sizeof(*b->saga_ids),
+	    cmp_str);
+
+	return (p == NULL ? b->nsagas : (size_t)(p - b->saga_ids));
+}
+
+/* --- the statements ------------------------------------------------------ */
+
+static int
+insert_rejected(struct store *s, struct batch *b, char *err, size_t errlen)
+{
+	size_t		i, start, rows;
+
+	for (start = 0; start < b->nbad; start = i) {
+		/* A chunk of first occurrences; repeats are left out. */
+		for (rows = 0, i = start; i < b->nbad && rows <
+		    STORE_REJECT_CHUNK; i++) {
+			if (!b->bad[i]->dup)
+				rows++;
+		}
+		if (rows > 0 && insert_rejected_chunk(s, b, start, rows, err,
+		    errlen) == -1)
+			return (-1);
+	}
+
+	return (0);
+}
+
+static char *
+reject_sql(size_t rows)
+{
+	char		*sql;
+	size_t		 i, cap, len;
+	int		 p;
+
+	cap = sizeof(sql_reject_head) + sizeof(sql_reject_tail) + rows * 128;
+	if ((sql = malloc(cap)) == NULL)
+		return (NULL);
+
+	len = (size_t)snprintf(sql, cap, "%s", sql_reject_head);
+	for (i = 0; i < rows; i++) {
+		p = (int)(i * STORE_REJECT_PARAMS);
+		len += (size_t)snprintf(sql + len, cap - len,
+		    "%s($%d::bytea, $%d::text, $%d::text, $%d::int4, "
+		    "$%d::int8, $%d::int8)", i > 0 ? ", " : "",
+		    p + 1, p + 2, p + 3, p + 4, p + 5, p + 6);
+	}
+	(void)snprintf(sql + len, cap - len, "%s", sql_reject_tail);
+
+	return (sql);
+}
+
+static void
+reject_params_free(struct reject_params *rp)
+{
+	free(rp->sql);
+	free(rp->values);
+	free(rp->lengths);
+	free(rp->formats);
+	free(rp->nums);
+	memset(rp, 0, sizeof(*rp));
+}
+
+/* Parameters of row r: raw (binary), reason, detail, origin, time. */
+static void
+reject_params_row(struct reject_params *rp, size_t r, const struct item *it)
+{
+	const struct store_msg	*m;
+	size_t			 k;
+
+	m = it->msg;
+	k = r * STORE_REJECT_PARAMS;
+	rp->values[k] = m->payload != NULL ? m->payload : "";
+	rp->lengths[k] = (int)m->len;
+	rp->formats[k] = 1;
+	rp->values[k + 1] = saga_reject_reason_name(it->reason);
+	rp->values[k + 2] = it->detail;
+
+	(void)snprintf(rp->nums[3 * r], STORE_NUM_LEN, "%" PRId32,
+	    m->partition);
+	(void)snprintf(rp->nums[3 * r + 1], STORE_NUM_LEN, "%" PRId64,
+	    m->offset);
+	(void)snprintf(rp->nums[3 * r + 2], STORE_NUM_LEN, "%" PRId64,
+	    m->received_ms);
+	rp->values[k + 3] = rp->nums[3 * r];
+	rp->values[k + 4] = rp->nums[3 * r + 1];
+	rp->values[k + 5] = rp->nums[3 * r + 2];
+}
+
+/* Statement and parameters for `rows` first occurrences from bad[start]. */
+static int
+reject_params_build(struct reject_params *rp, const struct batch *b,
+    size_t start, size_t rows)
+{
+	size_t		i, r, k;
+
+	memset(rp, 0, sizeof(*rp));
+	k = rows * STORE_REJECT_PARAMS;
+	rp->sql = reject_sql(rows);
+	rp->values = calloc(k, sizeof(*rp->values));
+	rp->lengths = calloc(k, sizeof(*rp->lengths));
+	rp->formats = calloc(k, sizeof(*rp->formats));
+	rp->nums = calloc(rows * 3, sizeof(*rp->nums));
+	if (rp->sql == NULL || rp->values == NULL || rp->lengths == NULL ||
+	    rp->formats == NULL || rp->nums == NULL)
+		return (-1);
+
+	for (i = start, r = 0; r < rows; i++) {
+		if (!b->bad[i]->dup)
+			reject_params_row(rp, r++, b->bad[i]);
+	}
+
+	return (0);
+}
+
+/* Insert `rows` first occurrences from bad[start]; mark the new ones. */
+static int
+insert_rejected_chunk(struct store *s, struct batch *b, size_t start,
+    size_t rows, char *err, size_t errlen)
+{
+	struct reject_params	 rp;
+	PGresult		*res;
+	struct item		*it;
+	int			 j;
+
+	if (reject_params_build(&rp, b, start, rows) == -1) {
+		store_error(err, errlen, "insert_rejected: %zu rows: %s",
+		    rows, strerror(errno));
+		reject_params_free(&rp);
+		return (-1);
+	}
+
+	res = store_query(s, "insert_rejected", rp.sql,
+	    (int)(rows * STORE_REJECT_PARAMS), rp.values, rp.lengths,
+	    rp.formats, PGRES_TUPLES_OK, err, errlen);
+	reject_params_free(&rp);
+	if (res == NULL)
+		return (-1);
+
+	for (j = 0; j < PQntuples(res); j++) {
+		it = find_bad(b, (int32_t)strtol(PQgetvalue(res, j, 0), NULL,
+		    10), strtoll(PQgetvalue(res, j, 1), NULL, 10));
+		if (it != NULL)
+			it->stored = 1;
+	}
+	PQclear(res);
+
+	return (0);
+}
+
+/* Insert the first occurrence of every eventId; mark the fresh ones. */
+static int
+insert_events(struct store *s, struct batch *b, char *err, size_t errlen)
+{
+	struct arrays		 x;
+	PGresult		*res;
+	struct item		*it;
+	size_t			 i;
+	int			 j;
+
+	arrays_init(&x, 12);
+	for (i = 0; i < b->nvalid; i++) {
+		if ((it = b->valid[i])->dup)
+			continue;
+		pgarr_text(&x.a[0], it->ev.event_id);
+		pgarr_text(&x.a[1], it->ev.saga_id);
+		pgarr_text(&x.a[2], opt(it->ev.saga_type));
+		pgarr_text(&x.a[3], opt(it->ev.order_id));
+		pgarr_text(&x.a[4], it->ev.step);
+		pgarr_text(&x.a[5], saga_status_name(it->ev.status));
+		pgarr_i64(&x.a[6], it->ev.occurred_at);
+		pgarr_i64(&x.a[7], it->msg->received_ms);
+		pgarr_i64(&x.a[8], it->msg->partition);
+		pgarr_i64(&x.a[9], it->msg->offset);
+		pgarr_text(&x.a[10], it->ev.metadata);
+		pgarr_text(&x.a[11], opt(it->ev.trace_id));
+	}
+	if (arrays_close(&x, "insert_events", err, errlen) == -1) {
+		arrays_free(&x);
+		return (-1);
+	}
+
+	res = store_query(s, "insert_events", sql_insert_events, x.n,
+	    x.values, NULL, NULL, PGRES_TUPLES_OK, err, errlen);
+	arrays_free(&x);
+	if (res == NULL)
+		return (-1);
+
+	for (j = 0; j < PQntuples(res); j++) {
+		if ((it = find_valid(b, PQgetvalue(res, j, 0))) != NULL &&
+		    !it->stored) {
+			it->stored = 1;
+			b->nfresh++;
+		}
+	}
+	PQclear(res);
+
+	return (0);
+}
+
+static int
+saga_id_array(const struct batch *b, struct arrays *x, char *err,
+    size_t errlen)
+{
+	size_t		i;
+
+	arrays_init(x, 1);
+	for (i = 0; i < b->nsagas; i++)
+		pgarr_text(&x->a[0], b->saga_ids[i]);
+
+	return (arrays_close(x, "saga ids", err, errlen));
+}
+
+/* Advisory locks, then row locks, both in a fixed order. */
+static int
+lock_sagas(struct store *s, struct batch *b, char *err, size_t errlen)
+{
+	struct arrays	 x;
+	PGresult	*res;
+
+	if (saga_id_array(b, &x, err, errlen) == -1) {
+		arrays_free(&x);
+		return (-1);
+	}
+
+	res = store_query(s, "lock_keys", sql_lock_keys, 1, x.values, NULL,
+	    NULL, PGRES_TUPLES_OK, err, errlen);
+	if (res != NULL) {
+		PQclear(res);
+		res = store_query(s, "lock_sagas", sql_lock_sagas, 1, x.values,
+		    NULL, NULL, PGRES_TUPLES_OK, err, errlen);
+	}
+	arrays_free(&x);
+	if (res == NULL)
+		return (-1);
+	PQclear(res);
+
+	return (0);
+}
+
+/* Rebuild every saga's state from its stored events but the fresh ones. */
+static int
+load_events(struct store *s, struct batch *b, char *err, size_t errlen)
+{
+	struct arrays	 x;
+	PGresult	*res;
+	int		 i, rc;
+
+	if (saga_id_array(b, &x, err, errlen) == -1) {
+		arrays_free(&x);
+		return (-1);
+	}
+
+	res = store_query(s, "load_events", sql_load_events, 1, x.values,
+	    NULL, NULL, PGRES_TUPLES_OK, err, errlen);
+	arrays_free(&x);
+	if (res == NULL)
+		return (-1);
+
+	rc = 0;
+	for (i = 0; i < PQntuples(res) && rc == 0; i++)
+		rc = load_row(b, res, i, err, errlen);
+	PQclear(res);
+
+	return (rc);
+}
+
+/* The columns of a load_events row after saga_id and event_id. */
+static int
+load_row_event(PGresult *res, int row, struct saga_event *ev)
+{
+	if (saga_status_parse(PQgetvalue(res, row, 5), &ev->status) == -1)
+		return (-1);
+
+	(void)snprintf(ev->saga_type, sizeof(ev->saga_type), "%s",
+	    PQgetvalue(res, row, 2));
+	(void)snprintf(ev->order_id, sizeof(ev->order_id), "%s",
+	    PQgetvalue(res, row, 3));
+	(void)snprintf(ev->step, sizeof(ev->step), "%s",
+	    PQgetvalue(res, row, 4));
+	ev->occurred_at = strtoll(PQgetvalue(res, row, 6), NULL, 10);
+	ev->metadata = PQgetisnull(res, row, 7) ? NULL :
+	    PQgetvalue(res, row, 7);
+	(void)snprintf(ev->trace_id, sizeof(ev->trace_id), "%s",
+	    PQgetvalue(res, row, 8));
+	ev->failure_reason = PQgetisnull(res, row, 9) ? NULL :
+	    PQgetvalue(res, row, 9);
+
+	return (0);
+}
+
+/* Apply one stored event, unless it is fresh, deltas thrown away. */
+static int
+load_row(struct batch *b, PGresult *res, int row, char *err, size_t errlen)
+{
+	struct saga_event	 ev;
+	struct saga_delta	 d;
+	struct item		*it;
+	size_t			 k;
+
+	memset(&ev, 0, sizeof(ev));
+	(void)snprintf(ev.saga_id, sizeof(ev.saga_id), "%s",
+	    PQgetvalue(res, row, 0));
+	(void)snprintf(ev.event_id, sizeof(ev.event_id), "%s",
+	    PQgetvalue(res, row, 1));
+
+	/* A fresh event is applied later, with its deltas. */
+	if ((it = find_valid(b, ev.event_id)) != NULL && it->stored)
+		return (0);
+
+	if ((k = batch_saga_index(b, ev.saga_id)) == b->nsagas) {
+		store_error(err, errlen, "load_events: saga %s event %s: "
+		    "saga not asked for", ev.saga_id, ev.event_id);
+		return (-1);
+	}
+	if (load_row_event(res, row, &ev) == -1) {
+		store_error(err, errlen, "load_events: saga %s event %s: "
+		    "unknown status '%s'", ev.saga_id, ev.event_id,
+		    PQgetvalue(res, row, 5));
+		return (-1);
+	}
+
+	if (saga_state_apply(&b->sagas[k], &ev, &d) == -1) {
+		store_error(err, errlen, "load_events: saga %s event %s: "
+		    "merge: %s", ev.saga_id, ev.event_id, strerror(errno));
+		return (-1);
+	}
+
+	return (0);
+}
+
+/* Apply the fresh events in batch order, keeping their deltas. */
+static int
+apply_fresh(struct batch *b, char *err, size_t errlen)
+{
+	struct item	*it;
+	size_t		 i;
+
+	for (i = 0; i < b->n; i++) {
+		it = &b->items[i];
+		if (!it->stored || it->reason != SAGA_REJECT_NONE)
+			continue;
+		if (saga_state_apply(&b->sagas[it->saga], &it->ev,
+		    &it->delta) == -1) {
+			store_error(err, errlen, "saga %s: event %s (partition "
+			    "%" PRId32 " offset %" PRId64 "): merge: %s",
+			    it->ev.saga_id, it->ev.event_id,
+			    it->msg->partition, it->msg->offset,
+			    strerror(errno));
+			return (-1);
+		}
+	}
+
+	return (0);
+}
+
+static void
+saga_row(struct arrays *x, const struct saga_state *st)
+{
+	pgarr_text(&x->a[0], st->saga_id);
+	pgarr_text(&x->a[1], opt(st->saga_type));
+	pgarr_text(&x->a[2], opt(st->order_id));
+	pgarr_text(&x->a[3], saga_status_name(st->status));
+	pgarr_text(&x->a[4], opt(st->current_step));
+	pgarr_time(&x->a[5], st->started_at);
+	pgarr_time(&x->a[6], st->updated_at);
+	pgarr_time(&x->a[7], st->failed_at);
+	pgarr_time(&x->a[8], st->compensated_at);
+	pgarr_time(&x->a[9], st->completed_at);
+	pgarr_text(&x->a[10], opt(st->trace_id));
+	pgarr_text(&x->a[11], st->failure_reason);
+	pgarr_text(&x->a[12], st->metadata);
+}
+
+static int
+upsert_sagas(struct store *s, struct batch *b, char *err, size_t errlen)
+{
+	struct arrays	 x;
+	PGresult	*res;
+	size_t		 i;
+
+	arrays_init(&x, 13);
+	for (i = 0; i < b->nsagas; i++)
+		saga_row(&x, &b->sagas[i]);
+	if (arrays_close(&x, "upsert_sagas", err, errlen) == -1) {
+		arrays_free(&x);
+		return (-1);
+	}
+
+	res = store_query(s, "upsert_sagas", sql_upsert_sagas, x.n, x.values,
+	    NULL, NULL, PGRES_COMMAND_OK, err, errlen);
+	arrays_free(&x);
+	if (res == NULL)
+		return (-1);
+	PQclear(res);
+
+	return (0);
+}
+
+/* From the fresh events to the saga rows: lock, rebuild, apply, write. */
+static int
+batch_saga_rows(struct store *s, struct batch *b, char *err, size_t errlen)
+{
+	if (batch_sagas(b, err, errlen) == -1 ||
+	    lock_sagas(s, b, err, errlen) == -1 ||
+	    load_events(s, b, err, errlen) == -1 ||
+	    apply_fresh(b, err, errlen) == -1 ||
+	    upsert_sagas(s, b, err, errlen) == -1)
+		return (-1);
+
+	return (0);
+}
+
+static int
+batch_transaction(struct store *s, struct batch *b, char *err, size_t errlen)
+{
+	if (store_command(s, "begin", "BEGIN", err, errlen) == -1)
+		return (-1);
+	if (b->nbad > 0 && insert_rejected(s, b, err, errlen) == -1)
+		return (-1);
+	if (b->nvalid > 0 && insert_events(s, b, err, errlen) == -1)
+		return (-1);
+	if (b->nfresh > 0 && batch_saga_rows(s, b, err, errlen) == -1)
+		return (-1);
+
+	return (store_command(s, "commit", "COMMIT", err, errlen));
+}
+
+/* --- after COMMIT -------------------------------------------------------- */
+
+static void
+item_count(const struct item *it)
+{
+	const struct saga_delta	*d;
+	double			 at;
+
+	if (it->reason != SAGA_REJECT_NONE) {
+		metrics_event_rejected(saga_reject_reason_name(it->reason));
+		return;
+	}
+
+	d = &it->delta;
+	at = (double)it->ev.occurred_at / 1000.0;
+	metrics_event_processed(it->ev.step, saga_status_name(it->ev.status));
+
+	/*
+	 * saga_last_failed_timestamp is the newest occurredAt of a FAILED
+	 * event, whatever the arrival order; a saga that enters the failure
+	 * path through another status is counted without moving it.
+	 */
+	if (d->failed)
+		metrics_saga_failed(it->ev.status == SAGA_FAILED ? at :
+		    -HUGE_VAL);
+	else if (it->ev.status == SAGA_FAILED)
+		metrics_last_failed_raise(at);
+	if (d->compensated)
+		metrics_saga_compensated();
+	if (d->observe_duration)
+		metrics_compensation_observe(d->duration_sec);
+	if (d->conflict)
+		metrics_event_rejected(
+		    saga_reject_reason_name(SAGA_REJECT_CONFLICT));
+}
+
+static void
+batch_count(const struct batch *b)
+{
+	size_t		i;
+
+	for (i = 0; i < b->n; i++) {
+		if (b->items[i].stored)
+			item_count(&b->items[i]);
+	}
+}
+
+static void
+batch_result(const struct batch *b, struct store_batch_result *res)
+{
+	const struct item	*it;
+	size_t			 i;
+
+	memset(res, 0, sizeof(*res));
+	for (i = 0; i < b->n; i++) {
+		it = &b->items[i];
+		if (it->reason != SAGA_REJECT_NONE) {
+			res->rejected++;
+			res->rejected_new += it->stored;
+		} else if (it->stored) {
+			res->applied++;
+			res->conflicts += it->delta.conflict;
+		} else {
+			res->duplicates++;
+		}
+	}
+	res->sagas = b->nsagas;
+}
+
+int
+store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
+    struct store_batch_result *res, char *err, size_t errlen)
+{
+	struct batch	b;
+	int		rc;
+
+	memset(res, 0, sizeof(*res));
+	if (n == 0)
+		return (0);
+
+	if ((rc = batch_parse(&b, msgs, n, err, errlen)) == 0 &&
+	    (rc = store_usable(s, err, errlen)) == 0)
+		rc = batch_transaction(s, &b, err, errlen);
+
+	if (rc == 0) {
+		batch_count(&b);
+		batch_result(&b, res);
+	} else {
+		store_rollback(s);
+		batch_error_where(&b, err, errlen);
+	}
+	batch_free(&b);
+
+	return (rc);
+}
+
+/* --- gauges -------------------------------------------------------------- */
+
+static int
+refresh_active(struct store *s, char *err, size_t errlen)
+{
+	PGresult		*res;
+	int64_t			 counts[SAGA_STATUS_COUNT];
+	enum saga_status	 st;
+	int			 i;
+
+	res = store_query(s, "refresh_active", sql_refresh_active, 0, NULL,
+	    NULL, NULL, PGRES_TUPLES_OK, err, errlen);
+	if (res == NULL)
+		return (-1);
+
+	memset(counts, 0, sizeof(counts));
+	for (i = 0; i < PQntuples(res); i++) {
+		if (saga_status_parse(PQgetvalue(res, i, 0), &st) == 0)
+			counts[st] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+	}
+	PQclear(res);
+
+	for (i = 0; i < SAGA_STATUS_COUNT; i++)
+		(void)metrics_active_set(saga_status_name(i), counts[i]);
+
+	return (0);
+}
+
+static int
+refresh_pending(struct store *s, char *err, size_t errlen)
+{
+	PGresult	*res;
+
+	res = store_query(s, "refresh_pending", sql_refresh_pending, 0, NULL,
+	    NULL, NULL, PGRES_TUPLES_OK, err, errlen);
+	if (res == NULL)
+		return (-1);
+
+	metrics_pending_set(strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+	    strtod(PQgetvalue(res, 0, 1), NULL));
+	PQclear(res);
+
+	return (0);
+}
+
+int
+store_refresh_gauges(struct store *s, char *err, size_t errlen)
+{
+	if (store_usable(s, err, errlen) == -1 ||
+	    refresh_active(s, err, errlen) == -1 ||
+	    refresh_pending(s, err, errlen) == -1)
+		return (-1);
+
+	return (0);
+}

@@ -1,0 +1,118 @@
+/*
+ * store: the PostgreSQL side of ingestion (SPEC §1).
+ *
+ * A struct store is one libpq connection, synchronous, used by one thread
+ * at a time (the Kafka consumer's, or a test).  No kore dependency.
+ *
+ * store_apply_batch() turns a batch of consumed messages into rows in one
+ * transaction with a fixed number of statements, whatever the batch size:
+ *
+ *   BEGIN
+ *   insert_rejected	invalid payloads into saga_event_rejected,
+ *			ON CONFLICT (partition, offset) DO NOTHING
+ *   insert_events	valid events into saga_event,
+ *			ON CONFLICT (event_id) DO NOTHING RETURNING event_id:
+ *			what comes back is what this batch stored ("fresh")
+ *   lock_keys		pg_advisory_xact_lock per saga of a fresh event, in
+ *			key order: serialises two consumers on a saga whose
+ *			row does not exist yet (a rebalance overlap)
+ *   lock_sagas		SELECT ... FOR UPDATE of those saga rows in saga_id
+ *			order: serialises with the manual PATCH, which
+ *			locks the row the same way
+ *   load_events	every stored event of those sagas
+ *   upsert_sagas	the rebuilt rows, INSERT ... ON CONFLICT DO UPDATE
+ *   COMMIT
+ *
+ * insert_rejected is skipped when the batch has no invalid payload,
+ * insert_events when it has no valid one, and the four saga statements
+ * when no event was fresh, so a batch costs 2 to 8 round trips.  Events
+ * are inserted in eventId order, saga locks are taken in a fixed order,
+ * so concurrent batches wait for each other but do not deadlock.
+ *
+ * Each saga row is rebuilt from its events: its stored events other than
+ * the fresh ones are applied to a new saga_state with their deltas thrown
+ * away, then the fresh ones (batch order) with their deltas kept (see
+ * saga.h for why the row alone is not enough).  An eventId repeated
+ * inside the batch is kept once, at its first position; an eventId
+ * already stored is a duplicate whatever its payload.
+ *
+ * Metrics (metrics.h) change only after COMMIT succeeded, and only for
+ * what this batch stored: saga_events_processed_total{step,status} per
+ * fresh event, saga_events_rejected_total{reason} per newly stored dead
+ * letter and per conflict delta (the conflicting event is stored all the
+ * same), saga_failed_total, saga_compensated_total,
+ * saga_compensation_duration_seconds from the saga deltas, and
+ * saga_last_failed_timestamp, raised to the occurredAt of every fresh
+ * FAILED event (so it is the newest FAILED event whatever the arrival
+ * order).  A redelivered batch therefore changes neither rows nor
+ * counters.  saga_tracker_db_query_seconds{query} is observed for
+ * every statement under the names above ("begin", "commit" too), whether
+ * it succeeded or not.
+ *
+ * When the connection is lost during COMMIT the outcome is unknown and
+ * store_apply_batch() returns -1; a retry then finds the events stored
+ * and counts nothing, so the counters may miss that one batch while the
+ * tables stay exact.
+ */
+
+#ifndef SAGA_STORE_H
+#define SAGA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* One consumed message; the store reads it, never keeps it. */
+struct store_msg {
+	int32_t		 partition;
+	int64_t		 offset;
+	const void	*payload;	/* may be NULL when len is 0 */
+	size_t		 len;
+	int64_t		 received_ms;	/* UTC ms when it was consumed */
+};
+
+/* What one committed batch did; all zero after a failed one. */
+struct store_batch_result {
+	size_t		applied;	/* events stored by this batch */
+	size_t		duplicates;	/* valid, but eventId already seen */
+	size_t		rejected;	/* invalid payloads in the batch */
+	size_t		rejected_new;	/* of those, dead letters stored now */
+	size_t		conflicts;	/* COMPLETED vs failure-path deltas */
+	size_t		sagas;		/* saga rows written */
+};
+
+/*
+ * Connect (dsn is a libpq connection string or URI) and apply the schema
+ * migrations (schema.h).  NULL with a message in err on failure.
+ */
+struct store	*store_open(const char *dsn, char *err, size_t errlen);
+void		 store_close(struct store *);
+
+/*
+ * Apply n messages in one transaction (see above).  Returns 0 once
+ * committed: the caller may commit the Kafka offsets.  Returns -1 with a
+ * message naming the statement (and saga, event, partition, offset where
+ * one is involved) after a rollback or a lost connection: nothing of the
+ * batch is stored or counted, and the same batch may be retried as is.
+ * A broken connection is re-established at the start of the call.
+ */
+int		 store_apply_batch(struct store *, const struct store_msg *,
+		    size_t, struct store_batch_result *, char *, size_t);
+
+/*
+ * Set saga_active_total{status} for all six statuses (0 for those with
+ * no saga) and saga_compensation_pending / _oldest_seconds: the sagas in
+ * FAILED or COMPENSATING, and the age in seconds (database clock) of the
+ * oldest of them by failed_at, or updated_at when it has none; 0 if none.
+ * Returns 0, or -1 with a message; the gauges keep their values then.
+ */
+int		 store_refresh_gauges(struct store *, char *, size_t);
+
+/*
+ * Check the connection with a trivial query and reconnect if it is
+ * broken.  Returns 0 if the store is usable now, -1 if not.
+ */
+int		 store_ping(struct store *);
+
+#endif /* !SAGA_STORE_H */

@@ -1,0 +1,2072 @@
+/*
+ * Tests for tools/monitoring-gen (issue #6).  Run from the repository
+ * root after building .build/tools/monitoring-gen; promtool and amtool
+ * must be on PATH.  Each test works in its own mkdtemp directory.
+ *
+ *  - the generator: CLI, one line per file, deterministic output, the
+ *    committed deploy/ and runbooks/ equal a fresh run, bad YAML refused
+ *    with the service's own message and nothing written;
+ *  - the rules: promtool check rules, PrometheusRule groups equal to the
+ *    plain file, and promtool unit tests written here from the YAML for
+ *    every alert just below and just above its threshold and its for;
+ *    a copy of the YAML with one value changed changes the outcome;
+ *  - Alertmanager: amtool check-config, routes per the routing key,
+ *    secrets by file only;
+ *  - the dashboard: valid JSON, unique panel ids, every PromQL query
+ *    parses (promtool check rules on recording rules wrapping them),
+ *    names only SPEC §3 metrics (plus up) selected by job, DB gauges
+ *    under max, every ratio guarded;
+ *  - the ServiceMonitor and the runbooks follow the configuration.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <yaml.h>
+
+#include "config.h"
+
+#define GEN		".build/tools/monitoring-gen"
+#define CONF		"conf/saga-tracker.yaml"
+#define FIXTURES	"tests/data/monitoring/"
+#define CONFIG_FIXTURES	"tests/data/config/"
+#define RULES		"prometheus/saga-tracker-rules.yml"
+#define RULES_CR	"kubernetes/prometheus-rules.yaml"
+#define DASHBOARD	"kubernetes/grafana-dashboard-configmap.yaml"
+#define SERVICE_MONITOR	"kubernetes/service-monitor.yaml"
+#define ALERTMANAGER	"alertmanager/alertmanager.yml"
+#define DASH_KEY	"saga-tracker.json"
+#define N_ALERTS	4
+#define N_FILES		9
+#define TEXT_MAX	2048
+#define EXPR_MAX	1024
+#define METRICS_MAX	32
+
+enum alert_id { SPIKE, COMP, LAG, DOWN };
+
+struct proc {
+	int		 status;
+	char		*out;
+	char		*err;
+};
+
+struct ydoc {
+	yaml_document_t	 doc;
+	yaml_node_t	*root;
+};
+
+/* What a firing alert must carry: labels from the scenario, text from
+ * the rules file under test. */
+struct expect {
+	const char	*alert;
+	const char	*severity;
+	const char	*job;
+	const char	*instance;
+	char		 summary[TEXT_MAX];
+	char		 description[TEXT_MAX];
+	char		 runbook_url[TEXT_MAX];
+};
+
+struct metric_ref {
+	char		 name[128];
+	size_t		 pos;
+	size_t		 end;
+};
+
+static const char *alert_names[N_ALERTS] = {
+	"SagaFailureSpike", "SagaCompensationTimeout",
+	"SagaTrackerConsumerLag", "SagaTrackerDown"
+};
+
+static const char *generated[N_FILES] = {
+	"deploy/" RULES, "deploy/" RULES_CR, "deploy/" DASHBOARD,
+	"deploy/" SERVICE_MONITOR, "deploy/" ALERTMANAGER,
+	"runbooks/SagaFailureSpike.md", "runbooks/SagaCompensationTimeout.md",
+	"runbooks/SagaTrackerConsumerLag.md", "runbooks/SagaTrackerDown.md"
+};
+
+/* SPEC §3; histograms only through their series suffixes. */
+static const char *spec_metrics[] = {
+	"saga_active_total", "saga_failed_total", "saga_compensated_total",
+	"saga_events_processed_total", "saga_events_rejected_total",
+	"saga_last_failed_timestamp", "saga_compensation_pending",
+	"saga_compensation_pending_oldest_seconds",
+	"saga_tracker_consumer_lag", "saga_tracker_build_info", "up", NULL
+};
+static const char *spec_histograms[] = {
+	"saga_compensation_duration_seconds",
+	"saga_tracker_api_latency_seconds", "saga_tracker_db_query_seconds",
+	NULL
+};
+static const char *db_gauges[] = {
+	"saga_active_total", "saga_compensation_pending",
+	"saga_compensation_pending_oldest_seconds", NULL
+};
+
+static char	tmpdir[PATH_MAX];
+
+static void	setup(void);
+static void	teardown(void);
+static int	rm_entry(const char *, const struct stat *, int,
+		    struct FTW *);
+static void	tpath(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static char	*slurp(const char *, size_t *);
+static void	run(struct proc *, char *const []);
+static void	proc_free(struct proc *);
+static void	load_config(struct config *, const char *);
+static void	generate(const char *, const char *);
+static void	ydoc_load(struct ydoc *, const char *);
+static void	ydoc_load_text(struct ydoc *, const char *);
+static void	ydoc_free(struct ydoc *);
+static yaml_node_t	*yget(struct ydoc *, yaml_node_t *, const char *);
+static yaml_node_t	*yat(struct ydoc *, yaml_node_t *, size_t);
+static yaml_node_t	*ypath(struct ydoc *, yaml_node_t *, const char *);
+static size_t		 ylen(const yaml_node_t *);
+static const char	*ystr(const yaml_node_t *);
+static int	ynode_eq(struct ydoc *, yaml_node_t *, struct ydoc *,
+		    yaml_node_t *);
+static yaml_node_t	*find_rule(struct ydoc *, yaml_node_t *,
+		    const char *);
+static void	rule_text(const char *, const char *, struct expect *);
+static void	fput_yq(FILE *, const char *);
+static unsigned int	gcd(unsigned int, unsigned int);
+static unsigned int	step_for(unsigned int, unsigned int);
+static void	t_header(FILE *, const char *, unsigned int);
+static void	t_group(FILE *, unsigned int);
+static void	t_series(FILE *, const char *, const char *);
+static void	t_target(FILE *, const char *, const char *, const char *,
+		    const char *);
+static void	t_replicas(FILE *, const char *, const char *,
+		    const char *);
+static void	t_none(FILE *, unsigned int, const char *);
+static void	t_fire(FILE *, unsigned int, const struct expect *);
+static void	scenario_spike(FILE *, const struct config *,
+		    struct expect *);
+static void	scenario_comp(FILE *, const struct config *,
+		    struct expect *);
+static void	scenario_lag(FILE *, const struct config *,
+		    struct expect *);
+static void	scenario_down(FILE *, const struct config *,
+		    struct expect *);
+static void	write_alert_test(const char *, enum alert_id,
+		    const struct config *, const char *);
+static int	promtool_test(const char *, struct proc *);
+static void	check_alert_tests(const char *, const char *);
+static void	copy_with(const char *, const char *, const char *);
+static void	check_variant(enum alert_id, const char *, const char *);
+static size_t	scan_metrics(const char *, struct metric_ref *, size_t);
+static const char	*check_expr(const char *, const char *);
+static const char	*check_metric(const char *, const struct metric_ref *,
+		    const char *);
+static const char	*check_max(const char *, size_t);
+static const char	*check_divisions(const char *);
+static size_t	skip_quoted(const char *, size_t);
+static size_t	match_close(const char *, size_t);
+static int	promtool_check_exprs(char *const *, size_t, int);
+static json_t	*load_dashboard(const char *, struct ydoc *);
+static void	collect_panels(json_t *, json_t *);
+static void	routes_test(const char *, const char *, const char *, int);
+static void	check_routing(const char *, const struct config *);
+static void	check_service_monitor(const char *, const struct config *);
+static void	check_runbooks(const char *, const struct config *);
+static size_t	runbook_queries(char *, char **, size_t);
+static void	expect_refused(const char *);
+
+TestSuite(monitoring, .init = setup, .fini = teardown, .timeout = 60);
+
+/* ---------------------------------------------------------------- */
+/* plumbing								*/
+
+static void
+setup(void)
+{
+	cr_assert_eq(access(GEN, X_OK), 0, "%s missing: build it first", GEN);
+	(void)snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_monitoring.XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp");
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+
+	return (flag == FTW_DP ? rmdir(path) : unlink(path));
+}
+
+static void
+teardown(void)
+{
+	if (tmpdir[0] != '\0')
+		(void)nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A path under this test's temporary directory. */
+static void
+tpath(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list		args;
+	size_t		off;
+
+	off = (size_t)snprintf(buf, len, "%s/", tmpdir);
+	va_start(args, fmt);
+	(void)vsnprintf(buf + off, len - off, fmt, args);
+	va_end(args);
+}
+
+static char *
+slurp(const char *path, size_t *lenp)
+{
+	FILE		*fp;
+	char		*buf;
+	long		 len;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return (NULL);
+	(void)fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	(void)fseek(fp, 0, SEEK_SET);
+	buf = malloc((size_t)len + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)len, fp), (size_t)len, "%s", path);
+	buf[len] = '\0';
+	(void)fclose(fp);
+	if (lenp != NULL)
+		*lenp = (size_t)len;
+
+	return (buf);
+}
+
+/* Run argv, capturing stdout and stderr. */
+static void
+run(struct proc *p, char *const argv[])
+{
+	char		out[PATH_MAX], err[PATH_MAX];
+	pid_t		pid;
+	int		status, fd;
+
+	tpath(out, sizeof(out), ".stdout");
+	tpath(err, sizeof(err), ".stderr");
+
+	pid = fork();
+	cr_assert_neq(pid, -1, "fork");
+	if (pid == 0) {
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		(void)dup2(fd, STDOUT_FILENO);
+		fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		(void)dup2(fd, STDERR_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	p->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	p->out = slurp(out, NULL);
+	p->err = slurp(err, NULL);
+	cr_assert(p->out != NULL && p->err != NULL);
+}
+
+static void
+proc_free(struct proc *p)
+{
+	free(p->out);
+	free(p->err);
+}
+
+static void
+load_config(struct config *cfg, const char *path)
+{
+	char		err[CONFIG_ERR_MAX];
+
+	cr_assert_eq(config_load(cfg, path, err, sizeof(err)), 0, "%s", err);
+}
+
+/* Generate from config into <tmp>/<name>/{deploy,runbooks}. */
+static void
+generate(const char *config, const char *name)
+{
+	struct proc	p;
+	char		deploy[PATH_MAX], runbooks[PATH_MAX];
+	char		*argv[] = { GEN, "-c", (char *)config, "-o", deploy,
+			    "-r", runbooks, NULL };
+
+	tpath(deploy, sizeof(deploy), "%s/deploy", name);
+	tpath(runbooks, sizeof(runbooks), "%s/runbooks", name);
+	run(&p, argv);
+	cr_assert_eq(p.status, 0, "monitoring-gen -c %s: %s", config, p.err);
+	cr_assert_str_empty(p.err);
+	proc_free(&p);
+}
+
+/* ---------------------------------------------------------------- */
+/* YAML trees								*/
+
+static void
+ydoc_load_text(struct ydoc *y, const char *text)
+{
+	yaml_parser_t	parser;
+
+	cr_assert(yaml_parser_initialize(&parser));
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
+	    strlen(text));
+	cr_assert(yaml_parser_load(&parser, &y->doc), "YAML: %s at line %zu",
+	    parser.problem, parser.problem_mark.line + 1);
+	yaml_parser_delete(&parser);
+	y->root = yaml_document_get_root_node(&y->doc);
+	cr_assert_not_null(y->root, "empty YAML document");
+}
+
+static void
+ydoc_load(struct ydoc *y, const char *path)
+{
+	char		*text;
+
+	text = slurp(path, NULL);
+	cr_assert_not_null(text, "%s", path);
+	ydoc_load_text(y, text);
+	free(text);
+}
+
+static void
+ydoc_free(struct ydoc *y)
+{
+	yaml_document_delete(&y->doc);
+}
+
+static yaml_node_t *
+yget(struct ydoc *y, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k;
+
+	if (map == NULL || map->type != YAML_MAPPING_NODE)
+		return (NULL);
+
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		k = yaml_document_get_node(&y->doc, pair->key);
+		if (k->type == YAML_SCALAR_NODE &&
+		    strcmp((char *)k->data.scalar.value, key) == 0)
+			return (yaml_document_get_node(&y->doc, pair->value));
+	}
+
+	return (NULL);
+}
+
+static yaml_node_t *
+yat(struct ydoc *y, yaml_node_t *seq, size_t i)
+{
+	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE || i >= ylen(seq))
+		return (NULL);
+
+	return (yaml_document_get_node(&y->doc,
+	    seq->data.sequence.items.start[i]));
+}
+
+/* "a.b.0.c": mapping keys and sequence indices; NULL if absent. */
+static yaml_node_t *
+ypath(struct ydoc *y, yaml_node_t *node, const char *path)
+{
+	char		buf[256], *part, *save;
+
+	(void)snprintf(buf, sizeof(buf), "%s", path);
+	for (part = strtok_r(buf, ".", &save); part != NULL && node != NULL;
+	    part = strtok_r(NULL, ".", &save)) {
+		if (isdigit((unsigned char)part[0]))
+			node = yat(y, node, strtoul(part, NULL, 10));
+		else
+			node = yget(y, node, part);
+	}
+
+	return (node);
+}
+
+static size_t
+ylen(const yaml_node_t *seq)
+{
+	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE)
+		return (0);
+
+	return ((size_t)(seq->data.sequence.items.top -
+	    seq->data.sequence.items.start));
+}
+
+static const char *
+ystr(const yaml_node_t *n)
+{
+	if (n == NULL || n->type != YAML_SCALAR_NODE)
+		return (NULL);
+
+	return ((const char *)n->data.scalar.value);
+}
+
+static int
+ynode_eq(struct ydoc *ya, yaml_node_t *a, struct ydoc *yb, yaml_node_t *b)
+{
+	yaml_node_pair_t	*pa, *pb;
+	size_t			 i;
+
+	if (a->type != b->type)
+		return (0);
+
+	switch (a->type) {
+	case YAML_SCALAR_NODE:
+		return (strcmp(ystr(a), ystr(b)) == 0);
+	case YAML_SEQUENCE_NODE:
+		if (ylen(a) != ylen(b))
+			return (0);
+		for (i = 0; i < ylen(a); i++) {
+			if (!ynode_eq(ya, yat(ya, a, i), yb, yat(yb, b, i)))
+				return (0);
+		}
+		return (1);
+	case YAML_MAPPING_NODE:
+		pa = a->data.mapping.pairs.start;
+		pb = b->data.mapping.pairs.start;
+		if (a->data.mapping.pairs.top - pa !=
+		    b->data.mapping.pairs.top - pb)
+			return (0);
+		for (; pa < a->data.mapping.pairs.top; pa++, pb++) {
+			if (!ynode_eq(ya, yaml_document_get_node(&ya->doc,
+			    pa->key), yb, yaml_document_get_node(&yb->doc,
+			    pb->key)) ||
+			    !ynode_eq(ya, yaml_document_get_node(&ya->doc,
+			    pa->value), yb, yaml_document_get_node(&yb->doc,
+			    pb->value)))
+				return (0);
+		}
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+static yaml_node_t *
+find_rule(struct ydoc *y, yaml_node_t *groups, const char *alert)
+{
+	yaml_node_t	*rules, *rule;
+	size_t		 g, r;
+
+	for (g = 0; g < ylen(groups); g++) {
+		rules = yget(y, yat(y, groups, g), "rules");
+		for (r = 0; r < ylen(rules); r++) {
+			rule = yat(y, rules, r);
+			if (ystr(yget(y, rule, "alert")) != NULL &&
+			    strcmp(ystr(yget(y, rule, "alert")), alert) == 0)
+				return (rule);
+		}
+	}
+
+	return (NULL);
+}
+
+/* The annotations of alert in the rules file at path. */
+static void
+rule_text(const char *path, const char *alert, struct expect *e)
+{
+	struct ydoc	 y;
+	yaml_node_t	*rule, *ann;
+
+	ydoc_load(&y, path);
+	rule = find_rule(&y, yget(&y, y.root, "groups"), alert);
+	cr_assert_not_null(rule, "%s: no alert %s", path, alert);
+	ann = yget(&y, rule, "annotations");
+	cr_assert(ystr(yget(&y, ann, "summary")) != NULL &&
+	    ystr(yget(&y, ann, "description")) != NULL &&
+	    ystr(yget(&y, ann, "runbook_url")) != NULL,
+	    "%s: %s lacks summary, description or runbook_url", path, alert);
+	(void)snprintf(e->summary, sizeof(e->summary), "%s",
+	    ystr(yget(&y, ann, "summary")));
+	(void)snprintf(e->description, sizeof(e->description), "%s",
+	    ystr(yget(&y, ann, "description")));
+	(void)snprintf(e->runbook_url, sizeof(e->runbook_url), "%s",
+	    ystr(yget(&y, ann, "runbook_url")));
+	ydoc_free(&y);
+}
+
+/* ---------------------------------------------------------------- */
+/* promtool unit tests written from the configuration			*/
+
+static void
+fput_yq(FILE *fp, const char *s)
+{
+	fputc('\'', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '\'')
+			fputc('\'', fp);
+		fputc(*s, fp);
+	}
+	fputc('\'', fp);
+}
+
+static unsigned int
+gcd(unsigned int a, unsigned int b)
+{
+	unsigned int	t;
+
+	while (b != 0) {
+		t = a % b;
+		a = b;
+		b = t;
+	}
+
+	return (a);
+}
+
+/* A sample and evaluation step dividing every duration, at most 60s. */
+static unsigned int
+step_for(unsigned int a, unsigned int b)
+{
+	return (gcd(gcd(a, b), 60));
+}
+
+static void
+t_header(FILE *fp, const char *rules, unsigned int step)
+{
+	fprintf(fp, "rule_files:\n  - ");
+	fput_yq(fp, rules);
+	fprintf(fp, "\nevaluation_interval: %us\ntests:\n", step);
+}
+
+static void
+t_group(FILE *fp, unsigned int step)
+{
+	fprintf(fp, "  - interval: %us\n    input_series:\n", step);
+}
+
+static void
+t_series(FILE *fp, const char *series, const char *values)
+{
+	fprintf(fp, "      - series: ");
+	fput_yq(fp, series);
+	fprintf(fp, "\n        values: ");
+	fput_yq(fp, values);
+	fprintf(fp, "\n");
+}
+
+/* One series of metric from the target instance of job. */
+static void
+t_target(FILE *fp, const char *metric, const char *job, const char *instance,
+    const char *values)
+{
+	char		series[1024];
+
+	(void)snprintf(series, sizeof(series), "%s{job=\"%s\", "
+	    "instance=\"%s\"}", metric, job, instance);
+	t_series(fp, series, values);
+}
+
+/* The same series from two replicas. */
+static void
+t_replicas(FILE *fp, const char *metric, const char *job, const char *values)
+{
+	t_target(fp, metric, job, "a:8080", values);
+	t_target(fp, metric, job, "b:8080", values);
+}
+
+static void
+t_none(FILE *fp, unsigned int at, const char *alert)
+{
+	fprintf(fp, "      - eval_time: %us\n        alertname: %s\n"
+	    "        exp_alerts: []\n", at, alert);
+}
+
+static void
+t_fire(FILE *fp, unsigned int at, const struct expect *e)
+{
+	fprintf(fp, "      - eval_time: %us\n        alertname: %s\n"
+	    "        exp_alerts:\n          - exp_labels:\n"
+	    "              severity: ", at, e->alert);
+	fput_yq(fp, e->severity);
+	fprintf(fp, "\n              job: ");
+	fput_yq(fp, e->job);
+	if (e->instance != NULL) {
+		fprintf(fp, "\n              instance: ");
+		fput_yq(fp, e->instance);
+	}
+	fprintf(fp, "\n            exp_annotations:\n              summary: ");
+	fput_yq(fp, e->summary);
+	fprintf(fp, "\n              description: ");
+	fput_yq(fp, e->description);
+	fprintf(fp, "\n              runbook_url: ");
+	fput_yq(fp, e->runbook_url);
+	fprintf(fp, "\n");
+}
+
+/*
+ * A counter ramp on two replicas whose summed increase over the window
+ * is threshold +- delta.  The window first lies wholly on the ramp at
+ * 2 * window; the alert must fire exactly "for" later.
+ */
+static void
+scenario_spike(FILE *fp, const struct config *cfg, struct expect *e)
+{
+	const struct config_alert	*a = &cfg->alerts.failure_spike;
+	unsigned int			 step, n, f, t, i;
+	double				 v, c, delta;
+	char				 values[256];
+
+	step = step_for(a->window_sec, a->for_sec);
+	n = a->window_sec / step;
+	f = a->for_sec / step;
+	t = 2 * a->window_sec;
+	delta = a->threshold / (10.0 * n);
+
+	for (i = 0; i < 2; i++) {
+		v = i == 0 ? a->threshold + delta : a->threshold - delta;
+		c = v / (2.0 * n);
+		t_group(fp, step);
+		(void)snprintf(values, sizeof(values), "0x%u %.17g+%.17gx%u",
+		    n, c, c, 3 * n + f + 2);
+		t_replicas(fp, "saga_failed_total", cfg->monitoring.job,
+		    values);
+		fprintf(fp, "    alert_rule_test:\n");
+		if (i == 0) {
+			t_none(fp, t - step, e->alert);
+			if (f > 0)
+				t_none(fp, t + a->for_sec - step, e->alert);
+			t_fire(fp, t + a->for_sec, e);
+		} else {
+			t_none(fp, t + a->for_sec, e->alert);
+			t_none(fp, t + a->for_sec + a->window_sec, e->alert);
+		}
+	}
+}
+
+/* Both replicas read the same age from the database: after +- delta. */
+static void
+scenario_comp(FILE *fp, const struct config *cfg, struct expect *e)
+{
+	const struct config_alert	*a = &cfg->alerts.compensation_timeout;
+	unsigned int			 step, f, i;
+	double				 v;
+	char				 values[128];
+
+	step = step_for(a->for_sec, 60);
+	f = a->for_sec / step;
+
+	for (i = 0; i < 2; i++) {
+		v = a->after_sec * (i == 0 ? 1.001 : 0.999);
+		t_group(fp, step);
+		(void)snprintf(values, sizeof(values), "%.17gx%u", v, f + 3);
+		t_replicas(fp, "saga_compensation_pending_oldest_seconds",
+		    cfg->monitoring.job, values);
+		fprintf(fp, "    alert_rule_test:\n");
+		if (i == 0) {
+			if (f > 0)
+				t_none(fp, a->for_sec - step, e->alert);
+			t_fire(fp, a->for_sec, e);
+		} else {
+			t_none(fp, a->for_sec, e->alert);
+			t_none(fp, a->for_sec + step, e->alert);
+		}
+	}
+}
+
+/*
+ * Each replica reports the lag of its own partitions (and one of them a
+ * partition series); the worst replica decides, so two replicas just
+ * below the threshold, whose sum is far above it, must stay silent.
+ */
+static void
+scenario_lag(FILE *fp, const struct config *cfg, struct expect *e)
+{
+	const struct config_alert	*a = &cfg->alerts.consumer_lag;
+	unsigned int			 step, f, i;
+	double				 v;
+	char				 series[512], values[128];
+
+	step = step_for(a->for_sec, 60);
+	f = a->for_sec / step;
+
+	for (i = 0; i < 2; i++) {
+		v = a->threshold * (i == 0 ? 1.001 : 0.999);
+		t_group(fp, step);
+		(void)snprintf(values, sizeof(values), "%.17gx%u", v, f + 3);
+		t_replicas(fp, "saga_tracker_consumer_lag",
+		    cfg->monitoring.job, values);
+		(void)snprintf(series, sizeof(series),
+		    "saga_tracker_consumer_lag{job=\"%s\", "
+		    "instance=\"a:8080\", partition=\"0\"}",
+		    cfg->monitoring.job);
+		t_series(fp, series, values);
+		fprintf(fp, "    alert_rule_test:\n");
+		if (i == 0) {
+			if (f > 0)
+				t_none(fp, a->for_sec - step, e->alert);
+			t_fire(fp, a->for_sec, e);
+		} else {
+			t_none(fp, a->for_sec, e->alert);
+			t_none(fp, a->for_sec + step, e->alert);
+		}
+	}
+}
+
+/* One target goes down at 3 steps; then no target at all; then all up. */
+static void
+scenario_down(FILE *fp, const struct config *cfg, struct expect *e)
+{
+	const struct config_alert	*a = &cfg->alerts.service_down;
+	const char			*job = cfg->monitoring.job;
+	unsigned int			 step, f, t;
+	char				 other[300], values[128];
+
+	step = step_for(a->for_sec, 60);
+	f = a->for_sec / step;
+	t = 3 * step;
+
+	t_group(fp, step);
+	(void)snprintf(values, sizeof(values), "1x2 0x%u", f + 4);
+	t_target(fp, "up", job, "a:8080", values);
+	(void)snprintf(values, sizeof(values), "1x%u", f + 7);
+	t_target(fp, "up", job, "b:8080", values);
+	fprintf(fp, "    alert_rule_test:\n");
+	t_none(fp, t - step, e->alert);
+	if (f > 0)
+		t_none(fp, t + a->for_sec - step, e->alert);
+	e->instance = "a:8080";
+	t_fire(fp, t + a->for_sec, e);
+	e->instance = NULL;
+
+	t_group(fp, step);
+	(void)snprintf(other, sizeof(other), "%s-other", job);
+	(void)snprintf(values, sizeof(values), "1x%u", f + 3);
+	t_target(fp, "up", other, "x:8080", values);
+	fprintf(fp, "    alert_rule_test:\n");
+	if (f > 0)
+		t_none(fp, a->for_sec - step, e->alert);
+	t_fire(fp, a->for_sec, e);
+
+	t_group(fp, step);
+	t_replicas(fp, "up", job, values);
+	fprintf(fp, "    alert_rule_test:\n");
+	t_none(fp, a->for_sec + step, e->alert);
+}
+
+/*
+ * A promtool test file for one alert: timings and values from the
+ * scenario configuration cfg, annotations from the rules under test.
+ */
+static void
+write_alert_test(const char *path, enum alert_id id, const struct config *cfg,
+    const char *rules)
+{
+	const struct config_alert	*a[N_ALERTS];
+	struct expect			 e;
+	FILE				*fp;
+	unsigned int			 step;
+
+	a[SPIKE] = &cfg->alerts.failure_spike;
+	a[COMP] = &cfg->alerts.compensation_timeout;
+	a[LAG] = &cfg->alerts.consumer_lag;
+	a[DOWN] = &cfg->alerts.service_down;
+
+	memset(&e, 0, sizeof(e));
+	e.alert = alert_names[id];
+	e.severity = config_severity_name(a[id]->severity);
+	e.job = cfg->monitoring.job;
+	rule_text(rules, e.alert, &e);
+
+	step = id == SPIKE ? step_for(a[id]->window_sec, a[id]->for_sec) :
+	    step_for(a[id]->for_sec, 60);
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp, "%s", path);
+	t_header(fp, rules, step);
+	switch (id) {
+	case SPIKE:
+		scenario_spike(fp, cfg, &e);
+		break;
+	case COMP:
+		scenario_comp(fp, cfg, &e);
+		break;
+	case LAG:
+		scenario_lag(fp, cfg, &e);
+		break;
+	case DOWN:
+		scenario_down(fp, cfg, &e);
+		break;
+	}
+	cr_assert_eq(fclose(fp), 0);
+}
+
+static int
+promtool_test(const char *test, struct proc *p)
+{
+	char		*argv[] = { "promtool", "test", "rules", (char *)test,
+			    NULL };
+
+	run(p, argv);
+
+	return (p->status);
+}
+
+/* Scenario from config, rules generated from it: every alert passes. */
+static void
+check_alert_tests(const char *config, const char *name)
+{
+	struct config	cfg;
+	struct proc	p;
+	char		rules[PATH_MAX], test[PATH_MAX];
+	int		id;
+
+	load_config(&cfg, config);
+	generate(config, name);
+	tpath(rules, sizeof(rules), "%s/deploy/" RULES, name);
+
+	for (id = 0; id < N_ALERTS; id++) {
+		tpath(test, sizeof(test), "%s/%s.test.yml", name,
+		    alert_names[id]);
+		write_alert_test(test, (enum alert_id)id, &cfg, rules);
+		cr_assert_eq(promtool_test(test, &p), 0,
+		    "%s (%s):\n%s%s", alert_names[id], config, p.out, p.err);
+		proc_free(&p);
+	}
+}
+
+/*
+ * A copy of the YAML at src with the value of key path (a.b.c, one
+ * line "c: value") replaced by text, written to dst.
+ */
+static void
+copy_with(const char *src, const char *keypath, const char *text)
+{
+	struct ydoc	 y;
+	yaml_node_t	*map, *key;
+	yaml_node_pair_t *pair;
+	FILE		*fp;
+	const char	*last;
+	char		*buf, *line, *p, *end, dst[PATH_MAX];
+	size_t		 i;
+
+	buf = slurp(src, NULL);
+	cr_assert_not_null(buf, "%s", src);
+	ydoc_load_text(&y, buf);
+
+	last = strrchr(keypath, '.') + 1;
+	(void)snprintf(dst, sizeof(dst), "%.*s", (int)(last - keypath - 1),
+	    keypath);
+	map = ypath(&y, y.root, dst);
+	cr_assert_not_null(map, "%s has no %s", src, dst);
+	key = NULL;
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		key = yaml_document_get_node(&y.doc, pair->key);
+		if (strcmp(ystr(key), last) == 0)
+			break;
+		key = NULL;
+	}
+	cr_assert_not_null(key, "%s has no %s", src, keypath);
+
+	for (line = buf, i = 0; i < key->start_mark.line; i++)
+		line = strchr(line, '\n') + 1;
+	p = strstr(line, last) + strlen(last);
+	cr_assert_eq(*p, ':', "%s: %s is not on one line", src, keypath);
+	p += 1 + strspn(p + 1, " ");
+	end = p + strcspn(p, " \t#\n");
+
+	tpath(dst, sizeof(dst), "copy.yaml");
+	fp = fopen(dst, "w");
+	cr_assert_not_null(fp, "%s", dst);
+	(void)fwrite(buf, 1, (size_t)(p - buf), fp);
+	fprintf(fp, "%s%s", text, end);
+	cr_assert_eq(fclose(fp), 0);
+	ydoc_free(&y);
+	free(buf);
+}
+
+/*
+ * Change one value of alert id in a copy of the YAML: the tests written
+ * from the original must now fail against the regenerated rules, the
+ * tests written from the copy must pass.
+ */
+static void
+check_variant(enum alert_id id, const char *keypath, const char *text)
+{
+	struct config	orig, copy;
+	struct proc	p;
+	char		path[PATH_MAX], rules[PATH_MAX], test[PATH_MAX];
+
+	load_config(&orig, CONF);
+	copy_with(CONF, keypath, text);
+	tpath(path, sizeof(path), "copy.yaml");
+	load_config(&copy, path);
+	cr_assert(memcmp(&orig.alerts, &copy.alerts, sizeof(orig.alerts)) !=
+	    0, "%s: %s: %s changed nothing", CONF, keypath, text);
+
+	generate(path, "copy");
+	tpath(rules, sizeof(rules), "copy/deploy/" RULES);
+
+	tpath(test, sizeof(test), "orig.test.yml");
+	write_alert_test(test, id, &orig, rules);
+	cr_assert_neq(promtool_test(test, &p), 0, "%s=%s: the tests "
+	    "of the original YAML still pass:\n%s", keypath, text, p.out);
+	/* It fails on the alert's outcome, not on the test file. */
+	cr_assert(strstr(p.err, "alertname: ") != NULL &&
+	    strstr(p.err, alert_names[id]) != NULL, "%s%s", p.out, p.err);
+	proc_free(&p);
+
+	tpath(test, sizeof(test), "copy.test.yml");
+	write_alert_test(test, id, &copy, rules);
+	cr_assert_eq(promtool_test(test, &p), 0, "%s=%s:\n%s%s",
+	    keypath, text, p.out, p.err);
+	proc_free(&p);
+}
+
+/* ---------------------------------------------------------------- */
+/* PromQL checks							*/
+
+static size_t
+skip_quoted(const char *s, size_t i)
+{
+	char		q;
+
+	q = s[i++];
+	while (s[i] != '\0' && s[i] != q) {
+		if (s[i] == '\\' && s[i + 1] != '\0')
+			i++;
+		i++;
+	}
+
+	return (s[i] == '\0' ? i : i + 1);
+}
+
+/* s[i] opens ( { or [; the index just past its closing partner. */
+static size_t
+match_close(const char *s, size_t i)
+{
+	char		open, close;
+	int		depth;
+
+	open = s[i];
+	close = open == '(' ? ')' : open == '{' ? '}' : ']';
+	for (depth = 0; s[i] != '\0';) {
+		if (s[i] == '"' || s[i] == '\'' || s[i] == '`') {
+			i = skip_quoted(s, i);
+			continue;
+		}
+		if (s[i] == open)
+			depth++;
+		else if (s[i] == close && --depth == 0)
+			return (i + 1);
+		i++;
+	}
+
+	return (i);
+}
+
+static int
+is_word(const char *w, size_t len, const char *const *list)
+{
+	size_t		i;
+
+	for (i = 0; list[i] != NULL; i++) {
+		if (strlen(list[i]) == len && strncmp(list[i], w, len) == 0)
+			return (1);
+	}
+
+	return (0);
+}
+
+/* The metric names an expression selects, in order. */
+static size_t
+scan_metrics(const char *s, struct metric_ref *refs, size_t max)
+{
+	static const char *const	grouping[] = { "by", "without", "on",
+		"ignoring", "group_left", "group_right", NULL };
+	static const char *const	words[] = { "and", "or", "unless",
+		"bool", "offset", "inf", "nan", "Inf", "NaN", NULL };
+	size_t				i, start, j, n;
+
+	for (i = 0, n = 0; s[i] != '\0';) {
+		if (s[i] == '"' || s[i] == '\'' || s[i] == '`') {
+			i = skip_quoted(s, i);
+		} else if (s[i] == '{' || s[i] == '[') {
+			i = match_close(s, i);
+		} else if (isdigit((unsigned char)s[i]) || s[i] == '.') {
+			while (isalnum((unsigned char)s[i]) || s[i] == '.')
+				i++;
+		} else if (isalpha((unsigned char)s[i]) || s[i] == '_' ||
+		    s[i] == ':') {
+			start = i;
+			while (isalnum((unsigned char)s[i]) || s[i] == '_' ||
+			    s[i] == ':')
+				i++;
+			for (j = i; s[j] == ' '; j++)
+				;
+			if (is_word(s + start, i - start, grouping)) {
+				if (s[j] == '(')
+					i = match_close(s, j);
+			} else if (s[j] != '(' &&
+			    !is_word(s + start, i - start, words) &&
+			    strncmp(s + j, "by", 2) != 0 &&
+			    strncmp(s + j, "without", 7) != 0 && n < max) {
+				(void)snprintf(refs[n].name,
+				    sizeof(refs[n].name), "%.*s",
+				    (int)(i - start), s + start);
+				refs[n].pos = start;
+				refs[n++].end = i;
+			}
+		} else {
+			i++;
+		}
+	}
+
+	return (n);
+}
+
+/* The aggregation right around the selector at pos must be max. */
+static const char *
+check_max(const char *s, size_t pos)
+{
+	int		depth;
+	size_t		i, end;
+
+	for (depth = 0, i = pos; i > 0; i--) {
+		if (s[i - 1] == ')')
+			depth++;
+		else if (s[i - 1] == '(' && depth-- == 0)
+			break;
+	}
+	if (i == 0)
+		return ("a database gauge outside any aggregation");
+
+	for (i--; i > 0 && s[i - 1] == ' '; i--)
+		;
+	if (i > 0 && s[i - 1] == ')') {
+		/* "max by (labels) (": skip the clause and its keyword. */
+		for (depth = 0; i > 0; i--) {
+			if (s[i - 1] == ')')
+				depth++;
+			else if (s[i - 1] == '(' && --depth == 0)
+				break;
+		}
+		for (i--; i > 0 && s[i - 1] == ' '; i--)
+			;
+		while (i > 0 && isalpha((unsigned char)s[i - 1]))
+			i--;
+		for (; i > 0 && s[i - 1] == ' '; i--)
+			;
+	}
+	end = i;
+	while (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '_'))
+		i--;
+	if (end - i != 3 || strncmp(s + i, "max", 3) != 0)
+		return ("a database gauge aggregated with something but max");
+
+	return (NULL);
+}
+
+/* Every "/" must divide by "( ... > 0)" or by clamp_min(...). */
+static const char *
+check_divisions(const char *s)
+{
+	size_t		i, end;
+
+	for (i = 0; s[i] != '\0';) {
+		if (s[i] == '"' || s[i] == '\'' || s[i] == '`') {
+			i = skip_quoted(s, i);
+			continue;
+		}
+		if (s[i] == '{' || s[i] == '[') {
+			i = match_close(s, i);
+			continue;
+		}
+		if (s[i++] != '/')
+			continue;
+		i += strspn(s + i, " ");
+		if (strncmp(s + i, "clamp_min(", 10) == 0)
+			continue;
+		if (s[i] != '(')
+			return ("a division by an unguarded denominator");
+		end = match_close(s, i) - 1;
+		while (end > i && s[end - 1] == ' ')
+			end--;
+		if (end < i + 4 || strncmp(s + end - 3, "> 0", 3) != 0)
+			return ("a division by an unguarded denominator");
+	}
+
+	return (NULL);
+}
+
+/* The metric is in SPEC §3, selected by job, gauges from the DB by max. */
+static const char *
+check_metric(const char *s, const struct metric_ref *m, const char *job)
+{
+	static const char	*suffixes[] = { "_bucket", "_sum", "_count" };
+	char			 want[256];
+	size_t			 i, len, end;
+	int			 ok;
+
+	ok = is_word(m->name, strlen(m->name), spec_metrics);
+	for (i = 0; !ok && spec_histograms[i] != NULL; i++) {
+		len = strlen(spec_histograms[i]);
+		if (strncmp(m->name, spec_histograms[i], len) != 0)
+			continue;
+		ok = strcmp(m->name + len, suffixes[0]) == 0 ||
+		    strcmp(m->name + len, suffixes[1]) == 0 ||
+		    strcmp(m->name + len, suffixes[2]) == 0;
+	}
+	if (!ok)
+		return ("a metric that is not in SPEC section 3");
+
+	if (s[m->end] != '{')
+		return ("a selector without a job matcher");
+	end = match_close(s, m->end);
+	(void)snprintf(want, sizeof(want), "job=\"%s\"", job);
+	if (strstr(s + m->end, want) == NULL ||
+	    (size_t)(strstr(s + m->end, want) - s) > end)
+		return ("a selector without the configured job matcher");
+
+	if (is_word(m->name, strlen(m->name), db_gauges))
+		return (check_max(s, m->pos));
+
+	return (NULL);
+}
+
+/* NULL when the expression is acceptable, else what is wrong. */
+static const char *
+check_expr(const char *s, const char *job)
+{
+	struct metric_ref	refs[METRICS_MAX];
+	const char		*why;
+	size_t			 i, n;
+
+	n = scan_metrics(s, refs, METRICS_MAX);
+	if (n == 0)
+		return ("no metric at all");
+	for (i = 0; i < n; i++) {
+		if ((why = check_metric(s, &refs[i], job)) != NULL)
+			return (why);
+	}
+
+	return (check_divisions(s));
+}
+
+/*
+ * promtool check rules on recording rules wrapping every expression;
+ * its complaint is logged unless a failure is expected.
+ */
+static int
+promtool_check_exprs(char *const *exprs, size_t n, int expect_ok)
+{
+	struct proc	 p;
+	FILE		*fp;
+	char		 path[PATH_MAX], expr[EXPR_MAX], *v;
+	char		*argv[] = { "promtool", "check", "rules", path, NULL };
+	size_t		 i;
+	int		 status;
+
+	tpath(path, sizeof(path), "exprs.rules.yml");
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	fprintf(fp, "groups:\n  - name: dashboard\n    rules:\n");
+	for (i = 0; i < n; i++) {
+		/* Grafana's interval variables, as Grafana expands them. */
+		(void)snprintf(expr, sizeof(expr), "%s", exprs[i]);
+		while ((v = strstr(expr, "$__rate_interval")) != NULL) {
+			memmove(v + 2, v + 16, strlen(v + 16) + 1);
+			memcpy(v, "5m", 2);
+		}
+		fprintf(fp, "      - record: dashboard:expr_%zu\n"
+		    "        expr: ", i);
+		fput_yq(fp, expr);
+		fprintf(fp, "\n");
+	}
+	cr_assert_eq(fclose(fp), 0);
+
+	run(&p, argv);
+	status = p.status;
+	if (status != 0 && expect_ok)
+		cr_log_error("promtool check rules:\n%s%s", p.out, p.err);
+	proc_free(&p);
+
+	return (status);
+}
+
+/* ---------------------------------------------------------------- */
+/* dashboard								*/
+
+static json_t *
+load_dashboard(const char *path, struct ydoc *y)
+{
+	yaml_node_t	*label;
+	json_error_t	 error;
+	json_t		*root;
+	const char	*text;
+
+	ydoc_load(y, path);
+	cr_assert_str_eq(ystr(yget(y, y->root, "kind")), "ConfigMap");
+	label = yget(y, ypath(y, y->root, "metadata.labels"),
+	    "grafana_dashboard");
+	cr_assert_str_eq(ystr(label), "1");
+	cr_assert(label->data.scalar.style != YAML_PLAIN_SCALAR_STYLE,
+	    "grafana_dashboard: 1 must be a quoted string");
+
+	text = ystr(yget(y, ypath(y, y->root, "data"), DASH_KEY));
+	cr_assert_not_null(text, "%s: no data.%s", path, DASH_KEY);
+	root = json_loads(text, JSON_REJECT_DUPLICATES, &error);
+	cr_assert_not_null(root, "%s: invalid JSON at line %d: %s", path,
+	    error.line, error.text);
+
+	return (root);
+}
+
+/* Every panel, rows' nested panels included, into out. */
+static void
+collect_panels(json_t *panels, json_t *out)
+{
+	json_t		*p;
+	size_t		 i;
+
+	json_array_foreach(panels, i, p) {
+		json_array_append(out, p);
+		if (json_is_array(json_object_get(p, "panels")))
+			collect_panels(json_object_get(p, "panels"), out);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Alertmanager, ServiceMonitor, runbooks				*/
+
+static void
+routes_test(const char *config, const char *severity, const char *receivers,
+    int want)
+{
+	struct proc	 p;
+	char		 verify[512], label[64];
+	char		*argv[] = { "amtool", "config", "routes", "test",
+			    "--config.file", (char *)config, verify, label,
+			    "alertname=SagaTest", "job=saga-tracker-api", NULL };
+
+	(void)snprintf(verify, sizeof(verify), "--verify.receivers=%s",
+	    receivers);
+	(void)snprintf(label, sizeof(label), "severity=%s", severity);
+	run(&p, argv);
+	cr_assert_eq(p.status == 0, want, "severity=%s -> %s: got %s%s",
+	    severity, receivers, p.out, p.err);
+	proc_free(&p);
+}
+
+static void
+check_routing(const char *name, const struct config *cfg)
+{
+	struct proc	 p;
+	char		 path[PATH_MAX], want[1024];
+	char		*argv[] = { "amtool", "check-config", path, NULL };
+	size_t		 i;
+	int		 s;
+
+	tpath(path, sizeof(path), "%s/deploy/" ALERTMANAGER, name);
+	run(&p, argv);
+	cr_assert_eq(p.status, 0, "amtool check-config:\n%s%s", p.out, p.err);
+	proc_free(&p);
+
+	for (s = 0; s < SEVERITY_COUNT; s++) {
+		want[0] = '\0';
+		for (i = 0; i < cfg->routing[s].count; i++) {
+			if (i > 0)
+				strcat(want, ",");
+			strcat(want, cfg->routing[s].receivers[i]);
+		}
+		routes_test(path, config_severity_name(s), want, 1);
+	}
+	/* The check itself can fail: critical is not slack alone. */
+	routes_test(path, "critical", cfg->routing[SEVERITY_CRITICAL].count > 1 ?
+	    cfg->routing[SEVERITY_CRITICAL].receivers[1] : "nobody", 0);
+}
+
+static void
+check_service_monitor(const char *name, const struct config *cfg)
+{
+	struct ydoc	 y;
+	yaml_node_t	*ep, *rl;
+	char		 path[PATH_MAX];
+	size_t		 i;
+	int		 found;
+
+	tpath(path, sizeof(path), "%s/deploy/" SERVICE_MONITOR, name);
+	ydoc_load(&y, path);
+	cr_assert_str_eq(ystr(yget(&y, y.root, "apiVersion")),
+	    "monitoring.coreos.com/v1");
+	cr_assert_str_eq(ystr(yget(&y, y.root, "kind")), "ServiceMonitor");
+	cr_assert_str_eq(ystr(ypath(&y, y.root, "metadata.namespace")),
+	    cfg->monitoring.namespace);
+	cr_assert_eq(ylen(ypath(&y, y.root, "spec.namespaceSelector."
+	    "matchNames")), 1);
+	cr_assert_str_eq(ystr(ypath(&y, y.root, "spec.namespaceSelector."
+	    "matchNames.0")), cfg->monitoring.service_namespace);
+	cr_assert_str_eq(ystr(yget(&y, ypath(&y, y.root,
+	    "spec.selector.matchLabels"), "app.kubernetes.io/name")),
+	    "saga-tracker");
+
+	ep = ypath(&y, y.root, "spec.endpoints.0");
+	cr_assert_str_eq(ystr(yget(&y, ep, "port")), "http");
+	cr_assert_str_eq(ystr(yget(&y, ep, "path")), "/actuator/prometheus");
+	cr_assert_str_eq(ystr(yget(&y, ep, "interval")), "15s");
+	rl = yget(&y, ep, "relabelings");
+	for (found = 0, i = 0; i < ylen(rl); i++) {
+		if (strcmp(ystr(yget(&y, yat(&y, rl, i), "targetLabel")),
+		    "job") == 0 &&
+		    strcmp(ystr(yget(&y, yat(&y, rl, i), "replacement")),
+		    cfg->monitoring.job) == 0)
+			found = 1;
+	}
+	cr_assert(found, "the scrape does not set job=%s",
+	    cfg->monitoring.job);
+	ydoc_free(&y);
+}
+
+static void
+check_runbooks(const char *name, const struct config *cfg)
+{
+	static const char	*need[N_ALERTS][8] = {
+		{ "/api/v1/sagas?status=FAILED", "/api/v1/sagas/<sagaId>",
+		  "FROM saga_instance", "FROM saga_event", NULL },
+		{ "PATCH", "/internal/v1/sagas/<sagaId>/status",
+		  "Authorization: Bearer", "saga_event_rejected", "kcat",
+		  "deploy/saga-tracker", "FROM saga_instance" },
+		{ "kcat", "saga_event", "pg_stat_activity", "rollout restart",
+		  "deploy/saga-tracker", NULL },
+		{ "/actuator/health", "/actuator/prometheus",
+		  "get servicemonitor", "rollout undo", "deploy/saga-tracker",
+		  NULL },
+	};
+	struct ydoc	 y;
+	yaml_node_t	*rule;
+	char		 path[PATH_MAX], want[1024], *text;
+	size_t		 i, j;
+
+	tpath(path, sizeof(path), "%s/deploy/" RULES, name);
+	ydoc_load(&y, path);
+	for (i = 0; i < N_ALERTS; i++) {
+		rule = find_rule(&y, yget(&y, y.root, "groups"),
+		    alert_names[i]);
+		(void)snprintf(want, sizeof(want), "%s/%s.md",
+		    cfg->monitoring.runbook_base_url, alert_names[i]);
+		cr_assert_str_eq(ystr(ypath(&y, rule,
+		    "annotations.runbook_url")), want);
+
+		tpath(path, sizeof(path), "%s/runbooks/%s.md", name,
+		    alert_names[i]);
+		text = slurp(path, NULL);
+		cr_assert_not_null(text, "no runbook %s", path);
+		cr_assert(strstr(text, ystr(yget(&y, rule, "expr"))) != NULL,
+		    "%s does not show its alert's expression", path);
+		(void)snprintf(want, sizeof(want), "kubectl -n %s ",
+		    cfg->monitoring.service_namespace);
+		cr_assert(strstr(text, want) != NULL, "%s: no '%s'", path,
+		    want);
+		cr_assert(strstr(text, "port-forward svc/saga-tracker") !=
+		    NULL, "%s", path);
+		for (j = 0; j < 8 && need[i][j] != NULL; j++) {
+			cr_assert(strstr(text, need[i][j]) != NULL,
+			    "%s: no '%s'", path, need[i][j]);
+		}
+		free(text);
+	}
+	ydoc_free(&y);
+}
+
+/* The lines of every ```promql block of a runbook, split in place. */
+static size_t
+runbook_queries(char *text, char **out, size_t max)
+{
+	char		*p, *end, *line;
+	size_t		 n;
+
+	n = 0;
+	for (p = text; (p = strstr(p, "```promql\n")) != NULL; p = end + 3) {
+		p += 10;
+		end = strstr(p, "```");
+		cr_assert_not_null(end, "unclosed promql block");
+		end[0] = '\0';
+		for (line = strtok(p, "\n"); line != NULL;
+		    line = strtok(NULL, "\n")) {
+			line += strspn(line, " ");
+			if (*line != '\0' && n < max)
+				out[n++] = line;
+		}
+	}
+
+	return (n);
+}
+
+/* The generator refuses config exactly as the service does. */
+static void
+expect_refused(const char *config)
+{
+	struct config	 cfg;
+	struct proc	 p;
+	char		 want[CONFIG_ERR_MAX + 2], err[CONFIG_ERR_MAX];
+	char		 out[PATH_MAX];
+	char		*argv[] = { GEN, "-c", (char *)config, "-o", out, "-r",
+			    out, NULL };
+
+	cr_assert_eq(config_load(&cfg, config, err, sizeof(err)), -1,
+	    "%s loads", config);
+	(void)snprintf(want, sizeof(want), "%s\n", err);
+
+	tpath(out, sizeof(out), "refused");
+	run(&p, argv);
+	cr_assert_eq(p.status, 1, "%s: exit %d", config, p.status);
+	cr_assert_str_eq(p.err, want);
+	cr_assert_str_empty(p.out);
+	cr_assert_eq(access(out, F_OK), -1, "%s: output written", config);
+	proc_free(&p);
+}
+
+/* ---------------------------------------------------------------- */
+/* the generator							*/
+
+Test(monitoring, writes_every_file_once)
+{
+	struct proc	 p;
+	char		 deploy[PATH_MAX], runbooks[PATH_MAX], want[PATH_MAX];
+	char		*argv[] = { GEN, "-c", CONF, "-o", deploy, "-r", runbooks,
+			    NULL };
+	char		*line, *save;
+	size_t		 i;
+
+	tpath(deploy, sizeof(deploy), "deploy");
+	tpath(runbooks, sizeof(runbooks), "runbooks");
+	run(&p, argv);
+	cr_assert_eq(p.status, 0, "%s", p.err);
+
+	for (i = 0, line = strtok_r(p.out, "\n", &save); line != NULL;
+	    i++, line = strtok_r(NULL, "\n", &save)) {
+		cr_assert_lt(i, N_FILES, "extra output line %s", line);
+		tpath(want, sizeof(want), "%s", generated[i]);
+		cr_assert_str_eq(line, want);
+		cr_assert_eq(access(line, R_OK), 0, "%s not written", line);
+	}
+	cr_assert_eq(i, N_FILES);
+	proc_free(&p);
+}
+
+Test(monitoring, committed_output_is_fresh)
+{
+	char		 path[PATH_MAX], *fresh, *committed;
+	size_t		 i, flen, clen;
+
+	/* The same command line as `make generate`, but into tmp. */
+	generate(CONF, "fresh");
+	for (i = 0; i < N_FILES; i++) {
+		tpath(path, sizeof(path), "fresh/%s", generated[i]);
+		fresh = slurp(path, &flen);
+		committed = slurp(generated[i], &clen);
+		cr_assert_not_null(fresh, "%s", path);
+		cr_assert_not_null(committed, "%s is not committed; run `make "
+		    "generate`", generated[i]);
+		cr_assert(flen == clen && memcmp(fresh, committed, flen) == 0,
+		    "%s differs from a fresh run; run `make generate`",
+		    generated[i]);
+		free(fresh);
+		free(committed);
+	}
+}
+
+Test(monitoring, output_is_deterministic)
+{
+	char		 a[PATH_MAX], b[PATH_MAX], *ta, *tb;
+	size_t		 i;
+
+	generate(FIXTURES "custom.yaml", "one");
+	generate(FIXTURES "custom.yaml", "two");
+	for (i = 0; i < N_FILES; i++) {
+		tpath(a, sizeof(a), "one/%s", generated[i]);
+		tpath(b, sizeof(b), "two/%s", generated[i]);
+		ta = slurp(a, NULL);
+		tb = slurp(b, NULL);
+		cr_assert_not_null(ta);
+		cr_assert_not_null(tb);
+		cr_assert_str_eq(ta, tb, "%s", generated[i]);
+		free(ta);
+		free(tb);
+	}
+}
+
+Test(monitoring, bad_yaml_refused_like_the_service)
+{
+	glob_t		g;
+	size_t		i;
+
+	cr_assert_eq(glob(FIXTURES "err_*.yaml", 0, NULL, &g), 0);
+	if (glob(CONFIG_FIXTURES "err_*.yaml", GLOB_APPEND, NULL, &g) != 0)
+		cr_log_warn("no %serr_*.yaml fixtures", CONFIG_FIXTURES);
+	for (i = 0; i < g.gl_pathc; i++)
+		expect_refused(g.gl_pathv[i]);
+	expect_refused(FIXTURES "does-not-exist.yaml");
+	globfree(&g);
+}
+
+Test(monitoring, unknown_receiver_integration_refused)
+{
+	struct proc	 p;
+	char		 out[PATH_MAX];
+	char		*argv[] = { GEN, "-c", FIXTURES "bad_receiver.yaml",
+			    "-o", out, "-r", out, NULL };
+
+	tpath(out, sizeof(out), "refused");
+	run(&p, argv);
+	cr_assert_eq(p.status, 1);
+	cr_assert(strstr(p.err, FIXTURES "bad_receiver.yaml: "
+	    "routing.warning[0]: receiver 'email-ops'") != NULL, "%s", p.err);
+	cr_assert_str_empty(p.out);
+	cr_assert_eq(access(out, F_OK), -1, "output written");
+	proc_free(&p);
+}
+
+Test(monitoring, usage_errors)
+{
+	struct proc	 p;
+	char		*bad_flag[] = { GEN, "-x", NULL };
+	char		*extra[] = { GEN, "-c", CONF, "extra", NULL };
+
+	run(&p, bad_flag);
+	cr_assert_eq(p.status, 1);
+	cr_assert(strstr(p.err, "usage: monitoring-gen") != NULL, "%s", p.err);
+	proc_free(&p);
+
+	run(&p, extra);
+	cr_assert_eq(p.status, 1);
+	cr_assert(strstr(p.err, "usage: monitoring-gen") != NULL, "%s", p.err);
+	proc_free(&p);
+}
+
+/* ---------------------------------------------------------------- */
+/* rules								*/
+
+Test(monitoring, rules_pass_promtool_check)
+{
+	struct proc	 p;
+	char		 path[PATH_MAX];
+	char		*argv[] = { "promtool", "check", "rules", path, NULL };
+
+	generate(CONF, "gen");
+	tpath(path, sizeof(path), "gen/deploy/" RULES);
+	run(&p, argv);
+	cr_assert_eq(p.status, 0, "%s%s", p.out, p.err);
+	cr_assert(strstr(p.out, "SUCCESS: 4 rules found") != NULL, "%s",
+	    p.out);
+	proc_free(&p);
+}
+
+Test(monitoring, prometheus_rule_has_the_same_groups)
+{
+	struct config	 cfg;
+	struct ydoc	 plain, cr;
+	char		 path[PATH_MAX];
+
+	load_config(&cfg, FIXTURES "custom.yaml");
+	generate(FIXTURES "custom.yaml", "gen");
+	tpath(path, sizeof(path), "gen/deploy/" RULES);
+	ydoc_load(&plain, path);
+	tpath(path, sizeof(path), "gen/deploy/" RULES_CR);
+	ydoc_load(&cr, path);
+
+	cr_assert_str_eq(ystr(yget(&cr, cr.root, "apiVersion")),
+	    "monitoring.coreos.com/v1");
+	cr_assert_str_eq(ystr(yget(&cr, cr.root, "kind")), "PrometheusRule");
+	cr_assert_str_eq(ystr(ypath(&cr, cr.root, "metadata.namespace")),
+	    cfg.monitoring.namespace);
+	cr_assert(ynode_eq(&plain, yget(&plain, plain.root, "groups"), &cr,
+	    ypath(&cr, cr.root, "spec.groups")), "groups differ");
+	ydoc_free(&plain);
+	ydoc_free(&cr);
+}
+
+Test(monitoring, alert_rules_every_alert_and_annotation)
+{
+	struct config	 cfg;
+	struct ydoc	 y;
+	yaml_node_t	*rule;
+	char		 path[PATH_MAX];
+	const char	*why;
+	size_t		 i;
+
+	load_config(&cfg, CONF);
+	generate(CONF, "gen");
+	tpath(path, sizeof(path), "gen/deploy/" RULES);
+	ydoc_load(&y, path);
+	for (i = 0; i < N_ALERTS; i++) {
+		rule = find_rule(&y, yget(&y, y.root, "groups"),
+		    alert_names[i]);
+		cr_assert_not_null(rule, "no %s", alert_names[i]);
+		cr_assert_gt(strlen(ystr(ypath(&y, rule,
+		    "annotations.summary"))), 10);
+		cr_assert_gt(strlen(ystr(ypath(&y, rule,
+		    "annotations.description"))), 40);
+		why = check_expr(ystr(yget(&y, rule, "expr")),
+		    cfg.monitoring.job);
+		cr_assert_null(why, "%s: %s", alert_names[i], why);
+	}
+	rule = find_rule(&y, yget(&y, y.root, "groups"), "SagaTrackerDown");
+	cr_assert(strstr(ystr(yget(&y, rule, "expr")), "absent(up{job=") !=
+	    NULL);
+	ydoc_free(&y);
+}
+
+Test(monitoring, promtool_unit_tests_from_the_yaml)
+{
+	check_alert_tests(CONF, "conf");
+}
+
+Test(monitoring, promtool_unit_tests_from_another_yaml)
+{
+	check_alert_tests(FIXTURES "custom.yaml", "custom");
+}
+
+Test(monitoring, failure_spike_threshold_up)
+{
+	struct config	cfg;
+	char		text[64];
+
+	load_config(&cfg, CONF);
+	(void)snprintf(text, sizeof(text), "%.17g",
+	    cfg.alerts.failure_spike.threshold * 2);
+	check_variant(SPIKE, "alerts.failure_spike.threshold", text);
+}
+
+Test(monitoring, failure_spike_threshold_down)
+{
+	struct config	cfg;
+	char		text[64];
+
+	load_config(&cfg, CONF);
+	(void)snprintf(text, sizeof(text), "%.17g",
+	    cfg.alerts.failure_spike.threshold / 2);
+	check_variant(SPIKE, "alerts.failure_spike.threshold", text);
+}
+
+Test(monitoring, failure_spike_for)
+{
+	struct config	cfg;
+	char		text[64];
+
+	load_config(&cfg, CONF);
+	(void)snprintf(text, sizeof(text), "%us",
+	    cfg.alerts.failure_spike.for_sec + 60);
+	check_variant(SPIKE, "alerts.failure_spike.for", text);
+}
+
+Test(monitoring, compensation_timeout_after_up)
+{
+	struct config	cfg;
+	char		text[64];
+
+	load_config(&cfg, CONF);
+	(void)snprintf(text, sizeof(text), "%us",
+	    cfg.alerts.compensation_timeout.after_sec * 2);
+	check_variant(COMP, "alerts.compensation_timeout.after", text);
+}
+
+Test(monitoring, compensation_timeout_after_down)
+{
+	struct config	cfg;
+	char		text[64];
+
+	load_config(&cfg, CONF);
+	cr_assert_gt(cfg.alerts.compensation_timeout.after_sec, 1);
+	(void)snprintf(text, sizeof(text), "%us",
+	    cfg.alerts.compensation_timeout.after_sec / 2);
+	check_variant(COMP, "alerts.compensation_timeout.after", text);
+}
+
+Test(monitoring, consumer_lag_threshold_up)
+{
+	struct config	cfg;
+	char		text[64];
+
+	load_config(&cfg, CONF);
+	(void)snprintf(text, sizeof(text), "%.17g",
+	    cfg.alerts.consumer_lag.threshold * 2);
+	check_variant(LAG, "alerts.consumer_lag.threshold", text);
+}
+
+Test(monitoring, consumer_lag_threshold_down)
+{
+	struct config	cfg;
+	char		text[64];
+
+	load_config(&cfg, CONF);
+	(void)snprintf(text, sizeof(text), "%.17g",
+	    cfg.alerts.consumer_lag.threshold / 2);
+	check_variant(LAG, "alerts.consumer_lag.threshold", text);
+}
+
+Test(monitoring, service_down_for)
+{
+	struct config	cfg;
+	char		text[64];
+
+	load_config(&cfg, CONF);
+	(void)snprintf(text, sizeof(text), "%us",
+	    cfg.alerts.service_down.for_sec + 120);
+	check_variant(DOWN, "alerts.service_down.for", text);
+}
+
+/* ---------------------------------------------------------------- */
+/* Alertmanager								*/
+
+Test(monitoring, alertmanager_routes_per_severity)
+{
+	struct config	cfg;
+
+	load_config(&cfg, CONF);
+	generate(CONF, "gen");
+	check_routing("gen", &cfg);
+}
+
+Test(monitoring, alertmanager_default_routing)
+{
+	char		path[PATH_MAX];
+
+	generate(CONF, "gen");
+	tpath(path, sizeof(path), "gen/deploy/" ALERTMANAGER);
+	routes_test(path, "critical", "pagerduty,slack", 1);
+	routes_test(path, "warning", "slack", 1);
+	routes_test(path, "info", "slack", 1);
+	routes_test(path, "warning", "pagerduty,slack", 0);
+}
+
+Test(monitoring, alertmanager_routes_follow_the_yaml)
+{
+	struct config	cfg;
+
+	load_config(&cfg, FIXTURES "custom.yaml");
+	generate(FIXTURES "custom.yaml", "gen");
+	check_routing("gen", &cfg);
+}
+
+Test(monitoring, alertmanager_secrets_by_file_only)
+{
+	struct ydoc	 y;
+	yaml_node_t	*recv, *cfgs, *c;
+	char		 path[PATH_MAX];
+	size_t		 i, j, seen;
+
+	generate(FIXTURES "custom.yaml", "gen");
+	tpath(path, sizeof(path), "gen/deploy/" ALERTMANAGER);
+	ydoc_load(&y, path);
+	recv = yget(&y, y.root, "receivers");
+	for (seen = 0, i = 0; i < ylen(recv); i++) {
+		cfgs = yget(&y, yat(&y, recv, i), "pagerduty_configs");
+		for (j = 0; j < ylen(cfgs); j++, seen++) {
+			c = yat(&y, cfgs, j);
+			cr_assert_not_null(yget(&y, c, "routing_key_file"));
+			cr_assert_null(yget(&y, c, "routing_key"));
+			cr_assert_null(yget(&y, c, "service_key"));
+		}
+		cfgs = yget(&y, yat(&y, recv, i), "slack_configs");
+		for (j = 0; j < ylen(cfgs); j++, seen++) {
+			c = yat(&y, cfgs, j);
+			cr_assert_not_null(yget(&y, c, "api_url_file"));
+			cr_assert_null(yget(&y, c, "api_url"));
+		}
+	}
+	cr_assert_eq(seen, 3, "pagerduty-oncall, slack-incidents, slack-info");
+	cr_assert_null(yget(&y, yget(&y, y.root, "global"), "slack_api_url"));
+	ydoc_free(&y);
+}
+
+/* ---------------------------------------------------------------- */
+/* dashboard								*/
+
+Test(monitoring, dashboard_is_complete)
+{
+	static const char	*titles[] = { "Active Sagas", "Failed (24h)",
+		"Compensated (24h)", "Saga Status Distribution",
+		"Saga Events Timeline", "Compensation Duration P95 / P99",
+		"Kafka Consumer Lag", "Recent Failed Sagas",
+		"API Latency P95 / P99", "DB Query Latency P95", NULL };
+	static const char	*columns[] = { "saga_id", "saga_type",
+		"order_id", "status", "current_step", "failed_at",
+		"failure_reason", "updated_at", "FROM saga_instance", NULL };
+	struct ydoc		 y;
+	json_t			*root, *all, *p, *v, *t;
+	char			 path[PATH_MAX];
+	const char		*sql;
+	size_t			 i, j, k, found;
+
+	generate(CONF, "gen");
+	tpath(path, sizeof(path), "gen/deploy/" DASHBOARD);
+	root = load_dashboard(path, &y);
+	cr_assert_str_eq(json_string_value(json_object_get(root, "uid")),
+	    "saga-tracker");
+
+	found = 0;
+	json_array_foreach(json_object_get(json_object_get(root,
+	    "templating"), "list"), i, v) {
+		if (strcmp(json_string_value(json_object_get(v, "name")),
+		    "datasource") == 0 &&
+		    strcmp(json_string_value(json_object_get(v, "query")),
+		    "prometheus") == 0)
+			found++;
+	}
+	cr_assert_eq(found, 1, "no $datasource variable");
+
+	all = json_array();
+	collect_panels(json_object_get(root, "panels"), all);
+	for (k = 0; titles[k] != NULL; k++) {
+		found = 0;
+		json_array_foreach(all, i, p) {
+			if (strcmp(json_string_value(json_object_get(p,
+			    "title")), titles[k]) == 0)
+				found++;
+		}
+		cr_assert_eq(found, 1, "panel %s", titles[k]);
+	}
+
+	json_array_foreach(all, i, p) {
+		if (strcmp(json_string_value(json_object_get(p, "title")),
+		    "Recent Failed Sagas") != 0)
+			continue;
+		cr_assert_str_eq(json_string_value(json_object_get(p, "type")),
+		    "table");
+		t = json_array_get(json_object_get(p, "targets"), 0);
+		cr_assert_str_eq(json_string_value(json_object_get(
+		    json_object_get(t, "datasource"), "type")), "postgres");
+		sql = json_string_value(json_object_get(t, "rawSql"));
+		cr_assert_not_null(sql);
+		for (j = 0; columns[j] != NULL; j++)
+			cr_assert(strstr(sql, columns[j]) != NULL, "%s",
+			    columns[j]);
+	}
+	json_decref(all);
+	json_decref(root);
+	ydoc_free(&y);
+}
+
+Test(monitoring, dashboard_panel_ids_unique)
+{
+	struct ydoc	 y;
+	json_t		*root, *all, *p, *q;
+	char		 path[PATH_MAX];
+	size_t		 i, j;
+
+	generate(CONF, "gen");
+	tpath(path, sizeof(path), "gen/deploy/" DASHBOARD);
+	root = load_dashboard(path, &y);
+	all = json_array();
+	collect_panels(json_object_get(root, "panels"), all);
+	cr_assert_gt(json_array_size(all), 10);
+	json_array_foreach(all, i, p) {
+		cr_assert(json_is_integer(json_object_get(p, "id")));
+		for (j = i + 1; j < json_array_size(all); j++) {
+			q = json_array_get(all, j);
+			cr_assert_neq(json_integer_value(json_object_get(p,
+			    "id")), json_integer_value(json_object_get(q,
+			    "id")), "panel id %lld twice", (long long)
+			    json_integer_value(json_object_get(p, "id")));
+		}
+	}
+	json_decref(all);
+	json_decref(root);
+	ydoc_free(&y);
+}
+
+Test(monitoring, dashboard_queries_parse_and_follow_the_rules)
+{
+	struct config	 cfg;
+	struct ydoc	 y;
+	json_t		*root, *all, *p, *t;
+	char		 path[PATH_MAX], *exprs[64];
+	const char	*expr, *why;
+	size_t		 i, j, n;
+
+	load_config(&cfg, FIXTURES "custom.yaml");
+	generate(FIXTURES "custom.yaml", "gen");
+	tpath(path, sizeof(path), "gen/deploy/" DASHBOARD);
+	root = load_dashboard(path, &y);
+	all = json_array();
+	collect_panels(json_object_get(root, "panels"), all);
+
+	n = 0;
+	json_array_foreach(all, i, p) {
+		json_array_foreach(json_object_get(p, "targets"), j, t) {
+			if ((expr = json_string_value(json_object_get(t,
+			    "expr"))) == NULL)
+				continue;
+			cr_assert_str_eq(json_string_value(json_object_get(
+			    json_object_get(t, "datasource"), "uid")),
+			    "${datasource}");
+			why = check_expr(expr, cfg.monitoring.job);
+			cr_assert_null(why, "%s: %s", expr, why);
+			cr_assert_lt(n, 64);
+			exprs[n++] = (char *)expr;
+		}
+	}
+	cr_assert_gt(n, 15);
+	cr_assert_eq(promtool_check_exprs(exprs, n, 1), 0);
+	json_decref(all);
+	json_decref(root);
+	ydoc_free(&y);
+}
+
+Test(monitoring, dashboard_thresholds_follow_the_yaml)
+{
+	struct config	 cfg;
+	struct ydoc	 y;
+	json_t		*root, *all, *p, *steps;
+	char		 path[PATH_MAX];
+	const char	*title;
+	double		 red;
+	size_t		 i, found;
+
+	load_config(&cfg, FIXTURES "custom.yaml");
+	generate(FIXTURES "custom.yaml", "gen");
+	tpath(path, sizeof(path), "gen/deploy/" DASHBOARD);
+	root = load_dashboard(path, &y);
+	all = json_array();
+	collect_panels(json_object_get(root, "panels"), all);
+	found = 0;
+	json_array_foreach(all, i, p) {
+		title = json_string_value(json_object_get(p, "title"));
+		steps = json_object_get(json_object_get(json_object_get(
+		    json_object_get(p, "fieldConfig"), "defaults"),
+		    "thresholds"), "steps");
+		red = json_number_value(json_object_get(json_array_get(steps,
+		    1), "value"));
+		if (strcmp(title, "Kafka Consumer Lag") == 0) {
+			cr_assert_eq(red, cfg.alerts.consumer_lag.threshold);
+			found++;
+		} else if (strcmp(title, "Oldest Pending Compensation") == 0) {
+			cr_assert_eq(red,
+			    cfg.alerts.compensation_timeout.after_sec);
+			found++;
+		}
+	}
+	cr_assert_eq(found, 2);
+	json_decref(all);
+	json_decref(root);
+	ydoc_free(&y);
+}
+
+/* The checks above must be able to fail. */
+Test(monitoring, query_checks_catch_mistakes)
+{
+	static const char	*bad[] = {
+		"sum(saga_active_total{job=\"j\"})",
+		"sum by (job) (saga_compensation_pending_oldest_seconds"
+		    "{job=\"j\"})",
+		"saga_compensation_pending{job=\"j\"} > 0",
+		"max(saga_bogus_total{job=\"j\"})",
+		"max(saga_tracker_api_latency_seconds{job=\"j\"})",
+		"sum(rate(saga_failed_total[5m]))",
+		"sum(rate(saga_failed_total{job=\"other\"}[5m]))",
+		"sum(rate(saga_failed_total{job=\"j\"}[5m])) / "
+		    "sum(rate(saga_events_processed_total{job=\"j\"}[5m]))",
+		NULL
+	};
+	static const char	*good[] = {
+		"sum(max by (status) (saga_active_total{job=\"j\", "
+		    "status=~\"A|B\"}))",
+		"max by (job) (saga_compensation_pending{job=\"j\"}) > 0",
+		"sum(rate(saga_failed_total{job=\"j\"}[5m])) / "
+		    "(sum(rate(saga_events_processed_total{job=\"j\"}[5m])) "
+		    "> 0)",
+		"histogram_quantile(0.9, sum by (le) (rate("
+		    "saga_tracker_db_query_seconds_bucket{job=\"j\"}[5m])))",
+		"up{job=\"j\"} == 0 or absent(up{job=\"j\"})",
+		NULL
+	};
+	char		*broken[] = { "sum(rate(saga_failed_total{job=\"j\"}"
+			    "[5m])", NULL };
+	size_t		 i;
+
+	for (i = 0; bad[i] != NULL; i++)
+		cr_assert_not_null(check_expr(bad[i], "j"), "%s", bad[i]);
+	for (i = 0; good[i] != NULL; i++)
+		cr_assert_null(check_expr(good[i], "j"), "%s: %s", good[i],
+		    check_expr(good[i], "j"));
+	cr_assert_neq(promtool_check_exprs(broken, 1, 0), 0);
+	cr_assert_eq(promtool_check_exprs((char **)good, 5, 1), 0);
+}
+
+/* ---------------------------------------------------------------- */
+/* ServiceMonitor and runbooks						*/
+
+Test(monitoring, service_monitor_follows_the_yaml)
+{
+	struct config	cfg;
+
+	load_config(&cfg, CONF);
+	generate(CONF, "conf");
+	check_service_monitor("conf", &cfg);
+
+	load_config(&cfg, FIXTURES "custom.yaml");
+	generate(FIXTURES "custom.yaml", "custom");
+	check_service_monitor("custom", &cfg);
+}
+
+Test(monitoring, runbooks_follow_the_yaml)
+{
+	struct config	 cfg;
+	char		 path[PATH_MAX], *text;
+	size_t		 i;
+
+	load_config(&cfg, CONF);
+	generate(CONF, "conf");
+	check_runbooks("conf", &cfg);
+
+	load_config(&cfg, FIXTURES "custom.yaml");
+	generate(FIXTURES "custom.yaml", "custom");
+	check_runbooks("custom", &cfg);
+	for (i = 0; i < N_ALERTS; i++) {
+		if (i == SPIKE)
+			continue;
+		tpath(path, sizeof(path), "custom/runbooks/%s.md",
+		    alert_names[i]);
+		text = slurp(path, NULL);
+		cr_assert(strstr(text, cfg.kafka.topic) != NULL, "%s", path);
+		free(text);
+	}
+	tpath(path, sizeof(path),
+	    "custom/runbooks/SagaTrackerConsumerLag.md");
+	text = slurp(path, NULL);
+	cr_assert(strstr(text, cfg.kafka.group) != NULL);
+	cr_assert(strstr(text, cfg.kafka.brokers) != NULL);
+	free(text);
+}
+
+Test(monitoring, runbook_queries_parse_and_follow_the_rules)
+{
+	struct config	 cfg;
+	char		 path[PATH_MAX], *text[N_ALERTS], *exprs[64];
+	const char	*why;
+	size_t		 i, j, n, got;
+
+	load_config(&cfg, FIXTURES "custom.yaml");
+	generate(FIXTURES "custom.yaml", "custom");
+	for (n = 0, i = 0; i < N_ALERTS; i++) {
+		tpath(path, sizeof(path), "custom/runbooks/%s.md",
+		    alert_names[i]);
+		text[i] = slurp(path, NULL);
+		cr_assert_not_null(text[i], "%s", path);
+		got = runbook_queries(text[i], exprs + n, 64 - n);
+		for (j = n; j < n + got; j++) {
+			why = check_expr(exprs[j], cfg.monitoring.job);
+			cr_assert_null(why, "%s: %s: %s", path, exprs[j], why);
+		}
+		n += got;
+	}
+	cr_assert_gt(n, 5);
+	cr_assert_eq(promtool_check_exprs(exprs, n, 1), 0);
+	for (i = 0; i < N_ALERTS; i++)
+		free(text[i]);
+}

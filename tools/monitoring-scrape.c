@@ -1,0 +1,57 @@
+/*
+ * monitoring-scrape: the ServiceMonitor that has the Prometheus
+ * operator scrape saga-tracker.
+ *
+ * It lives in monitoring.namespace and selects the Service labelled
+ * app.kubernetes.io/name: saga-tracker in monitoring.service_namespace,
+ * on its port named "http", every 15 s (saga_active_total is refreshed
+ * at that pace).  The operator would name the job after the Service;
+ * a relabeling sets it to monitoring.job instead, the job label every
+ * alert and dashboard query selects on.
+ */
+
+#include "monitoring.h"
+
+void
+mon_scrape_render(const struct config *cfg, struct mon_output *out,
+    const char *dir)
+{
+	struct mbuf	*b;
+	char		 ns[MON_TEXT_MAX], svc_ns[MON_TEXT_MAX];
+	char		 job[MON_TEXT_MAX];
+
+	mon_yaml_scalar(cfg->monitoring.namespace, ns, sizeof(ns));
+	mon_yaml_scalar(cfg->monitoring.service_namespace, svc_ns,
+	    sizeof(svc_ns));
+	mon_yaml_scalar(cfg->monitoring.job, job, sizeof(job));
+
+	b = mon_output_add(out, dir, "kubernetes/service-monitor.yaml");
+	mbuf_header(b, cfg->path);
+	mbuf_printf(b, "apiVersion: monitoring.coreos.com/v1\n"
+	    "kind: ServiceMonitor\n"
+	    "metadata:\n"
+	    "  name: %s\n"
+	    "  namespace: %s\n"
+	    "  labels:\n"
+	    "    app.kubernetes.io/name: %s\n"
+	    "    app.kubernetes.io/component: monitoring\n"
+	    "spec:\n"
+	    "  namespaceSelector:\n"
+	    "    matchNames:\n"
+	    "      - %s\n"
+	    "  selector:\n"
+	    "    matchLabels:\n"
+	    "      app.kubernetes.io/name: %s\n"
+	    "  endpoints:\n"
+	    "    - port: %s\n"
+	    "      path: %s\n"
+	    "      scheme: http\n"
+	    "      interval: %s\n"
+	    "      scrapeTimeout: 10s\n"
+	    "      relabelings:\n"
+	    "        - action: replace\n"
+	    "          targetLabel: job\n"
+	    "          replacement: %s\n",
+	    MON_APP, ns, MON_APP, svc_ns, MON_APP, MON_PORT_NAME,
+	    MON_METRICS_PATH, MON_SCRAPE_INTERVAL, job);
+}

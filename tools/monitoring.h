@@ -1,0 +1,122 @@
+/*
+ * monitoring: shared declarations of tools/monitoring-gen, the program
+ * that turns conf/saga-tracker.yaml into the monitoring manifests.
+ *
+ * Every generator module renders its files into a struct mon_output in
+ * memory; monitoring-gen writes them only once all rendered, so a bad
+ * configuration leaves the output directories untouched.
+ *
+ *	monitoring-output.c	output buffers, quoting, numbers, writing
+ *	monitoring-rules.c	the alerts: PrometheusRule and rules file
+ *	monitoring-dashboard.c	the Grafana dashboard ConfigMap
+ *	monitoring-scrape.c	the ServiceMonitor
+ *	monitoring-alertmanager.c	the Alertmanager configuration
+ *	monitoring-runbooks.c	one Markdown runbook per alert
+ */
+
+#ifndef SAGA_MONITORING_H
+#define SAGA_MONITORING_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+#define MON_FILES_MAX		16
+#define MON_PATH_MAX		1024
+#define MON_NUM_MAX		64
+#define MON_EXPR_MAX		512
+#define MON_TEXT_MAX		1024
+#define MON_ERR_MAX		(CONFIG_ERR_MAX + 256)
+
+/* The service's names that the manifests and runbooks refer to. */
+#define MON_APP			"saga-tracker"
+#define MON_PORT_NAME		"http"
+#define MON_PORT		8080
+#define MON_METRICS_PATH	"/actuator/prometheus"
+#define MON_SCRAPE_INTERVAL	"15s"
+#define MON_TOKEN_ENV		"SAGA_TRACKER_INTERNAL_TOKEN"
+#define MON_SECRETS_DIR		"/etc/alertmanager/secrets"
+#define MON_RULE_GROUP		"saga-tracker.alerts"
+#define MON_DASH_UID		"saga-tracker"
+
+enum mon_alert_id {
+	ALERT_FAILURE_SPIKE = 0,
+	ALERT_COMPENSATION_TIMEOUT,
+	ALERT_CONSUMER_LAG,
+	ALERT_SERVICE_DOWN,
+	ALERT_COUNT
+};
+
+struct mbuf {
+	char		*data;
+	size_t		 len;
+	size_t		 cap;
+};
+
+struct mon_file {
+	char		 path[MON_PATH_MAX];
+	struct mbuf	 body;
+};
+
+struct mon_output {
+	size_t		 count;
+	struct mon_file	 files[MON_FILES_MAX];
+};
+
+/* One alerting rule, every field rendered from the configuration. */
+struct mon_alert {
+	const char	*name;
+	const char	*severity;
+	char		 expr[MON_EXPR_MAX];
+	char		 for_text[MON_NUM_MAX];
+	char		 summary[MON_TEXT_MAX];
+	char		 description[MON_TEXT_MAX];
+	char		 runbook_url[MON_TEXT_MAX];
+};
+
+/* monitoring-output.c */
+void		 mbuf_init(struct mbuf *);
+void		 mbuf_free(struct mbuf *);
+void		 mbuf_append(struct mbuf *, const char *, size_t);
+void		 mbuf_puts(struct mbuf *, const char *);
+void		 mbuf_printf(struct mbuf *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 mbuf_yaml_str(struct mbuf *, const char *);
+void		 mon_yaml_scalar(const char *, char *, size_t);
+void		 mbuf_header(struct mbuf *, const char *);
+void		 mbuf_indent_block(struct mbuf *, const char *, size_t);
+
+void		 mon_output_init(struct mon_output *);
+void		 mon_output_free(struct mon_output *);
+struct mbuf	*mon_output_add(struct mon_output *, const char *,
+		    const char *);
+int		 mon_output_write(const struct mon_output *, char *, size_t);
+
+void		 mon_number(double, char *, size_t);
+void		 mon_duration(unsigned int, char *, size_t);
+void		 mon_textf(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* monitoring-rules.c */
+void		 mon_alerts_build(const struct config *,
+		    struct mon_alert[ALERT_COUNT]);
+void		 mon_rules_render(const struct config *, struct mon_output *,
+		    const char *);
+
+/* monitoring-dashboard.c */
+int		 mon_dashboard_render(const struct config *,
+		    struct mon_output *, const char *, char *, size_t);
+
+/* monitoring-scrape.c */
+void		 mon_scrape_render(const struct config *, struct mon_output *,
+		    const char *);
+
+/* monitoring-alertmanager.c */
+int		 mon_alertmanager_render(const struct config *,
+		    struct mon_output *, const char *, char *, size_t);
+
+/* monitoring-runbooks.c */
+void		 mon_runbooks_render(const struct config *,
+		    struct mon_output *, const char *);
+
+#endif
