@@ -277,10 +277,11 @@ static void		 render_active(struct rbuf *);
 static void		 render_lag(struct rbuf *);
 static void		 render_build_info(struct rbuf *);
 static void		 render_labelled(struct rbuf *, enum metrics_family);
-static void		 render_product(struct rbuf *, enum metrics_family,
-			    struct label_ref **, size_t *);
-static void		 render_series(struct rbuf *, enum metrics_family,
-			    const struct label_ref *, uint32_t);
+static void		 render_product(struct rbuf *, struct rbuf *,
+			    enum metrics_family, struct label_ref **, size_t *);
+static void		 render_series(struct rbuf *, struct rbuf *,
+			    enum metrics_family, const struct label_ref *,
+			    uint32_t);
 static void		 render_striped(struct rbuf *, enum metrics_family,
 			    const char *, size_t, uint32_t);
 static void		 render_histogram(struct rbuf *,
@@ -491,17 +492,17 @@ layout_families(struct seg_hdr *hdr)
 	unsigned int		 i, k;
 
 	for (i = 0; i < METRICS_FAMILY_COUNT; i++) {
+		if (i == METRICS_BUILD_INFO)	/* constant, no cells */
+			continue;
 		fd = &families[i];
 		f = &hdr->fam[i];
 		f->nseries = 1;
-		for (k = 0; k < fd->nlabels && i != METRICS_BUILD_INFO; k++)
+		for (k = 0; k < fd->nlabels; k++)
 			f->nseries *= hdr->dim[fd->dim[k]].cap + 1;
 		f->ncells = fd->type == TYPE_HISTOGRAM ?
 		    hdr->nbounds[fd->hist] + 2 : 1;
 
-		if (i == METRICS_BUILD_INFO) {
-			f->nseries = 0;
-		} else if (fd->type == TYPE_GAUGE) {
+		if (fd->type == TYPE_GAUGE) {
 			if (i == METRICS_CONSUMER_LAG)
 				f->nseries += METRICS_PARTITIONS_MAX;
 			f->cell = hdr->ngauges;
@@ -1392,9 +1393,11 @@ render_labelled(struct rbuf *rb, enum metrics_family f)
 {
 	const struct family_def	*fd = &families[f];
 	struct label_ref	*refs[2], other;
+	struct rbuf		 lab;
 	size_t			 n[2];
 	unsigned int		 k;
 
+	memset(&lab, 0, sizeof(lab));
 	other.value = METRICS_OTHER;
 	other.ord = 0;
 	refs[1] = &other;
@@ -1410,13 +1413,15 @@ render_labelled(struct rbuf *rb, enum metrics_family f)
 	}
 
 	if (k == fd->nlabels)
-		render_product(rb, f, refs, n);
+		render_product(rb, &lab, f, refs, n);
 	while (k-- > 0)
 		free(refs[k]);
+	free(lab.data);
 }
 
+/* lab is scratch space for the label text of one series. */
 static void
-render_product(struct rbuf *rb, enum metrics_family f,
+render_product(struct rbuf *rb, struct rbuf *lab, enum metrics_family f,
     struct label_ref **refs, size_t *n)
 {
 	const struct family_def	*fd = &families[f];
@@ -1437,35 +1442,33 @@ render_product(struct rbuf *rb, enum metrics_family f,
 				continue;
 			pair[0] = refs[0][a];
 			pair[1] = refs[1][b];
-			render_series(rb, f, pair, series);
+			render_series(rb, lab, f, pair, series);
 		}
 	}
 }
 
 static void
-render_series(struct rbuf *rb, enum metrics_family f,
+render_series(struct rbuf *rb, struct rbuf *lab, enum metrics_family f,
     const struct label_ref *values, uint32_t series)
 {
 	const struct family_def	*fd = &families[f];
-	struct rbuf		 lab;
 	unsigned int		 k;
 
-	memset(&lab, 0, sizeof(lab));
+	lab->len = 0;
 	for (k = 0; k < fd->nlabels; k++) {
 		if (k > 0)
-			rbuf_str(&lab, ",");
-		rbuf_str(&lab, fd->label[k]);
-		rbuf_str(&lab, "=\"");
-		rbuf_escaped(&lab, values[k].value);
-		rbuf_str(&lab, "\"");
+			rbuf_str(lab, ",");
+		rbuf_str(lab, fd->label[k]);
+		rbuf_str(lab, "=\"");
+		rbuf_escaped(lab, values[k].value);
+		rbuf_str(lab, "\"");
 	}
 
-	if (lab.failed)
+	if (lab->failed)
 		rb->failed = 1;
 	else
-		render_striped(rb, f, lab.data, lab.len,
+		render_striped(rb, f, lab->data, lab->len,
 		    m.hdr->fam[f].cell + series * m.hdr->fam[f].ncells);
-	free(lab.data);
 }
 
 static void

@@ -118,6 +118,8 @@ static int	wins(const struct saga_state *, const struct saga_event *);
 static int	gives_reason(const struct saga_state *,
 		    const struct saga_event *);
 static void	merge_times(struct saga_state *, const struct saga_event *);
+static json_t	*json_opt_str(const char *);
+static json_t	*json_opt_time(int64_t);
 static void	merge_attr(char *, size_t, struct saga_key *, const char *,
 		    const struct saga_event *);
 static void	state_delta(const struct saga_state *, unsigned int, int,
@@ -1325,4 +1327,48 @@ saga_manual_event(const struct saga_state *st, enum saga_status target,
 	ev->occurred_at = now_ms;
 
 	return (SAGA_MANUAL_OK);
+}
+
+static json_t *
+json_opt_str(const char *s)
+{
+	return (s != NULL && s[0] != '\0' ? json_string(s) : json_null());
+}
+
+static json_t *
+json_opt_time(int64_t ms)
+{
+	char		buf[SAGA_TIME_BUFLEN];
+
+	if (ms == SAGA_TIME_NONE || saga_format_time(ms, buf, sizeof(buf)) ==
+	    -1)
+		return (json_null());
+
+	return (json_string(buf));
+}
+
+json_t *
+saga_state_json(const struct saga_state *st)
+{
+	json_t		*meta;
+
+	meta = NULL;
+	if (st->metadata != NULL)
+		meta = json_loads(st->metadata, JSON_DECODE_ANY, NULL);
+
+	return (json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o,"
+	    " s:o, s:o, s:o}",
+	    "sagaId", st->saga_id,
+	    "sagaType", json_opt_str(st->saga_type),
+	    "orderId", json_opt_str(st->order_id),
+	    "status", saga_status_name(st->status),
+	    "currentStep", json_opt_str(st->current_step),
+	    "startedAt", json_opt_time(st->started_at),
+	    "updatedAt", json_opt_time(st->updated_at),
+	    "failedAt", json_opt_time(st->failed_at),
+	    "compensatedAt", json_opt_time(st->compensated_at),
+	    "completedAt", json_opt_time(st->completed_at),
+	    "traceId", json_opt_str(st->trace_id),
+	    "failureReason", json_opt_str(st->failure_reason),
+	    "metadata", meta != NULL ? meta : json_null()));
 }

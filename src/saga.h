@@ -113,6 +113,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #define SAGA_PAYLOAD_MAX	(1024 * 1024)
 #define SAGA_METADATA_MAX	(16 * 1024)
 
@@ -230,6 +232,9 @@ void		 saga_state_init(struct saga_state *);
 void		 saga_state_free(struct saga_state *);
 int		 saga_state_apply(struct saga_state *,
 		    const struct saga_event *, struct saga_delta *);
+
+/* The Saga object of SPEC §2 (new reference; NULL if out of memory). */
+json_t		*saga_state_json(const struct saga_state *);
 
 int		 saga_manual_check(const struct saga_state *,
 		    enum saga_status, char *, size_t);

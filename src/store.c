@@ -30,7 +30,7 @@
 #define MS_TO_TS(ms)	"(timestamptz 'epoch' + (" ms " / 1000) * "	\
 			    "interval '1 second' + (" ms " % 1000) * "	\
 			    "interval '1 millisecond')"
-#define TS_TO_MS(ts)		"(extract(epoch FROM " ts ") * 1000)::int8"
+#define TS_TO_MS(ts)	"(extract(epoch FROM " ts ") * 1000)::int8"
 
 /* pg_advisory_xact_lock(class, hashtext(saga_id)): "SAGA" as an int4. */
 #define STORE_LOCK_CLASS	"1396787009"
@@ -44,31 +44,40 @@ struct store {
 	PGconn			*conn;
 };
 
-/* One message of a batch. */
+/*
+ * One message of a batch: its place (pos), the parse result (reason is
+ * SAGA_REJECT_NONE for a valid event), dup when an earlier item has the
+ * same eventId (or, invalid, the same partition and offset), stored when
+ * this batch's INSERT took it, saga its index in batch.sagas.
+ */
 struct item {
 	const struct store_msg	*msg;
-	size_t			 pos;	/* index in the batch */
-	int			 reason;	/* SAGA_REJECT_NONE: valid */
-	int			 dup;	/* repeats an earlier item */
-	int			 stored;	/* stored by this batch */
-	size_t			 saga;	/* index in batch.sagas */
+	size_t			 pos;
+	int			 reason;
+	int			 dup;
+	int			 stored;
+	size_t			 saga;
 	struct saga_event	 ev;
 	struct saga_delta	 delta;
 	char			 detail[SAGA_DETAIL_MAX];
 };
 
+/*
+ * valid: the valid items by (eventId, pos); bad: the invalid ones by
+ * (partition, offset, pos); saga_ids and sagas: the sagas of the fresh
+ * events, by saga_id.
+ */
 struct batch {
 	struct item		 *items;
 	size_t			  n;
-	struct item		**valid;	/* eventId order, dups too */
+	struct item		**valid;
 	size_t			  nvalid;
-	struct item		**bad;	/* (partition, offset) order */
+	struct item		**bad;
 	size_t			  nbad;
-	const char		**saga_ids;	/* sagas of fresh events */
-	struct saga_state	 *sagas;	/* same order as saga_ids */
+	const char		**saga_ids;
+	struct saga_state	 *sagas;
 	size_t			  nsagas;
 	size_t			  nfresh;
-	struct store_batch_result res;
 };
 
 /* A PostgreSQL array literal under construction. */
@@ -161,6 +170,15 @@ static const char sql_reject_tail[] =
 	"ON CONFLICT (kafka_partition, kafka_offset) DO NOTHING "
 	"RETURNING kafka_partition, kafka_offset";
 
+static const char sql_manual_lock[] =
+	"SELECT saga_id FROM saga_instance WHERE saga_id = $1 FOR UPDATE";
+
+static const char sql_manual_event[] =
+	"INSERT INTO saga_event (event_id, saga_id, step, status,"
+	" occurred_at, received_at, source, metadata) "
+	"VALUES ($1, $2, $3, $4, " MS_TO_TS("$5::int8") ", "
+	MS_TO_TS("$5::int8") ", 'manual', $6::jsonb)";
+
 static const char sql_refresh_active[] =
 	"SELECT status, count(*) FROM saga_instance GROUP BY status";
 
@@ -192,6 +210,7 @@ static void	 arrays_free(struct arrays *);
 static const char *opt(const char *);
 
 static int	 cmp_event_id(const void *, const void *);
+static int	 cmp_origin_only(const struct item *, const struct item *);
 static int	 cmp_origin(const void *, const void *);
 static int	 cmp_str(const void *, const void *);
 static struct item *find_valid(struct batch *, const char *);
@@ -235,6 +254,12 @@ static int	 apply_fresh(struct batch *, char *, size_t);
 static int	 upsert_sagas(struct store *, struct batch *, char *, size_t);
 static void	 saga_row(struct arrays *, const struct saga_state *);
 static void	 pgarr_time(struct pgarr *, int64_t);
+static int	 manual_lock(struct store *, const char *, char *, size_t);
+static enum store_manual manual_apply(struct store *, struct batch *,
+		    struct item *, enum saga_status, const char *, char *,
+		    size_t);
+static int	 manual_insert(struct store *, const struct saga_event *,
+		    char *, size_t);
 static int	 refresh_active(struct store *, char *, size_t);
 static int	 refresh_pending(struct store *, char *, size_t);
 
@@ -586,15 +611,25 @@ cmp_event_id(const void *a, const void *b)
 }
 
 static int
-cmp_origin(const void *a, const void *b)
+cmp_origin_only(const struct item *x, const struct item *y)
 {
-	const struct item	*x = *(const struct item *const *)a;
-	const struct item	*y = *(const struct item *const *)b;
-
 	if (x->msg->partition != y->msg->partition)
 		return (x->msg->partition < y->msg->partition ? -1 : 1);
 	if (x->msg->offset != y->msg->offset)
 		return (x->msg->offset < y->msg->offset ? -1 : 1);
+
+	return (0);
+}
+
+static int
+cmp_origin(const void *a, const void *b)
+{
+	const struct item	*x = *(const struct item *const *)a;
+	const struct item	*y = *(const struct item *const *)b;
+	int			 c;
+
+	if ((c = cmp_origin_only(x, y)) != 0)
+		return (c);
 
 	return (x->pos < y->pos ? -1 : x->pos > y->pos);
 }
@@ -1368,4 +1403,136 @@ store_refresh_gauges(struct store *s, char *err, size_t errlen)
 		return (-1);
 
 	return (0);
+}
+
+/* --- the manual PATCH ---------------------------------------------------- */
+
+/* 1 if the row exists (and is now locked), 0 if not, -1 on error. */
+static int
+manual_lock(struct store *s, const char *saga_id, char *err, size_t errlen)
+{
+	PGresult	*res;
+	const char	*values[1];
+	int		 found;
+
+	values[0] = saga_id;
+	res = store_query(s, "manual_lock", sql_manual_lock, 1, values, NULL,
+	    NULL, PGRES_TUPLES_OK, err, errlen);
+	if (res == NULL)
+		return (-1);
+	found = PQntuples(res) == 1;
+	PQclear(res);
+
+	return (found);
+}
+
+static int
+manual_insert(struct store *s, const struct saga_event *ev, char *err,
+    size_t errlen)
+{
+	PGresult	*res;
+	const char	*values[6];
+	char		 at[STORE_NUM_LEN];
+
+	(void)snprintf(at, sizeof(at), "%" PRId64, ev->occurred_at);
+	values[0] = ev->event_id;
+	values[1] = ev->saga_id;
+	values[2] = opt(ev->step);
+	values[3] = saga_status_name(ev->status);
+	values[4] = at;
+	values[5] = ev->metadata;
+
+	res = store_query(s, "manual_event", sql_manual_event, 6, values,
+	    NULL, NULL, PGRES_COMMAND_OK, err, errlen);
+	if (res == NULL)
+		return (-1);
+	PQclear(res);
+
+	return (0);
+}
+
+/* Inside the transaction: rebuild, check, store the event and the row. */
+static enum store_manual
+manual_apply(struct store *s, struct batch *b, struct item *it,
+    enum saga_status target, const char *reason, char *err, size_t errlen)
+{
+	struct timespec	ts;
+	int64_t		now;
+	int		rc;
+	char		event_id[96];
+
+	if ((rc = manual_lock(s, b->saga_ids[0], err, errlen)) != 1) {
+		if (rc == 0)
+			store_error(err, errlen, "saga %s does not exist",
+			    b->saga_ids[0]);
+		return (rc == 0 ? STORE_MANUAL_NOT_FOUND : STORE_MANUAL_FAILED);
+	}
+	if (load_events(s, b, err, errlen) == -1)
+		return (STORE_MANUAL_FAILED);
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	(void)snprintf(event_id, sizeof(event_id), "manual-%s-%" PRId64
+	    "-%09ld", b->saga_ids[0], now, ts.tv_nsec);
+
+	rc = saga_manual_event(&b->sagas[0], target, event_id, reason, now,
+	    &it->ev, err, errlen);
+	if (rc != SAGA_MANUAL_OK)
+		return (rc == SAGA_MANUAL_CONFLICT ? STORE_MANUAL_CONFLICT :
+		    STORE_MANUAL_INVALID);
+
+	if (saga_state_apply(&b->sagas[0], &it->ev, &it->delta) == -1) {
+		store_error(err, errlen, "saga %s: manual event %s: merge: %s",
+		    b->saga_ids[0], event_id, strerror(errno));
+		return (STORE_MANUAL_FAILED);
+	}
+	if (manual_insert(s, &it->ev, err, errlen) == -1 ||
+	    upsert_sagas(s, b, err, errlen) == -1)
+		return (STORE_MANUAL_FAILED);
+
+	return (STORE_MANUAL_DONE);
+}
+
+enum store_manual
+store_manual_transition(struct store *s, const char *saga_id,
+    enum saga_status target, const char *reason, struct saga_state *out,
+    char *err, size_t errlen)
+{
+	struct batch		 b;
+	struct item		 it;
+	struct saga_state	 st;
+	const char		*ids[1];
+	enum store_manual	 rc;
+
+	memset(&b, 0, sizeof(b));
+	memset(&it, 0, sizeof(it));
+	saga_state_init(&st);
+	ids[0] = saga_id;
+	b.saga_ids = ids;
+	b.sagas = &st;
+	b.nsagas = 1;
+
+	if (store_usable(s, err, errlen) == -1 ||
+	    store_command(s, "begin", "BEGIN", err, errlen) == -1) {
+		saga_state_free(&st);
+		return (STORE_MANUAL_FAILED);
+	}
+
+	rc = manual_apply(s, &b, &it, target, reason, err, errlen);
+	if (rc == STORE_MANUAL_DONE &&
+	    store_command(s, "commit", "COMMIT", err, errlen) == -1)
+		rc = STORE_MANUAL_FAILED;
+	if (rc != STORE_MANUAL_DONE) {
+		store_rollback(s);
+		saga_event_free(&it.ev);
+		saga_state_free(&st);
+		return (rc);
+	}
+
+	/* Counted like a consumed event, only now that it is committed. */
+	item_count(&it);
+	saga_event_free(&it.ev);
+	*out = st;
+
+	return (STORE_MANUAL_DONE);
 }

@@ -13,19 +13,19 @@
  *   insert_events	valid events into saga_event,
  *			ON CONFLICT (event_id) DO NOTHING RETURNING event_id:
  *			what comes back is what this batch stored ("fresh")
- *   lock_keys		pg_advisory_xact_lock per saga of a fresh event, in
- *			key order: serialises two consumers on a saga whose
- *			row does not exist yet (a rebalance overlap)
- *   lock_sagas		SELECT ... FOR UPDATE of those saga rows in saga_id
- *			order: serialises with the manual PATCH, which
- *			locks the row the same way
+ *   lock_keys		pg_advisory_xact_lock per saga of a fresh event,
+ *			in key order: serialises two consumers on a saga
+ *			whose row does not exist yet (a rebalance overlap)
+ *   lock_sagas		SELECT ... FOR UPDATE of those saga rows in
+ *			saga_id order: serialises with the manual PATCH,
+ *			which locks the row the same way
  *   load_events	every stored event of those sagas
  *   upsert_sagas	the rebuilt rows, INSERT ... ON CONFLICT DO UPDATE
  *   COMMIT
  *
  * insert_rejected is skipped when the batch has no invalid payload,
  * insert_events when it has no valid one, and the four saga statements
- * when no event was fresh, so a batch costs 2 to 8 round trips.  Events
+ * when no event was fresh, so a batch costs 3 to 8 round trips.  Events
  * are inserted in eventId order, saga locks are taken in a fixed order,
  * so concurrent batches wait for each other but do not deadlock.
  *
@@ -61,6 +61,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "saga.h"
+
 struct store;
 
 /* One consumed message; the store reads it, never keeps it. */
@@ -69,17 +71,24 @@ struct store_msg {
 	int64_t		 offset;
 	const void	*payload;	/* may be NULL when len is 0 */
 	size_t		 len;
-	int64_t		 received_ms;	/* UTC ms when it was consumed */
+	int64_t		 received_ms;	/* UTC ms, when consumed */
 };
 
-/* What one committed batch did; all zero after a failed one. */
+/*
+ * What one committed batch did (all zero after a failed one): applied
+ * events stored by it; duplicates, valid events whose eventId was stored
+ * already or came earlier in the batch; rejected, invalid payloads, and
+ * rejected_new, those of them stored now as dead letters (not
+ * redeliveries); conflicts, COMPLETED vs failure-path deltas; sagas, the
+ * saga rows written.
+ */
 struct store_batch_result {
-	size_t		applied;	/* events stored by this batch */
-	size_t		duplicates;	/* valid, but eventId already seen */
-	size_t		rejected;	/* invalid payloads in the batch */
-	size_t		rejected_new;	/* of those, dead letters stored now */
-	size_t		conflicts;	/* COMPLETED vs failure-path deltas */
-	size_t		sagas;		/* saga rows written */
+	size_t		applied;
+	size_t		duplicates;
+	size_t		rejected;
+	size_t		rejected_new;
+	size_t		conflicts;
+	size_t		sagas;
 };
 
 /*
@@ -108,6 +117,28 @@ int		 store_apply_batch(struct store *, const struct store_msg *,
  * Returns 0, or -1 with a message; the gauges keep their values then.
  */
 int		 store_refresh_gauges(struct store *, char *, size_t);
+
+/*
+ * The manual PATCH (SPEC §2): in one transaction, lock the saga row,
+ * rebuild its state from its events, check that target is allowed
+ * (from FAILED or COMPENSATING to COMPENSATING or COMPENSATED), store a
+ * history event with source "manual" and the reason, write the row, and
+ * after COMMIT count it like a consumed event.  On STORE_MANUAL_DONE
+ * *out holds the new row (free it with saga_state_free); otherwise err
+ * says why (the transition, or the statement that failed).
+ */
+enum store_manual {
+	STORE_MANUAL_DONE = 0,
+	STORE_MANUAL_NOT_FOUND,		/* 404 */
+	STORE_MANUAL_CONFLICT,		/* 409 */
+	STORE_MANUAL_INVALID,		/* 400 */
+	STORE_MANUAL_FAILED		/* the database failed */
+};
+
+enum store_manual store_manual_transition(struct store *,
+		    const char *saga_id, enum saga_status target,
+		    const char *reason, struct saga_state *out,
+		    char *err, size_t errlen);
 
 /*
  * Check the connection with a trivial query and reconnect if it is

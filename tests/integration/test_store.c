@@ -43,8 +43,8 @@
 #define GEN_POISON	100
 #define GEN_MSGS	(GEN_EVENTS + GEN_DUPS + GEN_POISON)
 #define GEN_PARTITIONS	4
-#define GEN_T0_MS	1767225600000LL		/* 2026-01-01T00:00:00Z */
-#define GEN_RECEIVED_MS	1798761600000LL		/* 2027-01-01T00:00:00Z */
+#define GEN_T0_MS	1767225600000LL	/* 2026-01-01T00:00:00Z */
+#define GEN_RECEIVED_MS	1798761600000LL	/* 2027-01-01T00:00:00Z */
 #define BATCH		500
 #define PROCESSED_MAX	128
 
@@ -83,9 +83,9 @@ struct expect {
 
 struct gen {
 	uint64_t		rng;
-	struct gen_payload	events[GEN_EVENTS];	/* canonical order */
+	struct gen_payload	events[GEN_EVENTS];	/* canonical */
 	struct gen_payload	poison[GEN_POISON];
-	struct store_msg	msgs[GEN_MSGS];		/* delivery order */
+	struct store_msg	msgs[GEN_MSGS];		/* delivered */
 	struct expect		expect;
 };
 
@@ -976,7 +976,8 @@ Test(store, database_outage_applies_nothing_then_exactly_once,
 	struct store			*s;
 	struct gen			*g;
 	PGconn				*conn;
-	char				 dsn[256], err[512], *before, *after;
+	char				 dsn[256], err[512];
+	char				*before, *after;
 	const size_t			 cut = 5 * BATCH;
 
 	harness_env(&env);
@@ -1028,7 +1029,8 @@ Test(store, failed_statement_rolls_back_everything)
 	struct store			*s;
 	struct gen			*g;
 	PGconn				*conn;
-	char				 dsn[256], err[512], *before, *after;
+	char				 dsn[256], err[512];
+	char				*before, *after;
 
 	metrics_up();
 	db_fresh("rollback", dsn, sizeof(dsn));
@@ -1243,7 +1245,8 @@ Test(store, extreme_times_and_escapes_round_trip)
 	char				 dsn[256], err[512];
 	const char			*p[3] = {
 		"{\"eventId\":\"x\\\\1\",\"sagaId\":\"edge\",\"step\":\"A\","
-		"\"status\":\"STARTED\",\"occurredAt\":\"0000-01-01T00:00:00Z\","
+		"\"status\":\"STARTED\","
+		"\"occurredAt\":\"0000-01-01T00:00:00Z\","
 		"\"orderId\":\"{\\\"a\\\",NULL}\"}",
 		"{\"eventId\":\"NULL\",\"sagaId\":\"edge\",\"step\":\"B\","
 		"\"status\":\"FAILED\","
