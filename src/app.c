@@ -61,8 +61,13 @@ kore_parent_configure(int argc, char **argv)
 	struct metrics_params	params;
 	char			err[256];
 
+#if defined(KORE_SINGLE_BINARY)
+	/* The conf is baked in; the command line still needs parsing. */
+	kore_default_getopt(argc, argv);
+#else
 	(void)argc;
 	(void)argv;
+#endif
 
 	app_load_config();
 

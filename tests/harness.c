@@ -45,7 +45,6 @@ static void	harness_pg_bindir(char *, size_t);
 static void	harness_pg_up(struct harness_env *);
 static void	harness_pg_createdb(struct harness_env *);
 static void	harness_broker_up(struct harness_env *);
-static void	harness_service_up(struct harness_env *);
 static pid_t	harness_spawn(char *const [], const char *, const char *);
 static void	harness_stop_pid(pid_t, int);
 static void	harness_export(const struct harness_env *);
@@ -428,22 +427,23 @@ harness_kore_conf(const struct harness_env *env, const char *path, int port)
 		harness_die("%s: %s", path, strerror(errno));
 }
 
-static void
-harness_service_up(struct harness_env *env)
+void
+harness_service_start(struct harness_env *env)
 {
 	struct harness_reply	r;
 	char			conf[2 * HARNESS_PATH], log[2 * HARNESS_PATH];
 	int			waited, status;
 
-	(void)snprintf(env->service_dir, sizeof(env->service_dir), "%s/svc",
-	    env->dir);
+	/* One directory per start: a test may start it more than once. */
+	env->service_port = harness_free_port();
+	(void)snprintf(env->service_dir, sizeof(env->service_dir),
+	    "%s/svc-%d", env->dir, env->service_port);
 	if (mkdir(env->service_dir, 0755) == -1)
 		harness_die("mkdir %s: %s", env->service_dir, strerror(errno));
 	if (env->service_yaml[0] == '\0')
 		(void)snprintf(env->service_yaml, sizeof(env->service_yaml),
 		    "%s/conf/saga-tracker.yaml", env->root);
 
-	env->service_port = harness_free_port();
 	(void)snprintf(conf, sizeof(conf), "%s/kore.conf", env->service_dir);
 	(void)snprintf(log, sizeof(log), "%s/kore.log", env->service_dir);
 	harness_kore_conf(env, conf, env->service_port);
@@ -576,12 +576,46 @@ harness_up(struct harness_env *env, int what)
 	if (what & HARNESS_BROKER)
 		harness_broker_up(env);
 	if (what & HARNESS_SERVICE)
-		harness_service_up(env);
+		harness_service_start(env);
 
 	harness_export(env);
 	fprintf(stderr, "harness: postgres :%d, broker %s, service :%d\n",
 	    env->pg_port, env->broker_bootstrap[0] ? env->broker_bootstrap :
 	    "-", env->service_port);
+}
+
+int
+harness_service_stop(struct harness_env *env, int *exit_status,
+    int *elapsed_ms)
+{
+	int		status, waited;
+
+	if (env->service_pid <= 0)
+		return (-1);
+
+	(void)kill(env->service_pid, SIGTERM);
+	for (waited = 0; waited < 60000; waited += 20) {
+		if (waitpid(env->service_pid, &status, WNOHANG) ==
+		    env->service_pid)
+			break;
+		harness_sleep_ms(20);
+	}
+	*elapsed_ms = waited;
+	if (waited >= 60000) {
+		(void)kill(-env->service_pid, SIGKILL);
+		(void)waitpid(env->service_pid, &status, 0);
+		env->service_pid = 0;
+		return (-1);
+	}
+
+	/* Workers left behind by a parent that quit would show here. */
+	(void)kill(-env->service_pid, SIGKILL);
+	env->service_pid = 0;
+	env->what &= ~HARNESS_SERVICE;
+	*exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 +
+	    WTERMSIG(status);
+
+	return (0);
 }
 
 void

@@ -57,6 +57,14 @@ void	harness_down(struct harness_env *env);
 /* In a test process: what the runner started. */
 void	harness_env(struct harness_env *env);
 
+/*
+ * Start the service from this process (it becomes its parent), or stop
+ * it with SIGTERM and report how it exited and how long that took.
+ */
+void	harness_service_start(struct harness_env *env);
+int	harness_service_stop(struct harness_env *env, int *exit_status,
+	    int *elapsed_ms);
+
 int	harness_pg_stop(const struct harness_env *env);
 int	harness_pg_start_again(const struct harness_env *env);
 

@@ -1,0 +1,156 @@
+/*
+ * Integration: the service's life cycle.  SIGTERM drains, commits and
+ * leaves the consumer group (a restarted service gets its partitions at
+ * once, not after the session timeout) and exits 0 well within the
+ * Kubernetes grace period; a service started before its database waits
+ * for it instead of exiting.
+ *
+ * Each test starts the service itself, so it can wait for its exit.
+ */
+
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+
+#define TOPIC			"saga.events"
+#define GROUP			"saga-tracker-service"
+#define GRACE_MS		30000	/* deploy: terminationGracePeriod */
+#define SESSION_TIMEOUT_MS	10000	/* consumer.c session.timeout.ms */
+
+static struct harness_env	runner_env;
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+	(void)set;
+	harness_up(&runner_env, HARNESS_PG | HARNESS_BROKER);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	(void)stats;
+	harness_down(&runner_env);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec		ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+static void
+nap(int ms)
+{
+	struct timespec		ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	(void)nanosleep(&ts, NULL);
+}
+
+static void
+produce(const struct harness_env *env, const char *prefix, int n)
+{
+	char		*keys[64], *payloads[64], buf[64][256], key[64][32];
+	int		 i;
+
+	cr_assert_leq(n, 64);
+	for (i = 0; i < n; i++) {
+		(void)snprintf(key[i], sizeof(key[i]), "%s-%d", prefix, i);
+		(void)snprintf(buf[i], sizeof(buf[i]), "{\"eventId\":\"%s-e\","
+		    "\"sagaId\":\"%s\",\"step\":\"STOCK_RESERVE\",\"status\":"
+		    "\"STARTED\",\"occurredAt\":\"2026-11-27T08:00:00Z\"}",
+		    key[i], key[i]);
+		keys[i] = key[i];
+		payloads[i] = buf[i];
+	}
+	cr_assert_eq(harness_produce(env, TOPIC, keys, payloads, (size_t)n),
+	    0);
+}
+
+/* Milliseconds until the prefix's n sagas are stored, or -1. */
+static int64_t
+wait_sagas(const struct harness_env *env, const char *prefix, int n,
+    int limit_ms)
+{
+	char		sql[256];
+	int64_t		start;
+
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM saga_instance "
+	    "WHERE saga_id LIKE '%s-%%'", prefix);
+	start = now_ms();
+	while (now_ms() - start < limit_ms) {
+		if (harness_pg_int(env, sql) == n)
+			return (now_ms() - start);
+		nap(100);
+	}
+
+	return (-1);
+}
+
+Test(lifecycle, sigterm_commits_leaves_the_group_and_exits_0)
+{
+	struct harness_env	env;
+	int64_t			took;
+	int			status, elapsed;
+
+	harness_env(&env);
+	harness_service_start(&env);
+	produce(&env, "life-a", 20);
+	cr_assert_geq(wait_sagas(&env, "life-a", 20, 60000), 0);
+
+	cr_assert_eq(harness_service_stop(&env, &status, &elapsed), 0,
+	    "the service did not exit within 60 s of SIGTERM");
+	cr_assert_eq(status, 0, "exit status %d after SIGTERM", status);
+	cr_assert_lt(elapsed, GRACE_MS, "took %d ms to exit", elapsed);
+	cr_assert_geq(harness_committed(&env, GROUP, TOPIC), 20);
+
+	/*
+	 * A consumer that left its group is replaced at once; one that
+	 * vanished is waited for until its session times out.
+	 */
+	produce(&env, "life-b", 10);
+	harness_service_start(&env);
+	took = wait_sagas(&env, "life-b", 10, 60000);
+	cr_assert_geq(took, 0, "events after the restart were not applied");
+	cr_assert_lt(took, SESSION_TIMEOUT_MS, "the restarted consumer "
+	    "waited %lld ms: the old one did not leave the group",
+	    (long long)took);
+
+	cr_assert_eq(harness_service_stop(&env, &status, &elapsed), 0);
+	cr_assert_eq(status, 0);
+}
+
+Test(lifecycle, starts_before_its_database_and_waits_for_it)
+{
+	struct harness_env	 env;
+	struct harness_reply	 r;
+	int			 status, elapsed;
+
+	harness_env(&env);
+	cr_assert_eq(harness_pg_stop(&env), 0);
+	harness_service_start(&env);
+
+	cr_assert_eq(harness_http(env.service_port, "GET",
+	    "/actuator/health/readiness", NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 503, "ready without a database: %d", r.status);
+	harness_reply_free(&r);
+	produce(&env, "life-c", 5);
+	nap(2000);
+
+	cr_assert_eq(harness_pg_start_again(&env), 0);
+	cr_assert_geq(wait_sagas(&env, "life-c", 5, 60000), 0,
+	    "the consumer did not recover when the database came up");
+	cr_assert_eq(harness_http(env.service_port, "GET",
+	    "/actuator/health/readiness", NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	harness_reply_free(&r);
+
+	cr_assert_eq(harness_service_stop(&env, &status, &elapsed), 0);
+	cr_assert_eq(status, 0);
+}
