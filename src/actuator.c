@@ -82,6 +82,8 @@ health_run(struct http_request *req, const char *route, int kind)
 		st = respond_begin(req, route, sizeof(*st));
 		st->kind = kind;
 		kore_pgsql_init(&st->sql);
+		if (!respond_method(req, HTTP_METHOD_GET))
+			return (KORE_RESULT_OK);
 	}
 
 	return (http_state_run(health_states, HEALTH_STATE_COUNT, req));
@@ -255,6 +257,8 @@ actuator_liveness(struct http_request *req)
 
 	respond_begin(req, "/actuator/health/liveness",
 	    sizeof(struct respond_ctx));
+	if (!respond_method(req, HTTP_METHOD_GET))
+		return (KORE_RESULT_OK);
 	consumer_status(&cs);
 	if (cs.phase != CONSUMER_NOT_STARTED && !consumer_alive(&cs)) {
 		respond_json(req, 503, json_pack("{s:s, s:s}", "status",
@@ -271,6 +275,8 @@ int
 actuator_info(struct http_request *req)
 {
 	respond_begin(req, "/actuator/info", sizeof(struct respond_ctx));
+	if (!respond_method(req, HTTP_METHOD_GET))
+		return (KORE_RESULT_OK);
 	respond_json(req, 200, json_pack("{s:s, s:s, s:s, s:s}",
 	    "app", "saga-tracker",
 	    "version", build_info_version(),
@@ -287,6 +293,8 @@ actuator_prometheus(struct http_request *req)
 	size_t		 len;
 
 	respond_begin(req, "/actuator/prometheus", sizeof(struct respond_ctx));
+	if (!respond_method(req, HTTP_METHOD_GET))
+		return (KORE_RESULT_OK);
 	if ((text = metrics_render(&len)) == NULL) {
 		respond_problem(req, 500, "cannot render the metrics");
 		return (KORE_RESULT_OK);

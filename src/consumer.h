@@ -22,7 +22,7 @@
 
 #include "config.h"
 
-#define CONSUMER_BATCH_MAX	500
+#define CONSUMER_BATCH_MAX	2000
 #define CONSUMER_BATCH_MS	100
 #define CONSUMER_GAUGE_SEC	10
 #define CONSUMER_STALL_MS	30000	/* no poll for this long = stuck */

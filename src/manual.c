@@ -82,7 +82,8 @@ manual_patch(struct http_request *req)
 	/* kore destroys a bound task with its request. */
 	st = respond_begin(req, MANUAL_ROUTE, sizeof(*st));
 
-	if (!manual_authorized(req) ||
+	if (!respond_method(req, HTTP_METHOD_PATCH) ||
+	    !manual_authorized(req) ||
 	    !manual_saga_id(req, st->in.saga_id, sizeof(st->in.saga_id)) ||
 	    !manual_body(req, &st->in))
 		return (KORE_RESULT_OK);

@@ -45,6 +45,20 @@ respond_observe(struct http_request *req)
 	metrics_api_observe(ctx->route, http_method_text(req->method), secs);
 }
 
+int
+respond_method(struct http_request *req, int method)
+{
+	if (req->method == method)
+		return (1);
+
+	http_response_header(req, "allow", http_method_text(method));
+	respond_problem(req, 405, "method %s is not allowed on %s; use %s",
+	    http_method_text(req->method), req->path,
+	    http_method_text(method));
+
+	return (0);
+}
+
 void
 respond_text(struct http_request *req, int status, const char *content_type,
     const void *data, size_t len)

@@ -30,6 +30,13 @@ struct respond_ctx {
 void	*respond_begin(struct http_request *req, const char *route,
 	    size_t statelen);
 
+/*
+ * 1 if req uses method (a kore HTTP_METHOD_*); otherwise answer 405
+ * problem+json with an Allow header and return 0.  Routes carry no kore
+ * `restrict`, whose 405 has an empty body.
+ */
+int	respond_method(struct http_request *req, int method);
+
 /* Send body (consumed) as application/json with status. */
 void	respond_json(struct http_request *req, int status, json_t *body);
 

@@ -23,8 +23,12 @@ KORE_SECCOMP_FILTER("saga-tracker",
 	KORE_SYSCALL_ALLOW(clone),
 	KORE_SYSCALL_ALLOW(rseq),
 	KORE_SYSCALL_ALLOW(set_robust_list),
-	/* librdkafka: names its threads. */
+	/*
+	 * librdkafka names its threads; any other prctl (NSS modules that
+	 * libpq's user lookup may load) fails instead of killing a thread.
+	 */
 	KORE_SYSCALL_ALLOW_ARG(prctl, 0, PR_SET_NAME),
+	KORE_SYSCALL_DENY(prctl, EPERM),
 	/* librdkafka: wake-up pipes, broker sockets, getaddrinfo. */
 	KORE_SYSCALL_ALLOW(pipe2),
 	KORE_SYSCALL_ALLOW(sendmsg),
@@ -36,6 +40,11 @@ KORE_SECCOMP_FILTER("saga-tracker",
 	KORE_SYSCALL_ALLOW(getgid),
 	KORE_SYSCALL_ALLOW(getegid),
 	KORE_SYSCALL_ALLOW(uname),
+	/*
+	 * glibc realloc of a large (mmap'd) block: the store's column
+	 * arrays of a big batch.  Without it the consumer thread dies.
+	 */
+	KORE_SYSCALL_ALLOW(mremap),
 	/* libpq: stat of the unix socket, librdkafka: config lookups. */
 	KORE_SYSCALL_ALLOW(newfstatat),
 	/* libpq and librdkafka over TCP: getaddrinfo reads directories. */

@@ -76,7 +76,9 @@ struct batch {
 	size_t			  nbad;
 	const char		**saga_ids;
 	struct saga_state	 *sagas;
+	char			 *exists;	/* per saga: row was there */
 	size_t			  nsagas;
+	size_t			  nexisting;
 	size_t			  nfresh;
 };
 
@@ -244,7 +246,7 @@ static int	 reject_params_build(struct reject_params *,
 		    const struct batch *, size_t, size_t);
 static int	 insert_events(struct store *, struct batch *, char *,
 		    size_t);
-static int	 saga_id_array(const struct batch *, struct arrays *, char *,
+static int	 saga_id_array(const struct batch *, struct arrays *, int, char *,
 		    size_t);
 static int	 lock_sagas(struct store *, struct batch *, char *, size_t);
 static int	 load_events(struct store *, struct batch *, char *, size_t);
@@ -763,6 +765,7 @@ batch_free(struct batch *b)
 	free(b->bad);
 	free(b->saga_ids);
 	free(b->sagas);
+	free(b->exists);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -789,7 +792,8 @@ batch_sagas(struct batch *b, char *err, size_t errlen)
 
 	b->saga_ids = calloc(b->nfresh, sizeof(*b->saga_ids));
 	b->sagas = calloc(b->nfresh, sizeof(*b->sagas));
-	if (b->saga_ids == NULL || b->sagas == NULL) {
+	b->exists = calloc(b->nfresh, sizeof(*b->exists));
+	if (b->saga_ids == NULL || b->sagas == NULL || b->exists == NULL) {
 		store_error(err, errlen, "sagas of %zu events: %s", b->nfresh,
 		    strerror(errno));
 		return (-1);
@@ -1026,26 +1030,34 @@ insert_events(struct store *s, struct batch *b, char *err, size_t errlen)
 }
 
 static int
-saga_id_array(const struct batch *b, struct arrays *x, char *err,
-    size_t errlen)
+saga_id_array(const struct batch *b, struct arrays *x, int existing,
+    char *err, size_t errlen)
 {
 	size_t		i;
 
 	arrays_init(x, 1);
-	for (i = 0; i < b->nsagas; i++)
-		pgarr_text(&x->a[0], b->saga_ids[i]);
+	for (i = 0; i < b->nsagas; i++) {
+		if (!existing || b->exists[i])
+			pgarr_text(&x->a[0], b->saga_ids[i]);
+	}
 
 	return (arrays_close(x, "saga ids", err, errlen));
 }
 
-/* Advisory locks, then row locks, both in a fixed order. */
+/*
+ * Advisory locks, then row locks, both in a fixed order.  The rows that
+ * exist are noted: a saga without a row has no stored events but this
+ * batch's, so load_events need not ask for it.
+ */
 static int
 lock_sagas(struct store *s, struct batch *b, char *err, size_t errlen)
 {
 	struct arrays	 x;
 	PGresult	*res;
+	size_t		 k;
+	int		 i;
 
-	if (saga_id_array(b, &x, err, errlen) == -1) {
+	if (saga_id_array(b, &x, 0, err, errlen) == -1) {
 		arrays_free(&x);
 		return (-1);
 	}
@@ -1060,6 +1072,14 @@ lock_sagas(struct store *s, struct batch *b, char *err, size_t errlen)
 	arrays_free(&x);
 	if (res == NULL)
 		return (-1);
+
+	for (i = 0; i < PQntuples(res); i++) {
+		k = batch_saga_index(b, PQgetvalue(res, i, 0));
+		if (k < b->nsagas && !b->exists[k]) {
+			b->exists[k] = 1;
+			b->nexisting++;
+		}
+	}
 	PQclear(res);
 
 	return (0);
@@ -1073,7 +1093,9 @@ load_events(struct store *s, struct batch *b, char *err, size_t errlen)
 	PGresult	*res;
 	int		 i, rc;
 
-	if (saga_id_array(b, &x, err, errlen) == -1) {
+	if (b->nexisting == 0)
+		return (0);
+	if (saga_id_array(b, &x, 1, err, errlen) == -1) {
 		arrays_free(&x);
 		return (-1);
 	}
@@ -1502,15 +1524,19 @@ store_manual_transition(struct store *s, const char *saga_id,
 	struct item		 it;
 	struct saga_state	 st;
 	const char		*ids[1];
+	char			 exists[1];
 	enum store_manual	 rc;
 
 	memset(&b, 0, sizeof(b));
 	memset(&it, 0, sizeof(it));
 	saga_state_init(&st);
 	ids[0] = saga_id;
+	exists[0] = 1;
 	b.saga_ids = ids;
 	b.sagas = &st;
+	b.exists = exists;
 	b.nsagas = 1;
+	b.nexisting = 1;
 
 	if (store_usable(s, err, errlen) == -1 ||
 	    store_command(s, "begin", "BEGIN", err, errlen) == -1) {

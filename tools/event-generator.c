@@ -7,10 +7,20 @@
  * failed so the pending-compensation gauges have something to show.
  *
  *	event-generator -b brokers [-t topic] [-r sagas/s] [-n sagas]
- *	    [-f failure%] [-s seed]
+ *	    [-f failure%] [-s seed] [-c config [-q | -S]]
  *
  * -n 0 (the default) runs until SIGINT/SIGTERM.  Progress goes to stderr
  * every 10 s.  Delivery errors are reported and counted, never ignored.
+ *
+ * With -c, the service's YAML (conf/saga-tracker.yaml) gives the topic
+ * (unless -t) and alerts.failure_spike, for two modes:
+ *
+ *	-q	quiet: one saga in N fails, N chosen so that at most half
+ *		the failure_spike threshold fail within its window, so the
+ *		SagaFailureSpike alert stays silent (what `make run` uses);
+ *	-S	spike: threshold + 5 sagas (unless -n), every one failing,
+ *		then exit: the alert goes pending, then fires after its
+ *		`for` (what `make demo-failure-spike` uses).
  */
 
 #include <errno.h>
@@ -24,9 +34,11 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
+#include "config.h"
 #include "saga.h"
 
 #define GEN_STEPS	3
+#define GEN_SPIKE_OVER	5	/* -S: sagas beyond the threshold */
 
 struct gen_opts {
 	const char	*brokers;
@@ -35,6 +47,11 @@ struct gen_opts {
 	long		 sagas;
 	int		 failure_pct;
 	unsigned int	 seed;
+	const char	*config;	/* -c */
+	int		 topic_set;	/* -t given */
+	int		 quiet;		/* -q */
+	int		 spike;		/* -S */
+	long		 fail_every;	/* -q: every Nth saga fails, 0 = off */
 };
 
 struct gen_stats {
@@ -64,6 +81,7 @@ static int	gen_send(rd_kafka_t *, const struct gen_opts *,
 static void	gen_parse(int, char **, struct gen_opts *);
 static int	gen_saga(rd_kafka_t *, const struct gen_opts *,
 		    struct gen_stats *, long);
+static void	gen_config(struct gen_opts *);
 
 static void
 gen_on_signal(int sig)
@@ -76,7 +94,8 @@ static void
 gen_usage(void)
 {
 	fprintf(stderr, "usage: event-generator -b brokers [-t topic] "
-	    "[-r sagas/s] [-n sagas] [-f failure%%] [-s seed]\n");
+	    "[-r sagas/s] [-n sagas] [-f failure%%] [-s seed]\n"
+	    "           [-c config [-q | -S]]\n");
 	exit(2);
 }
 
@@ -194,6 +213,9 @@ gen_saga(rd_kafka_t *rk, const struct gen_opts *o, struct gen_stats *st,
 	(void)snprintf(saga, sizeof(saga), "saga-%08lx-%06ld",
 	    (unsigned long)time(NULL), n);
 	fail_at = (rand() % 100 < o->failure_pct) ? rand() % GEN_STEPS : -1;
+	/* -q: the failures evenly spaced instead. */
+	if (o->fail_every > 0 && n % o->fail_every == o->fail_every - 1)
+		fail_at = rand() % GEN_STEPS;
 
 	t = 0;
 	if (gen_send(rk, o, st, saga, gen_steps[0], "STARTED", t) == -1)
@@ -236,12 +258,15 @@ gen_parse(int argc, char **argv, struct gen_opts *o)
 	o->failure_pct = 10;
 	o->seed = (unsigned int)time(NULL);
 
-	while ((ch = getopt(argc, argv, "b:f:n:r:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:f:n:qr:s:St:")) != -1) {
 		errno = 0;
 		end = NULL;
 		switch (ch) {
 		case 'b':
 			o->brokers = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
 			break;
 		case 'f':
 			o->failure_pct = (int)strtol(optarg, &end, 10);
@@ -251,6 +276,9 @@ gen_parse(int argc, char **argv, struct gen_opts *o)
 		case 'n':
 			o->sagas = strtol(optarg, &end, 10);
 			break;
+		case 'q':
+			o->quiet = 1;
+			break;
 		case 'r':
 			o->rate = strtod(optarg, &end);
 			if (o->rate <= 0)
@@ -259,8 +287,12 @@ gen_parse(int argc, char **argv, struct gen_opts *o)
 		case 's':
 			o->seed = (unsigned int)strtoul(optarg, &end, 10);
 			break;
+		case 'S':
+			o->spike = 1;
+			break;
 		case 't':
 			o->topic = optarg;
+			o->topic_set = 1;
 			break;
 		default:
 			gen_usage();
@@ -270,6 +302,67 @@ gen_parse(int argc, char **argv, struct gen_opts *o)
 	}
 	if (o->brokers == NULL || o->sagas < 0)
 		gen_usage();
+	if ((o->quiet || o->spike) && o->config == NULL)
+		gen_usage();
+	if (o->quiet && o->spike)
+		gen_usage();
+	if (o->config != NULL)
+		gen_config(o);
+}
+
+/* -c: the topic and the failure_spike alert of the service's YAML. */
+static void
+gen_config(struct gen_opts *o)
+{
+	static struct config	 cfg;
+	const struct config_alert *spike;
+	char			 err[CONFIG_ERR_MAX], window[32], hold[32];
+	double			 budget;
+
+	if (config_load(&cfg, o->config, err, sizeof(err)) == -1) {
+		fprintf(stderr, "event-generator: %s\n", err);
+		exit(1);
+	}
+	if (!o->topic_set)
+		o->topic = cfg.kafka.topic;
+
+	spike = &cfg.alerts.failure_spike;
+	config_format_duration(spike->window_sec, window, sizeof(window));
+	config_format_duration(spike->for_sec, hold, sizeof(hold));
+
+	if (o->quiet) {
+		/* Half the threshold per window at most; none below 1. */
+		o->failure_pct = 0;
+		budget = spike->threshold / 2;
+		if (budget >= 1) {
+			o->fail_every = (long)(o->rate * spike->window_sec /
+			    budget);
+			if (o->fail_every < 1)
+				o->fail_every = 1;
+			if ((double)o->fail_every * budget <
+			    o->rate * spike->window_sec)
+				o->fail_every++;
+		}
+		if (o->fail_every > 0)
+			fprintf(stderr, "event-generator: quiet: one saga in "
+			    "%ld fails, %.0f per %s (alerts.failure_spike: "
+			    "more than %g within %s)\n", o->fail_every,
+			    o->rate * spike->window_sec / o->fail_every,
+			    window, spike->threshold, window);
+		else
+			fprintf(stderr, "event-generator: quiet: no saga "
+			    "fails (alerts.failure_spike threshold %g)\n",
+			    spike->threshold);
+	}
+
+	if (o->spike) {
+		o->failure_pct = 100;
+		if (o->sagas == 0)
+			o->sagas = (long)spike->threshold + GEN_SPIKE_OVER;
+		fprintf(stderr, "event-generator: spike: %ld failing sagas; "
+		    "alerts.failure_spike is more than %g within %s for %s\n",
+		    o->sagas, spike->threshold, window, hold);
+	}
 }
 
 int

@@ -5,7 +5,11 @@
 #                user when run as root), port $SAGA_PG_PORT (55432)
 #   mock broker  librdkafka's mock cluster (tools/mock-broker.c)
 #   service      kodev run in .build/saga-tracker, port 8080
-#   generator    tools/event-generator.c, $SAGA_GEN_RATE sagas/s (2)
+#   generator    tools/event-generator.c, $SAGA_GEN_RATE sagas/s (2),
+#                failures kept under the SagaFailureSpike threshold (-q)
+#   Prometheus   127.0.0.1:$SAGA_PROM_PORT (9090), scraping the service
+#                every 5 s with the generated deploy/prometheus/ rules;
+#                `make demo-failure-spike` makes SagaFailureSpike fire
 #
 # Ctrl-C (or any failure) stops everything this script started.
 set -euo pipefail
@@ -14,6 +18,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 run="$root/.build/run"
 pg_port=${SAGA_PG_PORT:-55432}
 gen_rate=${SAGA_GEN_RATE:-2}
+prom_addr=127.0.0.1:${SAGA_PROM_PORT:-9090}
+config=${SAGA_TRACKER_CONFIG:-$root/conf/saga-tracker.yaml}
+rules="$root/deploy/prometheus/saga-tracker-rules.yml"
 bindir=$(pg_config --bindir)
 pids=()
 
@@ -71,12 +78,54 @@ export SAGA_TRACKER_KAFKA_BROKERS="$brokers"
 export SAGA_TRACKER_INTERNAL_TOKEN="${SAGA_TRACKER_INTERNAL_TOKEN:-dev-token}"
 
 "$root/.build/tools/event-generator" -b "$brokers" -r "$gen_rate" \
-    2>"$run/generator.log" &
+    -c "$config" -q 2>"$run/generator.log" &
 pids+=($!)
 log "event generator: $gen_rate sagas/s (log $run/generator.log)"
 
 log "service: http://127.0.0.1:8080/actuator/health (Ctrl-C stops all)"
 cd "$root/.build/saga-tracker"
 stdbuf -oL kodev run &
-pids+=($!)
-wait "${pids[-1]}"
+svc=$!
+pids+=($svc)
+
+# Prometheus once the service answers, so its first scrapes succeed.
+for _ in $(seq 600); do
+	curl -sf -o /dev/null http://127.0.0.1:8080/actuator/health/liveness &&
+	    break
+	kill -0 "$svc" 2>/dev/null || exit 1
+	sleep 0.1
+done
+
+# The job label the generated rules select on (monitoring.job).
+job=$(awk -F'job="' 'NF > 1 { split($2, v, "\""); print v[1]; exit }' \
+    "$rules")
+[ -n "$job" ] || { log "no job label in $rules"; exit 1; }
+cat >"$run/prometheus.yml" <<-END
+	# Written by tools/run-local.sh for make run.
+	global:
+	  scrape_interval: 5s
+	  evaluation_interval: 5s
+	rule_files:
+	  - $rules
+	scrape_configs:
+	  - job_name: $job
+	    metrics_path: /actuator/prometheus
+	    static_configs:
+	      - targets: ['127.0.0.1:8080']
+END
+prometheus --config.file="$run/prometheus.yml" \
+    --storage.tsdb.path="$run/prometheus" \
+    --web.listen-address="$prom_addr" >"$run/prometheus.log" 2>&1 &
+prom=$!
+pids+=($prom)
+for _ in $(seq 100); do
+	curl -sf -o /dev/null "http://$prom_addr/-/ready" && break
+	kill -0 "$prom" 2>/dev/null || break
+	sleep 0.1
+done
+curl -sf -o /dev/null "http://$prom_addr/-/ready" ||
+    { log "Prometheus did not start (log $run/prometheus.log)"; exit 1; }
+log "Prometheus: http://$prom_addr/classic/alerts (job $job, every 5s)"
+log "failure spike on demand: make demo-failure-spike"
+
+wait "$svc"

@@ -307,3 +307,44 @@ Test(ingest, sigkill_of_the_consumer_worker_loses_and_doubles_nothing)
 	cr_assert_leq(delta, (double)b.valid);
 	cr_assert_geq(delta, (double)(b.valid - 500));
 }
+
+/*
+ * Big events make big batches: the store's column arrays then grow past
+ * malloc's mmap threshold and glibc's realloc calls mremap.  A seccomp
+ * filter without it kills the consumer thread, silently.
+ */
+Test(ingest, large_events_survive_the_sandbox)
+{
+	struct harness_env	 env;
+	struct batch		 b;
+	char			*meta, *payload, saga[32];
+	int64_t			 committed;
+	int			 i;
+
+	harness_env(&env);
+	memset(&b, 0, sizeof(b));
+	committed = harness_committed(&env, GROUP, TOPIC);
+	if (committed < 0)
+		committed = 0;
+
+	meta = malloc(15001);
+	payload = malloc(16000);
+	cr_assert(meta != NULL && payload != NULL);
+	memset(meta, 'x', 15000);
+	meta[15000] = '\0';
+	for (i = 0; i < 400; i++) {
+		(void)snprintf(saga, sizeof(saga), "big-%d", i);
+		(void)snprintf(payload, 16000, "{\"eventId\":\"%s-e\","
+		    "\"sagaId\":\"%s\",\"step\":\"STOCK_RESERVE\",\"status\":"
+		    "\"STARTED\",\"occurredAt\":\"2026-11-27T10:00:00Z\","
+		    "\"metadata\":{\"note\":\"%s\"}}", saga, saga, meta);
+		batch_add(&b, saga, payload);
+		b.valid++;
+	}
+	free(meta);
+	free(payload);
+
+	cr_assert_eq(harness_produce(&env, TOPIC, b.keys, b.payloads, b.n),
+	    0);
+	wait_applied(&env, &b, "big", committed + (int64_t)b.n);
+}

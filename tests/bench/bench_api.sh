@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# bench_api.sh: GET /api/v1/sagas through the service against the same
+# statement sent to PostgreSQL directly.
+#
+#   1. a throwaway PostgreSQL cluster and the service (the built .so, in
+#      the foreground, no Kafka broker: its consumer thread creates the
+#      schema on its own and then waits for a broker);
+#   2. $BENCH_ROWS (100000) sagas from tests/bench/api_load.sql;
+#   3. the statement the service runs for the benchmarked request is
+#      taken from the PostgreSQL log (log_min_duration_statement = 0 for
+#      one request), so pgbench runs exactly what the service sends;
+#   4. wrk -t2 -c32 on GET /api/v1/sagas?status=FAILED&limit=50, and
+#      pgbench with as many clients as the service has database
+#      connections (workers x pgsql_conn_max), $BENCH_SECONDS (10) each
+#      after a short warm-up of both, in $BENCH_ROUNDS (5) alternating
+#      rounds so that a change of background load hits both alike;
+#   5. per round and overall: both rates, their p99 latencies and
+#      service / pgbench (target: at least 80 %).
+#
+# The service and pgbench reach PostgreSQL over its Unix socket.
+# BENCH_WORKERS and BENCH_CONN_MAX override the conf's workers and
+# pgsql_conn_max for the run.
+#
+# pgbench runs in simple query mode with the parameter values inlined:
+# its extended mode would take the ':MI' and ':SS' inside the to_char()
+# formats of the statement for pgbench variables.  The service sends the
+# same text with $1, $2 through the extended protocol.
+#
+# Everything the script started is stopped on exit; BENCH_KEEP=1 keeps
+# the work directory (logs).  Needs `make app`, wrk, pgbench, psql.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+seconds=${BENCH_SECONDS:-10}
+rounds=${BENCH_ROUNDS:-5}
+rows=${BENCH_ROWS:-100000}
+threads=2
+connections=32
+target=80
+url_path='/api/v1/sagas?status=FAILED&limit=50'
+so="$root/.build/saga-tracker/saga-tracker.so"
+bindir=$(pg_config --bindir)
+work=""
+kore_pid=""
+pg_started=0
+
+log() { printf 'bench-api: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+as_postgres() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket();
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+stop_all() {
+	trap - EXIT INT TERM
+	if [ -n "$kore_pid" ]; then
+		kill -TERM "$kore_pid" 2>/dev/null || true
+		wait "$kore_pid" 2>/dev/null || true
+	fi
+	if [ "$pg_started" = 1 ]; then
+		as_postgres "$bindir/pg_ctl" -D "$work/pg/data" -m fast -w \
+		    stop >/dev/null 2>&1 || true
+	fi
+	if [ -n "$work" ]; then
+		if [ -n "${BENCH_KEEP:-}" ]; then
+			log "kept $work"
+		else
+			rm -rf "$work"
+		fi
+	fi
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+psql_q() {
+	psql -X -q -t -A -h 127.0.0.1 -p "$pg_port" -U postgres -d saga "$@"
+}
+
+conf_value() {
+	awk -v k="$1" '$1 == k { print $2; exit }' "$root/conf/saga-tracker.conf"
+}
+
+# "12.3ms", "850.00us", "1.02s" -> milliseconds.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
+		if (u == "us") n /= 1000; else if (u == "s") n *= 1000;
+		else if (u == "m") n *= 60000;
+		printf "%.2f", n }'
+}
+
+start_pg() {
+	mkdir -p "$work/pg"
+	[ "$(id -u)" = 0 ] && chown postgres: "$work/pg"
+	as_postgres "$bindir/initdb" -D "$work/pg/data" -A trust -U postgres \
+	    -E UTF8 --no-locale --no-sync >"$work/initdb.log"
+	pg_port=$(free_port)
+	as_postgres "$bindir/pg_ctl" -D "$work/pg/data" \
+	    -l "$work/pg/postgres.log" -w -t 30 \
+	    -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1" \
+	    start >/dev/null
+	pg_started=1
+	psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
+	    -c 'CREATE DATABASE saga'
+	# The service and pgbench both reach PostgreSQL over its socket.
+	dsn="host=$work/pg port=$pg_port dbname=saga user=postgres"
+}
+
+start_service() {
+	local conf="$work/kore.conf" i
+
+	svc_port=$(free_port)
+	sed -e "s|^\([[:space:]]*\)bind[[:space:]].*|\1bind 127.0.0.1 $svc_port|" \
+	    -e "s|^load[[:space:]].*|load $so|" \
+	    -e "s|^workers[[:space:]].*|workers $workers|" \
+	    -e "s|^pgsql_conn_max[[:space:]].*|pgsql_conn_max $conn_max|" \
+	    "$root/conf/saga-tracker.conf" >"$conf"
+	echo "pidfile $work/kore.pid" >>"$conf"
+
+	(cd "$work" && SAGA_TRACKER_CONFIG="$root/conf/saga-tracker.yaml" \
+	    SAGA_TRACKER_DB_DSN="$dsn" exec kore -fnrc "$conf" \
+	    >"$work/kore.log" 2>&1) &
+	kore_pid=$!
+
+	for i in $(seq 300); do
+		if [ "$(psql_q -c "SELECT to_regclass('saga_instance')
+		    IS NOT NULL" 2>/dev/null)" = t ] && curl -fs -o /dev/null \
+		    "http://127.0.0.1:$svc_port/actuator/health/liveness"; then
+			return
+		fi
+		kill -0 "$kore_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	tail -n 20 "$work/kore.log" >&2 || true
+	die "the service did not start or did not create the schema"
+}
+
+# The statement (and its parameters) of one request, from the PG log.
+capture_statement() {
+	local line params p n v
+
+	psql_q -c 'ALTER SYSTEM SET log_min_duration_statement = 0' \
+	    -c 'SELECT pg_reload_conf()' >/dev/null
+	sleep 0.2
+	items=$(curl -fs "http://127.0.0.1:$svc_port$url_path" | python3 -c \
+	    'import json, sys; print(len(json.load(sys.stdin)["items"]))')
+	[ "$items" = 50 ] || die "the request returned $items items, not 50"
+	sleep 0.3
+	psql_q -c 'ALTER SYSTEM RESET log_min_duration_statement' \
+	    -c 'SELECT pg_reload_conf()' >/dev/null
+
+	line=$(grep -a 'execute <unnamed>: SELECT row_to_json' \
+	    "$work/pg/postgres.log" | tail -n 1) ||
+	    die "no statement in the PostgreSQL log"
+	params=$(grep -a 'DETAIL:  parameters: ' "$work/pg/postgres.log" |
+	    tail -n 1 | sed 's/.*parameters: //')
+	statement=${line#*execute <unnamed>: }
+
+	# $N -> :pN (longest numbers first), values as SQL literals.
+	pgbench_vars=()
+	while read -r p; do
+		n=${p%% =*}
+		n=${n#\$}
+		v=${p#*= }
+		statement=$(sed "s/\\\$$n\\b/:p$n/g" <<<"$statement")
+		pgbench_vars+=(-D "p$n=$v")
+	done < <(grep -o "\\\$[0-9]\+ = '[^']*'" <<<"$params" | sort -t' ' \
+	    -k1,1 -r -V)
+	printf '%s;\n' "$statement" >"$work/list.sql"
+}
+
+run_wrk() {
+	wrk -t"$threads" -c"$connections" -d"$1"s --latency \
+	    "http://127.0.0.1:$svc_port$url_path"
+}
+
+# run_pgbench SECONDS [pgbench options...]
+run_pgbench() {
+	local secs=$1
+
+	shift
+	pgbench -n -M simple -c "$clients" -j "$threads" -T "$secs" \
+	    "${pgbench_vars[@]}" -f "$work/list.sql" "$@" \
+	    -h "$work/pg" -p "$pg_port" -U postgres saga 2>&1
+}
+
+# One wrk run of $1 seconds: sets wrk_rate and wrk_p99 (ms).
+measure_wrk() {
+	local out
+
+	out=$(run_wrk "$1")
+	if grep -q 'Non-2xx' <<<"$out"; then
+		printf '%s\n' "$out" >&2
+		die "the service answered errors"
+	fi
+	wrk_rate=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+	wrk_p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+}
+
+# One pgbench run of $1 seconds, log prefix $2: sets pgb_rate, pgb_p99.
+measure_pgbench() {
+	local out
+
+	out=$(cd "$work" && run_pgbench "$1" -l --log-prefix="$2")
+	grep -q 'failed transactions: 0 ' <<<"$out" ||
+	    { printf '%s\n' "$out" >&2; die "pgbench failed"; }
+	pgb_rate=$(awk '/^tps = / { print $3 }' <<<"$out")
+	pgb_p99=$(cat "$2".* | awk '{ print $3 }' | sort -n | awk '
+	    { v[NR] = $1 }
+	    END { i = int(NR * 0.99); if (i < NR * 0.99) i++;
+		printf "%.2f", v[i] / 1000 }')
+}
+
+median() {
+	tr ' ' '\n' <<<"$*" | sort -g | awk '{ v[NR] = $1 }
+	    END { if (NR % 2) print v[(NR + 1) / 2];
+		else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+mean() {
+	tr ' ' '\n' <<<"$*" | awk '{ s += $1 } END { printf "%.1f\n", s / NR }'
+}
+
+main() {
+	local per r ratio wr=() wp=() pr=() pp=() rr=()
+
+	for t in wrk pgbench psql curl kore python3; do
+		command -v "$t" >/dev/null || die "$t is not installed"
+	done
+	[ -f "$so" ] || die "$so is missing: run make app"
+	[ "$rounds" -ge 1 ] && [ "$seconds" -ge "$rounds" ] ||
+	    die "BENCH_SECONDS must be >= BENCH_ROUNDS >= 1"
+
+	work=$(mktemp -d /tmp/saga-bench-api.XXXXXX)
+	chmod 755 "$work"
+	workers=${BENCH_WORKERS:-$(conf_value workers)}
+	conn_max=${BENCH_CONN_MAX:-$(conf_value pgsql_conn_max)}
+	clients=$((workers * conn_max))
+
+	start_pg
+	start_service
+	log "PostgreSQL :$pg_port, service :$svc_port; loading $rows sagas"
+	psql_q -v rows="$rows" -f "$root/tests/bench/api_load.sql"
+	capture_statement
+	log "statement: $(head -c 160 "$work/list.sql")..."
+	log "parameters: ${pgbench_vars[*]}"
+
+	run_wrk 2 >/dev/null
+	run_pgbench 2 >/dev/null
+
+	per=$((seconds / rounds))
+	printf '\nGET %s: %d sagas, %d workers x %d connections\n' \
+	    "$url_path" "$rows" "$workers" "$conn_max"
+	printf '%d CPUs shared by wrk, pgbench, postgres and kore; %d rounds' \
+	    "$(nproc)" "$rounds"
+	printf ' of %d s each: wrk -t%d -c%d, then pgbench -c%d -j%d\n' \
+	    "$per" "$threads" "$connections" "$clients" "$threads"
+	printf '  round   service req/s  p99 ms   pgbench tx/s  p99 ms   ratio\n'
+	for r in $(seq "$rounds"); do
+		measure_wrk "$per"
+		measure_pgbench "$per" "$work/pgbench-$r"
+		ratio=$(awk -v a="$wrk_rate" -v b="$pgb_rate" \
+		    'BEGIN { printf "%.1f", 100 * a / b }')
+		printf '  %5d %15.1f %7.2f %14.1f %7.2f %6.1f %%\n' "$r" \
+		    "$wrk_rate" "$wrk_p99" "$pgb_rate" "$pgb_p99" "$ratio"
+		wr+=("$wrk_rate"); wp+=("$wrk_p99")
+		pr+=("$pgb_rate"); pp+=("$pgb_p99"); rr+=("$ratio")
+	done
+
+	ratio=$(median "${rr[@]}")
+	printf '  %5s %15s %7s %14s %7s %6s %%\n' "all" "$(mean "${wr[@]}")" \
+	    "$(median "${wp[@]}")" "$(mean "${pr[@]}")" "$(median "${pp[@]}")" \
+	    "$ratio"
+	printf '  (rates: mean of the rounds; p99 and ratio: median)\n'
+	printf 'service / pgbench: %s %% (target >= %d %%): %s\n' "$ratio" \
+	    "$target" "$(awk -v r="$ratio" -v t="$target" \
+	    'BEGIN { print (r >= t) ? "met" : "NOT met" }')"
+}
+
+main "$@"
