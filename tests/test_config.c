@@ -12,6 +12,8 @@
 
 #include <criterion/criterion.h>
 
+#include <yaml.h>
+
 #include "config.h"
 
 #define FIXTURES	"tests/data/config/"
@@ -554,4 +556,66 @@ Test(duration, format_truncates_safely)
 	cr_assert_str_eq(buf, "1h");
 	config_format_duration(5400, buf, 0);
 	config_format_duration(5400, NULL, 10);
+}
+
+/* --- the README's configuration reference ------------------------------- */
+
+/* Append every leaf key path under node to paths (newline-separated). */
+static void
+readme_collect(yaml_document_t *doc, yaml_node_t *node, const char *prefix,
+    char *paths, size_t len)
+{
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*key, *value;
+	char			 path[256];
+
+	if (node->type != YAML_MAPPING_NODE) {
+		(void)strncat(paths, prefix, len - strlen(paths) - 1);
+		(void)strncat(paths, "\n", len - strlen(paths) - 1);
+		return;
+	}
+
+	for (pair = node->data.mapping.pairs.start;
+	    pair < node->data.mapping.pairs.top; pair++) {
+		key = yaml_document_get_node(doc, pair->key);
+		value = yaml_document_get_node(doc, pair->value);
+		(void)snprintf(path, sizeof(path), "%s%s%s", prefix,
+		    *prefix ? "." : "", (char *)key->data.scalar.value);
+		readme_collect(doc, value, path, paths, len);
+	}
+}
+
+Test(readme, reference_names_every_key_of_the_shipped_file)
+{
+	yaml_parser_t	 parser;
+	yaml_document_t	 doc;
+	FILE		*fp;
+	char		 paths[8192], readme[65536], want[300], *line, *save;
+	size_t		 n;
+
+	fp = fopen("conf/saga-tracker.yaml", "r");
+	cr_assert_not_null(fp);
+	cr_assert(yaml_parser_initialize(&parser));
+	yaml_parser_set_input_file(&parser, fp);
+	cr_assert(yaml_parser_load(&parser, &doc));
+	paths[0] = '\0';
+	readme_collect(&doc, yaml_document_get_root_node(&doc), "", paths,
+	    sizeof(paths));
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	fclose(fp);
+
+	fp = fopen("README.md", "r");
+	cr_assert_not_null(fp);
+	n = fread(readme, 1, sizeof(readme) - 1, fp);
+	readme[n] = '\0';
+	fclose(fp);
+
+	cr_assert_not_null(strstr(paths, "alerts.failure_spike.threshold"));
+	for (line = strtok_r(paths, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		(void)snprintf(want, sizeof(want), "| `%s` |", line);
+		cr_expect_not_null(strstr(readme, want),
+		    "README.md's configuration reference lacks %s", line);
+	}
 }
