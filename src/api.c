@@ -197,6 +197,9 @@ static void	api_body_reserve(struct api_state *, size_t);
 static void	api_body_append(struct api_state *, const void *, size_t);
 static void	api_body_reserve_rows(struct api_state *, struct kore_pgsql *);
 
+static int	api_sql_step(struct http_request *, struct api_sql *,
+		    const char *, const char *, int, const char **, int, int,
+		    int);
 static int	api_sql_send(struct http_request *, struct api_sql *,
 		    const char *, const char *, int, const char **);
 static void	api_sql_fail(struct api_sql *, int, const char *);
@@ -388,6 +391,31 @@ api_sql_send(struct http_request *req, struct api_sql *q, const char *name,
 	}
 
 	return (API_SEND_SENT);
+}
+
+/*
+ * One state of a handler's machine: send the statement, then go on to
+ * wait (sent), come back to again (queued for a connection) or go to
+ * fail (failed, the answer is an error).
+ */
+static int
+api_sql_step(struct http_request *req, struct api_sql *q, const char *name,
+    const char *sql, int n, const char **values, int again, int wait,
+    int fail)
+{
+	switch (api_sql_send(req, q, name, sql, n, values)) {
+	case API_SEND_QUEUED:
+		req->fsm_state = again;
+		return (HTTP_STATE_RETRY);
+	case API_SEND_SENT:
+		req->fsm_state = wait;
+		break;
+	default:
+		req->fsm_state = fail;
+		break;
+	}
+
+	return (HTTP_STATE_CONTINUE);
 }
 
 static void
@@ -1057,20 +1085,9 @@ list_setup(struct http_request *req)
 {
 	struct list_state	*st = http_state_get(req);
 
-	switch (api_sql_send(req, &st->sql, "list_sagas", st->b.text,
-	    st->b.n, st->b.values)) {
-	case API_SEND_QUEUED:
-		req->fsm_state = LIST_STATE_SETUP;
-		return (HTTP_STATE_RETRY);
-	case API_SEND_SENT:
-		req->fsm_state = LIST_STATE_WAIT;
-		break;
-	default:
-		req->fsm_state = LIST_STATE_REPLY;
-		break;
-	}
-
-	return (HTTP_STATE_CONTINUE);
+	return (api_sql_step(req, &st->sql, "list_sagas", st->b.text,
+	    st->b.n, st->b.values, LIST_STATE_SETUP, LIST_STATE_WAIT,
+	    LIST_STATE_REPLY));
 }
 
 static int
@@ -1225,20 +1242,8 @@ get_saga(struct http_request *req)
 {
 	struct saga_state_get	*st = http_state_get(req);
 
-	switch (api_sql_send(req, &st->saga, "get_saga", sql_get_saga, 1,
-	    st->values)) {
-	case API_SEND_QUEUED:
-		req->fsm_state = GET_STATE_SAGA;
-		return (HTTP_STATE_RETRY);
-	case API_SEND_SENT:
-		req->fsm_state = GET_STATE_SAGA_WAIT;
-		break;
-	default:
-		req->fsm_state = GET_STATE_REPLY;
-		break;
-	}
-
-	return (HTTP_STATE_CONTINUE);
+	return (api_sql_step(req, &st->saga, "get_saga", sql_get_saga, 1,
+	    st->values, GET_STATE_SAGA, GET_STATE_SAGA_WAIT, GET_STATE_REPLY));
 }
 
 static int
@@ -1285,20 +1290,9 @@ get_events(struct http_request *req)
 		return (HTTP_STATE_CONTINUE);
 	}
 
-	switch (api_sql_send(req, &st->events, "get_saga_events",
-	    sql_get_events, 1, st->values)) {
-	case API_SEND_QUEUED:
-		req->fsm_state = GET_STATE_EVENTS;
-		return (HTTP_STATE_RETRY);
-	case API_SEND_SENT:
-		req->fsm_state = GET_STATE_EVENTS_WAIT;
-		break;
-	default:
-		req->fsm_state = GET_STATE_REPLY;
-		break;
-	}
-
-	return (HTTP_STATE_CONTINUE);
+	return (api_sql_step(req, &st->events, "get_saga_events",
+	    sql_get_events, 1, st->values, GET_STATE_EVENTS,
+	    GET_STATE_EVENTS_WAIT, GET_STATE_REPLY));
 }
 
 static int

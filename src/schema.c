@@ -15,6 +15,7 @@
 
 #include "metrics.h"
 #include "schema.h"
+#include "store.h"
 
 /* pg_advisory_xact_lock() key of migrations: "sagaschm" as an int8. */
 #define SCHEMA_LOCK_SQL		"SELECT pg_advisory_xact_lock(" \
@@ -108,9 +109,6 @@ static const struct migration migrations[] = {
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))
 
-static double	schema_now(void);
-static void	schema_error(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static int	schema_exec(PGconn *, const char *, const char *,
 		    ExecStatusType, PGresult **, char *, size_t);
 static int	schema_applied(PGconn *, unsigned char *, char *, size_t);
@@ -124,44 +122,6 @@ schema_version_latest(void)
 	return (migrations[MIGRATION_COUNT - 1].version);
 }
 
-static double
-schema_now(void)
-{
-	struct timespec		ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-
-	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-}
-
-/* Format into err as one line. */
-static void
-schema_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list		ap;
-	char		*r, *w;
-
-	if (err == NULL || errlen == 0)
-		return;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-
-	/* libpq's messages span lines; a log line should not. */
-	for (r = w = err; *r != '\0'; r++) {
-		if (*r == '\n' || *r == '\t' || *r == ' ') {
-			if (w > err && w[-1] != ' ')
-				*w++ = ' ';
-		} else {
-			*w++ = *r;
-		}
-	}
-	while (w > err && w[-1] == ' ')
-		w--;
-	*w = '\0';
-}
-
 /*
  * Run one statement (or a list, without parameters) and check its result
  * status.  The result goes to *out if out is not NULL, else it is freed.
@@ -173,12 +133,12 @@ schema_exec(PGconn *conn, const char *what, const char *sql,
 	PGresult	*res;
 	double		 t0;
 
-	t0 = schema_now();
+	t0 = store_now();
 	res = PQexec(conn, sql);
-	metrics_db_observe(SCHEMA_QUERY_NAME, schema_now() - t0);
+	metrics_db_observe(SCHEMA_QUERY_NAME, store_now() - t0);
 
 	if (PQresultStatus(res) != want) {
-		schema_error(err, errlen, "migrate: %s: %s", what,
+		store_error(err, errlen, "migrate: %s: %s", what,
 		    PQerrorMessage(conn));
 		PQclear(res);
 		return (-1);
@@ -241,14 +201,14 @@ schema_apply(PGconn *conn, const struct migration *m, char *err,
 	(void)snprintf(version, sizeof(version), "%d", m->version);
 	params[0] = version;
 
-	t0 = schema_now();
+	t0 = store_now();
 	res = PQexecParams(conn, "INSERT INTO schema_migrations "
 	    "(version, applied_at) VALUES ($1::integer, now())", 1, NULL,
 	    params, NULL, NULL, 0);
-	metrics_db_observe(SCHEMA_QUERY_NAME, schema_now() - t0);
+	metrics_db_observe(SCHEMA_QUERY_NAME, store_now() - t0);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		schema_error(err, errlen, "migrate: record %s: %s", what,
+		store_error(err, errlen, "migrate: record %s: %s", what,
 		    PQerrorMessage(conn));
 		PQclear(res);
 		return (-1);
@@ -290,7 +250,7 @@ schema_migrate(PGconn *conn, char *err, size_t errlen)
 	PGresult	*res;
 
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
-		schema_error(err, errlen, "migrate: connection is not idle");
+		store_error(err, errlen, "migrate: connection is not idle");
 		return (-1);
 	}
 

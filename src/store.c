@@ -189,9 +189,6 @@ static const char sql_refresh_pending[] =
 	" min(coalesce(failed_at, updated_at))), 0), 0)::float8 "
 	"FROM saga_instance WHERE status IN ('FAILED', 'COMPENSATING')";
 
-static double	 store_now(void);
-static void	 store_error(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static void	 store_notice(void *, const char *);
 static PGresult	*store_query(struct store *, const char *, const char *,
 		    int, const char *const *, const int *, const int *,
@@ -267,7 +264,7 @@ static int	 refresh_pending(struct store *, char *, size_t);
 
 /* --- connection ---------------------------------------------------------- */
 
-static double
+double
 store_now(void)
 {
 	struct timespec		ts;
@@ -277,8 +274,7 @@ store_now(void)
 	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
 
-/* Format into err as one line. */
-static void
+void
 store_error(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list		ap;
