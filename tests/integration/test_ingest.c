@@ -65,6 +65,20 @@ batch_add(struct batch *b, const char *key, const char *payload)
 }
 
 static void
+batch_free(struct batch *b)
+{
+	size_t		i;
+
+	for (i = 0; i < b->n; i++) {
+		free(b->keys[i]);
+		free(b->payloads[i]);
+	}
+	free(b->keys);
+	free(b->payloads);
+	memset(b, 0, sizeof(*b));
+}
+
+static void
 batch_event(struct batch *b, const char *saga, const char *step,
     const char *status, int second)
 {
@@ -220,6 +234,7 @@ Test(ingest, duplicates_and_poison_applied_exactly_once)
 	    (double)b.compensated);
 	cr_assert_eq(harness_metric(&env, "saga_compensated_total") -
 	    compensated, (double)b.compensated);
+	batch_free(&b);
 }
 
 Test(ingest, database_outage_pauses_and_loses_nothing)
@@ -256,6 +271,7 @@ Test(ingest, database_outage_pauses_and_loses_nothing)
 	check_rows(&env, &b, "db");
 	cr_assert_eq(harness_metric(&env, "saga_events_processed_total") -
 	    processed, (double)b.valid);
+	batch_free(&b);
 }
 
 Test(ingest, sigkill_of_the_consumer_worker_loses_and_doubles_nothing)
@@ -306,6 +322,7 @@ Test(ingest, sigkill_of_the_consumer_worker_loses_and_doubles_nothing)
 	    processed;
 	cr_assert_leq(delta, (double)b.valid);
 	cr_assert_geq(delta, (double)(b.valid - 500));
+	batch_free(&b);
 }
 
 /*
@@ -347,4 +364,5 @@ Test(ingest, large_events_survive_the_sandbox)
 	cr_assert_eq(harness_produce(&env, TOPIC, b.keys, b.payloads, b.n),
 	    0);
 	wait_applied(&env, &b, "big", committed + (int64_t)b.n);
+	batch_free(&b);
 }
