@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
+#include "applier.h"
 #include "consumer.h"
 #include "metrics.h"
 #include "store.h"
@@ -39,7 +40,8 @@ struct consumer_ctx {
 	int			 started;
 	atomic_int		 stop;
 	rd_kafka_t		*rk;
-	struct store		*store;
+	struct applier		*applier;	/* the batches */
+	struct store		*store;		/* the gauges */
 	char			 dsn[1024];
 	char			 topic[CONFIG_STR_MAX];
 	int64_t			 next_gauges_ms;
@@ -344,6 +346,13 @@ consumer_start(const struct config *cfg, const char *dsn)
 	(void)kore_strlcpy(cctx->dsn, dsn, sizeof(cctx->dsn));
 	(void)kore_strlcpy(cctx->topic, cfg->kafka.topic, sizeof(cctx->topic));
 
+	if ((cctx->applier = applier_create(dsn, CONSUMER_LANES, err,
+	    sizeof(err))) == NULL) {
+		kore_log(LOG_ERR, "consumer: %s", err);
+		consumer_set_error("%s", err);
+		return (-1);
+	}
+
 	if ((cctx->rk = consumer_create(cfg, err, sizeof(err))) == NULL) {
 		kore_log(LOG_ERR, "consumer: %s", err);
 		consumer_set_error("%s", err);
@@ -409,6 +418,8 @@ consumer_main(void *arg)
 		kore_log(LOG_WARNING, "consumer: close: %s",
 		    rd_kafka_err2str(err));
 	rd_kafka_destroy(ctx->rk);
+	applier_destroy(ctx->applier);
+	ctx->applier = NULL;
 	store_close(ctx->store);
 	ctx->store = NULL;
 	atomic_store(&cshared->phase, CONSUMER_STOPPED);
@@ -484,15 +495,14 @@ consumer_fill_batch(struct consumer_ctx *ctx)
 static void
 consumer_apply(struct consumer_ctx *ctx, size_t n)
 {
-	struct store_batch_result	res;
 	char				err[512];
 	int				backoff;
 	size_t				i;
 
+	applier_begin(ctx->applier, ctx->batch, n);
 	backoff = 100;
 	while (!atomic_load(&ctx->stop)) {
-		if (store_apply_batch(ctx->store, ctx->batch, n, &res, err,
-		    sizeof(err)) == 0)
+		if (applier_apply(ctx->applier, err, sizeof(err)) == 0)
 			break;
 		atomic_store(&cshared->phase, CONSUMER_DB_RETRY);
 		consumer_set_error("database: %s", err);
@@ -502,7 +512,7 @@ consumer_apply(struct consumer_ctx *ctx, size_t n)
 		    (long long)ctx->batch[0].offset, backoff, err);
 		consumer_nap(backoff);
 		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
-		(void)store_ping(ctx->store);
+		applier_ping(ctx->applier);
 	}
 
 	if (!atomic_load(&ctx->stop) && consumer_commit(ctx, n) == 0) {
@@ -539,7 +549,7 @@ consumer_commit(struct consumer_ctx *ctx, size_t n)
 			tp->offset = ctx->msgs[i]->offset + 1;
 	}
 
-	err = rd_kafka_commit(ctx->rk, offs, 0);
+	err = rd_kafka_commit(ctx->rk, offs, 1);
 	rd_kafka_topic_partition_list_destroy(offs);
 	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		/* Applied already: a redelivery is a no-op in the store. */

@@ -4,9 +4,10 @@
  *
  * It runs as one pthread in kore worker 1 only.  It polls batches (up to
  * CONSUMER_BATCH_MAX events or CONSUMER_BATCH_MS), hands each batch to
- * store_apply_batch() in one database transaction, and commits the
- * batch's offsets only after that transaction committed: at-least-once
- * delivery, exactly-once effect (the store ignores eventIds it has).
+ * the applier (CONSUMER_LANES transactions in parallel, split by
+ * partition), and commits the batch's offsets only after every one of
+ * them committed: at-least-once delivery, exactly-once effect (the
+ * store ignores eventIds it has).
  * While the database is down the batch is retried with backoff and no
  * offset is committed.  Every CONSUMER_GAUGE_SEC it refreshes the
  * database-derived gauges, so one process owns them and replicas agree.
@@ -24,6 +25,7 @@
 
 #define CONSUMER_BATCH_MAX	2000
 #define CONSUMER_BATCH_MS	100
+#define CONSUMER_LANES		2	/* database connections per batch */
 #define CONSUMER_GAUGE_SEC	10
 #define CONSUMER_STALL_MS	30000	/* no poll for this long = stuck */
 #define CONSUMER_BROKERS_ENV	"SAGA_TRACKER_KAFKA_BROKERS"
