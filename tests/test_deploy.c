@@ -42,6 +42,7 @@
 
 #include "config.h"
 #include "consumer.h"
+#include "yamldoc.h"
 
 #define K8S_GLOB	"deploy/kubernetes/*.yaml"
 #define KORE_CONF	"conf/saga-tracker.conf"
@@ -75,11 +76,6 @@ static const char *binaries[] = {
 static const char *build_only[] = {
 	"build-essential", "gcc", "cc", "make", "kore", "dpkg-dev",
 	"libc6-dev", "pkg-config", NULL
-};
-
-struct ydoc {
-	yaml_document_t	 doc;
-	char		 file[PATH_MAX];
 };
 
 struct obj {
@@ -125,15 +121,6 @@ static void	append(char *, size_t, const char *);
 static char	*slurp(const char *);
 static char	*capture(char *const []);
 static void	load_manifests(void);
-static yaml_node_t *yget(struct ydoc *, yaml_node_t *, const char *);
-static yaml_node_t *ypath(struct ydoc *, yaml_node_t *, const char *);
-static yaml_node_t *yat(struct ydoc *, yaml_node_t *, size_t);
-static size_t	ylen(const yaml_node_t *);
-static const char *ystr(const yaml_node_t *);
-static int	ytrue(const yaml_node_t *);
-static long	ylong(const yaml_node_t *);
-static int	ynode_eq(struct ydoc *, yaml_node_t *, struct ydoc *,
-		    yaml_node_t *, const char *, const char *);
 static struct obj find_kind(const char *);
 static struct obj find_named(const char *, const char *);
 static yaml_node_t *pod_spec(struct obj);
@@ -181,7 +168,7 @@ teardown(void)
 	size_t		i;
 
 	for (i = 0; i < ndocs; i++)
-		yaml_document_delete(&docs[i].doc);
+		ydoc_free(&docs[i]);
 	ndocs = 0;
 }
 
@@ -263,181 +250,18 @@ capture(char *const argv[])
 	return (buf);
 }
 
-/* Every document of every manifest; empty documents are skipped. */
+/* Every document of every manifest. */
 static void
 load_manifests(void)
 {
-	yaml_parser_t	 parser;
-	glob_t		 g;
-	FILE		*fp;
-	size_t		 i;
-	int		 ok;
+	glob_t		g;
+	size_t		i;
 
 	cr_assert_eq(glob(K8S_GLOB, 0, NULL, &g), 0, "no %s", K8S_GLOB);
-	for (i = 0; i < g.gl_pathc; i++) {
-		fp = fopen(g.gl_pathv[i], "r");
-		cr_assert_not_null(fp, "%s", g.gl_pathv[i]);
-		cr_assert(yaml_parser_initialize(&parser));
-		yaml_parser_set_input_file(&parser, fp);
-		for (;;) {
-			cr_assert_lt(ndocs, DOCS_MAX, "too many documents");
-			ok = yaml_parser_load(&parser, &docs[ndocs].doc);
-			cr_assert(ok, "%s:%zu:%zu: %s", g.gl_pathv[i],
-			    parser.problem_mark.line + 1,
-			    parser.problem_mark.column + 1,
-			    parser.problem != NULL ? parser.problem : "?");
-			if (yaml_document_get_root_node(&docs[ndocs].doc) ==
-			    NULL) {
-				yaml_document_delete(&docs[ndocs].doc);
-				break;
-			}
-			(void)snprintf(docs[ndocs].file,
-			    sizeof(docs[ndocs].file), "%s", g.gl_pathv[i]);
-			ndocs++;
-		}
-		yaml_parser_delete(&parser);
-		(void)fclose(fp);
-	}
+	for (i = 0; i < g.gl_pathc; i++)
+		ndocs += ydoc_load_all(docs + ndocs, DOCS_MAX - ndocs,
+		    g.gl_pathv[i]);
 	globfree(&g);
-}
-
-static yaml_node_t *
-yget(struct ydoc *y, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return (NULL);
-	for (p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		k = yaml_document_get_node(&y->doc, p->key);
-		if (k != NULL && k->type == YAML_SCALAR_NODE &&
-		    strcmp((const char *)k->data.scalar.value, key) == 0)
-			return (yaml_document_get_node(&y->doc, p->value));
-	}
-
-	return (NULL);
-}
-
-/* "a.b.c": mapping keys without dots only. */
-static yaml_node_t *
-ypath(struct ydoc *y, yaml_node_t *node, const char *path)
-{
-	char		 buf[256], *p, *key;
-
-	(void)snprintf(buf, sizeof(buf), "%s", path);
-	p = buf;
-	while (node != NULL && (key = strsep(&p, ".")) != NULL)
-		node = yget(y, node, key);
-
-	return (node);
-}
-
-static yaml_node_t *
-yat(struct ydoc *y, yaml_node_t *seq, size_t i)
-{
-	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE || i >= ylen(seq))
-		return (NULL);
-
-	return (yaml_document_get_node(&y->doc,
-	    seq->data.sequence.items.start[i]));
-}
-
-static size_t
-ylen(const yaml_node_t *seq)
-{
-	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE)
-		return (0);
-
-	return ((size_t)(seq->data.sequence.items.top -
-	    seq->data.sequence.items.start));
-}
-
-static const char *
-ystr(const yaml_node_t *n)
-{
-	if (n == NULL || n->type != YAML_SCALAR_NODE)
-		return (NULL);
-
-	return ((const char *)n->data.scalar.value);
-}
-
-static int
-ytrue(const yaml_node_t *n)
-{
-	return (ystr(n) != NULL && strcmp(ystr(n), "true") == 0);
-}
-
-/* A plain integer scalar, or -1. */
-static long
-ylong(const yaml_node_t *n)
-{
-	const char	*s;
-	char		*end;
-	long		 v;
-
-	if ((s = ystr(n)) == NULL || !isdigit((unsigned char)*s))
-		return (-1);
-	v = strtol(s, &end, 10);
-
-	return (*end == '\0' ? v : -1);
-}
-
-/*
- * Deep equality of two nodes (mapping order ignored).  The key path
- * skip, e.g. "kafka.brokers", is left out of the comparison; at is
- * the current path.
- */
-static int
-ynode_eq(struct ydoc *ya, yaml_node_t *a, struct ydoc *yb, yaml_node_t *b,
-    const char *skip, const char *at)
-{
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k;
-	char			 sub[256];
-	size_t			 i, na, nb;
-
-	if (a == NULL || b == NULL || a->type != b->type)
-		return (0);
-
-	switch (a->type) {
-	case YAML_SCALAR_NODE:
-		return (strcmp(ystr(a), ystr(b)) == 0);
-	case YAML_SEQUENCE_NODE:
-		if (ylen(a) != ylen(b))
-			return (0);
-		for (i = 0; i < ylen(a); i++) {
-			if (!ynode_eq(ya, yat(ya, a, i), yb, yat(yb, b, i),
-			    skip, at))
-				return (0);
-		}
-		return (1);
-	case YAML_MAPPING_NODE:
-		na = (size_t)(a->data.mapping.pairs.top -
-		    a->data.mapping.pairs.start);
-		nb = (size_t)(b->data.mapping.pairs.top -
-		    b->data.mapping.pairs.start);
-		for (p = a->data.mapping.pairs.start;
-		    p < a->data.mapping.pairs.top; p++) {
-			k = yaml_document_get_node(&ya->doc, p->key);
-			if (ystr(k) == NULL)
-				return (0);
-			(void)snprintf(sub, sizeof(sub), "%s%s%s", at,
-			    *at != '\0' ? "." : "", ystr(k));
-			if (strcmp(sub, skip) == 0) {
-				if (yget(yb, b, ystr(k)) == NULL)
-					return (0);
-				continue;
-			}
-			if (!ynode_eq(ya, yaml_document_get_node(&ya->doc,
-			    p->value), yb, yget(yb, b, ystr(k)), skip, sub))
-				return (0);
-		}
-		return (na == nb);
-	default:
-		return (0);
-	}
 }
 
 static struct obj
@@ -1287,9 +1111,7 @@ Test(deploy, configmap_yaml_is_the_service_config_but_brokers)
 	struct config	 want, got;
 	struct ydoc	 a, b;
 	struct obj	 cm;
-	yaml_parser_t	 parser;
 	char		 tmp[] = "/tmp/test_deploy.XXXXXX", err[CONFIG_ERR_MAX];
-	char		*conf;
 	const char	*text, *key;
 	int		 fd;
 
@@ -1317,24 +1139,13 @@ Test(deploy, configmap_yaml_is_the_service_config_but_brokers)
 	cr_assert_str_eq(got.postgres.dsn_env, want.postgres.dsn_env);
 
 	/* Key by key, the same document but for kafka.brokers. */
-	cr_assert(yaml_parser_initialize(&parser));
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-	    strlen(text));
-	cr_assert(yaml_parser_load(&parser, &a.doc));
-	yaml_parser_delete(&parser);
-	conf = slurp(SERVICE_YAML);
-	cr_assert(yaml_parser_initialize(&parser));
-	yaml_parser_set_input_string(&parser, (const unsigned char *)conf,
-	    strlen(conf));
-	cr_assert(yaml_parser_load(&parser, &b.doc));
-	yaml_parser_delete(&parser);
-	cr_assert(ynode_eq(&a, yaml_document_get_root_node(&a.doc), &b,
-	    yaml_document_get_root_node(&b.doc), "kafka.brokers", ""),
+	ydoc_load_text(&a, text);
+	ydoc_load(&b, SERVICE_YAML);
+	cr_assert(ynode_eq_except(&a, a.root, &b, b.root, "kafka.brokers"),
 	    "%s: %s differs from %s in a key other than kafka.brokers",
 	    cm.y->file, key, SERVICE_YAML);
-	yaml_document_delete(&a.doc);
-	yaml_document_delete(&b.doc);
-	free(conf);
+	ydoc_free(&a);
+	ydoc_free(&b);
 }
 
 Test(deploy, service_selects_the_pods_and_the_monitor_selects_it)

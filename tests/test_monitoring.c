@@ -39,6 +39,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "yamldoc.h"
 
 #define GEN		".build/tools/monitoring-gen"
 #define CONF		"conf/saga-tracker.yaml"
@@ -62,11 +63,6 @@ struct proc {
 	int		 status;
 	char		*out;
 	char		*err;
-};
-
-struct ydoc {
-	yaml_document_t	 doc;
-	yaml_node_t	*root;
 };
 
 /* What a firing alert must carry: labels from the scenario, text from
@@ -130,16 +126,6 @@ static void	run(struct proc *, char *const []);
 static void	proc_free(struct proc *);
 static void	load_config(struct config *, const char *);
 static void	generate(const char *, const char *);
-static void	ydoc_load(struct ydoc *, const char *);
-static void	ydoc_load_text(struct ydoc *, const char *);
-static void	ydoc_free(struct ydoc *);
-static yaml_node_t	*yget(struct ydoc *, yaml_node_t *, const char *);
-static yaml_node_t	*yat(struct ydoc *, yaml_node_t *, size_t);
-static yaml_node_t	*ypath(struct ydoc *, yaml_node_t *, const char *);
-static size_t		 ylen(const yaml_node_t *);
-static const char	*ystr(const yaml_node_t *);
-static int	ynode_eq(struct ydoc *, yaml_node_t *, struct ydoc *,
-		    yaml_node_t *);
 static yaml_node_t	*find_rule(struct ydoc *, yaml_node_t *,
 		    const char *);
 static void	rule_text(const char *, const char *, struct expect *);
@@ -315,146 +301,6 @@ generate(const char *config, const char *name)
 
 /* ---------------------------------------------------------------- */
 /* YAML trees								*/
-
-static void
-ydoc_load_text(struct ydoc *y, const char *text)
-{
-	yaml_parser_t	parser;
-
-	cr_assert(yaml_parser_initialize(&parser));
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-	    strlen(text));
-	cr_assert(yaml_parser_load(&parser, &y->doc), "YAML: %s at line %zu",
-	    parser.problem, parser.problem_mark.line + 1);
-	yaml_parser_delete(&parser);
-	y->root = yaml_document_get_root_node(&y->doc);
-	cr_assert_not_null(y->root, "empty YAML document");
-}
-
-static void
-ydoc_load(struct ydoc *y, const char *path)
-{
-	char		*text;
-
-	text = slurp(path, NULL);
-	cr_assert_not_null(text, "%s", path);
-	ydoc_load_text(y, text);
-	free(text);
-}
-
-static void
-ydoc_free(struct ydoc *y)
-{
-	yaml_document_delete(&y->doc);
-}
-
-static yaml_node_t *
-yget(struct ydoc *y, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t	*pair;
-	yaml_node_t		*k;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return (NULL);
-
-	for (pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; pair++) {
-		k = yaml_document_get_node(&y->doc, pair->key);
-		if (k->type == YAML_SCALAR_NODE &&
-		    strcmp((char *)k->data.scalar.value, key) == 0)
-			return (yaml_document_get_node(&y->doc, pair->value));
-	}
-
-	return (NULL);
-}
-
-static yaml_node_t *
-yat(struct ydoc *y, yaml_node_t *seq, size_t i)
-{
-	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE || i >= ylen(seq))
-		return (NULL);
-
-	return (yaml_document_get_node(&y->doc,
-	    seq->data.sequence.items.start[i]));
-}
-
-/* "a.b.0.c": mapping keys and sequence indices; NULL if absent. */
-static yaml_node_t *
-ypath(struct ydoc *y, yaml_node_t *node, const char *path)
-{
-	char		buf[256], *part, *save;
-
-	(void)snprintf(buf, sizeof(buf), "%s", path);
-	for (part = strtok_r(buf, ".", &save); part != NULL && node != NULL;
-	    part = strtok_r(NULL, ".", &save)) {
-		if (isdigit((unsigned char)part[0]))
-			node = yat(y, node, strtoul(part, NULL, 10));
-		else
-			node = yget(y, node, part);
-	}
-
-	return (node);
-}
-
-static size_t
-ylen(const yaml_node_t *seq)
-{
-	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE)
-		return (0);
-
-	return ((size_t)(seq->data.sequence.items.top -
-	    seq->data.sequence.items.start));
-}
-
-static const char *
-ystr(const yaml_node_t *n)
-{
-	if (n == NULL || n->type != YAML_SCALAR_NODE)
-		return (NULL);
-
-	return ((const char *)n->data.scalar.value);
-}
-
-static int
-ynode_eq(struct ydoc *ya, yaml_node_t *a, struct ydoc *yb, yaml_node_t *b)
-{
-	yaml_node_pair_t	*pa, *pb;
-	size_t			 i;
-
-	if (a->type != b->type)
-		return (0);
-
-	switch (a->type) {
-	case YAML_SCALAR_NODE:
-		return (strcmp(ystr(a), ystr(b)) == 0);
-	case YAML_SEQUENCE_NODE:
-		if (ylen(a) != ylen(b))
-			return (0);
-		for (i = 0; i < ylen(a); i++) {
-			if (!ynode_eq(ya, yat(ya, a, i), yb, yat(yb, b, i)))
-				return (0);
-		}
-		return (1);
-	case YAML_MAPPING_NODE:
-		pa = a->data.mapping.pairs.start;
-		pb = b->data.mapping.pairs.start;
-		if (a->data.mapping.pairs.top - pa !=
-		    b->data.mapping.pairs.top - pb)
-			return (0);
-		for (; pa < a->data.mapping.pairs.top; pa++, pb++) {
-			if (!ynode_eq(ya, yaml_document_get_node(&ya->doc,
-			    pa->key), yb, yaml_document_get_node(&yb->doc,
-			    pb->key)) ||
-			    !ynode_eq(ya, yaml_document_get_node(&ya->doc,
-			    pa->value), yb, yaml_document_get_node(&yb->doc,
-			    pb->value)))
-				return (0);
-		}
-		return (1);
-	default:
-		return (0);
-	}
-}
 
 static yaml_node_t *
 find_rule(struct ydoc *y, yaml_node_t *groups, const char *alert)
