@@ -54,6 +54,7 @@ enum key_type {
 	KEY_SECTION,
 	KEY_STRING,
 	KEY_UINT,
+	KEY_BOOL,
 	KEY_POSITIVE,
 	KEY_DURATION,
 	KEY_SEVERITY,
@@ -108,6 +109,8 @@ static int	load_unknown(struct loader *, const yaml_node_t *,
 static int	load_value(struct loader *, const struct key *,
 		    const yaml_node_t *);
 static int	load_string(struct loader *, const struct key *,
+		    const yaml_node_t *);
+static int	load_bool(struct loader *, const struct key *,
 		    const yaml_node_t *);
 static int	load_uint(struct loader *, const struct key *,
 		    const yaml_node_t *);
@@ -166,6 +169,8 @@ static const char	*check_receiver(const char *);
 #define K_STRING(n, m, c)	{ n, KEY_STRING, CFG_OFF(m), 0, 0, c, NULL }
 #define K_UINT(n, m, lo, hi)	\
     { n, KEY_UINT, CFG_OFF(m), lo, hi, NULL, NULL }
+#define K_BOOL(n, m)		\
+    { n, KEY_BOOL, CFG_OFF(m), 0, 0, NULL, NULL }
 #define K_POSITIVE(n, m)	\
     { n, KEY_POSITIVE, CFG_OFF(m), 0, 0, NULL, NULL }
 #define K_DURATION(n, m, lo)	\
@@ -194,6 +199,7 @@ static const struct key metrics_keys[] = {
 	K_UINT("max_step_labels", metrics.max_step_labels, 1,
 	    CONFIG_STEP_LABELS_MAX),
 	K_BUCKETS("compensation_buckets"),
+	K_BOOL("lag_per_partition", metrics.lag_per_partition),
 	K_END
 };
 
@@ -728,6 +734,8 @@ load_value(struct loader *ld, const struct key *key, const yaml_node_t *v)
 		return (load_string(ld, key, v));
 	case KEY_UINT:
 		return (load_uint(ld, key, v));
+	case KEY_BOOL:
+		return (load_bool(ld, key, v));
 	case KEY_POSITIVE:
 		return (load_positive(ld, key, v));
 	case KEY_DURATION:
@@ -766,6 +774,25 @@ load_string(struct loader *ld, const struct key *key, const yaml_node_t *v)
 		    why));
 
 	memcpy((char *)ld->cfg + key->off, s, len + 1);
+	return (0);
+}
+
+/* Plain true or false only: YAML 1.1's yes/no/on/off are errors. */
+static int
+load_bool(struct loader *ld, const struct key *key, const yaml_node_t *v)
+{
+	const char	*s;
+	int		*dst;
+
+	if (load_scalar(ld, v, "true or false", &s) == -1)
+		return (-1);
+	if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+	    (strcmp(s, "true") != 0 && strcmp(s, "false") != 0))
+		return (load_type_error(ld, v, "true or false"));
+
+	dst = (int *)(void *)((char *)ld->cfg + key->off);
+	*dst = strcmp(s, "true") == 0;
+
 	return (0);
 }
 

@@ -56,6 +56,7 @@ struct config {
 		unsigned int	max_step_labels;
 		size_t		bucket_count;
 		double		compensation_buckets[CONFIG_BUCKETS_MAX];
+		int		lag_per_partition;	/* also {partition} */
 	} metrics;
 
 	struct {

@@ -44,6 +44,7 @@ struct consumer_ctx {
 	struct store		*store;		/* the gauges */
 	char			 dsn[1024];
 	char			 topic[CONFIG_STR_MAX];
+	int			 lag_per_partition;
 	int64_t			 next_gauges_ms;
 	rd_kafka_message_t	*msgs[CONSUMER_BATCH_MAX];
 	struct store_msg	 batch[CONSUMER_BATCH_MAX];
@@ -310,6 +311,9 @@ consumer_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 		if (lag < 0)
 			continue;
 		total += lag;
+		if (cctx->lag_per_partition)
+			(void)metrics_consumer_lag_partition_set(
+			    (int32_t)strtol(key, NULL, 10), lag);
 	}
 	metrics_consumer_lag_set(total);
 
@@ -345,6 +349,7 @@ consumer_start(const struct config *cfg, const char *dsn)
 
 	(void)kore_strlcpy(cctx->dsn, dsn, sizeof(cctx->dsn));
 	(void)kore_strlcpy(cctx->topic, cfg->kafka.topic, sizeof(cctx->topic));
+	cctx->lag_per_partition = cfg->metrics.lag_per_partition;
 
 	if ((cctx->applier = applier_create(dsn, CONSUMER_LANES, err,
 	    sizeof(err))) == NULL) {

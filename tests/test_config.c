@@ -139,6 +139,7 @@ Test(defaults, match_spec)
 	cr_assert_str_eq(cfg.postgres.dsn_env, "SAGA_TRACKER_DB_DSN");
 
 	cr_assert_eq(cfg.metrics.max_step_labels, 64u);
+	cr_assert_eq(cfg.metrics.lag_per_partition, 0);
 	cr_assert_eq(cfg.metrics.bucket_count, 10u);
 	for (i = 0; i < 10; i++)
 		cr_assert_eq(cfg.metrics.compensation_buckets[i], buckets[i]);
@@ -223,6 +224,7 @@ Test(load, overrides_apply)
 	cr_assert_eq(cfg.metrics.compensation_buckets[0], 0.1);
 	cr_assert_eq(cfg.metrics.compensation_buckets[1], 10.0);
 	cr_assert_eq(cfg.metrics.compensation_buckets[2], 100.0);
+	cr_assert_eq(cfg.metrics.lag_per_partition, 1);
 
 	cr_assert_eq(cfg.alerts.failure_spike.threshold, 2.5);
 	cr_assert_eq(cfg.alerts.failure_spike.window_sec, 5400u);
@@ -355,6 +357,8 @@ Test(errors, wrong_types)
 	    "metrics.compensation_buckets: expected a list, got '5'");
 	expect_error("err_buckets_inf.yaml", ":2:29: "
 	    "metrics.compensation_buckets[1]: expected a number, got '.inf'");
+	expect_error("err_bool_yes.yaml", ":2:22: "
+	    "metrics.lag_per_partition: expected true or false, got 'yes'");
 }
 
 Test(errors, numbers_out_of_range)

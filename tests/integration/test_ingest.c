@@ -38,9 +38,43 @@ struct batch {
 
 static struct harness_env	runner_env;
 
+/* The shipped YAML with metrics.lag_per_partition turned on. */
+static void
+write_yaml(char *path, size_t len)
+{
+	FILE		*in, *out;
+	char		 line[512];
+	int		 found;
+
+	(void)snprintf(path, len, "/tmp/saga-ingest-%d.yaml", (int)getpid());
+	in = fopen("conf/saga-tracker.yaml", "r");
+	out = fopen(path, "w");
+	if (in == NULL || out == NULL) {
+		fprintf(stderr, "test_ingest: cannot write %s\n", path);
+		exit(1);
+	}
+	found = 0;
+	while (fgets(line, sizeof(line), in) != NULL) {
+		if (strstr(line, "lag_per_partition: false") != NULL) {
+			fputs("  lag_per_partition: true\n", out);
+			found = 1;
+		} else {
+			fputs(line, out);
+		}
+	}
+	fclose(in);
+	fclose(out);
+	if (!found) {
+		fprintf(stderr, "test_ingest: no lag_per_partition key in "
+		    "conf/saga-tracker.yaml\n");
+		exit(1);
+	}
+}
+
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
 	(void)set;
+	write_yaml(runner_env.service_yaml, sizeof(runner_env.service_yaml));
 	harness_up(&runner_env, HARNESS_PG | HARNESS_BROKER |
 	    HARNESS_SERVICE);
 }
@@ -49,6 +83,7 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 {
 	(void)stats;
 	harness_down(&runner_env);
+	(void)unlink(runner_env.service_yaml);
 }
 
 static void
@@ -366,4 +401,27 @@ Test(ingest, large_events_survive_the_sandbox)
 	    0);
 	wait_applied(&env, &b, "big", committed + (int64_t)b.n);
 	batch_free(&b);
+}
+
+/* metrics.lag_per_partition: true adds a series per assigned partition. */
+Test(ingest, lag_is_exported_per_partition_when_configured)
+{
+	struct harness_env	env;
+	struct harness_reply	r;
+	int			waited, found;
+
+	harness_env(&env);
+	found = 0;
+	for (waited = 0; waited < 20000 && !found; waited += 500) {
+		cr_assert_eq(harness_http(env.service_port, "GET",
+		    "/actuator/prometheus", NULL, NULL, &r), 0);
+		found = strstr(r.body, "saga_tracker_consumer_lag{"
+		    "partition=\"0\"}") != NULL &&
+		    strstr(r.body, "\nsaga_tracker_consumer_lag ") != NULL;
+		harness_reply_free(&r);
+		if (!found)
+			sleep_ms(500);
+	}
+	cr_assert(found, "no saga_tracker_consumer_lag{partition=\"0\"} "
+	    "next to the total after 20 s");
 }
