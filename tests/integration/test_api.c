@@ -23,6 +23,7 @@
 #include <yaml.h>
 
 #include "harness.h"
+#include "yamldoc.h"
 #include "store.h"
 
 #define PATH_MAX_LEN	1024
@@ -875,67 +876,40 @@ Test(api, other_methods_are_405_problems_with_allow)
 	}
 }
 
-static const yaml_node_t *
-yaml_get(yaml_document_t *doc, const yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return (NULL);
-	for (p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		k = yaml_document_get_node(doc, p->key);
-		if (k != NULL && k->type == YAML_SCALAR_NODE &&
-		    strcmp((const char *)k->data.scalar.value, key) == 0)
-			return (yaml_document_get_node(doc, p->value));
-	}
-
-	return (NULL);
-}
-
 /* The (path, METHOD) pairs of the document's paths object. */
 static size_t
-openapi_operations(const char *text, size_t len, struct operation *ops,
-    size_t max)
+openapi_operations(const char *text, struct operation *ops, size_t max)
 {
 	static const char	*methods[] = { "get", "put", "post", "delete",
 				    "options", "head", "patch", "trace" };
-	yaml_parser_t		 parser;
-	yaml_document_t		 doc;
-	const yaml_node_t	*paths, *item;
-	yaml_node_t		*key;
+	struct ydoc		 y;
+	yaml_node_t		*paths, *key, *item;
 	yaml_node_pair_t	*p;
 	size_t			 n, m, k;
 
-	cr_assert(yaml_parser_initialize(&parser));
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-	    len);
-	cr_assert(yaml_parser_load(&parser, &doc), "openapi.yaml: %s",
-	    parser.problem);
-	paths = yaml_get(&doc, yaml_document_get_root_node(&doc), "paths");
-	cr_assert_not_null(paths, "no paths in openapi.yaml");
+	ydoc_load_text(&y, text);
+	paths = yget(&y, y.root, "paths");
+	cr_assert(paths != NULL && paths->type == YAML_MAPPING_NODE,
+	    "no paths in openapi.yaml");
 
 	n = 0;
 	for (p = paths->data.mapping.pairs.start;
 	    p < paths->data.mapping.pairs.top; p++) {
-		key = yaml_document_get_node(&doc, p->key);
+		key = yaml_document_get_node(&y.doc, p->key);
+		item = yaml_document_get_node(&y.doc, p->value);
 		for (m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
-			item = yaml_document_get_node(&doc, p->value);
-			if (yaml_get(&doc, item, methods[m]) == NULL)
+			if (yget(&y, item, methods[m]) == NULL)
 				continue;
 			cr_assert_lt(n, max);
 			(void)snprintf(ops[n].path, sizeof(ops[n].path), "%s",
-			    (const char *)key->data.scalar.value);
+			    ystr(key));
 			for (k = 0; methods[m][k] != '\0'; k++)
 				ops[n].method[k] = (char)(methods[m][k] - 32);
 			ops[n].method[k] = '\0';
 			n++;
 		}
 	}
-
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	ydoc_free(&y);
 
 	return (n);
 }
@@ -985,7 +959,7 @@ Test(api, openapi_documents_the_spec_and_every_path_answers)
 	cr_assert_str_eq(ctype, "application/yaml; charset=utf-8");
 	cr_assert_not_null(strstr(r.body, "openapi: 3.0"));
 
-	n = openapi_operations(r.body, r.body_len, ops,
+	n = openapi_operations(r.body, ops,
 	    sizeof(ops) / sizeof(ops[0]));
 	for (i = 0; i < sizeof(spec) / sizeof(spec[0]); i++)
 		cr_assert(operation_listed(ops, n, spec[i][0], spec[i][1]),

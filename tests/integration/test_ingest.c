@@ -195,6 +195,18 @@ sleep_ms(int ms)
 	(void)nanosleep(&ts, NULL);
 }
 
+/* The group's committed offsets now (0 before its first commit). */
+static int64_t
+committed_now(const struct harness_env *env)
+{
+	int64_t		committed;
+
+	committed = harness_committed(env, GROUP, TOPIC);
+	cr_assert_geq(committed, 0, "cannot read the group's offsets");
+
+	return (committed);
+}
+
 /* Wait until the prefix's events are stored and the offsets committed. */
 static void
 wait_applied(const struct harness_env *env, const struct batch *b,
@@ -248,7 +260,7 @@ Test(ingest, duplicates_and_poison_applied_exactly_once)
 	rejected = harness_metric(&env, "saga_events_rejected_total");
 	failed = harness_metric(&env, "saga_failed_total");
 	compensated = harness_metric(&env, "saga_compensated_total");
-	committed = harness_committed(&env, GROUP, TOPIC);
+	committed = committed_now(&env);
 	dead = harness_pg_int(&env, "SELECT count(*) FROM "
 	    "saga_event_rejected");
 	if (dead < 0)
@@ -256,8 +268,7 @@ Test(ingest, duplicates_and_poison_applied_exactly_once)
 
 	cr_assert_eq(harness_produce(&env, TOPIC, b.keys, b.payloads, b.n),
 	    0);
-	wait_applied(&env, &b, "eo", (committed > 0 ? committed : 0) +
-	    (int64_t)b.n);
+	wait_applied(&env, &b, "eo", committed + (int64_t)b.n);
 	check_rows(&env, &b, "eo");
 
 	cr_assert_eq(harness_pg_int(&env, "SELECT count(*) FROM "
@@ -284,9 +295,7 @@ Test(ingest, database_outage_pauses_and_loses_nothing)
 	harness_env(&env);
 	srand(2);
 	batch_build(&b, "db", 50);
-	committed = harness_committed(&env, GROUP, TOPIC);
-	if (committed < 0)
-		committed = 0;
+	committed = committed_now(&env);
 	processed = harness_metric(&env, "saga_events_processed_total");
 
 	cr_assert_eq(harness_pg_stop(&env), 0);
@@ -322,9 +331,7 @@ Test(ingest, sigkill_of_the_consumer_worker_loses_and_doubles_nothing)
 	harness_env(&env);
 	srand(3);
 	batch_build(&b, "kill", 1500);
-	committed = harness_committed(&env, GROUP, TOPIC);
-	if (committed < 0)
-		committed = 0;
+	committed = committed_now(&env);
 	processed = harness_metric(&env, "saga_events_processed_total");
 
 	pid = harness_worker_pid(&env, 1);
@@ -376,9 +383,7 @@ Test(ingest, large_events_survive_the_sandbox)
 
 	harness_env(&env);
 	memset(&b, 0, sizeof(b));
-	committed = harness_committed(&env, GROUP, TOPIC);
-	if (committed < 0)
-		committed = 0;
+	committed = committed_now(&env);
 
 	meta = malloc(15001);
 	payload = malloc(16000);
