@@ -41,15 +41,19 @@
  * and turns READY; past the dimension's bound it becomes DEAD and the
  * value maps to "other", the extra ordinal each dimension reserves.
  * Nothing is ever deleted, so probing stops at a FREE entry.  A reader
- * that meets a BUSY entry with its own tag waits for it; if the writer
- * died in that window the reader marks the entry DEAD after a timeout
- * and the value is claimed afresh.
+ * that meets a BUSY entry with its own tag waits for it.  The entry names
+ * the claiming process; only when that process is gone (or after
+ * SEG_GIVEUP_NSEC, should its pid have been reused) does the reader mark
+ * the entry DEAD so the value is claimed afresh.  A claimer that is only
+ * descheduled, as on a loaded machine, is always waited for: giving up
+ * on it would split one value over two series.
  */
 
 #include <sys/types.h>
 #include <sys/mman.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -57,14 +61,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "metrics.h"
 
 #define SEG_MAGIC		0x3152544d41474153ULL	/* "SAGAMTR1" */
-#define SEG_LAYOUT		1
+#define SEG_LAYOUT		2
 #define SEG_ALIGN		128
 #define SEG_TABLE_MIN		16
-#define SEG_WAIT_NSEC		50000000LL
+#define SEG_WAIT_NSEC		1000000LL	/* spin, then nap and check */
+#define SEG_NAP_NSEC		100000L
+#define SEG_GIVEUP_NSEC		5000000000LL
 #define SEG_ABSENT		UINT64_MAX	/* gauge cell without value */
 #define SEG_LE_MAX		32
 
@@ -112,6 +119,7 @@ struct family_def {
 
 struct seg_entry {
 	_Atomic uint64_t	state;		/* tag << 2 | ENT_* */
+	_Atomic int32_t		owner;		/* pid of the claimer */
 	uint32_t		ord;
 	uint32_t		len;
 	char			value[METRICS_VALUE_MAX];
@@ -250,6 +258,7 @@ static int		 dim_lookup(enum dim_id, const char *, uint32_t *);
 static int		 dim_claim(enum dim_id, uint32_t, const char *,
 			    size_t, uint64_t, uint64_t *, uint32_t *);
 static uint64_t		 entry_wait(struct seg_entry *, uint64_t);
+static int		 owner_gone(int32_t);
 static uint32_t		 series_index(const struct family_def *,
 			    const uint32_t *);
 static void		 mark_used(enum metrics_family, uint32_t);
@@ -734,6 +743,8 @@ dim_claim(enum dim_id id, uint32_t i, const char *v, size_t len,
 	    memory_order_acq_rel, memory_order_acquire))
 		return (0);
 
+	atomic_store_explicit(&e->owner, (int32_t)getpid(),
+	    memory_order_release);
 	*ord = d->cap;
 	ticket = atomic_fetch_add_explicit(&m.hdr->claimed[id], 1,
 	    memory_order_relaxed);
@@ -758,26 +769,47 @@ dim_claim(enum dim_id id, uint32_t i, const char *v, size_t len,
 	return (1);
 }
 
-/* Wait for a BUSY entry; give up on a writer that died while claiming. */
+/*
+ * Wait for a BUSY entry.  Spin briefly, then nap and look again; mark it
+ * DEAD only when its claimer's process is gone, or after SEG_GIVEUP_NSEC.
+ */
 static uint64_t
 entry_wait(struct seg_entry *e, uint64_t w)
 {
-	int64_t		deadline;
+	struct timespec	nap = { 0, SEG_NAP_NSEC };
+	int64_t		start, now;
+	int32_t		owner;
 	uint64_t	spins;
 
-	deadline = now_nsec() + SEG_WAIT_NSEC;
+	start = now_nsec();
 	for (spins = 1; ENT_STATE(w) == ENT_BUSY; spins++) {
-		if ((spins & 1023) == 0 && now_nsec() > deadline) {
-			if (atomic_compare_exchange_strong_explicit(&e->state,
-			    &w, (w & ~3ULL) | ENT_DEAD, memory_order_acq_rel,
-			    memory_order_acquire))
-				return ((w & ~3ULL) | ENT_DEAD);
+		w = atomic_load_explicit(&e->state, memory_order_acquire);
+		if (ENT_STATE(w) != ENT_BUSY || (spins & 1023) != 0 ||
+		    (now = now_nsec()) - start < SEG_WAIT_NSEC)
+			continue;
+
+		owner = atomic_load_explicit(&e->owner, memory_order_acquire);
+		if (!owner_gone(owner) && now - start < SEG_GIVEUP_NSEC) {
+			(void)nanosleep(&nap, NULL);
 			continue;
 		}
-		w = atomic_load_explicit(&e->state, memory_order_acquire);
+		if (atomic_compare_exchange_strong_explicit(&e->state, &w,
+		    (w & ~3ULL) | ENT_DEAD, memory_order_acq_rel,
+		    memory_order_acquire))
+			return ((w & ~3ULL) | ENT_DEAD);
 	}
 
 	return (w);
+}
+
+/* 1 if no process has pid owner (0: not yet recorded, so alive). */
+static int
+owner_gone(int32_t owner)
+{
+	if (owner <= 0)
+		return (0);
+
+	return (kill((pid_t)owner, 0) == -1 && errno == ESRCH);
 }
 
 int
