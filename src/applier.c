@@ -1,36 +1,36 @@
 /*
- * applier: one batch, several lanes, one store connection per lane (see
- * applier.h).  A fork-join per batch: applier_apply() hands every pending
- * lane to its thread and waits for all of them.
+ * applier: lanes, each a thread with a queue and a store connection,
+ * that apply messages in batches (see applier.h).  One mutex guards the
+ * queues; the database work is done outside it.
  */
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "applier.h"
 
 struct lane {
 	struct applier		*owner;
 	pthread_t		 thread;
+	pthread_cond_t		 wake;		/* queued, or quit */
 	struct store		*store;
-	struct store_msg	*msgs;		/* this lane's part of the batch */
-	size_t			 n;
-	size_t			 cap;
-	unsigned long		 seen;		/* the last round it looked at */
-	int			 pending;	/* still to be committed */
-	int			 rc;		/* of the last run */
+	struct store_msg	*queue;		/* APPLIER_QUEUE_MAX */
+	size_t			 queued;
+	struct store_msg	*batch;		/* APPLIER_BATCH_MAX */
+	size_t			 nbatch;	/* in hand, 0 = idle */
+	atomic_llong		 attempt_ms;	/* since when, 0 = none */
 	char			 err[512];
 };
 
 struct applier {
 	pthread_mutex_t		 lock;
-	pthread_cond_t		 work;		/* a new round, or quit */
-	pthread_cond_t		 done;		/* a lane finished its run */
-	unsigned long		 round;
-	int			 running;	/* lanes still in this round */
+	pthread_cond_t		 room;		/* a queue shrank, a lane idled */
+	struct applier_hooks	 hooks;
 	int			 quit;
 	int			 nlanes;
 	int			 started;
@@ -38,15 +38,61 @@ struct applier {
 	struct lane		 lanes[APPLIER_LANES_MAX];
 };
 
+static int64_t	 applier_now_ms(void);
+static void	 applier_deadline(struct timespec *, int);
+static int	 applier_cond_init(pthread_cond_t *);
+static int	 applier_lane_init(struct applier *, struct lane *, char *,
+		    size_t);
 static void	*applier_lane_main(void *);
-static void	 applier_lane_run(struct lane *);
-static int	 applier_lane_add(struct lane *, const struct store_msg *);
+static void	 applier_lane_take(struct lane *);
+static void	 applier_lane_apply(struct lane *);
+static int	 applier_lane_attempt(struct lane *,
+		    struct store_batch_result *);
+static int	 applier_lane_nap(struct lane *, int);
+static int	 applier_idle(const struct applier *);
+
+static int64_t
+applier_now_ms(void)
+{
+	struct timespec		ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* Now + ms on CLOCK_MONOTONIC, the clock of every condition here. */
+static void
+applier_deadline(struct timespec *ts, int ms)
+{
+	(void)clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static int
+applier_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t	attr;
+	int			rc;
+
+	(void)pthread_condattr_init(&attr);
+	(void)pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(cond, &attr);
+	(void)pthread_condattr_destroy(&attr);
+
+	return (rc);
+}
 
 struct applier *
-applier_create(const char *dsn, int lanes, char *err, size_t errlen)
+applier_create(const char *dsn, int lanes, const struct applier_hooks *hooks,
+    char *err, size_t errlen)
 {
 	struct applier	*a;
-	int		 i, rc;
+	int		 i;
 
 	if (lanes < 1 || lanes > APPLIER_LANES_MAX) {
 		(void)snprintf(err, errlen, "lanes: %d is not in 1..%d",
@@ -59,17 +105,15 @@ applier_create(const char *dsn, int lanes, char *err, size_t errlen)
 	}
 
 	(void)pthread_mutex_init(&a->lock, NULL);
-	(void)pthread_cond_init(&a->work, NULL);
-	(void)pthread_cond_init(&a->done, NULL);
+	(void)applier_cond_init(&a->room);
+	a->hooks = *hooks;
 	(void)snprintf(a->dsn, sizeof(a->dsn), "%s", dsn);
 	a->nlanes = lanes;
+	for (i = 0; i < lanes; i++)
+		(void)applier_cond_init(&a->lanes[i].wake);
 
 	for (i = 0; i < lanes; i++) {
-		a->lanes[i].owner = a;
-		if ((rc = pthread_create(&a->lanes[i].thread, NULL,
-		    applier_lane_main, &a->lanes[i])) != 0) {
-			(void)snprintf(err, errlen, "applier: lane %d: %s", i,
-			    strerror(rc));
+		if (applier_lane_init(a, &a->lanes[i], err, errlen) == -1) {
 			applier_destroy(a);
 			return (NULL);
 		}
@@ -77,6 +121,30 @@ applier_create(const char *dsn, int lanes, char *err, size_t errlen)
 	}
 
 	return (a);
+}
+
+static int
+applier_lane_init(struct applier *a, struct lane *l, char *err,
+    size_t errlen)
+{
+	int		rc;
+
+	l->owner = a;
+	l->queue = calloc(APPLIER_QUEUE_MAX, sizeof(*l->queue));
+	l->batch = calloc(APPLIER_BATCH_MAX, sizeof(*l->batch));
+	if (l->queue == NULL || l->batch == NULL) {
+		(void)snprintf(err, errlen, "applier: lane %d: %s",
+		    (int)(l - a->lanes), strerror(errno));
+		return (-1);
+	}
+	if ((rc = pthread_create(&l->thread, NULL, applier_lane_main,
+	    l)) != 0) {
+		(void)snprintf(err, errlen, "applier: lane %d: %s",
+		    (int)(l - a->lanes), strerror(rc));
+		return (-1);
+	}
+
+	return (0);
 }
 
 void
@@ -89,147 +157,204 @@ applier_destroy(struct applier *a)
 
 	pthread_mutex_lock(&a->lock);
 	a->quit = 1;
-	pthread_cond_broadcast(&a->work);
+	for (i = 0; i < a->started; i++)
+		pthread_cond_signal(&a->lanes[i].wake);
 	pthread_mutex_unlock(&a->lock);
 
 	for (i = 0; i < a->started; i++)
 		(void)pthread_join(a->lanes[i].thread, NULL);
 	for (i = 0; i < a->nlanes; i++) {
 		store_close(a->lanes[i].store);
-		free(a->lanes[i].msgs);
+		free(a->lanes[i].queue);
+		free(a->lanes[i].batch);
+		pthread_cond_destroy(&a->lanes[i].wake);
 	}
 
-	pthread_cond_destroy(&a->work);
-	pthread_cond_destroy(&a->done);
+	pthread_cond_destroy(&a->room);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
 
-static int
-applier_lane_add(struct lane *l, const struct store_msg *m)
+int
+applier_push(struct applier *a, const struct store_msg *msg, int wait_ms)
 {
-	struct store_msg	*p;
-	size_t			 cap;
+	struct timespec	 deadline;
+	struct lane	*l;
+	int		 rc;
 
-	if (l->n == l->cap) {
-		cap = l->cap ? l->cap * 2 : 256;
-		if ((p = realloc(l->msgs, cap * sizeof(*p))) == NULL)
-			return (-1);
-		l->msgs = p;
-		l->cap = cap;
+	l = &a->lanes[(unsigned int)msg->partition % (unsigned int)a->nlanes];
+	applier_deadline(&deadline, wait_ms);
+
+	pthread_mutex_lock(&a->lock);
+	rc = 0;
+	while (l->queued == APPLIER_QUEUE_MAX && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&a->room, &a->lock, &deadline);
+	if (l->queued < APPLIER_QUEUE_MAX) {
+		l->queue[l->queued++] = *msg;
+		if (l->queued == 1)
+			pthread_cond_signal(&l->wake);
+		rc = 0;
+	} else {
+		rc = -1;
 	}
-	l->msgs[l->n++] = *m;
+	pthread_mutex_unlock(&a->lock);
 
-	return (0);
+	return (rc);
 }
 
-void
-applier_begin(struct applier *a, const struct store_msg *msgs, size_t n)
+/* Under the lock: no lane holds a batch or has one queued. */
+static int
+applier_idle(const struct applier *a)
 {
-	struct lane	*l;
-	size_t		 i;
-	int		 k;
+	int		i;
 
-	for (k = 0; k < a->nlanes; k++)
-		a->lanes[k].n = 0;
-
-	for (i = 0; i < n; i++) {
-		k = (int)((unsigned int)msgs[i].partition %
-		    (unsigned int)a->nlanes);
-		l = &a->lanes[k];
-		/* Out of memory: the message goes to lane 0 instead. */
-		if (applier_lane_add(l, &msgs[i]) == -1 &&
-		    applier_lane_add(&a->lanes[0], &msgs[i]) == -1)
-			abort();
+	for (i = 0; i < a->nlanes; i++) {
+		if (a->lanes[i].queued > 0 || a->lanes[i].nbatch > 0)
+			return (0);
 	}
 
-	for (k = 0; k < a->nlanes; k++)
-		a->lanes[k].pending = a->lanes[k].n > 0;
+	return (1);
 }
 
 int
-applier_apply(struct applier *a, char *err, size_t errlen)
+applier_drain(struct applier *a, int wait_ms)
 {
-	int		k, failed;
+	struct timespec	deadline;
+	int		rc;
+
+	applier_deadline(&deadline, wait_ms);
 
 	pthread_mutex_lock(&a->lock);
-	a->running = 0;
-	for (k = 0; k < a->nlanes; k++)
-		a->running += a->lanes[k].pending;
-	a->round++;
-	pthread_cond_broadcast(&a->work);
-	while (a->running > 0)
-		pthread_cond_wait(&a->done, &a->lock);
+	rc = 0;
+	while (!applier_idle(a) && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&a->room, &a->lock, &deadline);
+	rc = applier_idle(a) ? 0 : -1;
 	pthread_mutex_unlock(&a->lock);
 
-	failed = 0;
-	for (k = 0; k < a->nlanes; k++) {
-		if (!a->lanes[k].pending)
-			continue;
-		if (failed++ == 0)
-			(void)snprintf(err, errlen, "%s", a->lanes[k].err);
-	}
-
-	return (failed == 0 ? 0 : -1);
+	return (rc);
 }
 
-void
-applier_ping(struct applier *a)
+int64_t
+applier_attempt_ms(struct applier *a)
 {
-	int		k;
+	int64_t		now, since, longest;
+	int		i;
 
-	for (k = 0; k < a->nlanes; k++) {
-		if (a->lanes[k].store != NULL)
-			(void)store_ping(a->lanes[k].store);
-	}
-}
-
-/* In the lane's thread: open the connection if need be, apply its part. */
-static void
-applier_lane_run(struct lane *l)
-{
-	struct store_batch_result	res;
-
-	if (l->store == NULL && (l->store = store_open(l->owner->dsn, l->err,
-	    sizeof(l->err))) == NULL) {
-		l->rc = -1;
-		return;
+	now = applier_now_ms();
+	longest = 0;
+	for (i = 0; i < a->nlanes; i++) {
+		since = atomic_load(&a->lanes[i].attempt_ms);
+		if (since != 0 && now - since > longest)
+			longest = now - since;
 	}
 
-	l->rc = store_apply_batch(l->store, l->msgs, l->n, &res, l->err,
-	    sizeof(l->err));
+	return (longest);
 }
+
+/* --- a lane's thread ------------------------------------------------------ */
 
 static void *
 applier_lane_main(void *arg)
 {
 	struct lane	*l = arg;
 	struct applier	*a = l->owner;
+	size_t		 n;
 
-	/*
-	 * l->seen starts at 0, before the thread does: a round begun while
-	 * the thread was still starting is not missed.
-	 */
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
-		while (!a->quit && a->round == l->seen)
-			pthread_cond_wait(&a->work, &a->lock);
+		while (!a->quit && l->queued == 0)
+			pthread_cond_wait(&l->wake, &a->lock);
 		if (a->quit)
 			break;
-		l->seen = a->round;
-		if (!l->pending)
-			continue;
-
+		applier_lane_take(l);
 		pthread_mutex_unlock(&a->lock);
-		applier_lane_run(l);
-		pthread_mutex_lock(&a->lock);
 
-		if (l->rc == 0)
-			l->pending = 0;
-		a->running--;
-		pthread_cond_signal(&a->done);
+		applier_lane_apply(l);
+
+		pthread_mutex_lock(&a->lock);
+		l->nbatch = 0;
+		pthread_cond_broadcast(&a->room);
 	}
+
+	/* Quitting: what is still queued was never applied. */
+	n = l->queued;
+	l->queued = 0;
 	pthread_mutex_unlock(&a->lock);
+	if (n > 0)
+		a->hooks.dropped(a->hooks.arg, l->queue, n);
 
 	return (NULL);
+}
+
+/* Under the lock: move the oldest queued messages into the batch. */
+static void
+applier_lane_take(struct lane *l)
+{
+	size_t		n;
+
+	n = l->queued < APPLIER_BATCH_MAX ? l->queued : APPLIER_BATCH_MAX;
+	memcpy(l->batch, l->queue, n * sizeof(*l->queue));
+	memmove(l->queue, l->queue + n, (l->queued - n) * sizeof(*l->queue));
+	l->queued -= n;
+	l->nbatch = n;
+	pthread_cond_broadcast(&l->owner->room);
+}
+
+/* Until the batch commits, or the applier quits. */
+static void
+applier_lane_apply(struct lane *l)
+{
+	struct applier			*a = l->owner;
+	struct store_batch_result	 res;
+	int				 backoff;
+
+	for (backoff = APPLIER_BACKOFF_MIN_MS;; backoff *= 2) {
+		if (backoff > APPLIER_BACKOFF_MAX_MS)
+			backoff = APPLIER_BACKOFF_MAX_MS;
+		if (applier_lane_attempt(l, &res) == 0) {
+			a->hooks.done(a->hooks.arg, l->batch, l->nbatch, &res);
+			return;
+		}
+		a->hooks.failed(a->hooks.arg, l->batch, l->nbatch, l->err,
+		    backoff);
+		if (applier_lane_nap(l, backoff) == -1) {
+			a->hooks.dropped(a->hooks.arg, l->batch, l->nbatch);
+			return;
+		}
+	}
+}
+
+/* One try: connect if need be, apply the batch in one transaction. */
+static int
+applier_lane_attempt(struct lane *l, struct store_batch_result *res)
+{
+	int		rc;
+
+	atomic_store(&l->attempt_ms, applier_now_ms());
+	if (l->store == NULL)
+		l->store = store_open(l->owner->dsn, l->err, sizeof(l->err));
+	rc = l->store == NULL ? -1 : store_apply_batch(l->store, l->batch,
+	    l->nbatch, res, l->err, sizeof(l->err));
+	atomic_store(&l->attempt_ms, 0);
+
+	return (rc);
+}
+
+/* Sleep ms, or less if the applier quits: then -1. */
+static int
+applier_lane_nap(struct lane *l, int ms)
+{
+	struct applier	*a = l->owner;
+	struct timespec	 deadline;
+	int		 rc, quit;
+
+	applier_deadline(&deadline, ms);
+	pthread_mutex_lock(&a->lock);
+	rc = 0;
+	while (!a->quit && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&l->wake, &a->lock, &deadline);
+	quit = a->quit;
+	pthread_mutex_unlock(&a->lock);
+
+	return (quit ? -1 : 0);
 }

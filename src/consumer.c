@@ -1,6 +1,7 @@
 /*
- * consumer: librdkafka high-level consumer in a pthread of worker 1,
- * batching saga events into store_apply_batch() (see consumer.h).
+ * consumer: librdkafka high-level consumer in a pthread of worker 1 that
+ * feeds the applier's lanes and commits what they applied (see
+ * consumer.h).
  */
 
 #include <kore/kore.h>
@@ -23,7 +24,10 @@
 #include "metrics.h"
 #include "store.h"
 
-/* Written by the consumer thread only; read by every process. */
+/*
+ * Written by worker 1's consumer and lane threads (error under
+ * consumer_error_lock); read by every process.
+ */
 struct consumer_shared {
 	atomic_uint		seq;		/* odd while error changes */
 	atomic_int		phase;
@@ -46,17 +50,18 @@ struct consumer_ctx {
 	char			 topic[CONFIG_STR_MAX];
 	int			 lag_per_partition;
 	int64_t			 next_gauges_ms;
-	rd_kafka_message_t	*msgs[CONSUMER_BATCH_MAX];
-	struct store_msg	 batch[CONSUMER_BATCH_MAX];
 };
 
 static struct consumer_shared	*cshared = NULL;
 static struct consumer_ctx	*cctx = NULL;
+static pthread_mutex_t		 consumer_error_lock =
+				    PTHREAD_MUTEX_INITIALIZER;
 
 static int64_t	consumer_now_ms(void);
 static void	consumer_set_error(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 static void	consumer_beat(void);
+static void	consumer_beat_unless_stuck(struct consumer_ctx *);
 static void	consumer_nap(int);
 static rd_kafka_t *consumer_create(const struct config *, char *, size_t);
 static int	consumer_conf_set(rd_kafka_conf_t *, const char *,
@@ -66,9 +71,15 @@ static void	consumer_on_rebalance(rd_kafka_t *, rd_kafka_resp_err_t,
 static int	consumer_on_stats(rd_kafka_t *, char *, size_t, void *);
 static void	consumer_on_error(rd_kafka_t *, int, const char *, void *);
 static void	*consumer_main(void *);
-static size_t	consumer_fill_batch(struct consumer_ctx *);
-static void	consumer_apply(struct consumer_ctx *, size_t);
-static int	consumer_commit(struct consumer_ctx *, size_t);
+static void	consumer_poll(struct consumer_ctx *);
+static void	consumer_drain(struct consumer_ctx *);
+static void	consumer_applied(void *, const struct store_msg *, size_t,
+		    const struct store_batch_result *);
+static void	consumer_not_applied(void *, const struct store_msg *,
+		    size_t, const char *, int);
+static void	consumer_dropped(void *, const struct store_msg *, size_t);
+static int	consumer_commit(struct consumer_ctx *,
+		    const struct store_msg *, size_t);
 static int	consumer_store_ready(struct consumer_ctx *);
 static void	consumer_gauges(struct consumer_ctx *);
 
@@ -127,9 +138,11 @@ consumer_set_error(const char *fmt, ...)
 		va_end(ap);
 	}
 
+	pthread_mutex_lock(&consumer_error_lock);
 	atomic_fetch_add_explicit(&cshared->seq, 1, memory_order_acq_rel);
 	memcpy(cshared->error, buf, sizeof(buf));
 	atomic_fetch_add_explicit(&cshared->seq, 1, memory_order_acq_rel);
+	pthread_mutex_unlock(&consumer_error_lock);
 }
 
 void
@@ -169,6 +182,18 @@ static void
 consumer_beat(void)
 {
 	atomic_store(&cshared->last_poll_ms, consumer_now_ms());
+}
+
+/*
+ * While the consumer waits for the lanes: alive, unless a lane has been
+ * inside one database attempt for CONSUMER_STALL_MS (a hung server), so
+ * that liveness reports it.  A lane backing off is not stuck.
+ */
+static void
+consumer_beat_unless_stuck(struct consumer_ctx *ctx)
+{
+	if (applier_attempt_ms(ctx->applier) < CONSUMER_STALL_MS)
+		consumer_beat();
 }
 
 /* Sleep ms in short steps, beating, and give up early on stop. */
@@ -273,13 +298,14 @@ consumer_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			    parts->elems[i].partition);
 	}
 
-	/* Batches are applied and committed before the next poll. */
+	/* What was taken from revoked partitions is applied first. */
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		if (cooperative)
 			(void)rd_kafka_incremental_assign(rk, parts);
 		else
 			(void)rd_kafka_assign(rk, parts);
 	} else {
+		consumer_drain(cctx);
 		if (cooperative)
 			(void)rd_kafka_incremental_unassign(rk, parts);
 		else
@@ -338,6 +364,7 @@ consumer_start(const struct config *cfg, const char *dsn)
 {
 	rd_kafka_topic_partition_list_t	*topics;
 	rd_kafka_resp_err_t		 rerr;
+	struct applier_hooks		 hooks;
 	char				 err[1024];
 
 	if (cshared == NULL) {
@@ -351,7 +378,12 @@ consumer_start(const struct config *cfg, const char *dsn)
 	(void)kore_strlcpy(cctx->topic, cfg->kafka.topic, sizeof(cctx->topic));
 	cctx->lag_per_partition = cfg->metrics.lag_per_partition;
 
-	if ((cctx->applier = applier_create(dsn, CONSUMER_LANES, err,
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.done = consumer_applied;
+	hooks.failed = consumer_not_applied;
+	hooks.dropped = consumer_dropped;
+	hooks.arg = cctx;
+	if ((cctx->applier = applier_create(dsn, CONSUMER_LANES, &hooks, err,
 	    sizeof(err))) == NULL) {
 		kore_log(LOG_ERR, "consumer: %s", err);
 		consumer_set_error("%s", err);
@@ -405,26 +437,27 @@ consumer_main(void *arg)
 {
 	struct consumer_ctx	*ctx = arg;
 	rd_kafka_resp_err_t	 err;
-	size_t			 n;
 
 	while (!atomic_load(&ctx->stop)) {
-		consumer_beat();
+		consumer_beat_unless_stuck(ctx);
 		if (consumer_store_ready(ctx) == -1) {
 			consumer_nap(1000);
 			continue;
 		}
-		if ((n = consumer_fill_batch(ctx)) > 0)
-			consumer_apply(ctx, n);
+		consumer_poll(ctx);
 		consumer_gauges(ctx);
 	}
 
-	/* Nothing is held: every applied batch was committed. */
+	/*
+	 * The lanes finish the batches they are writing and commit them;
+	 * what they never applied is not committed either.
+	 */
+	applier_destroy(ctx->applier);
+	ctx->applier = NULL;
 	if ((err = rd_kafka_consumer_close(ctx->rk)) != 0)
 		kore_log(LOG_WARNING, "consumer: close: %s",
 		    rd_kafka_err2str(err));
 	rd_kafka_destroy(ctx->rk);
-	applier_destroy(ctx->applier);
-	ctx->applier = NULL;
 	store_close(ctx->store);
 	ctx->store = NULL;
 	atomic_store(&cshared->phase, CONSUMER_STOPPED);
@@ -454,87 +487,105 @@ consumer_store_ready(struct consumer_ctx *ctx)
 	return (0);
 }
 
-/* Poll up to CONSUMER_BATCH_MAX messages or CONSUMER_BATCH_MS. */
-static size_t
-consumer_fill_batch(struct consumer_ctx *ctx)
+/* One message to its lane; while the lane is full, wait (and beat). */
+static void
+consumer_poll(struct consumer_ctx *ctx)
 {
 	rd_kafka_message_t	*m;
-	int64_t			 deadline, left, now;
-	size_t			 n;
+	struct store_msg	 msg;
 
-	n = 0;
-	deadline = consumer_now_ms() + CONSUMER_BATCH_MS;
-	while (n < CONSUMER_BATCH_MAX && !atomic_load(&ctx->stop)) {
-		now = consumer_now_ms();
-		left = deadline - now;
-		/* An empty batch waits for its first message longer. */
-		if (left <= 0 && n > 0)
-			break;
-		if ((m = rd_kafka_consumer_poll(ctx->rk,
-		    left > 0 ? (int)left : 0)) == NULL) {
-			if (n > 0 || left <= 0)
-				break;
-			continue;
-		}
-		if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-			kore_log(LOG_WARNING, "consumer: %s[%d]: %s",
-			    m->rkt ? rd_kafka_topic_name(m->rkt) : "-",
-			    m->partition, rd_kafka_message_errstr(m));
-			rd_kafka_message_destroy(m);
-			continue;
-		}
-		ctx->msgs[n] = m;
-		ctx->batch[n].partition = m->partition;
-		ctx->batch[n].offset = m->offset;
-		ctx->batch[n].payload = m->payload;
-		ctx->batch[n].len = m->len;
-		ctx->batch[n].received_ms = now;
-		n++;
+	if ((m = rd_kafka_consumer_poll(ctx->rk, CONSUMER_BATCH_MS)) == NULL)
+		return;
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		kore_log(LOG_WARNING, "consumer: %s[%d]: %s",
+		    m->rkt ? rd_kafka_topic_name(m->rkt) : "-",
+		    m->partition, rd_kafka_message_errstr(m));
+		rd_kafka_message_destroy(m);
+		return;
 	}
-	consumer_beat();
 
-	return (n);
+	memset(&msg, 0, sizeof(msg));
+	msg.partition = m->partition;
+	msg.offset = m->offset;
+	msg.payload = m->payload;
+	msg.len = m->len;
+	msg.received_ms = consumer_now_ms();
+	msg.owner = m;
+	while (applier_push(ctx->applier, &msg, CONSUMER_BATCH_MS) == -1) {
+		consumer_beat_unless_stuck(ctx);
+		if (atomic_load(&ctx->stop)) {
+			/* Not applied, not committed: redelivered later. */
+			rd_kafka_message_destroy(m);
+			return;
+		}
+	}
 }
 
-/* Apply until it commits or we are told to stop; never skip a batch. */
+/*
+ * Before partitions go: apply and commit what was taken from them.  At
+ * shutdown the lanes are gone already (they finished what they could).
+ */
 static void
-consumer_apply(struct consumer_ctx *ctx, size_t n)
+consumer_drain(struct consumer_ctx *ctx)
 {
-	char				err[512];
-	int				backoff;
-	size_t				i;
+	if (ctx->applier == NULL)
+		return;
+	while (applier_drain(ctx->applier, CONSUMER_BATCH_MS) == -1 &&
+	    !atomic_load(&ctx->stop))
+		consumer_beat_unless_stuck(ctx);
+}
 
-	applier_begin(ctx->applier, ctx->batch, n);
-	backoff = 100;
-	while (!atomic_load(&ctx->stop)) {
-		if (applier_apply(ctx->applier, err, sizeof(err)) == 0)
-			break;
-		atomic_store(&cshared->phase, CONSUMER_DB_RETRY);
-		consumer_set_error("database: %s", err);
-		kore_log(LOG_WARNING, "consumer: batch of %zu (%s[%d]@%lld) "
-		    "not applied, retry in %d ms: %s", n, ctx->topic,
-		    (int)ctx->batch[0].partition,
-		    (long long)ctx->batch[0].offset, backoff, err);
-		consumer_nap(backoff);
-		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
-		applier_ping(ctx->applier);
-	}
+/* A lane committed a batch: commit its offsets, free its messages. */
+static void
+consumer_applied(void *arg, const struct store_msg *msgs, size_t n,
+    const struct store_batch_result *res)
+{
+	struct consumer_ctx	*ctx = arg;
+	size_t			 i;
 
-	if (!atomic_load(&ctx->stop) && consumer_commit(ctx, n) == 0) {
-		atomic_store(&cshared->phase, CONSUMER_RUNNING);
+	(void)res;
+	if (consumer_commit(ctx, msgs, n) == 0) {
 		atomic_fetch_add(&cshared->batches, 1);
 		atomic_fetch_add(&cshared->events, n);
-		if (backoff > 100)
+		if (atomic_exchange(&cshared->phase, CONSUMER_RUNNING) ==
+		    CONSUMER_DB_RETRY)
 			consumer_set_error(NULL);
 	}
 
 	for (i = 0; i < n; i++)
-		rd_kafka_message_destroy(ctx->msgs[i]);
+		rd_kafka_message_destroy(msgs[i].owner);
+}
+
+/* A lane's batch failed; it keeps it and retries (nothing committed). */
+static void
+consumer_not_applied(void *arg, const struct store_msg *msgs, size_t n,
+    const char *err, int backoff_ms)
+{
+	struct consumer_ctx	*ctx = arg;
+
+	atomic_store(&cshared->phase, CONSUMER_DB_RETRY);
+	consumer_set_error("database: %s", err);
+	kore_log(LOG_WARNING, "consumer: batch of %zu (%s[%d]@%lld) not "
+	    "applied, retry in %d ms: %s", n, ctx->topic,
+	    (int)msgs[0].partition, (long long)msgs[0].offset, backoff_ms,
+	    err);
+}
+
+/* At shutdown: never applied, so never committed; redelivered later. */
+static void
+consumer_dropped(void *arg, const struct store_msg *msgs, size_t n)
+{
+	size_t		i;
+
+	(void)arg;
+	for (i = 0; i < n; i++)
+		rd_kafka_message_destroy(msgs[i].owner);
 }
 
 /* Commit, per partition, the offset after the batch's highest. */
 static int
-consumer_commit(struct consumer_ctx *ctx, size_t n)
+consumer_commit(struct consumer_ctx *ctx, const struct store_msg *msgs,
+    size_t n)
 {
 	rd_kafka_topic_partition_list_t	*offs;
 	rd_kafka_topic_partition_t	*tp;
@@ -543,15 +594,13 @@ consumer_commit(struct consumer_ctx *ctx, size_t n)
 
 	offs = rd_kafka_topic_partition_list_new(8);
 	for (i = 0; i < n; i++) {
-		tp = rd_kafka_topic_partition_list_find(offs,
-		    rd_kafka_topic_name(ctx->msgs[i]->rkt),
-		    ctx->msgs[i]->partition);
+		tp = rd_kafka_topic_partition_list_find(offs, ctx->topic,
+		    msgs[i].partition);
 		if (tp == NULL)
 			tp = rd_kafka_topic_partition_list_add(offs,
-			    rd_kafka_topic_name(ctx->msgs[i]->rkt),
-			    ctx->msgs[i]->partition);
-		if (ctx->msgs[i]->offset + 1 > tp->offset)
-			tp->offset = ctx->msgs[i]->offset + 1;
+			    ctx->topic, msgs[i].partition);
+		if (msgs[i].offset + 1 > tp->offset)
+			tp->offset = msgs[i].offset + 1;
 	}
 
 	err = rd_kafka_commit(ctx->rk, offs, 1);

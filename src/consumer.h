@@ -2,15 +2,18 @@
  * consumer: the dedicated Kafka consumer that turns saga events into
  * PostgreSQL rows.
  *
- * It runs as one pthread in kore worker 1 only.  It polls batches (up to
- * CONSUMER_BATCH_MAX events or CONSUMER_BATCH_MS), hands each batch to
- * the applier (CONSUMER_LANES transactions in parallel, split by
- * partition), and commits the batch's offsets only after every one of
- * them committed: at-least-once delivery, exactly-once effect (the
- * store ignores eventIds it has).
- * While the database is down the batch is retried with backoff and no
- * offset is committed.  Every CONSUMER_GAUGE_SEC it refreshes the
- * database-derived gauges, so one process owns them and replicas agree.
+ * It runs as one pthread in kore worker 1 only.  It polls messages and
+ * queues each on the applier lane of its partition (CONSUMER_LANES
+ * database connections, each writing batches of up to
+ * APPLIER_BATCH_MAX events in one transaction, at its own pace).  When
+ * a lane's batch has committed, the consumer commits the offsets after
+ * it: at-least-once delivery, exactly-once effect (the store ignores
+ * eventIds it has).  While the database is down a lane retries its
+ * batch with backoff and commits nothing; when its queue is full the
+ * consumer stops polling.  Before partitions are revoked, what was
+ * taken from them is applied and committed.  Every CONSUMER_GAUGE_SEC it
+ * refreshes the database-derived gauges, so one process owns them and
+ * replicas agree.
  *
  * Its liveness lives in a small shared segment the parent maps before
  * fork, so any worker can report it in /actuator/health.
@@ -23,9 +26,8 @@
 
 #include "config.h"
 
-#define CONSUMER_BATCH_MAX	2000
-#define CONSUMER_BATCH_MS	100
-#define CONSUMER_LANES		2	/* database connections per batch */
+#define CONSUMER_BATCH_MS	100	/* poll and queue waits */
+#define CONSUMER_LANES		2	/* database connections */
 #define CONSUMER_GAUGE_SEC	10
 #define CONSUMER_STALL_MS	30000	/* no poll for this long = stuck */
 #define CONSUMER_BROKERS_ENV	"SAGA_TRACKER_KAFKA_BROKERS"

@@ -22,6 +22,7 @@
 #include <libpq-fe.h>
 
 #include "metrics.h"
+#include "pipeline.h"
 #include "saga.h"
 #include "schema.h"
 #include "store.h"
@@ -64,8 +65,9 @@ struct item {
 
 /*
  * valid: the valid items by (eventId, pos); bad: the invalid ones by
- * (partition, offset, pos); saga_ids and sagas: the sagas of the fresh
- * events, by saga_id.
+ * (partition, offset, pos); saga_ids and sagas: the sagas of the valid
+ * events (first occurrences), by saga_id; of these, the ones with a
+ * fresh event are rebuilt and written.
  */
 struct batch {
 	struct item		 *items;
@@ -77,8 +79,8 @@ struct batch {
 	const char		**saga_ids;
 	struct saga_state	 *sagas;
 	char			 *exists;	/* per saga: row was there */
+	char			 *fresh;	/* per saga: has a fresh event */
 	size_t			  nsagas;
-	size_t			  nexisting;
 	size_t			  nfresh;
 };
 
@@ -122,9 +124,9 @@ static const char sql_insert_events[] =
 	"RETURNING event_id";
 
 static const char sql_lock_keys[] =
-	"SELECT pg_advisory_xact_lock(" STORE_LOCK_CLASS ", k.h) "
-	"FROM (SELECT DISTINCT hashtext(id) AS h"
-	" FROM unnest($1::text[]) AS id ORDER BY 1) AS k";
+	"SELECT count(*) FROM (SELECT pg_advisory_xact_lock("
+	STORE_LOCK_CLASS ", k.h) FROM (SELECT DISTINCT hashtext(id) AS h"
+	" FROM unnest($1::text[]) AS id ORDER BY 1) AS k) AS l";
 
 static const char sql_lock_sagas[] =
 	"SELECT saga_id FROM saga_instance "
@@ -223,8 +225,8 @@ static int	 batch_sagas(struct batch *, char *, size_t);
 static size_t	 batch_saga_index(const struct batch *, const char *);
 static int	 batch_transaction(struct store *, struct batch *, char *,
 		    size_t);
-static int	 batch_saga_rows(struct store *, struct batch *, char *,
-		    size_t);
+static int	 batch_begin(struct store *, struct batch *, char *, size_t);
+static int	 batch_finish(struct store *, struct batch *, char *, size_t);
 static void	 batch_error_where(const struct batch *, char *, size_t);
 static void	 batch_count(const struct batch *);
 static void	 batch_result(const struct batch *,
@@ -241,15 +243,18 @@ static void	 reject_params_row(struct reject_params *, size_t,
 		    const struct item *);
 static int	 reject_params_build(struct reject_params *,
 		    const struct batch *, size_t, size_t);
-static int	 insert_events(struct store *, struct batch *, char *,
+static int	 events_arrays(const struct batch *, struct arrays *, char *,
 		    size_t);
+static void	 events_inserted(struct batch *, PGresult *);
 static int	 saga_id_array(const struct batch *, struct arrays *, int, char *,
 		    size_t);
-static int	 lock_sagas(struct store *, struct batch *, char *, size_t);
+static void	 sagas_locked(struct batch *, PGresult *);
 static int	 load_events(struct store *, struct batch *, char *, size_t);
 static int	 load_row(struct batch *, PGresult *, int, char *, size_t);
 static int	 load_row_event(PGresult *, int, struct saga_event *);
 static int	 apply_fresh(struct batch *, char *, size_t);
+static int	 saga_arrays(const struct batch *, struct arrays *, char *,
+		    size_t);
 static int	 upsert_sagas(struct store *, struct batch *, char *, size_t);
 static void	 saga_row(struct arrays *, const struct saga_state *);
 static void	 pgarr_time(struct pgarr *, int64_t);
@@ -762,6 +767,7 @@ batch_free(struct batch *b)
 	free(b->saga_ids);
 	free(b->sagas);
 	free(b->exists);
+	free(b->fresh);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -780,25 +786,27 @@ batch_error_where(const struct batch *b, char *err, size_t errlen)
 	    b->items[0].msg->partition, b->items[0].msg->offset);
 }
 
-/* The distinct sagas of the fresh events, sorted, and each item's. */
+/* The distinct sagas of the valid events, sorted, and each item's. */
 static int
 batch_sagas(struct batch *b, char *err, size_t errlen)
 {
-	size_t		i, n;
+	struct item	*it;
+	size_t		 i, n;
 
-	b->saga_ids = calloc(b->nfresh, sizeof(*b->saga_ids));
-	b->sagas = calloc(b->nfresh, sizeof(*b->sagas));
-	b->exists = calloc(b->nfresh, sizeof(*b->exists));
-	if (b->saga_ids == NULL || b->sagas == NULL || b->exists == NULL) {
-		store_error(err, errlen, "sagas of %zu events: %s", b->nfresh,
+	b->saga_ids = calloc(b->nvalid, sizeof(*b->saga_ids));
+	b->sagas = calloc(b->nvalid, sizeof(*b->sagas));
+	b->exists = calloc(b->nvalid, sizeof(*b->exists));
+	b->fresh = calloc(b->nvalid, sizeof(*b->fresh));
+	if (b->saga_ids == NULL || b->sagas == NULL || b->exists == NULL ||
+	    b->fresh == NULL) {
+		store_error(err, errlen, "sagas of %zu events: %s", b->nvalid,
 		    strerror(errno));
 		return (-1);
 	}
 
-	for (i = 0, n = 0; i < b->n; i++) {
-		if (b->items[i].stored &&
-		    b->items[i].reason == SAGA_REJECT_NONE)
-			b->saga_ids[n++] = b->items[i].ev.saga_id;
+	for (i = 0, n = 0; i < b->nvalid; i++) {
+		if (!b->valid[i]->dup)
+			b->saga_ids[n++] = b->valid[i]->ev.saga_id;
 	}
 	qsort(b->saga_ids, n, sizeof(*b->saga_ids), cmp_str);
 
@@ -809,11 +817,9 @@ batch_sagas(struct batch *b, char *err, size_t errlen)
 	}
 	for (i = 0; i < b->nsagas; i++)
 		saga_state_init(&b->sagas[i]);
-	for (i = 0; i < b->n; i++) {
-		if (b->items[i].stored &&
-		    b->items[i].reason == SAGA_REJECT_NONE)
-			b->items[i].saga = batch_saga_index(b,
-			    b->items[i].ev.saga_id);
+	for (i = 0; i < b->nvalid; i++) {
+		if (!(it = b->valid[i])->dup)
+			it->saga = batch_saga_index(b, it->ev.saga_id);
 	}
 
 	return (0);
@@ -975,110 +981,80 @@ insert_rejected_chunk(struct store *s, struct batch *b, size_t start,
 	return (0);
 }
 
-/* Insert the first occurrence of every eventId; mark the fresh ones. */
+/* insert_events' columns: the first occurrence of every eventId. */
 static int
-insert_events(struct store *s, struct batch *b, char *err, size_t errlen)
+events_arrays(const struct batch *b, struct arrays *x, char *err,
+    size_t errlen)
 {
-	struct arrays		 x;
-	PGresult		*res;
-	struct item		*it;
+	const struct item	*it;
 	size_t			 i;
-	int			 j;
 
-	arrays_init(&x, 12);
+	arrays_init(x, 12);
 	for (i = 0; i < b->nvalid; i++) {
 		if ((it = b->valid[i])->dup)
 			continue;
-		pgarr_text(&x.a[0], it->ev.event_id);
-		pgarr_text(&x.a[1], it->ev.saga_id);
-		pgarr_text(&x.a[2], opt(it->ev.saga_type));
-		pgarr_text(&x.a[3], opt(it->ev.order_id));
-		pgarr_text(&x.a[4], it->ev.step);
-		pgarr_text(&x.a[5], saga_status_name(it->ev.status));
-		pgarr_i64(&x.a[6], it->ev.occurred_at);
-		pgarr_i64(&x.a[7], it->msg->received_ms);
-		pgarr_i64(&x.a[8], it->msg->partition);
-		pgarr_i64(&x.a[9], it->msg->offset);
-		pgarr_text(&x.a[10], it->ev.metadata);
-		pgarr_text(&x.a[11], opt(it->ev.trace_id));
-	}
-	if (arrays_close(&x, "insert_events", err, errlen) == -1) {
-		arrays_free(&x);
-		return (-1);
+		pgarr_text(&x->a[0], it->ev.event_id);
+		pgarr_text(&x->a[1], it->ev.saga_id);
+		pgarr_text(&x->a[2], opt(it->ev.saga_type));
+		pgarr_text(&x->a[3], opt(it->ev.order_id));
+		pgarr_text(&x->a[4], it->ev.step);
+		pgarr_text(&x->a[5], saga_status_name(it->ev.status));
+		pgarr_i64(&x->a[6], it->ev.occurred_at);
+		pgarr_i64(&x->a[7], it->msg->received_ms);
+		pgarr_i64(&x->a[8], it->msg->partition);
+		pgarr_i64(&x->a[9], it->msg->offset);
+		pgarr_text(&x->a[10], it->ev.metadata);
+		pgarr_text(&x->a[11], opt(it->ev.trace_id));
 	}
 
-	res = store_query(s, "insert_events", sql_insert_events, x.n,
-	    x.values, NULL, NULL, PGRES_TUPLES_OK, err, errlen);
-	arrays_free(&x);
-	if (res == NULL)
-		return (-1);
+	return (arrays_close(x, "insert_events", err, errlen));
+}
+
+/* Mark the events insert_events took, and their sagas, fresh. */
+static void
+events_inserted(struct batch *b, PGresult *res)
+{
+	struct item	*it;
+	int		 j;
 
 	for (j = 0; j < PQntuples(res); j++) {
 		if ((it = find_valid(b, PQgetvalue(res, j, 0))) != NULL &&
 		    !it->stored) {
 			it->stored = 1;
+			b->fresh[it->saga] = 1;
 			b->nfresh++;
 		}
 	}
-	PQclear(res);
-
-	return (0);
 }
 
+/* The saga ids of the batch, or (to_load) those with a row and news. */
 static int
-saga_id_array(const struct batch *b, struct arrays *x, int existing,
+saga_id_array(const struct batch *b, struct arrays *x, int to_load,
     char *err, size_t errlen)
 {
 	size_t		i;
 
 	arrays_init(x, 1);
 	for (i = 0; i < b->nsagas; i++) {
-		if (!existing || b->exists[i])
+		if (!to_load || (b->exists[i] && b->fresh[i]))
 			pgarr_text(&x->a[0], b->saga_ids[i]);
 	}
 
 	return (arrays_close(x, "saga ids", err, errlen));
 }
 
-/*
- * Advisory locks, then row locks, both in a fixed order.  The rows that
- * exist are noted: a saga without a row has no stored events but this
- * batch's, so load_events need not ask for it.
- */
-static int
-lock_sagas(struct store *s, struct batch *b, char *err, size_t errlen)
+/* Note the sagas lock_sagas found a row of. */
+static void
+sagas_locked(struct batch *b, PGresult *res)
 {
-	struct arrays	 x;
-	PGresult	*res;
-	size_t		 k;
-	int		 i;
-
-	if (saga_id_array(b, &x, 0, err, errlen) == -1) {
-		arrays_free(&x);
-		return (-1);
-	}
-
-	res = store_query(s, "lock_keys", sql_lock_keys, 1, x.values, NULL,
-	    NULL, PGRES_TUPLES_OK, err, errlen);
-	if (res != NULL) {
-		PQclear(res);
-		res = store_query(s, "lock_sagas", sql_lock_sagas, 1, x.values,
-		    NULL, NULL, PGRES_TUPLES_OK, err, errlen);
-	}
-	arrays_free(&x);
-	if (res == NULL)
-		return (-1);
+	size_t		k;
+	int		i;
 
 	for (i = 0; i < PQntuples(res); i++) {
 		k = batch_saga_index(b, PQgetvalue(res, i, 0));
-		if (k < b->nsagas && !b->exists[k]) {
+		if (k < b->nsagas)
 			b->exists[k] = 1;
-			b->nexisting++;
-		}
 	}
-	PQclear(res);
-
-	return (0);
 }
 
 /* Rebuild every saga's state from its stored events but the fresh ones. */
@@ -1089,11 +1065,14 @@ load_events(struct store *s, struct batch *b, char *err, size_t errlen)
 	PGresult	*res;
 	int		 i, rc;
 
-	if (b->nexisting == 0)
-		return (0);
 	if (saga_id_array(b, &x, 1, err, errlen) == -1) {
 		arrays_free(&x);
 		return (-1);
+	}
+	/* Sagas without a row have no stored events: nothing to ask. */
+	if (x.a[0].count == 0) {
+		arrays_free(&x);
+		return (0);
 	}
 
 	res = store_query(s, "load_events", sql_load_events, 1, x.values,
@@ -1217,17 +1196,30 @@ saga_row(struct arrays *x, const struct saga_state *st)
 	pgarr_text(&x->a[12], st->metadata);
 }
 
+/* upsert_sagas' columns: the rows of the sagas with fresh events. */
+static int
+saga_arrays(const struct batch *b, struct arrays *x, char *err,
+    size_t errlen)
+{
+	size_t		i;
+
+	arrays_init(x, 13);
+	for (i = 0; i < b->nsagas; i++) {
+		if (b->fresh[i])
+			saga_row(x, &b->sagas[i]);
+	}
+
+	return (arrays_close(x, "upsert_sagas", err, errlen));
+}
+
+/* The manual PATCH's upsert, on its own. */
 static int
 upsert_sagas(struct store *s, struct batch *b, char *err, size_t errlen)
 {
 	struct arrays	 x;
 	PGresult	*res;
-	size_t		 i;
 
-	arrays_init(&x, 13);
-	for (i = 0; i < b->nsagas; i++)
-		saga_row(&x, &b->sagas[i]);
-	if (arrays_close(&x, "upsert_sagas", err, errlen) == -1) {
+	if (saga_arrays(b, &x, err, errlen) == -1) {
 		arrays_free(&x);
 		return (-1);
 	}
@@ -1242,33 +1234,95 @@ upsert_sagas(struct store *s, struct batch *b, char *err, size_t errlen)
 	return (0);
 }
 
-/* From the fresh events to the saga rows: lock, rebuild, apply, write. */
+/*
+ * The first round trip: BEGIN, the locks of every saga of the batch
+ * (advisory, then row, both in a fixed order, so two transactions on one
+ * saga serialise without deadlock) and the insert of the events, which
+ * tells the fresh ones.
+ */
 static int
-batch_saga_rows(struct store *s, struct batch *b, char *err, size_t errlen)
+batch_begin(struct store *s, struct batch *b, char *err, size_t errlen)
 {
-	if (batch_sagas(b, err, errlen) == -1 ||
-	    lock_sagas(s, b, err, errlen) == -1 ||
-	    load_events(s, b, err, errlen) == -1 ||
-	    apply_fresh(b, err, errlen) == -1 ||
-	    upsert_sagas(s, b, err, errlen) == -1)
-		return (-1);
+	struct pipeline	 p;
+	struct arrays	 ids, ev;
+	int		 rc, ls, ins;
 
-	return (0);
+	memset(&ids, 0, sizeof(ids));
+	memset(&ev, 0, sizeof(ev));
+	pipeline_init(&p, s->conn);
+	(void)pipeline_add(&p, "begin", "BEGIN", 0, NULL, PGRES_COMMAND_OK);
+	ls = ins = -1;
+	if (b->nvalid > 0) {
+		if (batch_sagas(b, err, errlen) == -1 ||
+		    saga_id_array(b, &ids, 0, err, errlen) == -1 ||
+		    events_arrays(b, &ev, err, errlen) == -1) {
+			rc = -1;
+			goto done;
+		}
+		(void)pipeline_add(&p, "lock_keys", sql_lock_keys, 1,
+		    ids.values, PGRES_TUPLES_OK);
+		ls = pipeline_add(&p, "lock_sagas", sql_lock_sagas, 1,
+		    ids.values, PGRES_TUPLES_OK);
+		ins = pipeline_add(&p, "insert_events", sql_insert_events,
+		    ev.n, ev.values, PGRES_TUPLES_OK);
+	}
+
+	if ((rc = pipeline_run(&p, err, errlen)) == 0 && b->nvalid > 0) {
+		sagas_locked(b, p.stmts[ls].res);
+		events_inserted(b, p.stmts[ins].res);
+	}
+	pipeline_clear(&p);
+done:
+	arrays_free(&ids);
+	arrays_free(&ev);
+
+	return (rc);
 }
 
+/* The last round trip: the rebuilt saga rows, if any, and COMMIT. */
+static int
+batch_finish(struct store *s, struct batch *b, char *err, size_t errlen)
+{
+	struct pipeline	 p;
+	struct arrays	 x;
+	int		 rc;
+
+	memset(&x, 0, sizeof(x));
+	pipeline_init(&p, s->conn);
+	if (b->nfresh > 0) {
+		if (saga_arrays(b, &x, err, errlen) == -1) {
+			arrays_free(&x);
+			return (-1);
+		}
+		(void)pipeline_add(&p, "upsert_sagas", sql_upsert_sagas, x.n,
+		    x.values, PGRES_COMMAND_OK);
+	}
+	(void)pipeline_add(&p, "commit", "COMMIT", 0, NULL, PGRES_COMMAND_OK);
+
+	rc = pipeline_run(&p, err, errlen);
+	pipeline_clear(&p);
+	arrays_free(&x);
+
+	return (rc);
+}
+
+/*
+ * Two round trips, three when fresh events belong to sagas that have a
+ * row (their stored events are loaded to rebuild them), plus one per
+ * chunk of dead letters.
+ */
 static int
 batch_transaction(struct store *s, struct batch *b, char *err, size_t errlen)
 {
-	if (store_command(s, "begin", "BEGIN", err, errlen) == -1)
+	if (batch_begin(s, b, err, errlen) == -1)
 		return (-1);
 	if (b->nbad > 0 && insert_rejected(s, b, err, errlen) == -1)
 		return (-1);
-	if (b->nvalid > 0 && insert_events(s, b, err, errlen) == -1)
-		return (-1);
-	if (b->nfresh > 0 && batch_saga_rows(s, b, err, errlen) == -1)
+	if (b->nfresh > 0 && (load_events(s, b, err, errlen) == -1 ||
+	    apply_fresh(b, err, errlen) == -1))
 		return (-1);
 
-	return (store_command(s, "commit", "COMMIT", err, errlen));
+	return (batch_finish(s, b, err, errlen));
 }
 
 /* --- after COMMIT -------------------------------------------------------- */
@@ -1337,7 +1391,8 @@ batch_result(const struct batch *b, struct store_batch_result *res)
 			res->duplicates++;
 		}
 	}
-	res->sagas = b->nsagas;
+	for (i = 0; i < b->nsagas; i++)
+		res->sagas += b->fresh[i] != 0;
 }
 
 int
@@ -1520,7 +1575,7 @@ store_manual_transition(struct store *s, const char *saga_id,
 	struct item		 it;
 	struct saga_state	 st;
 	const char		*ids[1];
-	char			 exists[1];
+	char			 exists[1], fresh[1];
 	enum store_manual	 rc;
 
 	memset(&b, 0, sizeof(b));
@@ -1530,9 +1585,10 @@ store_manual_transition(struct store *s, const char *saga_id,
 	exists[0] = 1;
 	b.saga_ids = ids;
 	b.sagas = &st;
+	fresh[0] = 1;
 	b.exists = exists;
+	b.fresh = fresh;
 	b.nsagas = 1;
-	b.nexisting = 1;
 
 	if (store_usable(s, err, errlen) == -1 ||
 	    store_command(s, "begin", "BEGIN", err, errlen) == -1) {

@@ -72,6 +72,7 @@ struct store_msg {
 	const void	*payload;	/* may be NULL when len is 0 */
 	size_t		 len;
 	int64_t		 received_ms;	/* UTC ms, when consumed */
+	void		*owner;		/* the caller's; the store ignores it */
 };
 
 /*
