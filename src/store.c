@@ -72,6 +72,7 @@ struct item {
 struct batch {
 	struct item		 *items;
 	size_t			  n;
+	size_t			  nparsed;	/* items[0..nparsed) are set */
 	struct item		**valid;
 	size_t			  nvalid;
 	struct item		**bad;
@@ -705,9 +706,10 @@ batch_parse(struct batch *b, const struct store_msg *msgs, size_t n,
 
 	memset(b, 0, sizeof(*b));
 	b->n = n;
-	b->items = calloc(n, sizeof(*b->items));
-	b->valid = calloc(n, sizeof(*b->valid));
-	b->bad = calloc(n, sizeof(*b->bad));
+	/* Not calloc: a batch's items are megabytes, each set below. */
+	b->items = malloc(n * sizeof(*b->items));
+	b->valid = malloc(n * sizeof(*b->valid));
+	b->bad = malloc(n * sizeof(*b->bad));
 	if (b->items == NULL || b->valid == NULL || b->bad == NULL) {
 		store_error(err, errlen, "batch of %zu: %s", n,
 		    strerror(errno));
@@ -718,8 +720,12 @@ batch_parse(struct batch *b, const struct store_msg *msgs, size_t n,
 		it = &b->items[i];
 		it->msg = &msgs[i];
 		it->pos = i;
+		it->dup = it->stored = 0;
+		it->saga = 0;
+		memset(&it->delta, 0, sizeof(it->delta));
 		it->reason = saga_event_parse(msgs[i].payload, msgs[i].len,
 		    &it->ev, it->detail, sizeof(it->detail));
+		b->nparsed = i + 1;
 		if (it->reason == SAGA_REJECT_NONE)
 			b->valid[b->nvalid++] = it;
 		else
@@ -756,7 +762,7 @@ batch_free(struct batch *b)
 {
 	size_t		i;
 
-	for (i = 0; b->items != NULL && i < b->n; i++)
+	for (i = 0; b->items != NULL && i < b->nparsed; i++)
 		saga_event_free(&b->items[i].ev);
 	for (i = 0; b->sagas != NULL && i < b->nsagas; i++)
 		saga_state_free(&b->sagas[i]);
@@ -777,7 +783,7 @@ batch_error_where(const struct batch *b, char *err, size_t errlen)
 {
 	size_t		len;
 
-	if (err == NULL || b->items == NULL || b->items[0].msg == NULL ||
+	if (err == NULL || b->nparsed == 0 ||
 	    (len = strlen(err)) + 1 >= errlen)
 		return;
 
@@ -793,27 +799,31 @@ batch_sagas(struct batch *b, char *err, size_t errlen)
 	struct item	*it;
 	size_t		 i, n;
 
-	b->saga_ids = calloc(b->nvalid, sizeof(*b->saga_ids));
-	b->sagas = calloc(b->nvalid, sizeof(*b->sagas));
-	b->exists = calloc(b->nvalid, sizeof(*b->exists));
-	b->fresh = calloc(b->nvalid, sizeof(*b->fresh));
-	if (b->saga_ids == NULL || b->sagas == NULL || b->exists == NULL ||
-	    b->fresh == NULL) {
+	if ((b->saga_ids = calloc(b->nvalid, sizeof(*b->saga_ids))) == NULL) {
 		store_error(err, errlen, "sagas of %zu events: %s", b->nvalid,
 		    strerror(errno));
 		return (-1);
 	}
-
 	for (i = 0, n = 0; i < b->nvalid; i++) {
 		if (!b->valid[i]->dup)
 			b->saga_ids[n++] = b->valid[i]->ev.saga_id;
 	}
 	qsort(b->saga_ids, n, sizeof(*b->saga_ids), cmp_str);
-
-	for (i = 0, b->nsagas = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		if (b->nsagas == 0 || strcmp(b->saga_ids[b->nsagas - 1],
 		    b->saga_ids[i]) != 0)
 			b->saga_ids[b->nsagas++] = b->saga_ids[i];
+	}
+
+	/* Not calloc: a saga state is kilobytes, and each is set below. */
+	b->sagas = malloc(b->nsagas * sizeof(*b->sagas));
+	b->exists = calloc(b->nsagas, sizeof(*b->exists));
+	b->fresh = calloc(b->nsagas, sizeof(*b->fresh));
+	if (b->sagas == NULL || b->exists == NULL || b->fresh == NULL) {
+		store_error(err, errlen, "%zu sagas: %s", b->nsagas,
+		    strerror(errno));
+		b->nsagas = 0;
+		return (-1);
 	}
 	for (i = 0; i < b->nsagas; i++)
 		saga_state_init(&b->sagas[i]);

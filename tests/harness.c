@@ -428,6 +428,43 @@ harness_kore_conf(const struct harness_env *env, const char *path, int port)
 }
 
 void
+harness_yaml_edit(struct harness_env *env, const char *match,
+    const char *line)
+{
+	FILE		*in, *out;
+	const char	*root;
+	char		 path[2 * HARNESS_PATH], buf[512];
+	int		 found;
+
+	/* Before harness_up() the root is not known yet. */
+	if ((root = env->root)[0] == '\0' &&
+	    (root = getenv("SAGA_TEST_ROOT")) == NULL)
+		root = ".";
+	(void)snprintf(path, sizeof(path), "%s/conf/saga-tracker.yaml", root);
+	(void)snprintf(env->service_yaml, sizeof(env->service_yaml),
+	    "/tmp/saga-harness-%d.yaml", (int)getpid());
+	if ((in = fopen(path, "r")) == NULL)
+		harness_die("%s: %s", path, strerror(errno));
+	if ((out = fopen(env->service_yaml, "w")) == NULL)
+		harness_die("%s: %s", env->service_yaml, strerror(errno));
+
+	found = 0;
+	while (fgets(buf, sizeof(buf), in) != NULL) {
+		if (!found && strstr(buf, match) != NULL) {
+			fprintf(out, "%s\n", line);
+			found = 1;
+		} else {
+			fputs(buf, out);
+		}
+	}
+	fclose(in);
+	if (fclose(out) != 0)
+		harness_die("%s: %s", env->service_yaml, strerror(errno));
+	if (!found)
+		harness_die("%s: no line with '%s'", path, match);
+}
+
+void
 harness_service_start(struct harness_env *env)
 {
 	struct harness_reply	r;

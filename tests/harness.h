@@ -82,6 +82,14 @@ int	harness_free_port(void);
 void	harness_kore_conf(const struct harness_env *env, const char *path,
 	    int port);
 
+/*
+ * Write the shipped conf/saga-tracker.yaml to env->service_yaml (a file
+ * in /tmp), with the line that contains match replaced by line; exit if
+ * there is no such line.  The caller unlinks it.
+ */
+void	harness_yaml_edit(struct harness_env *env, const char *match,
+	    const char *line);
+
 /* Produce n messages (key may be NULL) to topic and wait for delivery. */
 int	harness_produce(const struct harness_env *env, const char *topic,
 	    char *const keys[], char *const payloads[], size_t n);

@@ -39,43 +39,12 @@ struct batch {
 
 static struct harness_env	runner_env;
 
-/* The shipped YAML with metrics.lag_per_partition turned on. */
-static void
-write_yaml(char *path, size_t len)
-{
-	FILE		*in, *out;
-	char		 line[512];
-	int		 found;
-
-	(void)snprintf(path, len, "/tmp/saga-ingest-%d.yaml", (int)getpid());
-	in = fopen("conf/saga-tracker.yaml", "r");
-	out = fopen(path, "w");
-	if (in == NULL || out == NULL) {
-		fprintf(stderr, "test_ingest: cannot write %s\n", path);
-		exit(1);
-	}
-	found = 0;
-	while (fgets(line, sizeof(line), in) != NULL) {
-		if (strstr(line, "lag_per_partition: false") != NULL) {
-			fputs("  lag_per_partition: true\n", out);
-			found = 1;
-		} else {
-			fputs(line, out);
-		}
-	}
-	fclose(in);
-	fclose(out);
-	if (!found) {
-		fprintf(stderr, "test_ingest: no lag_per_partition key in "
-		    "conf/saga-tracker.yaml\n");
-		exit(1);
-	}
-}
-
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
 	(void)set;
-	write_yaml(runner_env.service_yaml, sizeof(runner_env.service_yaml));
+	/* The shipped YAML with metrics.lag_per_partition turned on. */
+	harness_yaml_edit(&runner_env, "lag_per_partition: false",
+	    "  lag_per_partition: true");
 	harness_up(&runner_env, HARNESS_PG | HARNESS_BROKER |
 	    HARNESS_SERVICE);
 }
