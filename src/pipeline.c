@@ -26,7 +26,7 @@ pipeline_init(struct pipeline *p, PGconn *conn)
 
 int
 pipeline_add(struct pipeline *p, const char *name, const char *sql,
-    int nparams, const char *const *values, ExecStatusType want)
+    const struct pgarray_params *params, ExecStatusType want)
 {
 	struct pipeline_stmt	*st;
 
@@ -39,8 +39,12 @@ pipeline_add(struct pipeline *p, const char *name, const char *sql,
 	memset(st, 0, sizeof(*st));
 	st->name = name;
 	st->sql = sql;
-	st->nparams = nparams;
-	st->values = values;
+	if (params != NULL) {
+		st->nparams = params->n;
+		st->values = params->values;
+		st->lengths = params->lengths;
+		st->formats = params->formats;
+	}
 	st->want = want;
 
 	return (p->n++);

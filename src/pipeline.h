@@ -22,6 +22,8 @@
 
 #include <libpq-fe.h>
 
+#include "pgarray.h"
+
 #define PIPELINE_MAX	8
 
 struct pipeline_stmt {
@@ -45,11 +47,11 @@ struct pipeline {
 void	pipeline_init(struct pipeline *, PGconn *);
 
 /*
- * Queue a statement with text parameters; its result will be
+ * Queue a statement (params may be NULL); its result will be
  * stmts[index].  -1 when PIPELINE_MAX are queued already.
  */
 int	pipeline_add(struct pipeline *, const char *name, const char *sql,
-	    int nparams, const char *const *values, ExecStatusType want);
+	    const struct pgarray_params *params, ExecStatusType want);
 
 /* Send them all, collect every result.  0, or -1 with err. */
 int	pipeline_run(struct pipeline *, char *err, size_t errlen);

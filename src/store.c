@@ -4,10 +4,11 @@
  * and the metric deltas that follow a commit.  See store.h.
  *
  * Values always travel as parameters: the column lists of a batch as
- * PostgreSQL array literals (one text parameter per column, unnest()ed
- * on the server), the dead letters as a VALUES list with the raw
- * payload as a binary bytea parameter.  Times travel as UTC milliseconds
- * (int8) and are converted on the server, exactly, by MS_TO_TS.
+ * binary PostgreSQL arrays (pgarray.h, one parameter per column,
+ * unnest()ed on the server), the dead letters as a VALUES list with the
+ * raw payload as a binary bytea parameter.  The manual event's time
+ * travels as UTC milliseconds, converted on the server, exactly, by
+ * MS_TO_TS.
  */
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include <libpq-fe.h>
 
 #include "metrics.h"
+#include "pgarray.h"
 #include "pipeline.h"
 #include "saga.h"
 #include "schema.h"
@@ -36,7 +38,6 @@
 /* pg_advisory_xact_lock(class, hashtext(saga_id)): "SAGA" as an int4. */
 #define STORE_LOCK_CLASS	"1396787009"
 
-#define STORE_ARRAYS_MAX	16
 #define STORE_REJECT_PARAMS	6
 #define STORE_REJECT_CHUNK	1000	/* rows per insert_rejected */
 #define STORE_NUM_LEN		24
@@ -85,21 +86,6 @@ struct batch {
 	size_t			  nfresh;
 };
 
-/* A PostgreSQL array literal under construction. */
-struct pgarr {
-	char			*buf;
-	size_t			 len;
-	size_t			 cap;
-	size_t			 count;
-	int			 nomem;
-};
-
-struct arrays {
-	struct pgarr		 a[STORE_ARRAYS_MAX];
-	const char		*values[STORE_ARRAYS_MAX];
-	int			 n;
-};
-
 /* One insert_rejected statement: a VALUES row per dead letter. */
 struct reject_params {
 	char			 *sql;
@@ -114,11 +100,11 @@ static const char sql_insert_events[] =
 	" step, status, occurred_at, received_at, source, kafka_partition,"
 	" kafka_offset, metadata, trace_id) "
 	"SELECT e.event_id, e.saga_id, e.saga_type, e.order_id, e.step,"
-	" e.status, " MS_TO_TS("e.occurred") ", " MS_TO_TS("e.received") ","
-	" 'kafka', e.part, e.off, e.metadata::jsonb, e.trace_id "
+	" e.status, e.occurred, e.received, 'kafka', e.part, e.off,"
+	" e.metadata::jsonb, e.trace_id "
 	"FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-	" $5::text[], $6::text[], $7::int8[], $8::int8[], $9::int4[],"
-	" $10::int8[], $11::text[], $12::text[])"
+	" $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[],"
+	" $9::int4[], $10::int8[], $11::text[], $12::text[])"
 	" AS e(event_id, saga_id, saga_type, order_id, step, status,"
 	" occurred, received, part, off, metadata, trace_id) "
 	"ON CONFLICT (event_id) DO NOTHING "
@@ -145,13 +131,13 @@ static const char sql_upsert_sagas[] =
 	"INSERT INTO saga_instance (saga_id, saga_type, order_id, status,"
 	" current_step, started_at, updated_at, failed_at, compensated_at,"
 	" completed_at, trace_id, failure_reason, metadata) "
-	"SELECT s.saga_id, s.saga_type, s.order_id, s.status, s.step, "
-	MS_TO_TS("s.started") ", " MS_TO_TS("s.updated") ", "
-	MS_TO_TS("s.failed") ", " MS_TO_TS("s.compensated") ", "
-	MS_TO_TS("s.completed") ", s.trace_id, s.reason, s.metadata::jsonb "
+	"SELECT s.saga_id, s.saga_type, s.order_id, s.status, s.step,"
+	" s.started, s.updated, s.failed, s.compensated, s.completed,"
+	" s.trace_id, s.reason, s.metadata::jsonb "
 	"FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-	" $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[],"
-	" $10::int8[], $11::text[], $12::text[], $13::text[])"
+	" $5::text[], $6::timestamptz[], $7::timestamptz[],"
+	" $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],"
+	" $11::text[], $12::text[], $13::text[])"
 	" AS s(saga_id, saga_type, order_id, status, step, started, updated,"
 	" failed, compensated, completed, trace_id, reason, metadata) "
 	"ON CONFLICT (saga_id) DO UPDATE SET"
@@ -201,14 +187,6 @@ static int	 store_command(struct store *, const char *, const char *,
 static int	 store_usable(struct store *, char *, size_t);
 static void	 store_rollback(struct store *);
 
-static void	 pgarr_init(struct pgarr *);
-static void	 pgarr_put(struct pgarr *, const char *, size_t);
-static void	 pgarr_sep(struct pgarr *);
-static void	 pgarr_text(struct pgarr *, const char *);
-static void	 pgarr_i64(struct pgarr *, int64_t);
-static void	 arrays_init(struct arrays *, int);
-static int	 arrays_close(struct arrays *, const char *, char *, size_t);
-static void	 arrays_free(struct arrays *);
 static const char *opt(const char *);
 
 static int	 cmp_event_id(const void *, const void *);
@@ -244,21 +222,21 @@ static void	 reject_params_row(struct reject_params *, size_t,
 		    const struct item *);
 static int	 reject_params_build(struct reject_params *,
 		    const struct batch *, size_t, size_t);
-static int	 events_arrays(const struct batch *, struct arrays *, char *,
-		    size_t);
+static int	 events_arrays(const struct batch *, struct pgarray_params *,
+		    char *, size_t);
 static void	 events_inserted(struct batch *, PGresult *);
-static int	 saga_id_array(const struct batch *, struct arrays *, int, char *,
-		    size_t);
+static int	 saga_id_array(const struct batch *, struct pgarray_params *,
+		    int, char *, size_t);
 static void	 sagas_locked(struct batch *, PGresult *);
 static int	 load_events(struct store *, struct batch *, char *, size_t);
 static int	 load_row(struct batch *, PGresult *, int, char *, size_t);
 static int	 load_row_event(PGresult *, int, struct saga_event *);
 static int	 apply_fresh(struct batch *, char *, size_t);
-static int	 saga_arrays(const struct batch *, struct arrays *, char *,
-		    size_t);
+static int	 saga_arrays(const struct batch *, struct pgarray_params *,
+		    char *, size_t);
 static int	 upsert_sagas(struct store *, struct batch *, char *, size_t);
-static void	 saga_row(struct arrays *, const struct saga_state *);
-static void	 pgarr_time(struct pgarr *, int64_t);
+static void	 saga_time(struct pgarray *, int64_t);
+static void	 saga_row(struct pgarray_params *, const struct saga_state *);
 static int	 manual_lock(struct store *, const char *, char *, size_t);
 static enum store_manual manual_apply(struct store *, struct batch *,
 		    struct item *, enum saga_status, const char *, char *,
@@ -466,131 +444,7 @@ store_ping(struct store *s)
 	return (PQstatus(s->conn) == CONNECTION_OK ? 0 : -1);
 }
 
-/* --- array literals ------------------------------------------------------ */
-
-static void
-pgarr_init(struct pgarr *a)
-{
-	memset(a, 0, sizeof(*a));
-	pgarr_put(a, "{", 1);
-}
-
-static void
-pgarr_put(struct pgarr *a, const char *p, size_t n)
-{
-	char		*nbuf;
-	size_t		 ncap;
-
-	if (a->nomem)
-		return;
-
-	if (a->len + n + 2 > a->cap) {
-		ncap = a->cap == 0 ? 256 : a->cap;
-		while (a->len + n + 2 > ncap)
-			ncap *= 2;
-		if ((nbuf = realloc(a->buf, ncap)) == NULL) {
-			a->nomem = 1;
-			return;
-		}
-		a->buf = nbuf;
-		a->cap = ncap;
-	}
-
-	memcpy(a->buf + a->len, p, n);
-	a->len += n;
-	a->buf[a->len] = '\0';
-}
-
-static void
-pgarr_sep(struct pgarr *a)
-{
-	if (a->count++ > 0)
-		pgarr_put(a, ",", 1);
-}
-
-/* A quoted element with '"' and '\' escaped, or NULL for NULL. */
-static void
-pgarr_text(struct pgarr *a, const char *s)
-{
-	size_t		run;
-
-	pgarr_sep(a);
-	if (s == NULL) {
-		pgarr_put(a, "NULL", 4);
-		return;
-	}
-
-	pgarr_put(a, "\"", 1);
-	while (*s != '\0') {
-		run = strcspn(s, "\"\\");
-		pgarr_put(a, s, run);
-		s += run;
-		if (*s != '\0') {
-			pgarr_put(a, "\\", 1);
-			pgarr_put(a, s, 1);
-			s++;
-		}
-	}
-	pgarr_put(a, "\"", 1);
-}
-
-static void
-pgarr_i64(struct pgarr *a, int64_t v)
-{
-	char		num[STORE_NUM_LEN];
-	int		len;
-
-	pgarr_sep(a);
-	len = snprintf(num, sizeof(num), "%" PRId64, v);
-	pgarr_put(a, num, (size_t)len);
-}
-
-static void
-pgarr_time(struct pgarr *a, int64_t ms)
-{
-	if (ms == SAGA_TIME_NONE)
-		pgarr_text(a, NULL);
-	else
-		pgarr_i64(a, ms);
-}
-
-static void
-arrays_init(struct arrays *x, int n)
-{
-	int		i;
-
-	x->n = n;
-	for (i = 0; i < n; i++)
-		pgarr_init(&x->a[i]);
-}
-
-static int
-arrays_close(struct arrays *x, const char *name, char *err, size_t errlen)
-{
-	int		i;
-
-	for (i = 0; i < x->n; i++) {
-		pgarr_put(&x->a[i], "}", 1);
-		if (x->a[i].nomem) {
-			store_error(err, errlen, "%s: out of memory building "
-			    "parameter %d", name, i + 1);
-			return (-1);
-		}
-		x->values[i] = x->a[i].buf;
-	}
-
-	return (0);
-}
-
-static void
-arrays_free(struct arrays *x)
-{
-	int		i;
-
-	for (i = 0; i < x->n; i++)
-		free(x->a[i].buf);
-	memset(x, 0, sizeof(*x));
-}
+/* --- parameters ---------------------------------------------------------- */
 
 /* saga.h keeps absent strings empty; the columns are NULL. */
 static const char *
@@ -993,31 +847,37 @@ insert_rejected_chunk(struct store *s, struct batch *b, size_t start,
 
 /* insert_events' columns: the first occurrence of every eventId. */
 static int
-events_arrays(const struct batch *b, struct arrays *x, char *err,
+events_arrays(const struct batch *b, struct pgarray_params *x, char *err,
     size_t errlen)
 {
+	static const uint32_t	 types[] = {
+		PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
+		PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TIMESTAMPTZ,
+		PGARRAY_TIMESTAMPTZ, PGARRAY_INT4, PGARRAY_INT8, PGARRAY_TEXT,
+		PGARRAY_TEXT
+	};
 	const struct item	*it;
 	size_t			 i;
 
-	arrays_init(x, 12);
+	pgarray_params_init(x, types, 12);
 	for (i = 0; i < b->nvalid; i++) {
 		if ((it = b->valid[i])->dup)
 			continue;
-		pgarr_text(&x->a[0], it->ev.event_id);
-		pgarr_text(&x->a[1], it->ev.saga_id);
-		pgarr_text(&x->a[2], opt(it->ev.saga_type));
-		pgarr_text(&x->a[3], opt(it->ev.order_id));
-		pgarr_text(&x->a[4], it->ev.step);
-		pgarr_text(&x->a[5], saga_status_name(it->ev.status));
-		pgarr_i64(&x->a[6], it->ev.occurred_at);
-		pgarr_i64(&x->a[7], it->msg->received_ms);
-		pgarr_i64(&x->a[8], it->msg->partition);
-		pgarr_i64(&x->a[9], it->msg->offset);
-		pgarr_text(&x->a[10], it->ev.metadata);
-		pgarr_text(&x->a[11], opt(it->ev.trace_id));
+		pgarray_text(&x->a[0], it->ev.event_id);
+		pgarray_text(&x->a[1], it->ev.saga_id);
+		pgarray_text(&x->a[2], opt(it->ev.saga_type));
+		pgarray_text(&x->a[3], opt(it->ev.order_id));
+		pgarray_text(&x->a[4], it->ev.step);
+		pgarray_text(&x->a[5], saga_status_name(it->ev.status));
+		pgarray_time_ms(&x->a[6], it->ev.occurred_at);
+		pgarray_time_ms(&x->a[7], it->msg->received_ms);
+		pgarray_int4(&x->a[8], it->msg->partition);
+		pgarray_int8(&x->a[9], it->msg->offset);
+		pgarray_text(&x->a[10], it->ev.metadata);
+		pgarray_text(&x->a[11], opt(it->ev.trace_id));
 	}
 
-	return (arrays_close(x, "insert_events", err, errlen));
+	return (pgarray_params_finish(x, "insert_events", err, errlen));
 }
 
 /* Mark the events insert_events took, and their sagas, fresh. */
@@ -1039,18 +899,19 @@ events_inserted(struct batch *b, PGresult *res)
 
 /* The saga ids of the batch, or (to_load) those with a row and news. */
 static int
-saga_id_array(const struct batch *b, struct arrays *x, int to_load,
+saga_id_array(const struct batch *b, struct pgarray_params *x, int to_load,
     char *err, size_t errlen)
 {
-	size_t		i;
+	static const uint32_t	types[] = { PGARRAY_TEXT };
+	size_t			i;
 
-	arrays_init(x, 1);
+	pgarray_params_init(x, types, 1);
 	for (i = 0; i < b->nsagas; i++) {
 		if (!to_load || (b->exists[i] && b->fresh[i]))
-			pgarr_text(&x->a[0], b->saga_ids[i]);
+			pgarray_text(&x->a[0], b->saga_ids[i]);
 	}
 
-	return (arrays_close(x, "saga ids", err, errlen));
+	return (pgarray_params_finish(x, "saga ids", err, errlen));
 }
 
 /* Note the sagas lock_sagas found a row of. */
@@ -1071,23 +932,23 @@ sagas_locked(struct batch *b, PGresult *res)
 static int
 load_events(struct store *s, struct batch *b, char *err, size_t errlen)
 {
-	struct arrays	 x;
+	struct pgarray_params	 x;
 	PGresult	*res;
 	int		 i, rc;
 
 	if (saga_id_array(b, &x, 1, err, errlen) == -1) {
-		arrays_free(&x);
+		pgarray_params_free(&x);
 		return (-1);
 	}
 	/* Sagas without a row have no stored events: nothing to ask. */
 	if (x.a[0].count == 0) {
-		arrays_free(&x);
+		pgarray_params_free(&x);
 		return (0);
 	}
 
 	res = store_query(s, "load_events", sql_load_events, 1, x.values,
-	    NULL, NULL, PGRES_TUPLES_OK, err, errlen);
-	arrays_free(&x);
+	    x.lengths, x.formats, PGRES_TUPLES_OK, err, errlen);
+	pgarray_params_free(&x);
 	if (res == NULL)
 		return (-1);
 
@@ -1189,54 +1050,69 @@ apply_fresh(struct batch *b, char *err, size_t errlen)
 }
 
 static void
-saga_row(struct arrays *x, const struct saga_state *st)
+saga_time(struct pgarray *a, int64_t ms)
 {
-	pgarr_text(&x->a[0], st->saga_id);
-	pgarr_text(&x->a[1], opt(st->saga_type));
-	pgarr_text(&x->a[2], opt(st->order_id));
-	pgarr_text(&x->a[3], saga_status_name(st->status));
-	pgarr_text(&x->a[4], opt(st->current_step));
-	pgarr_time(&x->a[5], st->started_at);
-	pgarr_time(&x->a[6], st->updated_at);
-	pgarr_time(&x->a[7], st->failed_at);
-	pgarr_time(&x->a[8], st->compensated_at);
-	pgarr_time(&x->a[9], st->completed_at);
-	pgarr_text(&x->a[10], opt(st->trace_id));
-	pgarr_text(&x->a[11], st->failure_reason);
-	pgarr_text(&x->a[12], st->metadata);
+	if (ms == SAGA_TIME_NONE)
+		pgarray_null(a);
+	else
+		pgarray_time_ms(a, ms);
+}
+
+static void
+saga_row(struct pgarray_params *x, const struct saga_state *st)
+{
+	pgarray_text(&x->a[0], st->saga_id);
+	pgarray_text(&x->a[1], opt(st->saga_type));
+	pgarray_text(&x->a[2], opt(st->order_id));
+	pgarray_text(&x->a[3], saga_status_name(st->status));
+	pgarray_text(&x->a[4], opt(st->current_step));
+	saga_time(&x->a[5], st->started_at);
+	saga_time(&x->a[6], st->updated_at);
+	saga_time(&x->a[7], st->failed_at);
+	saga_time(&x->a[8], st->compensated_at);
+	saga_time(&x->a[9], st->completed_at);
+	pgarray_text(&x->a[10], opt(st->trace_id));
+	pgarray_text(&x->a[11], st->failure_reason);
+	pgarray_text(&x->a[12], st->metadata);
 }
 
 /* upsert_sagas' columns: the rows of the sagas with fresh events. */
 static int
-saga_arrays(const struct batch *b, struct arrays *x, char *err,
+saga_arrays(const struct batch *b, struct pgarray_params *x, char *err,
     size_t errlen)
 {
-	size_t		i;
+	static const uint32_t	types[] = {
+		PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
+		PGARRAY_TEXT, PGARRAY_TIMESTAMPTZ, PGARRAY_TIMESTAMPTZ,
+		PGARRAY_TIMESTAMPTZ, PGARRAY_TIMESTAMPTZ, PGARRAY_TIMESTAMPTZ,
+		PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT
+	};
+	size_t			i;
 
-	arrays_init(x, 13);
+	pgarray_params_init(x, types, 13);
 	for (i = 0; i < b->nsagas; i++) {
 		if (b->fresh[i])
 			saga_row(x, &b->sagas[i]);
 	}
 
-	return (arrays_close(x, "upsert_sagas", err, errlen));
+	return (pgarray_params_finish(x, "upsert_sagas", err, errlen));
 }
 
 /* The manual PATCH's upsert, on its own. */
 static int
 upsert_sagas(struct store *s, struct batch *b, char *err, size_t errlen)
 {
-	struct arrays	 x;
+	struct pgarray_params	 x;
 	PGresult	*res;
 
 	if (saga_arrays(b, &x, err, errlen) == -1) {
-		arrays_free(&x);
+		pgarray_params_free(&x);
 		return (-1);
 	}
 
 	res = store_query(s, "upsert_sagas", sql_upsert_sagas, x.n, x.values,
-	    NULL, NULL, PGRES_COMMAND_OK, err, errlen);
-	arrays_free(&x);
+	    x.lengths, x.formats, PGRES_COMMAND_OK, err, errlen);
+	pgarray_params_free(&x);
 	if (res == NULL)
 		return (-1);
 	PQclear(res);
@@ -1254,13 +1130,13 @@ static int
 batch_begin(struct store *s, struct batch *b, char *err, size_t errlen)
 {
 	struct pipeline	 p;
-	struct arrays	 ids, ev;
+	struct pgarray_params	 ids, ev;
 	int		 rc, ls, ins;
 
 	memset(&ids, 0, sizeof(ids));
 	memset(&ev, 0, sizeof(ev));
 	pipeline_init(&p, s->conn);
-	(void)pipeline_add(&p, "begin", "BEGIN", 0, NULL, PGRES_COMMAND_OK);
+	(void)pipeline_add(&p, "begin", "BEGIN", NULL, PGRES_COMMAND_OK);
 	ls = ins = -1;
 	if (b->nvalid > 0) {
 		if (batch_sagas(b, err, errlen) == -1 ||
@@ -1269,12 +1145,12 @@ batch_begin(struct store *s, struct batch *b, char *err, size_t errlen)
 			rc = -1;
 			goto done;
 		}
-		(void)pipeline_add(&p, "lock_keys", sql_lock_keys, 1,
-		    ids.values, PGRES_TUPLES_OK);
-		ls = pipeline_add(&p, "lock_sagas", sql_lock_sagas, 1,
-		    ids.values, PGRES_TUPLES_OK);
+		(void)pipeline_add(&p, "lock_keys", sql_lock_keys, &ids,
+		    PGRES_TUPLES_OK);
+		ls = pipeline_add(&p, "lock_sagas", sql_lock_sagas, &ids,
+		    PGRES_TUPLES_OK);
 		ins = pipeline_add(&p, "insert_events", sql_insert_events,
-		    ev.n, ev.values, PGRES_TUPLES_OK);
+		    &ev, PGRES_TUPLES_OK);
 	}
 
 	if ((rc = pipeline_run(&p, err, errlen)) == 0 && b->nvalid > 0) {
@@ -1283,8 +1159,8 @@ batch_begin(struct store *s, struct batch *b, char *err, size_t errlen)
 	}
 	pipeline_clear(&p);
 done:
-	arrays_free(&ids);
-	arrays_free(&ev);
+	pgarray_params_free(&ids);
+	pgarray_params_free(&ev);
 
 	return (rc);
 }
@@ -1294,24 +1170,24 @@ static int
 batch_finish(struct store *s, struct batch *b, char *err, size_t errlen)
 {
 	struct pipeline	 p;
-	struct arrays	 x;
+	struct pgarray_params	 x;
 	int		 rc;
 
 	memset(&x, 0, sizeof(x));
 	pipeline_init(&p, s->conn);
 	if (b->nfresh > 0) {
 		if (saga_arrays(b, &x, err, errlen) == -1) {
-			arrays_free(&x);
+			pgarray_params_free(&x);
 			return (-1);
 		}
-		(void)pipeline_add(&p, "upsert_sagas", sql_upsert_sagas, x.n,
-		    x.values, PGRES_COMMAND_OK);
+		(void)pipeline_add(&p, "upsert_sagas", sql_upsert_sagas, &x,
+		    PGRES_COMMAND_OK);
 	}
-	(void)pipeline_add(&p, "commit", "COMMIT", 0, NULL, PGRES_COMMAND_OK);
+	(void)pipeline_add(&p, "commit", "COMMIT", NULL, PGRES_COMMAND_OK);
 
 	rc = pipeline_run(&p, err, errlen);
 	pipeline_clear(&p);
-	arrays_free(&x);
+	pgarray_params_free(&x);
 
 	return (rc);
 }

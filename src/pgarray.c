@@ -1,0 +1,181 @@
+/*
+ * pgarray: PostgreSQL binary arrays for statement parameters (see
+ * pgarray.h).  The wire format (array_recv): int32 ndim, int32 has-null
+ * flag, uint32 element type; per dimension int32 size and lower bound;
+ * then per element int32 length (-1 for NULL) and the element's bytes.
+ */
+
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgarray.h"
+
+#define PGARRAY_HEADER	20		/* ndim 1: 5 int32 */
+
+/* Microseconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch. */
+#define PGARRAY_EPOCH_MS	946684800000LL
+
+static void	pgarray_init(struct pgarray *, uint32_t);
+static void	pgarray_put(struct pgarray *, const void *, size_t);
+static void	pgarray_put32(struct pgarray *, uint32_t);
+static void	pgarray_put64(struct pgarray *, uint64_t);
+static void	pgarray_finish(struct pgarray *);
+
+static void
+pgarray_init(struct pgarray *a, uint32_t elemtype)
+{
+	memset(a, 0, sizeof(*a));
+	a->elemtype = elemtype;
+	/* The header is written last, when the count is known. */
+	pgarray_put(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+	    PGARRAY_HEADER);
+}
+
+static void
+pgarray_put(struct pgarray *a, const void *p, size_t n)
+{
+	char		*nbuf;
+	size_t		 ncap;
+
+	if (a->nomem)
+		return;
+
+	if (a->len + n > a->cap) {
+		ncap = a->cap == 0 ? 512 : a->cap;
+		while (a->len + n > ncap)
+			ncap *= 2;
+		if ((nbuf = realloc(a->buf, ncap)) == NULL) {
+			a->nomem = 1;
+			return;
+		}
+		a->buf = nbuf;
+		a->cap = ncap;
+	}
+
+	memcpy(a->buf + a->len, p, n);
+	a->len += n;
+}
+
+static void
+pgarray_put32(struct pgarray *a, uint32_t v)
+{
+	v = htonl(v);
+	pgarray_put(a, &v, sizeof(v));
+}
+
+static void
+pgarray_put64(struct pgarray *a, uint64_t v)
+{
+	pgarray_put32(a, (uint32_t)(v >> 32));
+	pgarray_put32(a, (uint32_t)v);
+}
+
+void
+pgarray_null(struct pgarray *a)
+{
+	pgarray_put32(a, (uint32_t)-1);
+	a->hasnull = 1;
+	a->count++;
+}
+
+void
+pgarray_text(struct pgarray *a, const char *s)
+{
+	size_t		len;
+
+	if (s == NULL) {
+		pgarray_null(a);
+		return;
+	}
+	len = strlen(s);
+	pgarray_put32(a, (uint32_t)len);
+	pgarray_put(a, s, len);
+	a->count++;
+}
+
+void
+pgarray_int4(struct pgarray *a, int32_t v)
+{
+	pgarray_put32(a, 4);
+	pgarray_put32(a, (uint32_t)v);
+	a->count++;
+}
+
+void
+pgarray_int8(struct pgarray *a, int64_t v)
+{
+	pgarray_put32(a, 8);
+	pgarray_put64(a, (uint64_t)v);
+	a->count++;
+}
+
+void
+pgarray_time_ms(struct pgarray *a, int64_t ms)
+{
+	pgarray_int8(a, (ms - PGARRAY_EPOCH_MS) * 1000);
+}
+
+/* Fill in the header; an empty array has no dimension. */
+static void
+pgarray_finish(struct pgarray *a)
+{
+	uint32_t	h[5];
+
+	if (a->nomem)
+		return;
+
+	h[0] = htonl(a->count > 0 ? 1 : 0);
+	h[1] = htonl(a->hasnull ? 1 : 0);
+	h[2] = htonl(a->elemtype);
+	h[3] = htonl((uint32_t)a->count);
+	h[4] = htonl(1);
+	if (a->count == 0)
+		a->len = 3 * sizeof(h[0]);
+	memcpy(a->buf, h, a->count > 0 ? sizeof(h) : 3 * sizeof(h[0]));
+}
+
+void
+pgarray_params_init(struct pgarray_params *p, const uint32_t *types, int n)
+{
+	int		i;
+
+	memset(p, 0, sizeof(*p));
+	p->n = n;
+	for (i = 0; i < n; i++) {
+		pgarray_init(&p->a[i], types[i]);
+		p->formats[i] = 1;
+	}
+}
+
+int
+pgarray_params_finish(struct pgarray_params *p, const char *name,
+    char *err, size_t errlen)
+{
+	int		i;
+
+	for (i = 0; i < p->n; i++) {
+		pgarray_finish(&p->a[i]);
+		if (p->a[i].nomem || p->a[i].len > INT32_MAX) {
+			(void)snprintf(err, errlen, "%s: parameter %d: out "
+			    "of memory, or over 2 GB", name, i + 1);
+			return (-1);
+		}
+		p->values[i] = p->a[i].buf;
+		p->lengths[i] = (int)p->a[i].len;
+	}
+
+	return (0);
+}
+
+void
+pgarray_params_free(struct pgarray_params *p)
+{
+	int		i;
+
+	for (i = 0; i < p->n; i++)
+		free(p->a[i].buf);
+	memset(p, 0, sizeof(*p));
+}
