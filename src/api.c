@@ -51,9 +51,13 @@
 #define API_CANON_MAX		1024
 #define API_BODY_SLACK		(CURSOR_TEXT_MAX + 64)
 
-/* UTC text of a timestamptz column, e.g. 2026-11-27T10:00:01.000Z. */
+/*
+ * UTC text of a timestamptz column, e.g. 2026-11-27T10:00:01.000Z.  The
+ * colons are quoted literals: no ":MI" in the text, which pgbench would
+ * take for a variable (tests/bench/bench_api.sh runs this statement).
+ */
 #define API_TS(col)		"to_char(" col " AT TIME ZONE 'UTC', "	\
-				    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+				    "'YYYY-MM-DD\"T\"HH24\":\"MI\":\"SS.MS\"Z\"')"
 
 /* A timestamptz from an int8 parameter of ms / us since the epoch. */
 #define API_MS_TS		"(timestamptz 'epoch' + ($%d::int8 / 1000)"	\

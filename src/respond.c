@@ -117,3 +117,12 @@ respond_problem(struct http_request *req, int status, const char *fmt, ...)
 	    strlen(text));
 	free(text);
 }
+
+int
+respond_no_route(struct http_request *req)
+{
+	(void)respond_begin(req, RESPOND_NO_ROUTE, sizeof(struct respond_ctx));
+	respond_problem(req, 404, "no resource at this path");
+
+	return (KORE_RESULT_OK);
+}

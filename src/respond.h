@@ -44,6 +44,14 @@ void	respond_json(struct http_request *req, int status, json_t *body);
 void	respond_text(struct http_request *req, int status,
 	    const char *content_type, const void *data, size_t len);
 
+/*
+ * kore handler of the last route (^/): a path no other route has is a
+ * 404 problem, not kore's empty 404.  Its latency goes under endpoint
+ * RESPOND_NO_ROUTE.
+ */
+#define RESPOND_NO_ROUTE	"unmatched"
+int	respond_no_route(struct http_request *req);
+
 /* Send an RFC 9457 problem; detail is printf-style. */
 void	respond_problem(struct http_request *req, int status,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -9,11 +9,13 @@
 #   3. the statement the service runs for the benchmarked request is
 #      taken from the PostgreSQL log (log_min_duration_statement = 0 for
 #      one request), so pgbench runs exactly what the service sends;
-#   4. wrk -t2 -c32 on GET /api/v1/sagas?status=FAILED&limit=50, and
-#      pgbench with as many clients as the service has database
-#      connections (workers x pgsql_conn_max), $BENCH_SECONDS (10) each
-#      after a short warm-up of both, in $BENCH_ROUNDS (5) alternating
-#      rounds so that a change of background load hits both alike;
+#   4. wrk -t2 on GET /api/v1/sagas?status=FAILED&limit=50 and pgbench,
+#      both with as many connections as the service has database
+#      connections (workers x pgsql_conn_max; BENCH_CONNECTIONS
+#      overrides wrk's), so both offer PostgreSQL the same concurrency,
+#      $BENCH_SECONDS (10) each after a short warm-up of both, in
+#      $BENCH_ROUNDS (5) alternating rounds so that a change of
+#      background load hits both alike;
 #   5. per round and overall: both rates, their p99 latencies and
 #      service / pgbench (target: at least 80 %).
 #
@@ -21,10 +23,11 @@
 # BENCH_WORKERS and BENCH_CONN_MAX override the conf's workers and
 # pgsql_conn_max for the run.
 #
-# pgbench runs in simple query mode with the parameter values inlined:
-# its extended mode would take the ':MI' and ':SS' inside the to_char()
-# formats of the statement for pgbench variables.  The service sends the
-# same text with $1, $2 through the extended protocol.
+# pgbench runs the statement as the service does: the same text, the
+# same parameter values, the extended protocol with an unnamed statement
+# (-M extended).  BENCH_PGBENCH_MODE=prepared shows PostgreSQL without a
+# parse and plan per statement, which the service (kore's async pgsql,
+# unnamed statements) does not get.
 #
 # Everything the script started is stopped on exit; BENCH_KEEP=1 keeps
 # the work directory (logs).  Needs `make app`, wrk, pgbench, psql.
@@ -35,8 +38,8 @@ seconds=${BENCH_SECONDS:-10}
 rounds=${BENCH_ROUNDS:-5}
 rows=${BENCH_ROWS:-100000}
 threads=2
-connections=32
 target=80
+pgbench_mode=${BENCH_PGBENCH_MODE:-extended}
 url_path='/api/v1/sagas?status=FAILED&limit=50'
 so="$root/.build/saga-tracker/saga-tracker.so"
 bindir=$(pg_config --bindir)
@@ -165,12 +168,14 @@ capture_statement() {
 	    tail -n 1 | sed 's/.*parameters: //')
 	statement=${line#*execute <unnamed>: }
 
-	# $N -> :pN (longest numbers first), values as SQL literals.
+	# $N -> :pN (longest numbers first); the values unquoted.
 	pgbench_vars=()
 	while read -r p; do
 		n=${p%% =*}
 		n=${n#\$}
-		v=${p#*= }
+		v=${p#*= \'}
+		v=${v%\'}
+		v=${v//\'\'/\'}
 		statement=$(sed "s/\\\$$n\\b/:p$n/g" <<<"$statement")
 		pgbench_vars+=(-D "p$n=$v")
 	done < <(grep -o "\\\$[0-9]\+ = '[^']*'" <<<"$params" | sort -t' ' \
@@ -188,7 +193,7 @@ run_pgbench() {
 	local secs=$1
 
 	shift
-	pgbench -n -M simple -c "$clients" -j "$threads" -T "$secs" \
+	pgbench -n -M "$pgbench_mode" -c "$clients" -j "$threads" -T "$secs" \
 	    "${pgbench_vars[@]}" -f "$work/list.sql" "$@" \
 	    -h "$work/pg" -p "$pg_port" -U postgres saga 2>&1
 }
@@ -245,6 +250,7 @@ main() {
 	workers=${BENCH_WORKERS:-$(conf_value workers)}
 	conn_max=${BENCH_CONN_MAX:-$(conf_value pgsql_conn_max)}
 	clients=$((workers * conn_max))
+	connections=${BENCH_CONNECTIONS:-$clients}
 
 	start_pg
 	start_service

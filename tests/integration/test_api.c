@@ -876,6 +876,22 @@ Test(api, other_methods_are_405_problems_with_allow)
 	}
 }
 
+Test(api, paths_without_a_route_are_404_problems)
+{
+	static const char	*calls[][2] = {
+		{ "GET", "/" },
+		{ "GET", "/api/v2/sagas" },
+		{ "GET", "/api/v1/sagas/some-id/events" },
+		{ "POST", "/internal/v1/sagas/some-id" },
+		{ "DELETE", "/actuator" },
+	};
+	size_t			 i;
+
+	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+		expect_problem(calls[i][0], calls[i][1], 404,
+		    "no resource");
+}
+
 /* The (path, METHOD) pairs of the document's paths object. */
 static size_t
 openapi_operations(const char *text, struct operation *ops, size_t max)
