@@ -8,6 +8,7 @@
 #include <criterion/hooks.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -136,6 +137,25 @@ Test(manual, bad_requests_are_400_and_unknown_saga_404)
 	cr_assert_eq(patch("m-nobody-has-this", TOKEN_OK JSON_CT,
 	    "{\"status\":\"COMPENSATED\"}", &doc), 404);
 	json_decref(doc);
+}
+
+Test(manual, a_body_over_8_kib_is_a_413_problem)
+{
+	json_t		*doc;
+	char		*body;
+	size_t		 len;
+
+	/* Valid JSON, but a reason of 10 KiB. */
+	len = 10 * 1024;
+	cr_assert_not_null(body = malloc(len + 64));
+	(void)snprintf(body, len + 64, "{\"status\":\"COMPENSATED\","
+	    "\"reason\":\"%0*d\"}", (int)len, 0);
+	cr_assert_eq(patch("m-big", TOKEN_OK JSON_CT, body, &doc), 413);
+	cr_assert_eq(json_integer_value(json_object_get(doc, "status")), 413);
+	cr_assert_not_null(strstr(json_string_value(json_object_get(doc,
+	    "detail")), "at most"));
+	json_decref(doc);
+	free(body);
 }
 
 Test(manual, failed_saga_compensated_with_history_and_metrics)
