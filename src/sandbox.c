@@ -49,4 +49,10 @@ KORE_SECCOMP_FILTER("saga-tracker",
 	KORE_SYSCALL_ALLOW(newfstatat),
 	/* libpq and librdkafka over TCP: getaddrinfo reads directories. */
 	KORE_SYSCALL_ALLOW(getdents64),
+	/*
+	 * A thread stopped in a timed wait (SIGSTOP and SIGCONT, a
+	 * debugger, the cgroup freezer) resumes it through restart_syscall:
+	 * without it the consumer thread dies on SIGCONT.
+	 */
+	KORE_SYSCALL_ALLOW(restart_syscall),
 );

@@ -3,7 +3,8 @@
  * leaves the consumer group (a restarted service gets its partitions at
  * once, not after the session timeout) and exits 0 well within the
  * Kubernetes grace period; a service started before its database waits
- * for it instead of exiting.
+ * for it instead of exiting; a worker stopped and continued (SIGSTOP,
+ * a debugger, the cgroup freezer) carries on in the same process.
  *
  * Each test starts the service itself, so it can wait for its exit.
  */
@@ -11,6 +12,7 @@
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -154,3 +156,34 @@ Test(lifecycle, starts_before_its_database_and_waits_for_it)
 	cr_assert_eq(harness_service_stop(&env, &status, &elapsed), 0);
 	cr_assert_eq(status, 0);
 }
+
+/*
+ * Threads stopped in a timed wait resume it through restart_syscall; a
+ * seccomp filter without it kills the worker on SIGCONT.
+ */
+Test(lifecycle, a_stopped_and_continued_worker_carries_on)
+{
+	struct harness_env	env;
+	pid_t			pid;
+	int			status, elapsed;
+
+	harness_env(&env);
+	harness_service_start(&env);
+	produce(&env, "life-d", 5);
+	cr_assert_geq(wait_sagas(&env, "life-d", 5, 60000), 0);
+
+	cr_assert_gt(pid = harness_worker_pid(&env, 1), 0);
+	cr_assert_eq(kill(pid, SIGSTOP), 0);
+	nap(500);
+	cr_assert_eq(kill(pid, SIGCONT), 0);
+	nap(1500);
+	cr_assert_eq(harness_worker_pid(&env, 1), pid, "worker 1 died after "
+	    "SIGCONT (was %d)", (int)pid);
+
+	produce(&env, "life-e", 5);
+	cr_assert_geq(wait_sagas(&env, "life-e", 5, 60000), 0,
+	    "the consumer stopped after SIGSTOP/SIGCONT");
+	cr_assert_eq(harness_service_stop(&env, &status, &elapsed), 0);
+	cr_assert_eq(status, 0);
+}
+
