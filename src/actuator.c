@@ -3,7 +3,7 @@
  * /actuator/prometheus.
  *
  * Health and readiness run a real "SELECT 1" through kore's async pgsql
- * on every call, so readiness is DOWN (503) for exactly as long as the
+ * (dbquery.h) on every call, so readiness is DOWN (503) for exactly as long as the
  * database cannot answer.  Liveness only proves the worker's event loop
  * answers: a database outage must not get the pod restarted.
  */
@@ -17,6 +17,7 @@
 #include "app.h"
 #include "build_info.h"
 #include "consumer.h"
+#include "dbquery.h"
 #include "metrics.h"
 #include "respond.h"
 #include "saga.h"
@@ -32,11 +33,9 @@
 
 struct health_state {
 	struct respond_ctx	ctx;
-	struct kore_pgsql	sql;
+	struct dbquery		sql;
 	int			kind;
-	int			bound;
-	int			db_up;
-	char			db_error[256];
+	int			db_up;		/* SELECT 1 gave 1 */
 };
 
 int	actuator_health(struct http_request *);
@@ -50,7 +49,6 @@ static int	health_setup(struct http_request *);
 static int	health_wait(struct http_request *);
 static int	health_read(struct http_request *);
 static int	health_reply(struct http_request *);
-static void	health_db_failed(struct health_state *, const char *);
 static json_t	*health_kafka(int *);
 
 static struct http_state	health_states[] = {
@@ -81,7 +79,7 @@ health_run(struct http_request *req, const char *route, int kind)
 	if (!http_state_exists(req)) {
 		st = respond_begin(req, route, sizeof(*st));
 		st->kind = kind;
-		kore_pgsql_init(&st->sql);
+		kore_pgsql_init(&st->sql.pg);
 		if (!respond_method(req, HTTP_METHOD_GET))
 			return (KORE_RESULT_OK);
 	}
@@ -89,56 +87,18 @@ health_run(struct http_request *req, const char *route, int kind)
 	return (http_state_run(health_states, HEALTH_STATE_COUNT, req));
 }
 
-static void
-health_db_failed(struct health_state *st, const char *why)
-{
-	size_t		len;
-
-	st->db_up = 0;
-	(void)kore_strlcpy(st->db_error, why != NULL ? why : "unknown error",
-	    sizeof(st->db_error));
-
-	/* libpq messages end in a newline; the JSON should not. */
-	len = strlen(st->db_error);
-	while (len > 0 && (st->db_error[len - 1] == '\n' ||
-	    st->db_error[len - 1] == ' '))
-		st->db_error[--len] = '\0';
-}
-
 static int
 health_setup(struct http_request *req)
 {
 	struct health_state	*st = http_state_get(req);
-	const char		*why;
 
-	req->fsm_state = HEALTH_STATE_REPLY;
-	if ((why = app_db_unconfigured()) != NULL) {
-		health_db_failed(st, why);
+	if (app_db_unconfigured() != NULL) {
+		req->fsm_state = HEALTH_STATE_REPLY;
 		return (HTTP_STATE_CONTINUE);
 	}
 
-	if (!st->bound) {
-		kore_pgsql_bind_request(&st->sql, req);
-		st->bound = 1;
-	}
-
-	if (!kore_pgsql_setup(&st->sql, APP_DB_NAME, KORE_PGSQL_ASYNC)) {
-		if (st->sql.state == KORE_PGSQL_STATE_INIT) {
-			/* Queued for a free connection. */
-			req->fsm_state = HEALTH_STATE_SETUP;
-			return (HTTP_STATE_RETRY);
-		}
-		health_db_failed(st, st->sql.error);
-		return (HTTP_STATE_CONTINUE);
-	}
-
-	if (!kore_pgsql_query(&st->sql, "SELECT 1")) {
-		health_db_failed(st, st->sql.error);
-		return (HTTP_STATE_CONTINUE);
-	}
-
-	req->fsm_state = HEALTH_STATE_WAIT;
-	return (HTTP_STATE_CONTINUE);
+	return (dbquery_step(req, &st->sql, "health", "SELECT 1", 0, NULL,
+	    HEALTH_STATE_SETUP, HEALTH_STATE_WAIT, HEALTH_STATE_REPLY));
 }
 
 static int
@@ -146,25 +106,8 @@ health_wait(struct http_request *req)
 {
 	struct health_state	*st = http_state_get(req);
 
-	switch (st->sql.state) {
-	case KORE_PGSQL_STATE_WAIT:
-		return (HTTP_STATE_RETRY);
-	case KORE_PGSQL_STATE_COMPLETE:
-		req->fsm_state = HEALTH_STATE_REPLY;
-		break;
-	case KORE_PGSQL_STATE_ERROR:
-		health_db_failed(st, st->sql.error);
-		req->fsm_state = HEALTH_STATE_REPLY;
-		break;
-	case KORE_PGSQL_STATE_RESULT:
-		req->fsm_state = HEALTH_STATE_READ;
-		break;
-	default:
-		kore_pgsql_continue(&st->sql);
-		break;
-	}
-
-	return (HTTP_STATE_CONTINUE);
+	return (dbquery_wait(req, &st->sql, HEALTH_STATE_WAIT,
+	    HEALTH_STATE_READ, HEALTH_STATE_REPLY));
 }
 
 static int
@@ -172,13 +115,14 @@ health_read(struct http_request *req)
 {
 	struct health_state	*st = http_state_get(req);
 
-	if (kore_pgsql_ntuples(&st->sql) == 1 &&
-	    strcmp(kore_pgsql_getvalue(&st->sql, 0, 0), "1") == 0)
+	if (kore_pgsql_ntuples(&st->sql.pg) == 1 &&
+	    strcmp(kore_pgsql_getvalue(&st->sql.pg, 0, 0), "1") == 0)
 		st->db_up = 1;
 	else
-		health_db_failed(st, "SELECT 1 returned an unexpected row");
+		dbquery_fail(&st->sql, 500, "SELECT 1 returned an unexpected "
+		    "row");
 
-	kore_pgsql_continue(&st->sql);
+	kore_pgsql_continue(&st->sql.pg);
 	req->fsm_state = HEALTH_STATE_WAIT;
 
 	return (HTTP_STATE_CONTINUE);
@@ -222,15 +166,18 @@ health_reply(struct http_request *req)
 {
 	struct health_state	*st = http_state_get(req);
 	json_t			*body, *db, *comps;
+	const char		*why;
 	int			 up, kafka_up;
 
-	up = st->db_up;
-	if (st->db_up)
+	up = st->db_up && !st->sql.failed;
+	if ((why = app_db_unconfigured()) == NULL)
+		why = st->sql.failed ? st->sql.error : "no answer to SELECT 1";
+	if (up)
 		db = json_pack("{s:s, s:{s:s}}", "status", "UP",
 		    "details", "database", "PostgreSQL");
 	else
 		db = json_pack("{s:s, s:{s:s}}", "status", "DOWN",
-		    "details", "error", st->db_error);
+		    "details", "error", why);
 
 	comps = json_pack("{s:o}", "db", db);
 	if (st->kind == HEALTH_FULL) {

@@ -7,9 +7,9 @@
  * repeated, empty or invalid parameter must be a 400 that names it.
  *
  * Statements are built with numbered parameters only and run through
- * kore's async pgsql as a small state machine per request, the pattern
- * of actuator.c.  PostgreSQL formats each row as JSON (row_to_json);
- * the handlers copy the rows into one body and add the envelope.
+ * kore's async pgsql (dbquery.h) as a small state machine per request.
+ * PostgreSQL formats each row as JSON (row_to_json); the handlers copy
+ * the rows into one body and add the envelope.
  */
 
 #include <kore/kore.h>
@@ -28,6 +28,7 @@
 #include "app.h"
 #include "assets.h"
 #include "cursor.h"
+#include "dbquery.h"
 #include "metrics.h"
 #include "respond.h"
 #include "saga.h"
@@ -100,27 +101,6 @@ static const char sql_get_events[] =
 	" e.source AS \"source\", e.metadata AS \"metadata\") j "
 	"WHERE e.saga_id = $1 ORDER BY e.occurred_at, e.event_id";
 
-/* What api_sql_poll() saw. */
-#define API_POLL_WAIT		0
-#define API_POLL_AGAIN		1
-#define API_POLL_ROWS		2
-#define API_POLL_DONE		3
-
-/* What api_sql_send() did. */
-#define API_SEND_QUEUED		0
-#define API_SEND_SENT		1
-#define API_SEND_FAILED		2
-
-/* One async statement of a request. */
-struct api_sql {
-	struct kore_pgsql	pg;
-	const char		*name;		/* saga_tracker_db_query_seconds */
-	struct timespec		start;
-	int			bound;
-	int			observed;
-	int			failed;		/* 0, or the HTTP status */
-};
-
 /* Head of every request state here: the body being built. */
 struct api_state {
 	struct respond_ctx	ctx;
@@ -162,7 +142,7 @@ struct sql_build {
 
 struct list_state {
 	struct api_state	base;
-	struct api_sql		sql;
+	struct dbquery		sql;
 	struct list_query	q;
 	struct sql_build	b;
 	int			rows;
@@ -172,8 +152,8 @@ struct list_state {
 
 struct saga_state_get {
 	struct api_state	base;
-	struct api_sql		saga;
-	struct api_sql		events;
+	struct dbquery		saga;
+	struct dbquery		events;
 	char			id[SAGA_ID_MAX + 1];
 	const char		*values[1];
 	int			missing;
@@ -201,18 +181,6 @@ static void	api_body_reserve(struct api_state *, size_t);
 static void	api_body_append(struct api_state *, const void *, size_t);
 static void	api_body_reserve_rows(struct api_state *, struct kore_pgsql *);
 
-static int	api_sql_step(struct http_request *, struct api_sql *,
-		    const char *, const char *, int, const char **, int, int,
-		    int);
-static int	api_sql_send(struct http_request *, struct api_sql *,
-		    const char *, const char *, int, const char **);
-static void	api_sql_fail(struct api_sql *, int, const char *);
-static void	api_sql_observe(struct api_sql *);
-static int	api_sql_error_status(struct api_sql *);
-static int	api_sql_poll(struct api_sql *);
-static int	api_sql_wait(struct http_request *, struct api_sql *, int,
-		    int, int);
-static void	api_sql_problem(struct http_request *, struct api_sql *);
 
 static int	api_unescape(char *);
 static void	api_quote(const char *, char *, size_t);
@@ -364,175 +332,6 @@ api_body_reserve_rows(struct api_state *st, struct kore_pgsql *pg)
 		len += (size_t)kore_pgsql_getlength(pg, i, 0) + 1;
 
 	api_body_reserve(st, len);
-}
-
-/* --- async statements ------------------------------------------------- */
-
-static int
-api_sql_send(struct http_request *req, struct api_sql *q, const char *name,
-    const char *sql, int n, const char **values)
-{
-	if (!q->bound) {
-		kore_pgsql_bind_request(&q->pg, req);
-		q->bound = 1;
-	}
-	q->name = name;
-
-	if (!kore_pgsql_setup(&q->pg, APP_DB_NAME, KORE_PGSQL_ASYNC)) {
-		/* Queued for a free connection: retried when woken. */
-		if (q->pg.state == KORE_PGSQL_STATE_INIT)
-			return (API_SEND_QUEUED);
-		api_sql_fail(q, 503, q->pg.error);
-		return (API_SEND_FAILED);
-	}
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &q->start);
-	if (!kore_pgsql_query_param_fields(&q->pg, sql, 0, n, values, NULL,
-	    NULL)) {
-		api_sql_observe(q);
-		api_sql_fail(q, api_sql_error_status(q), q->pg.error);
-		return (API_SEND_FAILED);
-	}
-
-	return (API_SEND_SENT);
-}
-
-/*
- * One state of a handler's machine: send the statement, then go on to
- * wait (sent), come back to again (queued for a connection) or go to
- * fail (failed, the answer is an error).
- */
-static int
-api_sql_step(struct http_request *req, struct api_sql *q, const char *name,
-    const char *sql, int n, const char **values, int again, int wait,
-    int fail)
-{
-	switch (api_sql_send(req, q, name, sql, n, values)) {
-	case API_SEND_QUEUED:
-		req->fsm_state = again;
-		return (HTTP_STATE_RETRY);
-	case API_SEND_SENT:
-		req->fsm_state = wait;
-		break;
-	default:
-		req->fsm_state = fail;
-		break;
-	}
-
-	return (HTTP_STATE_CONTINUE);
-}
-
-static void
-api_sql_fail(struct api_sql *q, int status, const char *why)
-{
-	if (q->failed)
-		return;
-
-	q->failed = status;
-	kore_log(LOG_ERR, "api: %s: %s", q->name != NULL ? q->name :
-	    "database", why != NULL ? why : "unknown error");
-}
-
-/* Time to the first answer of the statement, once. */
-static void
-api_sql_observe(struct api_sql *q)
-{
-	struct timespec		now;
-
-	if (q->observed || q->start.tv_sec == 0)
-		return;
-
-	q->observed = 1;
-	(void)clock_gettime(CLOCK_MONOTONIC, &now);
-	metrics_db_observe(q->name, (double)(now.tv_sec - q->start.tv_sec) +
-	    (double)(now.tv_nsec - q->start.tv_nsec) / 1e9);
-}
-
-/*
- * 503 when the database went away (no connection, or SQLSTATE class 08
- * connection exception, 53 insufficient resources, 57 operator
- * intervention such as a shutdown), else 500.
- */
-static int
-api_sql_error_status(struct api_sql *q)
-{
-	const char	*state;
-
-	if (q->pg.conn == NULL || PQstatus(q->pg.conn->db) == CONNECTION_BAD)
-		return (503);
-	if (q->pg.result != NULL && (state = PQresultErrorField(q->pg.result,
-	    PG_DIAG_SQLSTATE)) != NULL && (strncmp(state, "08", 2) == 0 ||
-	    strncmp(state, "53", 2) == 0 || strncmp(state, "57", 2) == 0))
-		return (503);
-
-	return (500);
-}
-
-static int
-api_sql_poll(struct api_sql *q)
-{
-	int		status, drained;
-
-	drained = q->failed != 0;
-	switch (q->pg.state) {
-	case KORE_PGSQL_STATE_WAIT:
-		return (API_POLL_WAIT);
-	case KORE_PGSQL_STATE_RESULT:
-		api_sql_observe(q);
-		return (API_POLL_ROWS);
-	case KORE_PGSQL_STATE_COMPLETE:
-		api_sql_observe(q);
-		return (API_POLL_DONE);
-	case KORE_PGSQL_STATE_ERROR:
-		api_sql_observe(q);
-		status = api_sql_error_status(q);
-		if (q->failed && status == 503)
-			q->failed = 503;
-		api_sql_fail(q, status, q->pg.error);
-		/*
-		 * Drain a statement error to the end so the connection goes
-		 * back clean.  A lost connection (kore dropped it, conn is
-		 * NULL) or a second error has nothing left to drain.
-		 */
-		if (q->pg.conn == NULL || drained)
-			return (API_POLL_DONE);
-		kore_pgsql_continue(&q->pg);
-		return (API_POLL_AGAIN);
-	default:
-		kore_pgsql_continue(&q->pg);
-		return (API_POLL_AGAIN);
-	}
-}
-
-/* A wait state: go to read with rows, to next when done or failed. */
-static int
-api_sql_wait(struct http_request *req, struct api_sql *q, int self,
-    int read, int next)
-{
-	switch (api_sql_poll(q)) {
-	case API_POLL_WAIT:
-		return (HTTP_STATE_RETRY);
-	case API_POLL_AGAIN:
-		req->fsm_state = self;
-		break;
-	case API_POLL_ROWS:
-		req->fsm_state = read;
-		break;
-	default:
-		req->fsm_state = next;
-		break;
-	}
-
-	return (HTTP_STATE_CONTINUE);
-}
-
-static void
-api_sql_problem(struct http_request *req, struct api_sql *q)
-{
-	if (q->failed == 503)
-		respond_problem(req, 503, "the database is unavailable");
-	else
-		respond_problem(req, 500, "the database query failed");
 }
 
 /* --- query string ------------------------------------------------------ */
@@ -1089,7 +888,7 @@ list_setup(struct http_request *req)
 {
 	struct list_state	*st = http_state_get(req);
 
-	return (api_sql_step(req, &st->sql, "list_sagas", st->b.text,
+	return (dbquery_step(req, &st->sql, "list_sagas", st->b.text,
 	    st->b.n, st->b.values, LIST_STATE_SETUP, LIST_STATE_WAIT,
 	    LIST_STATE_REPLY));
 }
@@ -1099,7 +898,7 @@ list_wait(struct http_request *req)
 {
 	struct list_state	*st = http_state_get(req);
 
-	return (api_sql_wait(req, &st->sql, LIST_STATE_WAIT, LIST_STATE_READ,
+	return (dbquery_wait(req, &st->sql, LIST_STATE_WAIT, LIST_STATE_READ,
 	    LIST_STATE_REPLY));
 }
 
@@ -1117,7 +916,7 @@ list_read(struct http_request *req)
 			break;
 		}
 		if (list_row(st, i) == -1)
-			api_sql_fail(&st->sql, 500, "unexpected row");
+			dbquery_fail(&st->sql, 500, "unexpected row");
 	}
 
 	kore_pgsql_continue(&st->sql.pg);
@@ -1162,7 +961,7 @@ list_reply(struct http_request *req)
 	char			 cursor[CURSOR_TEXT_MAX];
 
 	if (st->sql.failed) {
-		api_sql_problem(req, &st->sql);
+		dbquery_problem(req, &st->sql);
 		return (HTTP_STATE_COMPLETE);
 	}
 
@@ -1246,7 +1045,7 @@ get_saga(struct http_request *req)
 {
 	struct saga_state_get	*st = http_state_get(req);
 
-	return (api_sql_step(req, &st->saga, "get_saga", sql_get_saga, 1,
+	return (dbquery_step(req, &st->saga, "get_saga", sql_get_saga, 1,
 	    st->values, GET_STATE_SAGA, GET_STATE_SAGA_WAIT, GET_STATE_REPLY));
 }
 
@@ -1255,7 +1054,7 @@ get_saga_wait(struct http_request *req)
 {
 	struct saga_state_get	*st = http_state_get(req);
 
-	return (api_sql_wait(req, &st->saga, GET_STATE_SAGA_WAIT,
+	return (dbquery_wait(req, &st->saga, GET_STATE_SAGA_WAIT,
 	    GET_STATE_SAGA_READ, GET_STATE_EVENTS));
 }
 
@@ -1272,7 +1071,7 @@ get_saga_read(struct http_request *req)
 		doc = kore_pgsql_getvalue(pg, 0, 0);
 		len = (size_t)kore_pgsql_getlength(pg, 0, 0);
 		if (len < 2 || doc[len - 1] != '}')
-			api_sql_fail(&st->saga, 500, "unexpected saga row");
+			dbquery_fail(&st->saga, 500, "unexpected saga row");
 		else
 			api_body_append(&st->base, doc, len - 1);
 	}
@@ -1294,7 +1093,7 @@ get_events(struct http_request *req)
 		return (HTTP_STATE_CONTINUE);
 	}
 
-	return (api_sql_step(req, &st->events, "get_saga_events",
+	return (dbquery_step(req, &st->events, "get_saga_events",
 	    sql_get_events, 1, st->values, GET_STATE_EVENTS,
 	    GET_STATE_EVENTS_WAIT, GET_STATE_REPLY));
 }
@@ -1304,7 +1103,7 @@ get_events_wait(struct http_request *req)
 {
 	struct saga_state_get	*st = http_state_get(req);
 
-	return (api_sql_wait(req, &st->events, GET_STATE_EVENTS_WAIT,
+	return (dbquery_wait(req, &st->events, GET_STATE_EVENTS_WAIT,
 	    GET_STATE_EVENTS_READ, GET_STATE_REPLY));
 }
 
@@ -1343,7 +1142,7 @@ get_reply(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 	if (st->saga.failed || st->events.failed) {
-		api_sql_problem(req, st->saga.failed ? &st->saga :
+		dbquery_problem(req, st->saga.failed ? &st->saga :
 		    &st->events);
 		return (HTTP_STATE_COMPLETE);
 	}
