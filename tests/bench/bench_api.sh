@@ -13,7 +13,7 @@
 #      both with as many connections as the service has database
 #      connections (workers x pgsql_conn_max; BENCH_CONNECTIONS
 #      overrides wrk's), so both offer PostgreSQL the same concurrency,
-#      $BENCH_SECONDS (10) each after a short warm-up of both, in
+#      $BENCH_SECONDS (20) each after a short warm-up of both, in
 #      $BENCH_ROUNDS (5) alternating rounds so that a change of
 #      background load hits both alike;
 #   5. per round and overall: both rates, their p99 latencies and
@@ -34,7 +34,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-seconds=${BENCH_SECONDS:-10}
+seconds=${BENCH_SECONDS:-20}
 rounds=${BENCH_ROUNDS:-5}
 rows=${BENCH_ROWS:-100000}
 threads=2
