@@ -3,9 +3,9 @@
  * /actuator/prometheus.
  *
  * Health and readiness run a real "SELECT 1" through kore's async pgsql
- * (dbquery.h) on every call, so readiness is DOWN (503) for exactly as long as the
- * database cannot answer.  Liveness only proves the worker's event loop
- * answers: a database outage must not get the pod restarted.
+ * (dbquery.h) on every call, so readiness is DOWN (503) for exactly as
+ * long as the database cannot answer.  Liveness only proves the worker's
+ * event loop answers: a database outage must not get the pod restarted.
  */
 
 #include <kore/kore.h>
