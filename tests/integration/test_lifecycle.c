@@ -4,7 +4,9 @@
  * once, not after the session timeout) and exits 0 well within the
  * Kubernetes grace period; a service started before its database waits
  * for it instead of exiting; a worker stopped and continued (SIGSTOP,
- * a debugger, the cgroup freezer) carries on in the same process.
+ * a debugger, the cgroup freezer) carries on in the same process; a
+ * second instance that joins the group takes partitions over without a
+ * lost or twice-counted event.
  *
  * Each test starts the service itself, so it can wait for its exit.
  */
@@ -187,3 +189,65 @@ Test(lifecycle, a_stopped_and_continued_worker_carries_on)
 	cr_assert_eq(status, 0);
 }
 
+/* Produce and wait for rounds x 50 sagas named prefix<r>-<i>. */
+static void
+produce_rounds(const struct harness_env *env, const char *prefix,
+    int rounds)
+{
+	char		name[32];
+	int		r;
+
+	for (r = 0; r < rounds; r++) {
+		(void)snprintf(name, sizeof(name), "%s%d", prefix, r);
+		produce(env, name, 50);
+	}
+	for (r = 0; r < rounds; r++) {
+		(void)snprintf(name, sizeof(name), "%s%d", prefix, r);
+		cr_assert_geq(wait_sagas(env, name, 50, 60000), 0,
+		    "sagas %s-* were not all applied", name);
+	}
+}
+
+/*
+ * The first instance gives up partitions when the second joins: what
+ * its lanes took from them is applied and committed in the revoke
+ * callback, then the two split the rest.  Each event is counted once,
+ * by one of them.
+ */
+Test(lifecycle, a_second_instance_takes_partitions_without_loss)
+{
+	struct harness_env	a, b;
+	double			n_a, n_b;
+	char			name[32];
+	int			status, elapsed, waves;
+
+	harness_env(&a);
+	harness_service_start(&a);
+	produce_rounds(&a, "life-g", 4);
+
+	/* Waves of 10 sagas until the second instance has applied some. */
+	b = a;
+	harness_service_start(&b);
+	n_b = 0;
+	for (waves = 0; waves < 60 && n_b <= 0; waves++) {
+		(void)snprintf(name, sizeof(name), "life-h%d", waves);
+		produce(&a, name, 10);
+		cr_assert_geq(wait_sagas(&a, name, 10, 60000), 0,
+		    "sagas %s-* were not all applied", name);
+		n_b = harness_metric(&b, "saga_events_processed_total");
+	}
+	cr_assert_gt(n_b, 0, "the second instance applied nothing in %d "
+	    "waves", waves);
+
+	n_a = harness_metric(&a, "saga_events_processed_total");
+	cr_assert_eq(n_a + n_b, 200 + waves * 10, "applied %.0f + %.0f "
+	    "events, not %d", n_a, n_b, 200 + waves * 10);
+	cr_assert_eq(harness_pg_int(&a, "SELECT count(*) FROM saga_event "
+	    "WHERE saga_id LIKE 'life-g%' OR saga_id LIKE 'life-h%'"),
+	    200 + waves * 10);
+
+	cr_assert_eq(harness_service_stop(&b, &status, &elapsed), 0);
+	cr_assert_eq(status, 0);
+	cr_assert_eq(harness_service_stop(&a, &status, &elapsed), 0);
+	cr_assert_eq(status, 0);
+}
