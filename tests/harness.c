@@ -50,7 +50,6 @@ static void	harness_stop_pid(pid_t, int);
 static void	harness_export(const struct harness_env *);
 static void	harness_getenv(const char *, char *, size_t);
 static void	harness_atexit(void);
-static void	harness_sleep_ms(int);
 static void	harness_tail(const char *);
 
 static void
@@ -69,7 +68,7 @@ harness_die(const char *fmt, ...)
 	exit(1);
 }
 
-static void
+void
 harness_sleep_ms(int ms)
 {
 	struct timespec		ts;

@@ -75,6 +75,9 @@ void	harness_reply_free(struct harness_reply *r);
 const char *harness_reply_header(const struct harness_reply *r,
 	    const char *name, char *buf, size_t len);
 
+/* Sleep ms milliseconds. */
+void	harness_sleep_ms(int ms);
+
 /* A loopback TCP port that was free a moment ago. */
 int	harness_free_port(void);
 

@@ -119,7 +119,6 @@ bench_count(PGconn *conn)
 static double
 bench_consume(struct harness_env *env, long want, int round)
 {
-	struct timespec	 nap = { 0, 20 * 1000000L };
 	PGconn		*conn;
 	double		 start, end, n;
 	char		 group[64];
@@ -140,7 +139,7 @@ bench_consume(struct harness_env *env, long want, int round)
 			start = bench_now();
 		if (start != 0 && bench_now() - start > 600)
 			bench_die("consume", "not all events stored in 600 s");
-		nanosleep(&nap, NULL);
+		harness_sleep_ms(20);
 	}
 	end = bench_now();
 

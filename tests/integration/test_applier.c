@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -116,14 +115,6 @@ seen_failed(void)
 	pthread_mutex_unlock(&seen.lock);
 
 	return (n);
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec	ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /* Saga i lives on partition i % 4, as a sagaId key would put it. */
@@ -236,7 +227,7 @@ Test(applier, a_failing_lane_retries_alone_and_nothing_is_lost)
 		if (seen_failed() >= 2 && count(conn, "SELECT count(*) FROM "
 		    "saga_instance") == SAGAS / 2)
 			break;
-		sleep_ms(20);
+		harness_sleep_ms(20);
 	}
 	cr_assert_geq(seen_failed(), 2, "the lane did not retry");
 	cr_assert_not_null(strstr(seen.err, "refused ap-3"), "error: %s",
@@ -285,7 +276,7 @@ Test(applier, destroy_hands_back_what_was_never_applied)
 		cr_assert_eq(applier_push(a, &msgs[i], 1000), 0);
 
 	for (waited = 0; waited < WAIT_MS && seen_failed() < 2; waited += 20)
-		sleep_ms(20);
+		harness_sleep_ms(20);
 	cr_assert_geq(seen_failed(), 2);
 	cr_assert_not_null(strstr(seen.err, "connect"), "error: %s", seen.err);
 	cr_assert_eq(applier_drain(a, 50), -1);

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "applier.h"
@@ -155,16 +154,6 @@ count_where(const struct harness_env *env, const char *fmt,
 	return (harness_pg_int(env, sql));
 }
 
-static void
-sleep_ms(int ms)
-{
-	struct timespec		ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	(void)nanosleep(&ts, NULL);
-}
-
 /* The group's committed offsets now (0 before its first commit). */
 static int64_t
 committed_now(const struct harness_env *env)
@@ -192,7 +181,7 @@ wait_applied(const struct harness_env *env, const struct batch *b,
 		committed = harness_committed(env, GROUP, TOPIC);
 		if (stored == b->valid && committed == committed_want)
 			return;
-		sleep_ms(250);
+		harness_sleep_ms(250);
 	}
 	cr_assert_fail("after %d ms: %lld of %ld events stored, offsets "
 	    "%lld of %lld committed", WAIT_MS, (long long)stored, b->valid,
@@ -271,7 +260,7 @@ Test(ingest, database_outage_pauses_and_loses_nothing)
 	cr_assert_eq(harness_pg_stop(&env), 0);
 	cr_assert_eq(harness_produce(&env, TOPIC, b.keys, b.payloads, b.n),
 	    0);
-	sleep_ms(3000);
+	harness_sleep_ms(3000);
 
 	/* Nothing may be committed while nothing could be stored. */
 	cr_assert_eq(harness_committed(&env, GROUP, TOPIC), committed,
@@ -316,7 +305,7 @@ Test(ingest, sigkill_of_the_consumer_worker_loses_and_doubles_nothing)
 		    "WHERE saga_id LIKE '%s-%%'", "kill");
 		if (stored > 0)
 			break;
-		sleep_ms(5);
+		harness_sleep_ms(5);
 	}
 	cr_assert_eq(kill(pid, SIGKILL), 0);
 	cr_assert_lt(stored, b.valid, "all events were applied before the "
@@ -396,7 +385,7 @@ Test(ingest, lag_is_exported_per_partition_when_configured)
 		    strstr(r.body, "\nsaga_tracker_consumer_lag ") != NULL;
 		harness_reply_free(&r);
 		if (!found)
-			sleep_ms(500);
+			harness_sleep_ms(500);
 	}
 	cr_assert(found, "no saga_tracker_consumer_lag{partition=\"0\"} "
 	    "next to the total after 20 s");

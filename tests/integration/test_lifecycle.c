@@ -50,14 +50,6 @@ now_ms(void)
 }
 
 static void
-nap(int ms)
-{
-	struct timespec		ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	(void)nanosleep(&ts, NULL);
-}
-
-static void
 produce(const struct harness_env *env, const char *prefix, int n)
 {
 	char		*keys[64], *payloads[64], buf[64][256], key[64][32];
@@ -91,7 +83,7 @@ wait_sagas(const struct harness_env *env, const char *prefix, int n,
 	while (now_ms() - start < limit_ms) {
 		if (harness_pg_int(env, sql) == n)
 			return (now_ms() - start);
-		nap(100);
+		harness_sleep_ms(100);
 	}
 
 	return (-1);
@@ -145,7 +137,7 @@ Test(lifecycle, starts_before_its_database_and_waits_for_it)
 	cr_assert_eq(r.status, 503, "ready without a database: %d", r.status);
 	harness_reply_free(&r);
 	produce(&env, "life-c", 5);
-	nap(2000);
+	harness_sleep_ms(2000);
 
 	cr_assert_eq(harness_pg_start_again(&env), 0);
 	cr_assert_geq(wait_sagas(&env, "life-c", 5, 60000), 0,
@@ -176,9 +168,9 @@ Test(lifecycle, a_stopped_and_continued_worker_carries_on)
 
 	cr_assert_gt(pid = harness_worker_pid(&env, 1), 0);
 	cr_assert_eq(kill(pid, SIGSTOP), 0);
-	nap(500);
+	harness_sleep_ms(500);
 	cr_assert_eq(kill(pid, SIGCONT), 0);
-	nap(1500);
+	harness_sleep_ms(1500);
 	cr_assert_eq(harness_worker_pid(&env, 1), pid, "worker 1 died after "
 	    "SIGCONT (was %d)", (int)pid);
 

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -44,7 +43,6 @@ produce_saga(const char *saga, const char *last)
 	char			 a[512], b[512], sql[256];
 	char			*keys[2], *payloads[2];
 	int			 i;
-	struct timespec		 ts = { 0, 100 * 1000000L };
 
 	harness_env(&env);
 	(void)snprintf(a, sizeof(a), "{\"eventId\":\"%s-1\",\"sagaId\":\"%s\","
@@ -64,7 +62,7 @@ produce_saga(const char *saga, const char *last)
 	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM saga_event "
 	    "WHERE saga_id = '%s'", saga);
 	for (i = 0; i < 600 && harness_pg_int(&env, sql) != 2; i++)
-		nanosleep(&ts, NULL);
+		harness_sleep_ms(100);
 	cr_assert_eq(harness_pg_int(&env, sql), 2, "saga %s not ingested",
 	    saga);
 }
