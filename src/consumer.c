@@ -72,6 +72,7 @@ static int	consumer_on_stats(rd_kafka_t *, char *, size_t, void *);
 static void	consumer_on_error(rd_kafka_t *, int, const char *, void *);
 static void	*consumer_main(void *);
 static void	consumer_poll(struct consumer_ctx *);
+static void	consumer_queue(struct consumer_ctx *, rd_kafka_message_t *);
 static void	consumer_drain(struct consumer_ctx *);
 static void	consumer_applied(void *, const struct store_msg *, size_t,
 		    const struct store_batch_result *);
@@ -487,15 +488,32 @@ consumer_store_ready(struct consumer_ctx *ctx)
 	return (0);
 }
 
-/* One message to its lane; while the lane is full, wait (and beat). */
+/*
+ * What librdkafka has ready, up to a batch, each message to its lane
+ * (waiting for the first one at most CONSUMER_BATCH_MS): the beat, the
+ * gauges check and the rest of the loop once per batch, not per event.
+ */
 static void
 consumer_poll(struct consumer_ctx *ctx)
 {
 	rd_kafka_message_t	*m;
-	struct store_msg	 msg;
+	int			 n, timeout;
 
-	if ((m = rd_kafka_consumer_poll(ctx->rk, CONSUMER_BATCH_MS)) == NULL)
-		return;
+	timeout = CONSUMER_BATCH_MS;
+	for (n = 0; n < APPLIER_BATCH_MAX && !atomic_load(&ctx->stop); n++) {
+		if ((m = rd_kafka_consumer_poll(ctx->rk, timeout)) == NULL)
+			return;
+		timeout = 0;
+		consumer_queue(ctx, m);
+	}
+}
+
+/* One message to its lane; while the lane is full, wait (and beat). */
+static void
+consumer_queue(struct consumer_ctx *ctx, rd_kafka_message_t *m)
+{
+	struct store_msg	msg;
+
 	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		kore_log(LOG_WARNING, "consumer: %s[%d]: %s",
 		    m->rkt ? rd_kafka_topic_name(m->rkt) : "-",
