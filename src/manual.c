@@ -167,21 +167,27 @@ manual_body(struct http_request *req, struct manual_input *in)
 {
 	json_t		*doc, *status, *reason;
 	json_error_t	 jerr;
-	char		 buf[8192];
+	char		*buf;
 	ssize_t		 n;
-	size_t		 len;
+	size_t		 len, cap;
 
+	/* intake refused anything over http_body_max before kore read it. */
+	cap = req->http_body_length;
+	buf = kore_malloc(cap + 1);
 	len = 0;
-	while ((n = http_body_read(req, buf + len, sizeof(buf) - len)) > 0)
+	while (len < cap &&
+	    (n = http_body_read(req, buf + len, cap - len)) > 0)
 		len += (size_t)n;
-	if (n == -1 || len == sizeof(buf)) {
-		respond_problem(req, n == -1 ? 400 : 413, "the body must be a "
-		    "JSON object of at most %zu bytes", sizeof(buf) - 1);
+	if (len != cap) {
+		kore_free(buf);
+		respond_problem(req, 400, "body: %zu of %zu bytes could be "
+		    "read", len, cap);
 		return (0);
 	}
 
-	if ((doc = json_loadb(buf, len, 0, &jerr)) == NULL ||
-	    !json_is_object(doc)) {
+	doc = json_loadb(buf, len, 0, &jerr);
+	kore_free(buf);
+	if (doc == NULL || !json_is_object(doc)) {
 		respond_problem(req, 400, "body: not a JSON object: %s",
 		    doc == NULL ? jerr.text : "wrong type");
 		json_decref(doc);

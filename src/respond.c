@@ -87,11 +87,34 @@ respond_json(struct http_request *req, int status, json_t *body)
 	free(text);
 }
 
+char *
+respond_problem_text(int status, const char *instance, const char *detail)
+{
+	json_t		*body, *where;
+	char		*text;
+
+	body = json_pack("{s:s, s:s, s:i, s:s}",
+	    "type", "about:blank",
+	    "title", http_status_text(status),
+	    "status", status,
+	    "detail", detail);
+	if (body == NULL)
+		return (NULL);
+
+	/* A target that is not UTF-8 cannot be a JSON string: left out. */
+	if (instance != NULL && (where = json_string(instance)) != NULL)
+		(void)json_object_set_new(body, "instance", where);
+
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+
+	return (text);
+}
+
 void
 respond_problem(struct http_request *req, int status, const char *fmt, ...)
 {
 	va_list		 ap;
-	json_t		*body;
 	char		*text;
 	char		 detail[1024];
 
@@ -99,16 +122,9 @@ respond_problem(struct http_request *req, int status, const char *fmt, ...)
 	(void)vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 
-	body = json_pack("{s:s, s:s, s:i, s:s, s:s}",
-	    "type", "about:blank",
-	    "title", http_status_text(status),
-	    "status", status,
-	    "detail", detail,
-	    "instance", req->path);
-
-	text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
-	if (text == NULL) {
+	if ((text = respond_problem_text(status, req->path, detail)) == NULL) {
+		kore_log(LOG_ERR, "%s: cannot serialise the %d problem",
+		    req->path, status);
 		respond_text(req, status, "application/problem+json", NULL, 0);
 		return;
 	}

@@ -52,6 +52,13 @@ void	respond_text(struct http_request *req, int status,
 #define RESPOND_NO_ROUTE	"unmatched"
 int	respond_no_route(struct http_request *req);
 
+/*
+ * The RFC 9457 problem body (malloc'd, free() it), or NULL.  instance
+ * (the request target) is left out when NULL or not UTF-8.
+ */
+char	*respond_problem_text(int status, const char *instance,
+	    const char *detail);
+
 /* Send an RFC 9457 problem; detail is printf-style. */
 void	respond_problem(struct http_request *req, int status,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -397,7 +397,7 @@ void
 harness_kore_conf(const struct harness_env *env, const char *path, int port)
 {
 	FILE		*in, *out;
-	char		 src[2 * HARNESS_PATH], line[512], *p;
+	char		 src[2 * HARNESS_PATH], line[512], cb[128], *p;
 
 	(void)snprintf(src, sizeof(src), "%s/conf/saga-tracker.conf",
 	    env->root);
@@ -408,13 +408,17 @@ harness_kore_conf(const struct harness_env *env, const char *path, int port)
 
 	while (fgets(line, sizeof(line), in) != NULL) {
 		p = line + strspn(line, " \t");
-		if (strncmp(p, "bind", 4) == 0 && isspace((unsigned char)p[4]))
-			fprintf(out, "\tbind 127.0.0.1 %d\n", port);
-		else if (strncmp(p, "load", 4) == 0 &&
-		    isspace((unsigned char)p[4]))
+		/* The port changes; the connect callback stays. */
+		if (strncmp(p, "bind", 4) == 0 &&
+		    isspace((unsigned char)p[4])) {
+			cb[0] = '\0';
+			(void)sscanf(p, "bind %*s %*s %127s", cb);
+			fprintf(out, "\tbind 127.0.0.1 %d %s\n", port, cb);
+		} else if (strncmp(p, "load", 4) == 0 &&
+		    isspace((unsigned char)p[4])) {
 			fprintf(out, "load %s/.build/saga-tracker/"
 			    "saga-tracker.so\n", env->root);
-		else
+		} else
 			fputs(line, out);
 	}
 
@@ -683,10 +687,36 @@ int
 harness_http(int port, const char *method, const char *path,
     const char *headers, const char *body, struct harness_reply *r)
 {
+	char		*buf;
+	size_t		 len, cap, blen;
+	int		 rc;
+
+	blen = body != NULL ? strlen(body) : 0;
+	cap = strlen(path) + (headers ? strlen(headers) : 0) + blen + 256;
+	buf = malloc(cap);
+	len = (size_t)snprintf(buf, cap, "%s %s HTTP/1.1\r\nHost: localhost"
+	    "\r\nConnection: close\r\n%s", method, path,
+	    headers != NULL ? headers : "");
+	if (body != NULL)
+		len += (size_t)snprintf(buf + len, cap - len,
+		    "Content-Length: %zu\r\n", blen);
+	len += (size_t)snprintf(buf + len, cap - len, "\r\n%s",
+	    body != NULL ? body : "");
+
+	rc = harness_http_raw(port, buf, len, r);
+	free(buf);
+
+	return (rc);
+}
+
+int
+harness_http_raw(int port, const char *request, size_t reqlen,
+    struct harness_reply *r)
+{
 	struct sockaddr_in	sin;
 	struct timeval		tv;
 	char			*buf, *sep, *nbuf;
-	size_t			len, cap, blen;
+	size_t			len, cap;
 	ssize_t			n;
 	int			fd;
 
@@ -701,28 +731,14 @@ harness_http(int port, const char *method, const char *path,
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((unsigned short)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    write(fd, request, reqlen) != (ssize_t)reqlen) {
 		close(fd);
 		return (-1);
 	}
 
-	blen = body != NULL ? strlen(body) : 0;
-	cap = strlen(path) + (headers ? strlen(headers) : 0) + blen + 256;
+	cap = 8192;
 	buf = malloc(cap);
-	len = (size_t)snprintf(buf, cap, "%s %s HTTP/1.1\r\nHost: localhost"
-	    "\r\nConnection: close\r\n%s", method, path,
-	    headers != NULL ? headers : "");
-	if (body != NULL)
-		len += (size_t)snprintf(buf + len, cap - len,
-		    "Content-Length: %zu\r\n", blen);
-	len += (size_t)snprintf(buf + len, cap - len, "\r\n%s",
-	    body != NULL ? body : "");
-	if (write(fd, buf, len) != (ssize_t)len) {
-		free(buf);
-		close(fd);
-		return (-1);
-	}
-
 	len = 0;
 	for (;;) {
 		if (cap - len < 4096) {

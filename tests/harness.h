@@ -70,6 +70,13 @@ int	harness_pg_start_again(const struct harness_env *env);
 
 int	harness_http(int port, const char *method, const char *path,
 	    const char *headers, const char *body, struct harness_reply *r);
+/*
+ * Send request as it is on a new connection and read until the service
+ * closes it: the first answer's status and headers, then everything
+ * after them (a later answer on a kept-alive connection too) as body.
+ */
+int	harness_http_raw(int port, const char *request, size_t len,
+	    struct harness_reply *r);
 void	harness_reply_free(struct harness_reply *r);
 /* Value of header name (case-insensitive) copied into buf, or NULL. */
 const char *harness_reply_header(const struct harness_reply *r,

@@ -485,7 +485,7 @@ load_kore_conf(struct kore_conf *kc)
 			if (*tok[n] != '\0')
 				n++;
 		}
-		if (n == 3 && strcmp(tok[0], "bind") == 0) {
+		if (n >= 3 && strcmp(tok[0], "bind") == 0) {
 			cr_assert_eq(kc->port, -1, "%s: more than one bind",
 			    KORE_CONF);
 			kc->port = strtol(tok[2], NULL, 10);

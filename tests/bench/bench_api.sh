@@ -122,7 +122,8 @@ start_service() {
 	local conf="$work/kore.conf" i
 
 	svc_port=$(free_port)
-	sed -e "s|^\([[:space:]]*\)bind[[:space:]].*|\1bind 127.0.0.1 $svc_port|" \
+	# A new port; the connect callback after it stays.
+	sed -e "s|^\([[:space:]]*bind[[:space:]]*\)[^[:space:]]*[[:space:]]*[0-9]*|\1127.0.0.1 $svc_port|" \
 	    -e "s|^load[[:space:]].*|load $so|" \
 	    -e "s|^workers[[:space:]].*|workers $workers|" \
 	    -e "s|^pgsql_conn_max[[:space:]].*|pgsql_conn_max $conn_max|" \

@@ -1,0 +1,115 @@
+/*
+ * intake: show each request head to reqhead before kore (see intake.h).
+ */
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "intake.h"
+#include "metrics.h"
+#include "reqhead.h"
+#include "respond.h"
+
+static int	intake_read(struct connection *, size_t *);
+static void	intake_refuse(struct connection *,
+		    const struct reqhead_verdict *);
+static int	intake_discard(struct netbuf *);
+
+void
+intake_connect(struct connection *c)
+{
+	/* What kore does for a connection of a bind without a callback. */
+	c->proto = CONN_PROTO_HTTP;
+	if (http_keepalive_time != 0)
+		c->idle_timer.length = http_keepalive_time * 1000;
+	c->read = intake_read;
+	net_recv_queue(c, http_header_max, NETBUF_CALL_CB_ALWAYS,
+	    http_header_recv);
+}
+
+/*
+ * kore's net_read, then a look at the head received so far when kore is
+ * about to parse one (its header callback is armed and no request of
+ * this connection is in flight).  A refused head is answered here and
+ * the read reports nothing, so kore's parser never sees it.
+ */
+static int
+intake_read(struct connection *c, size_t *bytes)
+{
+	struct reqhead_limits	lim;
+	struct reqhead_verdict	v;
+
+	if (!net_read(c, bytes))
+		return (KORE_RESULT_ERROR);
+	if (!(c->evt.flags & KORE_EVENT_READ) ||
+	    c->rnb->cb != http_header_recv ||
+	    !TAILQ_EMPTY(&c->http_requests))
+		return (KORE_RESULT_OK);
+
+	lim.head_max = c->rnb->b_len;
+	lim.target_max = HTTP_URI_LEN - 2;
+	lim.body_max = http_body_max;
+	if (!reqhead_judge((const char *)c->rnb->buf, c->rnb->s_off + *bytes,
+	    &lim, &v) || v.status == 0)
+		return (KORE_RESULT_OK);
+
+	intake_refuse(c, &v);
+	*bytes = 0;
+	c->evt.flags &= ~KORE_EVENT_READ;
+
+	return (KORE_RESULT_OK);
+}
+
+/* Answer the problem, close once it is sent, drop what else comes. */
+static void
+intake_refuse(struct connection *c, const struct reqhead_verdict *v)
+{
+	struct timespec		 start, now;
+	char			*body, head[256];
+	size_t			 len;
+	int			 n;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &start);
+	kore_log(LOG_NOTICE, "refused %s %s: %d %s", v->method,
+	    v->target[0] != '\0' ? v->target : "(target not shown)",
+	    v->status, v->detail);
+
+	body = respond_problem_text(v->status,
+	    v->target[0] != '\0' ? v->target : NULL, v->detail);
+	len = body != NULL ? strlen(body) : 0;
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
+	    "content-type: application/problem+json\r\n"
+	    "cache-control: no-store\r\n"
+	    "content-length: %zu\r\n"
+	    "connection: close\r\n\r\n",
+	    v->status, http_status_text(v->status), len);
+	net_send_queue(c, head, (size_t)n);
+	if (body != NULL)
+		net_send_queue(c, body, len);
+	free(body);
+
+	c->rnb->cb = intake_discard;
+	c->rnb->s_off = 0;
+	c->flags |= CONN_CLOSE_EMPTY;
+	if (!net_send_flush(c))
+		kore_connection_disconnect(c);
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	metrics_api_observe(INTAKE_ENDPOINT, v->method,
+	    (double)(now.tv_sec - start.tv_sec) +
+	    (double)(now.tv_nsec - start.tv_nsec) / 1e9);
+}
+
+/* Until the answer is out: read and forget whatever the client sends. */
+static int
+intake_discard(struct netbuf *nb)
+{
+	nb->s_off = 0;
+
+	return (KORE_RESULT_OK);
+}

@@ -1,0 +1,26 @@
+/*
+ * intake: kore's connect callback, which shows every request head to
+ * reqhead before kore parses it.
+ *
+ * kore 4.1 refuses some requests before any handler runs and answers
+ * them with an empty body (411, 413, 414, 505, 400 for a method it does
+ * not know), or not at all (a head larger than http_header_max).
+ * intake_connect, named on the `bind` line, gives each connection a
+ * read function that passes each complete head to reqhead_judge first;
+ * a refused head is answered as RFC 9457 problem+json and the
+ * connection is closed.  Any other head goes on to kore unchanged.
+ * Refusals are observed in saga_tracker_api_latency_seconds under
+ * endpoint INTAKE_ENDPOINT.
+ */
+
+#ifndef SAGA_INTAKE_H
+#define SAGA_INTAKE_H
+
+struct connection;
+
+#define INTAKE_ENDPOINT		"refused"
+
+/* kore connect callback: `bind <address> <port> intake_connect`. */
+void	intake_connect(struct connection *c);
+
+#endif

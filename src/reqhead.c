@@ -1,0 +1,273 @@
+/*
+ * reqhead: judge a request head by kore's limits (see reqhead.h).
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "reqhead.h"
+
+/* Longest Content-Length taken as a number: 10^19 > 2^63. */
+#define REQHEAD_LENGTH_DIGITS	19
+
+struct reqhead_method {
+	const char	*name;
+	int		 body;		/* kore expects a body */
+	int		 http10;	/* kore allows it on HTTP/1.0 */
+};
+
+static const struct reqhead_method reqhead_methods[] = {
+	{ "GET",	0, 1 },
+	{ "HEAD",	0, 1 },
+	{ "OPTIONS",	0, 0 },
+	{ "DELETE",	0, 0 },
+	{ "POST",	1, 1 },
+	{ "PUT",	1, 0 },
+	{ "PATCH",	1, 0 },
+};
+
+#define REQHEAD_METHODS	(sizeof(reqhead_methods) / sizeof(reqhead_methods[0]))
+
+/* The request line, split as kore splits it. */
+struct reqhead_line {
+	const char	*tok[3];
+	size_t		 toklen[3];
+	const struct reqhead_method *method;
+	int		 http10;
+};
+
+static size_t	reqhead_end(const char *, size_t);
+static size_t	reqhead_line_len(const char *, size_t);
+static int	reqhead_split(const char *, size_t, struct reqhead_line *);
+static void	reqhead_name_method(struct reqhead_line *,
+		    struct reqhead_verdict *);
+static int	reqhead_check_line(const struct reqhead_line *,
+		    const struct reqhead_limits *, struct reqhead_verdict *);
+static int	reqhead_check_body(const char *, size_t,
+		    const struct reqhead_line *, const struct reqhead_limits *,
+		    struct reqhead_verdict *);
+static int	reqhead_length(const char *, size_t, unsigned long long *);
+static int	reqhead_refuse(struct reqhead_verdict *, int, const char *,
+		    ...) __attribute__((format(printf, 3, 4)));
+
+int
+reqhead_judge(const char *buf, size_t len, const struct reqhead_limits *lim,
+    struct reqhead_verdict *v)
+{
+	struct reqhead_line	rl;
+	size_t			headlen, linelen;
+	int			whole;
+
+	memset(v, 0, sizeof(*v));
+	(void)snprintf(v->method, sizeof(v->method), "OTHER");
+
+	if ((headlen = reqhead_end(buf, len)) == 0 && len < lim->head_max)
+		return (0);
+
+	linelen = reqhead_line_len(buf, headlen != 0 ? headlen : len);
+	whole = reqhead_split(buf, linelen, &rl);
+	reqhead_name_method(&rl, v);
+
+	if (headlen == 0) {
+		return (reqhead_refuse(v, 431, "the request head is over %zu "
+		    "bytes", lim->head_max));
+	}
+	if (!whole) {
+		v->target[0] = '\0';
+		return (reqhead_refuse(v, 400, "the request line is not "
+		    "METHOD TARGET VERSION"));
+	}
+	if (reqhead_check_line(&rl, lim, v))
+		return (1);
+
+	(void)reqhead_check_body(buf, headlen, &rl, lim, v);
+	return (1);
+}
+
+/* Bytes up to and with the blank line that ends the head, or 0. */
+static size_t
+reqhead_end(const char *buf, size_t len)
+{
+	const char	*p;
+
+	if ((p = memmem(buf, len, "\r\n\r\n", 4)) != NULL)
+		return ((size_t)(p - buf) + 4);
+	if ((p = memmem(buf, len, "\n\n", 2)) != NULL)
+		return ((size_t)(p - buf) + 2);
+
+	return (0);
+}
+
+/* Length of the first line, without its CR LF. */
+static size_t
+reqhead_line_len(const char *buf, size_t len)
+{
+	const char	*nl;
+	size_t		 n;
+
+	n = (nl = memchr(buf, '\n', len)) != NULL ? (size_t)(nl - buf) : len;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+
+	return (n);
+}
+
+/* Split the request line at spaces; 1 if it has exactly 3 parts. */
+static int
+reqhead_split(const char *line, size_t len, struct reqhead_line *rl)
+{
+	size_t		i, start;
+	int		n;
+
+	memset(rl, 0, sizeof(*rl));
+	n = 0;
+	for (i = 0; i < len; i = start) {
+		while (i < len && line[i] == ' ')
+			i++;
+		for (start = i; start < len && line[start] != ' '; start++)
+			;
+		if (start == i)
+			break;
+		if (n == 3)
+			return (0);
+		rl->tok[n] = line + i;
+		rl->toklen[n++] = start - i;
+	}
+
+	return (n == 3);
+}
+
+/* Find the method and fill the verdict's method label and target. */
+static void
+reqhead_name_method(struct reqhead_line *rl, struct reqhead_verdict *v)
+{
+	size_t		i;
+
+	for (i = 0; rl->tok[0] != NULL && i < REQHEAD_METHODS; i++) {
+		if (rl->toklen[0] == strlen(reqhead_methods[i].name) &&
+		    strncasecmp(rl->tok[0], reqhead_methods[i].name,
+		    rl->toklen[0]) == 0) {
+			rl->method = &reqhead_methods[i];
+			(void)snprintf(v->method, sizeof(v->method), "%s",
+			    rl->method->name);
+		}
+	}
+
+	if (rl->tok[1] == NULL || rl->toklen[1] >= sizeof(v->target))
+		return;
+	for (i = 0; i < rl->toklen[1]; i++) {
+		if (rl->tok[1][i] <= ' ' || rl->tok[1][i] > '~')
+			return;
+	}
+	memcpy(v->target, rl->tok[1], rl->toklen[1]);
+	v->target[rl->toklen[1]] = '\0';
+}
+
+/* Method, target length and version, as kore checks them. */
+static int
+reqhead_check_line(const struct reqhead_line *rl,
+    const struct reqhead_limits *lim, struct reqhead_verdict *v)
+{
+	if (rl->method == NULL) {
+		return (reqhead_refuse(v, 501, "the method is none of GET, "
+		    "HEAD, OPTIONS, DELETE, POST, PUT, PATCH"));
+	}
+	if (rl->toklen[1] > lim->target_max) {
+		v->target[0] = '\0';
+		return (reqhead_refuse(v, 414, "the request target is over "
+		    "%zu bytes", lim->target_max));
+	}
+	if (rl->toklen[2] != 8 || (strncasecmp(rl->tok[2], "HTTP/1.1", 8) != 0 &&
+	    strncasecmp(rl->tok[2], "HTTP/1.0", 8) != 0)) {
+		return (reqhead_refuse(v, 505, "only HTTP/1.0 and HTTP/1.1 "
+		    "are served"));
+	}
+	if (rl->tok[2][7] == '0' && !rl->method->http10) {
+		return (reqhead_refuse(v, 405, "HTTP/1.0 allows only GET, "
+		    "HEAD and POST here"));
+	}
+
+	return (0);
+}
+
+/* A method with a body needs one Content-Length within body_max. */
+static int
+reqhead_check_body(const char *head, size_t len,
+    const struct reqhead_line *rl, const struct reqhead_limits *lim,
+    struct reqhead_verdict *v)
+{
+	unsigned long long	 bytes;
+	const char		*line, *end, *next;
+	size_t			 n;
+	int			 found;
+
+	if (!rl->method->body)
+		return (0);
+
+	found = 0;
+	bytes = 0;
+	end = head + len;
+	line = (const char *)memchr(head, '\n', len) + 1;
+	for (; line < end; line = next) {
+		next = memchr(line, '\n', (size_t)(end - line));
+		next = next != NULL ? next + 1 : end;
+		n = (size_t)(next - line);
+		if (n < 15 || strncasecmp(line, "content-length:", 15) != 0)
+			continue;
+		if (found++)
+			return (reqhead_refuse(v, 400, "more than one "
+			    "Content-Length header"));
+		if (!reqhead_length(line + 15, n - 15, &bytes))
+			return (reqhead_refuse(v, 400, "Content-Length is not "
+			    "a byte count"));
+	}
+
+	if (!found) {
+		return (reqhead_refuse(v, 411, "a %s needs a Content-Length "
+		    "header; chunked bodies are not accepted",
+		    rl->method->name));
+	}
+	if (bytes > lim->body_max) {
+		return (reqhead_refuse(v, 413, "the body is %llu bytes; at "
+		    "most %zu are accepted", bytes, lim->body_max));
+	}
+
+	return (0);
+}
+
+/* Parse a header value of decimal digits with optional white space. */
+static int
+reqhead_length(const char *p, size_t n, unsigned long long *out)
+{
+	size_t		i, digits;
+
+	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r' ||
+	    p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	for (i = 0; i < n && (p[i] == ' ' || p[i] == '\t'); i++)
+		;
+
+	*out = 0;
+	for (digits = 0; i < n; i++, digits++) {
+		if (p[i] < '0' || p[i] > '9' || digits == REQHEAD_LENGTH_DIGITS)
+			return (0);
+		*out = *out * 10 + (unsigned long long)(p[i] - '0');
+	}
+
+	return (digits > 0);
+}
+
+static int
+reqhead_refuse(struct reqhead_verdict *v, int status, const char *fmt, ...)
+{
+	va_list		ap;
+
+	v->status = status;
+	va_start(ap, fmt);
+	(void)vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
+	va_end(ap);
+
+	return (1);
+}

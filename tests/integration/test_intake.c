@@ -1,0 +1,255 @@
+/*
+ * Integration: requests kore 4.1 refuses before any handler runs (no
+ * Content-Length, a body over http_body_max, an unknown method, a long
+ * target, another HTTP version, a head over http_header_max) are
+ * answered by intake as problem+json, on the first request of a
+ * connection and on a later one, and counted under endpoint "refused".
+ */
+
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "harness.h"
+
+#define PATCH_PATH	"/internal/v1/sagas/i-1/status"
+
+static struct harness_env	runner_env;
+
+static void	expect_problem(const struct harness_reply *, int,
+		    const char *, const char *);
+static void	expect_refusal(const char *, int, const char *, const char *);
+static int	connect_service(void);
+static size_t	read_answer(int, char *, size_t);
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+	(void)set;
+	harness_up(&runner_env, HARNESS_PG | HARNESS_SERVICE);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	(void)stats;
+	harness_down(&runner_env);
+}
+
+/* r is a problem+json answer of status, detail with word, instance. */
+static void
+expect_problem(const struct harness_reply *r, int status, const char *word,
+    const char *instance)
+{
+	json_t		*doc;
+	const char	*detail;
+	char		 val[128];
+
+	cr_assert_eq(r->status, status, "want %d, got %d: %s", status,
+	    r->status, r->body);
+	cr_assert_not_null(harness_reply_header(r, "content-type", val,
+	    sizeof(val)), "%d: no content-type", status);
+	cr_assert_str_eq(val, "application/problem+json");
+	cr_assert_not_null(harness_reply_header(r, "connection", val,
+	    sizeof(val)));
+	cr_assert_str_eq(val, "close");
+
+	doc = json_loads(r->body, 0, NULL);
+	cr_assert_not_null(doc, "%d: body not JSON: %s", status, r->body);
+	cr_assert_eq(json_integer_value(json_object_get(doc, "status")),
+	    status);
+	cr_assert_not_null(json_object_get(doc, "title"));
+	detail = json_string_value(json_object_get(doc, "detail"));
+	cr_assert(detail != NULL && strstr(detail, word) != NULL,
+	    "%d: detail %s lacks \"%s\"", status, detail, word);
+	if (instance == NULL)
+		cr_assert_null(json_object_get(doc, "instance"), "%s",
+		    r->body);
+	else
+		cr_assert_str_eq(json_string_value(json_object_get(doc,
+		    "instance")), instance);
+	json_decref(doc);
+}
+
+static void
+expect_refusal(const char *request, int status, const char *word,
+    const char *instance)
+{
+	struct harness_env	env;
+	struct harness_reply	r;
+
+	harness_env(&env);
+	cr_assert_eq(harness_http_raw(env.service_port, request,
+	    strlen(request), &r), 0, "no answer to %.60s", request);
+	expect_problem(&r, status, word, instance);
+	harness_reply_free(&r);
+}
+
+Test(intake, a_body_without_a_usable_length_is_a_problem)
+{
+	expect_refusal("PATCH " PATCH_PATH " HTTP/1.1\r\nHost: localhost\r\n"
+	    "\r\n", 411, "Content-Length", PATCH_PATH);
+	expect_refusal("PATCH " PATCH_PATH " HTTP/1.1\r\nHost: localhost\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 411,
+	    "chunked", PATCH_PATH);
+	expect_refusal("PATCH " PATCH_PATH " HTTP/1.1\r\nHost: localhost\r\n"
+	    "Content-Length: 12abc\r\n\r\n", 400, "byte count", PATCH_PATH);
+	expect_refusal("POST /api/v1/sagas HTTP/1.1\r\nHost: localhost\r\n"
+	    "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400,
+	    "more than one", "/api/v1/sagas");
+}
+
+Test(intake, a_body_over_the_limit_is_a_413_before_it_is_read)
+{
+	/* Only the head is sent: the answer must not wait for the body. */
+	expect_refusal("PATCH " PATCH_PATH " HTTP/1.1\r\nHost: localhost\r\n"
+	    "Content-Length: 1000000\r\n\r\n", 413, "1000000 bytes",
+	    PATCH_PATH);
+	expect_refusal("PATCH " PATCH_PATH " HTTP/1.1\r\nHost: localhost\r\n"
+	    "Content-Length: 8193\r\n\r\n", 413, "at most 8192", PATCH_PATH);
+}
+
+Test(intake, request_lines_kore_cannot_serve_are_problems)
+{
+	char		*req;
+	size_t		 n;
+
+	expect_refusal("BREW /pot HTTP/1.1\r\nHost: localhost\r\n\r\n", 501,
+	    "none of", "/pot");
+	expect_refusal("GET /api/v1/sagas HTTP/2.0\r\nHost: localhost\r\n\r\n",
+	    505, "HTTP/1.1", "/api/v1/sagas");
+	expect_refusal("PATCH " PATCH_PATH " HTTP/1.0\r\nHost: localhost\r\n"
+	    "Content-Length: 2\r\n\r\n{}", 405, "HTTP/1.0", PATCH_PATH);
+	expect_refusal("GET /api/v1/sagas\r\nHost: localhost\r\n\r\n", 400,
+	    "request line", NULL);
+
+	/* A target over kore's 2,000 bytes: 414, the target left out. */
+	n = 2100;
+	cr_assert_not_null(req = malloc(n + 128));
+	(void)snprintf(req, n + 128, "GET /api/v1/sagas?orderId=%0*d "
+	    "HTTP/1.1\r\nHost: localhost\r\n\r\n", (int)n, 7);
+	expect_refusal(req, 414, "request target", NULL);
+	free(req);
+}
+
+Test(intake, a_head_over_the_header_limit_is_a_431)
+{
+	char		*req;
+	size_t		 n;
+
+	/* kore closed such a connection without any answer. */
+	n = 6000;
+	cr_assert_not_null(req = malloc(n + 128));
+	(void)snprintf(req, n + 128, "GET /api/v1/sagas HTTP/1.1\r\n"
+	    "Host: localhost\r\nX-Padding: %0*d\r\n\r\n", (int)n, 1);
+	expect_refusal(req, 431, "request head", "/api/v1/sagas");
+	free(req);
+}
+
+static int
+connect_service(void)
+{
+	struct harness_env	env;
+	struct sockaddr_in	sin;
+	int			fd;
+
+	harness_env(&env);
+	cr_assert_neq(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)env.service_port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+
+	return (fd);
+}
+
+/* Read one answer with a Content-Length; its length in buf. */
+static size_t
+read_answer(int fd, char *buf, size_t cap)
+{
+	const char	*end, *cl;
+	size_t		 len;
+	ssize_t		 n;
+
+	len = 0;
+	for (;;) {
+		buf[len] = '\0';
+		if ((end = strstr(buf, "\r\n\r\n")) != NULL &&
+		    (cl = strcasestr(buf, "content-length:")) != NULL &&
+		    cl < end && len >= (size_t)(end + 4 - buf) +
+		    strtoul(cl + 15, NULL, 10))
+			return (len);
+		n = read(fd, buf + len, cap - len - 1);
+		cr_assert_gt(n, 0, "connection ended after %zu bytes", len);
+		len += (size_t)n;
+	}
+}
+
+Test(intake, a_refusal_later_on_a_kept_alive_connection)
+{
+	struct harness_reply	 r;
+	const char		*first, *second;
+	char			 buf[16384], *sep;
+	size_t			 len;
+	ssize_t			 n;
+	int			 fd;
+
+	first = "GET /actuator/health/liveness HTTP/1.1\r\nHost: localhost"
+	    "\r\n\r\n";
+	second = "PATCH " PATCH_PATH " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+	fd = connect_service();
+	cr_assert_eq(write(fd, first, strlen(first)), (ssize_t)strlen(first));
+	len = read_answer(fd, buf, sizeof(buf));
+	cr_assert_eq(strncmp(buf, "HTTP/1.1 200", 12), 0, "%.*s", (int)len,
+	    buf);
+	cr_assert_not_null(strcasestr(buf, "connection: keep-alive"));
+
+	/* The same connection: intake judges every head, not the first. */
+	cr_assert_eq(write(fd, second, strlen(second)),
+	    (ssize_t)strlen(second));
+	len = 0;
+	while (len < sizeof(buf) - 1 &&
+	    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+
+	cr_assert_not_null(sep = strstr(buf, "\r\n\r\n"), "%s", buf);
+	*sep = '\0';
+	memset(&r, 0, sizeof(r));
+	cr_assert_eq(sscanf(buf, "HTTP/1.1 %d", &r.status), 1);
+	r.headers = buf;
+	r.body = sep + 4;
+	expect_problem(&r, 411, "Content-Length", PATCH_PATH);
+}
+
+Test(intake, refusals_are_counted_under_endpoint_refused)
+{
+	struct harness_env	env;
+	const char		*series;
+	double			before, after;
+	int			i;
+
+	harness_env(&env);
+	series = "saga_tracker_api_latency_seconds_count"
+	    "{endpoint=\"refused\",method=\"PATCH\"}";
+	before = harness_metric(&env, series);
+	for (i = 0; i < 3; i++)
+		expect_refusal("PATCH " PATCH_PATH " HTTP/1.1\r\n"
+		    "Host: localhost\r\n\r\n", 411, "Content-Length",
+		    PATCH_PATH);
+	after = harness_metric(&env, series);
+	cr_assert_eq(after - before, 3.0, "before %g, after %g", before,
+	    after);
+}

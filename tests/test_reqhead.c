@@ -1,0 +1,151 @@
+/*
+ * test_reqhead: unit tests of src/reqhead.c.
+ *
+ * Table-driven: each head with the status it must get (0: on to kore),
+ * the method label, the target kept for the problem's instance, and a
+ * word of the detail; then the cases that depend on how much has been
+ * received (an incomplete head waits; a full buffer is a 431).
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "reqhead.h"
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+static const struct reqhead_limits	lim = {
+	.head_max = 4096,
+	.target_max = 1998,
+	.body_max = 8192,
+};
+
+struct hcase {
+	const char	*head;
+	int		 status;
+	const char	*method;
+	const char	*target;
+	const char	*word;		/* in the detail, or NULL */
+};
+
+static const struct hcase cases[] = {
+	{ "GET /api/v1/sagas HTTP/1.1\r\nHost: a\r\n\r\n", 0, "GET",
+	    "/api/v1/sagas", NULL },
+	{ "get /x HTTP/1.1\r\nHost: a\r\n\r\n", 0, "GET", "/x", NULL },
+	{ "GET /x HTTP/1.0\n\n", 0, "GET", "/x", NULL },
+	{ "DELETE /x HTTP/1.1\r\n\r\n", 0, "DELETE", "/x", NULL },
+	/* Bodies. */
+	{ "PATCH /p HTTP/1.1\r\nContent-Length: 8192\r\n\r\n", 0, "PATCH",
+	    "/p", NULL },
+	{ "patch /p HTTP/1.1\r\ncontent-length:\t42 \r\n\r\n", 0, "PATCH",
+	    "/p", NULL },
+	{ "POST /p HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 0, "POST", "/p",
+	    NULL },
+	{ "PATCH /p HTTP/1.1\r\nContent-Length: 8193\r\n\r\n", 413, "PATCH",
+	    "/p", "8193 bytes; at most 8192" },
+	{ "PUT /p HTTP/1.1\r\nContent-Length: 99999999999999999\r\n\r\n", 413,
+	    "PUT", "/p", "99999999999999999" },
+	{ "PATCH /p HTTP/1.1\r\nHost: a\r\n\r\n", 411, "PATCH", "/p",
+	    "a PATCH needs a Content-Length" },
+	{ "POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 411,
+	    "POST", "/p", "chunked" },
+	{ "PATCH /p HTTP/1.1\r\nX-Content-Length: 5\r\n\r\n", 411, "PATCH",
+	    "/p", "Content-Length" },
+	{ "PATCH /p HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n", 400, "PATCH",
+	    "/p", "byte count" },
+	{ "PATCH /p HTTP/1.1\r\nContent-Length: \r\n\r\n", 400, "PATCH",
+	    "/p", "byte count" },
+	{ "PATCH /p HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, "PATCH",
+	    "/p", "byte count" },
+	{ "PATCH /p HTTP/1.1\r\nContent-Length: 12345678901234567890\r\n\r\n",
+	    400, "PATCH", "/p", "byte count" },
+	{ "PATCH /p HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n"
+	    "\r\n", 400, "PATCH", "/p", "more than one" },
+	/* A GET's Content-Length is kore's business, not a refusal. */
+	{ "GET /p HTTP/1.1\r\nContent-Length: 99999\r\n\r\n", 0, "GET", "/p",
+	    NULL },
+	/* Request lines. */
+	{ "BREW /pot HTTP/1.1\r\n\r\n", 501, "OTHER", "/pot", "none of" },
+	{ "GETS /x HTTP/1.1\r\n\r\n", 501, "OTHER", "/x", "none of" },
+	{ "GET /x HTTP/2.0\r\n\r\n", 505, "GET", "/x", "HTTP/1.0 and" },
+	{ "GET /x HTTP/1.10\r\n\r\n", 505, "GET", "/x", "HTTP/1.0 and" },
+	{ "PATCH /p HTTP/1.0\r\nContent-Length: 2\r\n\r\n", 405, "PATCH",
+	    "/p", "HTTP/1.0" },
+	{ "GET /x\r\n\r\n", 400, "GET", "", "request line" },
+	{ "GET /x HTTP/1.1 extra\r\n\r\n", 400, "GET", "", "request line" },
+	{ "GET  /x  HTTP/1.1\r\n\r\n", 0, "GET", "/x", NULL },
+	/* A target that is not printable ASCII is not echoed. */
+	{ "GET /\xff\xfe HTTP/1.1\r\n\r\n", 0, "GET", "", NULL },
+};
+
+Test(reqhead, each_head_gets_its_verdict)
+{
+	struct reqhead_verdict	v;
+	const struct hcase	*c;
+	size_t			 i;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		c = &cases[i];
+		cr_assert_eq(reqhead_judge(c->head, strlen(c->head), &lim, &v),
+		    1, "case %zu: not judged", i);
+		cr_assert_eq(v.status, c->status, "case %zu: status %d, "
+		    "want %d (%s)", i, v.status, c->status, v.detail);
+		cr_assert_str_eq(v.method, c->method, "case %zu", i);
+		cr_assert_str_eq(v.target, c->target, "case %zu", i);
+		if (c->word != NULL)
+			cr_assert_not_null(strstr(v.detail, c->word),
+			    "case %zu: detail \"%s\" lacks \"%s\"", i,
+			    v.detail, c->word);
+	}
+}
+
+Test(reqhead, an_incomplete_head_waits_and_a_full_buffer_is_431)
+{
+	struct reqhead_verdict	v;
+	char			buf[4096];
+	const char		*start;
+
+	start = "PATCH /p HTTP/1.1\r\nContent-Length: 5\r\n";
+	cr_assert_eq(reqhead_judge(start, strlen(start), &lim, &v), 0);
+	cr_assert_eq(reqhead_judge("", 0, &lim, &v), 0);
+
+	/* The blank line arrives in the next read: judged then. */
+	(void)snprintf(buf, sizeof(buf), "%s\r\n", start);
+	cr_assert_eq(reqhead_judge(buf, strlen(buf), &lim, &v), 1);
+	cr_assert_eq(v.status, 0);
+
+	/* head_max bytes and no blank line: kore would wait forever. */
+	memset(buf, 'a', sizeof(buf));
+	memcpy(buf, "GET /q HTTP/1.1\r\nX-A: ", 22);
+	cr_assert_eq(reqhead_judge(buf, sizeof(buf), &lim, &v), 1);
+	cr_assert_eq(v.status, 431);
+	cr_assert_str_eq(v.method, "GET");
+	cr_assert_str_eq(v.target, "/q");
+	cr_assert_not_null(strstr(v.detail, "over 4096 bytes"), "%s",
+	    v.detail);
+
+	/* Even a request line that never ends. */
+	memset(buf, 'a', sizeof(buf));
+	cr_assert_eq(reqhead_judge(buf, sizeof(buf), &lim, &v), 1);
+	cr_assert_eq(v.status, 431);
+	cr_assert_str_eq(v.method, "OTHER");
+	cr_assert_str_eq(v.target, "");
+}
+
+Test(reqhead, a_target_over_the_limit_is_414_and_not_echoed)
+{
+	struct reqhead_verdict	v;
+	char			buf[2100];
+	int			n;
+
+	n = snprintf(buf, sizeof(buf), "GET /%0*d HTTP/1.1\r\n\r\n", 1998, 0);
+	cr_assert_eq(reqhead_judge(buf, (size_t)n, &lim, &v), 1);
+	cr_assert_eq(v.status, 414, "%s", v.detail);
+	cr_assert_str_eq(v.target, "");
+
+	n = snprintf(buf, sizeof(buf), "GET /%0*d HTTP/1.1\r\n\r\n", 1997, 0);
+	cr_assert_eq(reqhead_judge(buf, (size_t)n, &lim, &v), 1);
+	cr_assert_eq(v.status, 0, "%s", v.detail);
+}
