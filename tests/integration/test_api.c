@@ -1057,6 +1057,31 @@ Test(api, database_outage_is_a_503_problem_then_recovers)
 	}
 }
 
+Test(api, a_failing_statement_is_a_500_problem_then_recovers)
+{
+	PGconn		*c;
+	json_t		*doc;
+	int		 i;
+
+	c = db_connect();
+	db_saga(c, "fail-1", "T_FAIL", "FAILED", "2026-11-27T10:00:00Z");
+
+	/* The saga's row is found; the statement for its events fails. */
+	db_exec(c, "ALTER TABLE saga_event RENAME TO saga_event_away", 0,
+	    NULL);
+	for (i = 0; i < 4; i++)
+		expect_problem("GET", "/api/v1/sagas/fail-1", 500,
+		    "query failed");
+	db_exec(c, "ALTER TABLE saga_event_away RENAME TO saga_event", 0,
+	    NULL);
+
+	doc = get_ok("/api/v1/sagas/fail-1");
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "sagaId")),
+	    "fail-1");
+	json_decref(doc);
+	PQfinish(c);
+}
+
 /* GET path: a 200, or a 503 problem when the connection was lost. */
 static int
 get_200_or_503(const char *path)
