@@ -35,7 +35,6 @@ struct reqhead_line {
 	const char	*tok[3];
 	size_t		 toklen[3];
 	const struct reqhead_method *method;
-	int		 http10;
 };
 
 static size_t	reqhead_end(const char *, size_t);
@@ -179,7 +178,8 @@ reqhead_check_line(const struct reqhead_line *rl,
 		return (reqhead_refuse(v, 414, "the request target is over "
 		    "%zu bytes", lim->target_max));
 	}
-	if (rl->toklen[2] != 8 || (strncasecmp(rl->tok[2], "HTTP/1.1", 8) != 0 &&
+	if (rl->toklen[2] != 8 ||
+	    (strncasecmp(rl->tok[2], "HTTP/1.1", 8) != 0 &&
 	    strncasecmp(rl->tok[2], "HTTP/1.0", 8) != 0)) {
 		return (reqhead_refuse(v, 505, "only HTTP/1.0 and HTTP/1.1 "
 		    "are served"));

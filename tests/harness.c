@@ -885,7 +885,8 @@ harness_committed(const struct harness_env *env, const char *group,
 
 	conf = rd_kafka_conf_new();
 	if (rd_kafka_conf_set(conf, "bootstrap.servers",
-	    env->broker_bootstrap, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+	    env->broker_bootstrap, errstr,
+	    sizeof(errstr)) != RD_KAFKA_CONF_OK ||
 	    rd_kafka_conf_set(conf, "group.id", group, errstr,
 	    sizeof(errstr)) != RD_KAFKA_CONF_OK)
 		return (-1);
