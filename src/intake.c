@@ -54,6 +54,7 @@ intake_read(struct connection *c, size_t *bytes)
 	lim.head_max = c->rnb->b_len;
 	lim.target_max = HTTP_URI_LEN - 2;
 	lim.body_max = http_body_max;
+	lim.header_lines = HTTP_REQ_HEADER_MAX - 2;
 	if (!reqhead_judge((const char *)c->rnb->buf, c->rnb->s_off + *bytes,
 	    &lim, &v) || v.status == 0)
 		return (KORE_RESULT_OK);
@@ -87,7 +88,7 @@ intake_refuse(struct connection *c, const struct reqhead_verdict *v)
 	    "cache-control: no-store\r\n"
 	    "content-length: %zu\r\n"
 	    "connection: close\r\n\r\n",
-	    v->status, http_status_text(v->status), len);
+	    v->status, respond_status_title(v->status), len);
 	net_send_queue(c, head, (size_t)n);
 	if (body != NULL)
 		net_send_queue(c, body, len);

@@ -3,8 +3,9 @@
  * reqhead before kore parses it.
  *
  * kore 4.1 refuses some requests before any handler runs and answers
- * them with an empty body (411, 413, 414, 505, 400 for a method it does
- * not know), or not at all (a head larger than http_header_max).
+ * them with an empty body (400 for no Host or a bad header line or a
+ * method it does not know, 405, 411, 413, 414, 505), or not at all (a
+ * head larger than http_header_max).
  * intake_connect, named on the `bind` line, gives each connection a
  * read function that passes each complete head to reqhead_judge first;
  * a refused head is answered as RFC 9457 problem+json and the

@@ -2,6 +2,9 @@
  * reqhead: judge a request head by kore's limits (see reqhead.h).
  */
 
+#include <sys/param.h>
+
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +40,14 @@ struct reqhead_line {
 	const struct reqhead_method *method;
 };
 
+/* What the header lines kore reads say. */
+struct reqhead_fields {
+	int			host;
+	int			lengths;	/* Content-Length lines */
+	int			length_ok;	/* the first is a number */
+	unsigned long long	length;
+};
+
 static size_t	reqhead_end(const char *, size_t);
 static size_t	reqhead_line_len(const char *, size_t);
 static int	reqhead_split(const char *, size_t, struct reqhead_line *);
@@ -44,10 +55,18 @@ static void	reqhead_name_method(struct reqhead_line *,
 		    struct reqhead_verdict *);
 static int	reqhead_check_line(const struct reqhead_line *,
 		    const struct reqhead_limits *, struct reqhead_verdict *);
-static int	reqhead_check_body(const char *, size_t,
-		    const struct reqhead_line *, const struct reqhead_limits *,
+static const char *reqhead_next_line(const char **, const char *,
+		    size_t *);
+static int	reqhead_check_fields(const char *, size_t,
+		    const struct reqhead_limits *, struct reqhead_fields *,
 		    struct reqhead_verdict *);
+static int	reqhead_field(const char *, size_t, size_t,
+		    struct reqhead_fields *, struct reqhead_verdict *);
+static int	reqhead_check_body(const struct reqhead_line *,
+		    const struct reqhead_fields *,
+		    const struct reqhead_limits *, struct reqhead_verdict *);
 static int	reqhead_length(const char *, size_t, unsigned long long *);
+static int	reqhead_tchar(char);
 static int	reqhead_refuse(struct reqhead_verdict *, int, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
 
@@ -56,6 +75,7 @@ reqhead_judge(const char *buf, size_t len, const struct reqhead_limits *lim,
     struct reqhead_verdict *v)
 {
 	struct reqhead_line	rl;
+	struct reqhead_fields	f;
 	size_t			headlen, linelen;
 	int			whole;
 
@@ -78,10 +98,11 @@ reqhead_judge(const char *buf, size_t len, const struct reqhead_limits *lim,
 		return (reqhead_refuse(v, 400, "the request line is not "
 		    "METHOD TARGET VERSION"));
 	}
-	if (reqhead_check_line(&rl, lim, v))
+	if (reqhead_check_line(&rl, lim, v) ||
+	    reqhead_check_fields(buf, headlen, lim, &f, v))
 		return (1);
 
-	(void)reqhead_check_body(buf, headlen, &rl, lim, v);
+	(void)reqhead_check_body(&rl, &f, lim, v);
 	return (1);
 }
 
@@ -192,71 +213,147 @@ reqhead_check_line(const struct reqhead_line *rl,
 	return (0);
 }
 
-/* A method with a body needs one Content-Length within body_max. */
+/* Next line of a head, split at CR and at LF as kore splits; or NULL. */
+static const char *
+reqhead_next_line(const char **p, const char *end, size_t *len)
+{
+	const char	*line;
+
+	while (*p < end && (**p == '\r' || **p == '\n'))
+		(*p)++;
+	if (*p == end)
+		return (NULL);
+	for (line = *p; *p < end && **p != '\r' && **p != '\n'; (*p)++)
+		;
+	*len = (size_t)(*p - line);
+
+	return (line);
+}
+
+/*
+ * The header lines kore reads (the first header_lines), checked as kore
+ * checks them: NAME ":" VALUE with a token for the name and a value
+ * that is not empty and has only visible ASCII and spaces, and a Host.
+ */
 static int
-reqhead_check_body(const char *head, size_t len,
-    const struct reqhead_line *rl, const struct reqhead_limits *lim,
+reqhead_check_fields(const char *head, size_t len,
+    const struct reqhead_limits *lim, struct reqhead_fields *f,
     struct reqhead_verdict *v)
 {
-	unsigned long long	 bytes;
-	const char		*line, *end, *next;
-	size_t			 n;
-	int			 found;
+	const char	*p, *end, *line;
+	size_t		 n, i;
 
-	if (!rl->method->body)
-		return (0);
-
-	found = 0;
-	bytes = 0;
+	memset(f, 0, sizeof(*f));
+	p = head;
 	end = head + len;
-	line = (const char *)memchr(head, '\n', len) + 1;
-	for (; line < end; line = next) {
-		next = memchr(line, '\n', (size_t)(end - line));
-		next = next != NULL ? next + 1 : end;
-		n = (size_t)(next - line);
-		if (n < 15 || strncasecmp(line, "content-length:", 15) != 0)
-			continue;
-		if (found++)
-			return (reqhead_refuse(v, 400, "more than one "
-			    "Content-Length header"));
-		if (!reqhead_length(line + 15, n - 15, &bytes))
-			return (reqhead_refuse(v, 400, "Content-Length is not "
-			    "a byte count"));
+	(void)reqhead_next_line(&p, end, &n);
+	for (i = 1; i <= lim->header_lines &&
+	    (line = reqhead_next_line(&p, end, &n)) != NULL; i++) {
+		if (reqhead_field(line, n, i, f, v))
+			return (1);
 	}
 
-	if (!found) {
-		return (reqhead_refuse(v, 411, "a %s needs a Content-Length "
-		    "header; chunked bodies are not accepted",
-		    rl->method->name));
+	if (!f->host)
+		return (reqhead_refuse(v, 400, "a Host header is required"));
+
+	return (0);
+}
+
+static int
+reqhead_field(const char *line, size_t n, size_t lineno,
+    struct reqhead_fields *f, struct reqhead_verdict *v)
+{
+	size_t		name, i;
+
+	for (name = 0; name < n && line[name] != ':'; name++) {
+		if (!reqhead_tchar(line[name]))
+			return (reqhead_refuse(v, 400, "header line %zu is not "
+			    "NAME: VALUE", lineno));
 	}
-	if (bytes > lim->body_max) {
-		return (reqhead_refuse(v, 413, "the body is %llu bytes; at "
-		    "most %zu are accepted", bytes, lim->body_max));
+	if (name == n)
+		return (reqhead_refuse(v, 400, "header line %zu has no colon",
+		    lineno));
+
+	for (i = name + 1; i < n && isspace((unsigned char)line[i]); i++)
+		;
+	if (i == n) {
+		return (reqhead_refuse(v, 400, "header %.*s has no value",
+		    (int)MIN(name, 64), line));
+	}
+	for (; i < n; i++) {
+		if (line[i] < ' ' || line[i] > '~')
+			return (reqhead_refuse(v, 400, "header %.*s has a "
+			    "character other than visible ASCII and space",
+			    (int)MIN(name, 64), line));
+	}
+
+	/* kore takes the first line that starts with "host" as the Host. */
+	if (!f->host && n >= 4 && strncasecmp(line, "host", 4) == 0) {
+		f->host = 1;
+	} else if (name == 14 && strncasecmp(line, "content-length", 14) == 0) {
+		for (i = name + 1; i < n && isspace((unsigned char)line[i]);
+		    i++)
+			;
+		f->lengths++;
+		f->length_ok = reqhead_length(line + i, n - i, &f->length);
 	}
 
 	return (0);
 }
 
-/* Parse a header value of decimal digits with optional white space. */
+/* A method with a body needs one Content-Length within body_max. */
+static int
+reqhead_check_body(const struct reqhead_line *rl,
+    const struct reqhead_fields *f, const struct reqhead_limits *lim,
+    struct reqhead_verdict *v)
+{
+	if (!rl->method->body)
+		return (0);
+
+	if (f->lengths == 0) {
+		return (reqhead_refuse(v, 411, "a %s needs a Content-Length "
+		    "header; chunked bodies are not accepted",
+		    rl->method->name));
+	}
+	if (f->lengths > 1)
+		return (reqhead_refuse(v, 400, "more than one Content-Length "
+		    "header"));
+	if (!f->length_ok)
+		return (reqhead_refuse(v, 400, "Content-Length is not a byte "
+		    "count"));
+	if (f->length > lim->body_max) {
+		return (reqhead_refuse(v, 413, "the body is %llu bytes; at "
+		    "most %zu are accepted", f->length, lim->body_max));
+	}
+
+	return (0);
+}
+
+/* A Content-Length value: decimal digits only, as kore parses it. */
 static int
 reqhead_length(const char *p, size_t n, unsigned long long *out)
 {
-	size_t		i, digits;
-
-	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r' ||
-	    p[n - 1] == ' ' || p[n - 1] == '\t'))
-		n--;
-	for (i = 0; i < n && (p[i] == ' ' || p[i] == '\t'); i++)
-		;
+	size_t		i;
 
 	*out = 0;
-	for (digits = 0; i < n; i++, digits++) {
-		if (p[i] < '0' || p[i] > '9' || digits == REQHEAD_LENGTH_DIGITS)
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9' || i == REQHEAD_LENGTH_DIGITS)
 			return (0);
 		*out = *out * 10 + (unsigned long long)(p[i] - '0');
 	}
 
-	return (digits > 0);
+	return (n > 0);
+}
+
+/* RFC 9110 tchar, as kore's token table has it. */
+static int
+reqhead_tchar(char ch)
+{
+	if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+	    (ch >= 'A' && ch <= 'Z'))
+		return (1);
+
+	return (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
 static int

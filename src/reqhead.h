@@ -14,6 +14,7 @@ struct reqhead_limits {
 	size_t		head_max;	/* http_header_max */
 	size_t		target_max;	/* longest request target */
 	size_t		body_max;	/* http_body_max */
+	size_t		header_lines;	/* header lines kore reads */
 };
 
 struct reqhead_verdict {

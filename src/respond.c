@@ -87,6 +87,16 @@ respond_json(struct http_request *req, int status, json_t *body)
 	free(text);
 }
 
+const char *
+respond_status_title(int status)
+{
+	/* kore 4.1 has no reason phrase for this one (RFC 6585). */
+	if (status == 431)
+		return ("Request Header Fields Too Large");
+
+	return (http_status_text(status));
+}
+
 char *
 respond_problem_text(int status, const char *instance, const char *detail)
 {
@@ -95,7 +105,7 @@ respond_problem_text(int status, const char *instance, const char *detail)
 
 	body = json_pack("{s:s, s:s, s:i, s:s}",
 	    "type", "about:blank",
-	    "title", http_status_text(status),
+	    "title", respond_status_title(status),
 	    "status", status,
 	    "detail", detail);
 	if (body == NULL)

@@ -52,6 +52,9 @@ void	respond_text(struct http_request *req, int status,
 #define RESPOND_NO_ROUTE	"unmatched"
 int	respond_no_route(struct http_request *req);
 
+/* The reason phrase of status, for the status line and a title. */
+const char *respond_status_title(int status);
+
 /*
  * The RFC 9457 problem body (malloc'd, free() it), or NULL.  instance
  * (the request target) is left out when NULL or not UTF-8.

@@ -20,6 +20,7 @@ static const struct reqhead_limits	lim = {
 	.head_max = 4096,
 	.target_max = 1998,
 	.body_max = 8192,
+	.header_lines = 23,
 };
 
 struct hcase {
@@ -30,54 +31,81 @@ struct hcase {
 	const char	*word;		/* in the detail, or NULL */
 };
 
+#define HOST	"Host: a\r\n"
+
 static const struct hcase cases[] = {
-	{ "GET /api/v1/sagas HTTP/1.1\r\nHost: a\r\n\r\n", 0, "GET",
+	{ "GET /api/v1/sagas HTTP/1.1\r\n" HOST "\r\n", 0, "GET",
 	    "/api/v1/sagas", NULL },
-	{ "get /x HTTP/1.1\r\nHost: a\r\n\r\n", 0, "GET", "/x", NULL },
-	{ "GET /x HTTP/1.0\n\n", 0, "GET", "/x", NULL },
-	{ "DELETE /x HTTP/1.1\r\n\r\n", 0, "DELETE", "/x", NULL },
+	{ "get /x HTTP/1.1\r\n" HOST "\r\n", 0, "GET", "/x", NULL },
+	{ "GET /x HTTP/1.0\nHost: a\n\n", 0, "GET", "/x", NULL },
+	{ "DELETE /x HTTP/1.1\r\nhost:a\r\n\r\n", 0, "DELETE", "/x", NULL },
 	/* Bodies. */
-	{ "PATCH /p HTTP/1.1\r\nContent-Length: 8192\r\n\r\n", 0, "PATCH",
-	    "/p", NULL },
-	{ "patch /p HTTP/1.1\r\ncontent-length:\t42 \r\n\r\n", 0, "PATCH",
-	    "/p", NULL },
-	{ "POST /p HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 0, "POST", "/p",
-	    NULL },
-	{ "PATCH /p HTTP/1.1\r\nContent-Length: 8193\r\n\r\n", 413, "PATCH",
-	    "/p", "8193 bytes; at most 8192" },
-	{ "PUT /p HTTP/1.1\r\nContent-Length: 99999999999999999\r\n\r\n", 413,
-	    "PUT", "/p", "99999999999999999" },
-	{ "PATCH /p HTTP/1.1\r\nHost: a\r\n\r\n", 411, "PATCH", "/p",
+	{ "PATCH /p HTTP/1.1\r\n" HOST "Content-Length: 8192\r\n\r\n", 0,
+	    "PATCH", "/p", NULL },
+	{ "patch /p HTTP/1.1\r\n" HOST "content-length:\t42\r\n\r\n", 0,
+	    "PATCH", "/p", NULL },
+	{ "POST /p HTTP/1.1\r\n" HOST "Content-Length: 0\r\n\r\n", 0,
+	    "POST", "/p", NULL },
+	{ "PATCH /p HTTP/1.1\r\n" HOST "Content-Length: 8193\r\n\r\n", 413,
+	    "PATCH", "/p", "8193 bytes; at most 8192" },
+	{ "PUT /p HTTP/1.1\r\n" HOST "Content-Length: 99999999999999999\r\n"
+	    "\r\n", 413, "PUT", "/p", "99999999999999999" },
+	{ "PATCH /p HTTP/1.1\r\n" HOST "\r\n", 411, "PATCH", "/p",
 	    "a PATCH needs a Content-Length" },
-	{ "POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 411,
-	    "POST", "/p", "chunked" },
-	{ "PATCH /p HTTP/1.1\r\nX-Content-Length: 5\r\n\r\n", 411, "PATCH",
-	    "/p", "Content-Length" },
-	{ "PATCH /p HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n", 400, "PATCH",
-	    "/p", "byte count" },
-	{ "PATCH /p HTTP/1.1\r\nContent-Length: \r\n\r\n", 400, "PATCH",
-	    "/p", "byte count" },
-	{ "PATCH /p HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, "PATCH",
-	    "/p", "byte count" },
-	{ "PATCH /p HTTP/1.1\r\nContent-Length: 12345678901234567890\r\n\r\n",
-	    400, "PATCH", "/p", "byte count" },
-	{ "PATCH /p HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n"
-	    "\r\n", 400, "PATCH", "/p", "more than one" },
+	{ "POST /p HTTP/1.1\r\n" HOST "Transfer-Encoding: chunked\r\n\r\n",
+	    411, "POST", "/p", "chunked" },
+	{ "PATCH /p HTTP/1.1\r\n" HOST "X-Content-Length: 5\r\n\r\n", 411,
+	    "PATCH", "/p", "Content-Length" },
+	{ "PATCH /p HTTP/1.1\r\n" HOST "Content-Length: 1e3\r\n\r\n", 400,
+	    "PATCH", "/p", "byte count" },
+	/* kore's strtonum would refuse the trailing space too. */
+	{ "PATCH /p HTTP/1.1\r\n" HOST "Content-Length: 42 \r\n\r\n", 400,
+	    "PATCH", "/p", "byte count" },
+	{ "PATCH /p HTTP/1.1\r\n" HOST "Content-Length: -1\r\n\r\n", 400,
+	    "PATCH", "/p", "byte count" },
+	{ "PATCH /p HTTP/1.1\r\n" HOST "Content-Length: "
+	    "12345678901234567890\r\n\r\n", 400, "PATCH", "/p", "byte count" },
+	{ "PATCH /p HTTP/1.1\r\n" HOST "Content-Length: 2\r\n"
+	    "Content-Length: 2\r\n\r\n", 400, "PATCH", "/p", "more than one" },
 	/* A GET's Content-Length is kore's business, not a refusal. */
-	{ "GET /p HTTP/1.1\r\nContent-Length: 99999\r\n\r\n", 0, "GET", "/p",
-	    NULL },
+	{ "GET /p HTTP/1.1\r\n" HOST "Content-Length: 99999\r\n\r\n", 0,
+	    "GET", "/p", NULL },
+	/* Header lines. */
+	{ "GET /x HTTP/1.1\r\n\r\n", 400, "GET", "/x", "Host" },
+	{ "GET /x HTTP/1.1\r\nAccept: */*\r\n\r\n", 400, "GET", "/x",
+	    "Host" },
+	{ "GET /x HTTP/1.1\r\n" HOST "X-Empty:\r\n\r\n", 400, "GET", "/x",
+	    "header X-Empty has no value" },
+	{ "GET /x HTTP/1.1\r\n" HOST "X-Blank:   \r\n\r\n", 400, "GET",
+	    "/x", "X-Blank has no value" },
+	{ "GET /x HTTP/1.1\r\n" HOST "no colon here\r\n\r\n", 400, "GET",
+	    "/x", "header line 2 is not NAME: VALUE" },
+	{ "GET /x HTTP/1.1\r\n" HOST "NoColon\r\n\r\n", 400, "GET", "/x",
+	    "header line 2 has no colon" },
+	{ "PATCH /p HTTP/1.1\r\n" HOST "Content-Length : 2\r\n\r\n", 400,
+	    "PATCH", "/p", "header line 2" },
+	{ "GET /x HTTP/1.1\r\n" HOST "X-Name: caf\xc3\xa9\r\n\r\n", 400,
+	    "GET", "/x", "X-Name has a character other than" },
+	{ "GET /x HTTP/1.1\r\n" HOST "X-Tab: a\tb\r\n\r\n", 400, "GET",
+	    "/x", "X-Tab has a character" },
+	{ "GET /x HTTP/1.1\r\nHost:\r\n\r\n", 400, "GET", "/x",
+	    "Host has no value" },
 	/* Request lines. */
-	{ "BREW /pot HTTP/1.1\r\n\r\n", 501, "OTHER", "/pot", "none of" },
-	{ "GETS /x HTTP/1.1\r\n\r\n", 501, "OTHER", "/x", "none of" },
-	{ "GET /x HTTP/2.0\r\n\r\n", 505, "GET", "/x", "HTTP/1.0 and" },
-	{ "GET /x HTTP/1.10\r\n\r\n", 505, "GET", "/x", "HTTP/1.0 and" },
-	{ "PATCH /p HTTP/1.0\r\nContent-Length: 2\r\n\r\n", 405, "PATCH",
-	    "/p", "HTTP/1.0" },
-	{ "GET /x\r\n\r\n", 400, "GET", "", "request line" },
-	{ "GET /x HTTP/1.1 extra\r\n\r\n", 400, "GET", "", "request line" },
-	{ "GET  /x  HTTP/1.1\r\n\r\n", 0, "GET", "/x", NULL },
+	{ "BREW /pot HTTP/1.1\r\n" HOST "\r\n", 501, "OTHER", "/pot",
+	    "none of" },
+	{ "GETS /x HTTP/1.1\r\n" HOST "\r\n", 501, "OTHER", "/x", "none of" },
+	{ "GET /x HTTP/2.0\r\n" HOST "\r\n", 505, "GET", "/x",
+	    "HTTP/1.0 and" },
+	{ "GET /x HTTP/1.10\r\n" HOST "\r\n", 505, "GET", "/x",
+	    "HTTP/1.0 and" },
+	{ "PATCH /p HTTP/1.0\r\n" HOST "Content-Length: 2\r\n\r\n", 405,
+	    "PATCH", "/p", "HTTP/1.0" },
+	{ "GET /x\r\n" HOST "\r\n", 400, "GET", "", "request line" },
+	{ "GET /x HTTP/1.1 extra\r\n" HOST "\r\n", 400, "GET", "",
+	    "request line" },
+	{ "GET  /x  HTTP/1.1\r\n" HOST "\r\n", 0, "GET", "/x", NULL },
 	/* A target that is not printable ASCII is not echoed. */
-	{ "GET /\xff\xfe HTTP/1.1\r\n\r\n", 0, "GET", "", NULL },
+	{ "GET /\xff\xfe HTTP/1.1\r\n" HOST "\r\n", 0, "GET", "", NULL },
 };
 
 Test(reqhead, each_head_gets_its_verdict)
@@ -107,7 +135,7 @@ Test(reqhead, an_incomplete_head_waits_and_a_full_buffer_is_431)
 	char			buf[4096];
 	const char		*start;
 
-	start = "PATCH /p HTTP/1.1\r\nContent-Length: 5\r\n";
+	start = "PATCH /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n";
 	cr_assert_eq(reqhead_judge(start, strlen(start), &lim, &v), 0);
 	cr_assert_eq(reqhead_judge("", 0, &lim, &v), 0);
 
@@ -140,12 +168,41 @@ Test(reqhead, a_target_over_the_limit_is_414_and_not_echoed)
 	char			buf[2100];
 	int			n;
 
-	n = snprintf(buf, sizeof(buf), "GET /%0*d HTTP/1.1\r\n\r\n", 1998, 0);
+	n = snprintf(buf, sizeof(buf), "GET /%0*d HTTP/1.1\r\nHost: a\r\n\r\n",
+	    1998, 0);
 	cr_assert_eq(reqhead_judge(buf, (size_t)n, &lim, &v), 1);
 	cr_assert_eq(v.status, 414, "%s", v.detail);
 	cr_assert_str_eq(v.target, "");
 
-	n = snprintf(buf, sizeof(buf), "GET /%0*d HTTP/1.1\r\n\r\n", 1997, 0);
+	n = snprintf(buf, sizeof(buf), "GET /%0*d HTTP/1.1\r\nHost: a\r\n\r\n",
+	    1997, 0);
 	cr_assert_eq(reqhead_judge(buf, (size_t)n, &lim, &v), 1);
+	cr_assert_eq(v.status, 0, "%s", v.detail);
+}
+
+Test(reqhead, only_the_header_lines_kore_reads_count)
+{
+	struct reqhead_verdict	v;
+	char			buf[4096];
+	size_t			len;
+	int			i;
+
+	/* 23 lines are read: a Host on the 24th is not seen, as by kore. */
+	len = (size_t)snprintf(buf, sizeof(buf), "GET /x HTTP/1.1\r\n");
+	for (i = 0; i < 23; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+		    "X-Line-%d: v\r\n", i);
+	(void)snprintf(buf + len, sizeof(buf) - len, "Host: a\r\n\r\n");
+	cr_assert_eq(reqhead_judge(buf, strlen(buf), &lim, &v), 1);
+	cr_assert_eq(v.status, 400, "%s", v.detail);
+	cr_assert_not_null(strstr(v.detail, "Host"), "%s", v.detail);
+
+	/* On the 23rd it is. */
+	len = (size_t)snprintf(buf, sizeof(buf), "GET /x HTTP/1.1\r\n");
+	for (i = 0; i < 22; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+		    "X-Line-%d: v\r\n", i);
+	(void)snprintf(buf + len, sizeof(buf) - len, "Host: a\r\n\r\n");
+	cr_assert_eq(reqhead_judge(buf, strlen(buf), &lim, &v), 1);
 	cr_assert_eq(v.status, 0, "%s", v.detail);
 }

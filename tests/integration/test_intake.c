@@ -1,9 +1,10 @@
 /*
  * Integration: requests kore 4.1 refuses before any handler runs (no
  * Content-Length, a body over http_body_max, an unknown method, a long
- * target, another HTTP version, a head over http_header_max) are
- * answered by intake as problem+json, on the first request of a
- * connection and on a later one, and counted under endpoint "refused".
+ * target, another HTTP version, no Host or a bad header line, a head
+ * over http_header_max) are answered by intake as problem+json, on the
+ * first request of a connection and on a later one, and counted under
+ * endpoint "refused".
  */
 
 #include <criterion/criterion.h>
@@ -67,7 +68,8 @@ expect_problem(const struct harness_reply *r, int status, const char *word,
 	cr_assert_not_null(doc, "%d: body not JSON: %s", status, r->body);
 	cr_assert_eq(json_integer_value(json_object_get(doc, "status")),
 	    status);
-	cr_assert_not_null(json_object_get(doc, "title"));
+	cr_assert_gt(json_string_length(json_object_get(doc, "title")), 0,
+	    "%d: no title: %s", status, r->body);
 	detail = json_string_value(json_object_get(doc, "detail"));
 	cr_assert(detail != NULL && strstr(detail, word) != NULL,
 	    "%d: detail %s lacks \"%s\"", status, detail, word);
@@ -139,6 +141,20 @@ Test(intake, request_lines_kore_cannot_serve_are_problems)
 	    "HTTP/1.1\r\nHost: localhost\r\n\r\n", (int)n, 7);
 	expect_refusal(req, 414, "request target", NULL);
 	free(req);
+}
+
+Test(intake, header_lines_kore_refuses_are_problems)
+{
+	expect_refusal("GET /api/v1/sagas HTTP/1.1\r\nAccept: */*\r\n\r\n",
+	    400, "Host header is required", "/api/v1/sagas");
+	expect_refusal("GET /api/v1/sagas HTTP/1.1\r\nHost: localhost\r\n"
+	    "X-Empty:\r\n\r\n", 400, "X-Empty has no value",
+	    "/api/v1/sagas");
+	expect_refusal("GET /api/v1/sagas HTTP/1.1\r\nHost: localhost\r\n"
+	    "X-Name: caf\xc3\xa9\r\n\r\n", 400, "X-Name has a character",
+	    "/api/v1/sagas");
+	expect_refusal("GET /api/v1/sagas HTTP/1.1\r\nHost: localhost\r\n"
+	    "not a header\r\n\r\n", 400, "header line 2", "/api/v1/sagas");
 }
 
 Test(intake, a_head_over_the_header_limit_is_a_431)
