@@ -134,7 +134,10 @@ reqhead_line_len(const char *buf, size_t len)
 	return (n);
 }
 
-/* Split the request line at spaces; 1 if it has exactly 3 parts. */
+/*
+ * Split the request line at spaces; 1 if it has exactly 3 parts.  kore
+ * ignores anything after a third; RFC 9112 makes that a bad request.
+ */
 static int
 reqhead_split(const char *line, size_t len, struct reqhead_line *rl)
 {
