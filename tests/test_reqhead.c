@@ -8,6 +8,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -205,4 +206,51 @@ Test(reqhead, only_the_header_lines_kore_reads_count)
 	(void)snprintf(buf + len, sizeof(buf) - len, "Host: a\r\n\r\n");
 	cr_assert_eq(reqhead_judge(buf, strlen(buf), &lim, &v), 1);
 	cr_assert_eq(v.status, 0, "%s", v.detail);
+}
+
+/*
+ * Heads built from random pieces, each in a buffer of exactly its
+ * length (under SANITIZE=1 a read past it is an error): every verdict
+ * is one of the statuses above and its strings are terminated.
+ */
+Test(reqhead, random_heads_stay_inside_their_buffer)
+{
+	static const char	*pieces[] = {
+		"GET", "PATCH", "post", " ", "  ", "/x", "/\xff", "HTTP/1.1",
+		"HTTP/1.0", "\r\n", "\n", "\r", ":", "Host", "host: a",
+		"Content-Length", "Content-Length: 12", ": 99999999999", "\t",
+		"X-A", "caf\xc3\xa9", "", "\r\n\r\n", "\n\n", "0123456789",
+	};
+	static const int	 statuses[] = {
+		0, 400, 405, 411, 413, 414, 431, 501, 505,
+	};
+	struct reqhead_verdict	 v;
+	char			 head[512], *buf;
+	size_t			 len, i, k;
+	int			 round, ok;
+
+	srandom(20261127);
+	for (round = 0; round < 20000; round++) {
+		len = 0;
+		for (k = (size_t)(random() % 24); k > 0; k--) {
+			i = (size_t)random() % NELEM(pieces);
+			if (len + strlen(pieces[i]) >= sizeof(head))
+				break;
+			memcpy(head + len, pieces[i], strlen(pieces[i]));
+			len += strlen(pieces[i]);
+		}
+		cr_assert_not_null(buf = malloc(len > 0 ? len : 1));
+		memcpy(buf, head, len);
+
+		if (reqhead_judge(buf, len, &lim, &v) == 1) {
+			for (i = ok = 0; i < NELEM(statuses); i++)
+				ok |= v.status == statuses[i];
+			cr_assert(ok, "status %d for %.*s", v.status, (int)len,
+			    head);
+			cr_assert_lt(strlen(v.detail), sizeof(v.detail));
+			cr_assert_lt(strlen(v.target), sizeof(v.target));
+			cr_assert_lt(strlen(v.method), sizeof(v.method));
+		}
+		free(buf);
+	}
 }
