@@ -8,7 +8,6 @@
 #include <kore/pgsql.h>
 
 #include <string.h>
-#include <time.h>
 
 #include "app.h"
 #include "dbquery.h"
@@ -50,7 +49,7 @@ dbquery_send(struct http_request *req, struct dbquery *q, const char *name,
 		return (DBQUERY_SEND_FAILED);
 	}
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &q->start);
+	q->start = metrics_now();
 	if (!kore_pgsql_query_param_fields(&q->pg, sql, 0, n, values, NULL,
 	    NULL)) {
 		dbquery_observe(q);
@@ -112,15 +111,11 @@ dbquery_fail(struct dbquery *q, int status, const char *why)
 static void
 dbquery_observe(struct dbquery *q)
 {
-	struct timespec		now;
-
-	if (q->observed || q->start.tv_sec == 0)
+	if (q->observed || q->start == 0)
 		return;
 
 	q->observed = 1;
-	(void)clock_gettime(CLOCK_MONOTONIC, &now);
-	metrics_db_observe(q->name, (double)(now.tv_sec - q->start.tv_sec) +
-	    (double)(now.tv_nsec - q->start.tv_nsec) / 1e9);
+	metrics_db_observe(q->name, metrics_now() - q->start);
 }
 
 /*

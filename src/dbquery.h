@@ -14,8 +14,6 @@
 #ifndef SAGA_DBQUERY_H
 #define SAGA_DBQUERY_H
 
-#include <time.h>
-
 #include <kore/pgsql.h>
 
 struct http_request;
@@ -23,7 +21,7 @@ struct http_request;
 struct dbquery {
 	struct kore_pgsql	pg;
 	const char		*name;		/* saga_tracker_db_query_seconds */
-	struct timespec		start;
+	double			start;		/* metrics_now(); 0: unsent */
 	int			bound;
 	int			observed;
 	int			failed;		/* 0, or the HTTP status */

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "intake.h"
 #include "metrics.h"
@@ -70,12 +69,12 @@ intake_read(struct connection *c, size_t *bytes)
 static void
 intake_refuse(struct connection *c, const struct reqhead_verdict *v)
 {
-	struct timespec		 start, now;
 	char			*body, head[256];
+	double			 start;
 	size_t			 len;
 	int			 n;
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &start);
+	start = metrics_now();
 	kore_log(LOG_NOTICE, "refused %s %s: %d %s", v->method,
 	    v->target[0] != '\0' ? v->target : "(target not shown)",
 	    v->status, v->detail);
@@ -100,10 +99,7 @@ intake_refuse(struct connection *c, const struct reqhead_verdict *v)
 	if (!net_send_flush(c))
 		kore_connection_disconnect(c);
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &now);
-	metrics_api_observe(INTAKE_ENDPOINT, v->method,
-	    (double)(now.tv_sec - start.tv_sec) +
-	    (double)(now.tv_nsec - start.tv_nsec) / 1e9);
+	metrics_api_observe(INTAKE_ENDPOINT, v->method, metrics_now() - start);
 }
 
 /* Until the answer is out: read and forget whatever the client sends. */

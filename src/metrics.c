@@ -600,6 +600,16 @@ bitsd(uint64_t u)
 	return (d);
 }
 
+double
+metrics_now(void)
+{
+	struct timespec		ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
 static int64_t
 now_nsec(void)
 {

@@ -135,6 +135,9 @@ void		metrics_api_observe(const char *endpoint, const char *method,
 		    double seconds);
 void		metrics_db_observe(const char *query, double seconds);
 
+/* Monotonic seconds: what every _seconds histogram is timed with. */
+double		metrics_now(void);
+
 /*
  * The full exposition, text format 0.0.4, in a malloc'd buffer of *len
  * bytes (NUL terminated, not counted); the caller frees it.  NULL if

@@ -170,7 +170,7 @@ pipeline_collect(struct pipeline *p, char *err, size_t errlen)
 	int			 i, rc;
 
 	rc = 0;
-	prev = store_now();
+	prev = metrics_now();
 	for (i = 0; i < p->n; i++) {
 		st = &p->stmts[i];
 		if ((res = PQgetResult(p->conn)) == NULL) {
@@ -179,7 +179,7 @@ pipeline_collect(struct pipeline *p, char *err, size_t errlen)
 				    st->name, PQerrorMessage(p->conn));
 			return (-1);
 		}
-		t = store_now();
+		t = metrics_now();
 		status = PQresultStatus(res);
 		if (status != PGRES_PIPELINE_ABORTED)
 			metrics_db_observe(st->name, t - prev);

@@ -24,7 +24,7 @@ respond_begin(struct http_request *req, const char *route, size_t statelen)
 
 	ctx = http_state_create(req, statelen, NULL);
 	ctx->route = route;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+	ctx->start = metrics_now();
 
 	return (ctx);
 }
@@ -33,16 +33,12 @@ static void
 respond_observe(struct http_request *req)
 {
 	struct respond_ctx	*ctx;
-	struct timespec		 now;
-	double			 secs;
 
 	if ((ctx = http_state_get(req)) == NULL)
 		return;
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &now);
-	secs = (double)(now.tv_sec - ctx->start.tv_sec) +
-	    (double)(now.tv_nsec - ctx->start.tv_nsec) / 1e9;
-	metrics_api_observe(ctx->route, http_method_text(req->method), secs);
+	metrics_api_observe(ctx->route, http_method_text(req->method),
+	    metrics_now() - ctx->start);
 }
 
 int

@@ -10,15 +10,13 @@
 #ifndef SAGA_RESPOND_H
 #define SAGA_RESPOND_H
 
-#include <time.h>
-
 #include <jansson.h>
 
 struct http_request;
 
 /* Head of every handler's request state (kore's hdlr_extra). */
 struct respond_ctx {
-	struct timespec		 start;
+	double			 start;		/* metrics_now() */
 	const char		*route;
 };
 

@@ -133,9 +133,9 @@ schema_exec(PGconn *conn, const char *what, const char *sql,
 	PGresult	*res;
 	double		 t0;
 
-	t0 = store_now();
+	t0 = metrics_now();
 	res = PQexec(conn, sql);
-	metrics_db_observe(SCHEMA_QUERY_NAME, store_now() - t0);
+	metrics_db_observe(SCHEMA_QUERY_NAME, metrics_now() - t0);
 
 	if (PQresultStatus(res) != want) {
 		store_error(err, errlen, "migrate: %s: %s", what,
@@ -201,11 +201,11 @@ schema_apply(PGconn *conn, const struct migration *m, char *err,
 	(void)snprintf(version, sizeof(version), "%d", m->version);
 	params[0] = version;
 
-	t0 = store_now();
+	t0 = metrics_now();
 	res = PQexecParams(conn, "INSERT INTO schema_migrations "
 	    "(version, applied_at) VALUES ($1::integer, now())", 1, NULL,
 	    params, NULL, NULL, 0);
-	metrics_db_observe(SCHEMA_QUERY_NAME, store_now() - t0);
+	metrics_db_observe(SCHEMA_QUERY_NAME, metrics_now() - t0);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		store_error(err, errlen, "migrate: record %s: %s", what,

@@ -248,16 +248,6 @@ static int	 refresh_pending(struct store *, char *, size_t);
 
 /* --- connection ---------------------------------------------------------- */
 
-double
-store_now(void)
-{
-	struct timespec		ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-
-	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-}
-
 void
 store_error(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -352,10 +342,10 @@ store_query(struct store *s, const char *name, const char *sql, int nparams,
 	PGresult	*res;
 	double		 t0;
 
-	t0 = store_now();
+	t0 = metrics_now();
 	res = PQexecParams(s->conn, sql, nparams, NULL, values, lengths,
 	    formats, 0);
-	metrics_db_observe(name, store_now() - t0);
+	metrics_db_observe(name, metrics_now() - t0);
 
 	if (PQresultStatus(res) != want) {
 		store_error(err, errlen, "%s: %s", name,

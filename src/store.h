@@ -147,9 +147,6 @@ enum store_manual store_manual_transition(struct store *,
  */
 int		 store_ping(struct store *);
 
-/* Monotonic seconds, for saga_tracker_db_query_seconds. */
-double		 store_now(void);
-
 /* Format into err as one line: libpq's messages span several. */
 void		 store_error(char *err, size_t errlen, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
