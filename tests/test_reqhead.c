@@ -181,29 +181,33 @@ Test(reqhead, a_target_over_the_limit_is_414_and_not_echoed)
 	cr_assert_eq(v.status, 0, "%s", v.detail);
 }
 
+/* A GET whose Host comes after filler other header lines. */
+static void
+head_with_host_after(char *buf, size_t size, int filler)
+{
+	size_t		len;
+	int		i;
+
+	len = (size_t)snprintf(buf, size, "GET /x HTTP/1.1\r\n");
+	for (i = 0; i < filler; i++)
+		len += (size_t)snprintf(buf + len, size - len,
+		    "X-Line-%d: v\r\n", i);
+	(void)snprintf(buf + len, size - len, "Host: a\r\n\r\n");
+}
+
 Test(reqhead, only_the_header_lines_kore_reads_count)
 {
 	struct reqhead_verdict	v;
 	char			buf[4096];
-	size_t			len;
-	int			i;
 
 	/* 23 lines are read: a Host on the 24th is not seen, as by kore. */
-	len = (size_t)snprintf(buf, sizeof(buf), "GET /x HTTP/1.1\r\n");
-	for (i = 0; i < 23; i++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-		    "X-Line-%d: v\r\n", i);
-	(void)snprintf(buf + len, sizeof(buf) - len, "Host: a\r\n\r\n");
+	head_with_host_after(buf, sizeof(buf), 23);
 	cr_assert_eq(reqhead_judge(buf, strlen(buf), &lim, &v), 1);
 	cr_assert_eq(v.status, 400, "%s", v.detail);
 	cr_assert_not_null(strstr(v.detail, "Host"), "%s", v.detail);
 
 	/* On the 23rd it is. */
-	len = (size_t)snprintf(buf, sizeof(buf), "GET /x HTTP/1.1\r\n");
-	for (i = 0; i < 22; i++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-		    "X-Line-%d: v\r\n", i);
-	(void)snprintf(buf + len, sizeof(buf) - len, "Host: a\r\n\r\n");
+	head_with_host_after(buf, sizeof(buf), 22);
 	cr_assert_eq(reqhead_judge(buf, strlen(buf), &lim, &v), 1);
 	cr_assert_eq(v.status, 0, "%s", v.detail);
 }

@@ -181,12 +181,22 @@ segment_create(struct metrics_series *failed)
 	    failed), 0);
 }
 
-/* A DSN nothing listens on: every attempt fails at once. */
-static void
-dead_dsn(char *dsn, size_t len)
+/*
+ * An applier of lanes lanes on a DSN nothing listens on: every attempt
+ * fails at once.
+ */
+static struct applier *
+dead_applier(int lanes)
 {
-	(void)snprintf(dsn, len, "host=127.0.0.1 port=%d dbname=none "
-	    "connect_timeout=2", harness_free_port());
+	struct applier	*a;
+	char		 dsn[256], err[512];
+
+	(void)snprintf(dsn, sizeof(dsn), "host=127.0.0.1 port=%d "
+	    "dbname=none connect_timeout=2", harness_free_port());
+	a = applier_create(dsn, lanes, &hooks, err, sizeof(err));
+	cr_assert_not_null(a, "%s", err);
+
+	return (a);
 }
 
 Test(applier, a_failing_lane_retries_alone_and_nothing_is_lost)
@@ -263,15 +273,12 @@ Test(applier, destroy_hands_back_what_was_never_applied)
 {
 	struct metrics_series	 failed;
 	struct applier		*a;
-	char			 dsn[256], err[512];
 	int			 i, waited;
 
 	segment_create(&failed);
 	seen_reset();
 	build_events();
-	dead_dsn(dsn, sizeof(dsn));
-	a = applier_create(dsn, 2, &hooks, err, sizeof(err));
-	cr_assert_not_null(a, "%s", err);
+	a = dead_applier(2);
 	for (i = 0; i < 10; i++)
 		cr_assert_eq(applier_push(a, &msgs[i], 1000), 0);
 
@@ -295,15 +302,12 @@ Test(applier, a_full_lane_refuses_after_waiting)
 	struct metrics_series	 failed;
 	struct applier		*a;
 	struct store_msg	 m;
-	char			 dsn[256], err[512];
 	int			 pushed;
 
 	segment_create(&failed);
 	seen_reset();
 	build_events();
-	dead_dsn(dsn, sizeof(dsn));
-	a = applier_create(dsn, 1, &hooks, err, sizeof(err));
-	cr_assert_not_null(a, "%s", err);
+	a = dead_applier(1);
 
 	/* The lane holds a batch it cannot apply and takes nothing more. */
 	m = msgs[0];
