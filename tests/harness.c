@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
@@ -772,6 +773,52 @@ harness_http_raw(int port, const char *request, size_t reqlen,
 	free(buf);
 
 	return (0);
+}
+
+int
+harness_problem_check(const struct harness_reply *r, int status,
+    const char *needle, char *why, size_t len)
+{
+	json_t		*doc;
+	const char	*detail;
+	char		 ctype[128];
+	int		 rc;
+
+	if (r->status != status) {
+		(void)snprintf(why, len, "status %d, want %d: %s", r->status,
+		    status, r->body);
+		return (-1);
+	}
+	if (harness_reply_header(r, "content-type", ctype,
+	    sizeof(ctype)) == NULL ||
+	    strcmp(ctype, "application/problem+json") != 0) {
+		(void)snprintf(why, len, "%d: content-type is not "
+		    "application/problem+json", status);
+		return (-1);
+	}
+	if ((doc = json_loads(r->body, 0, NULL)) == NULL) {
+		(void)snprintf(why, len, "%d: body not JSON: %s", status,
+		    r->body);
+		return (-1);
+	}
+
+	rc = -1;
+	detail = json_string_value(json_object_get(doc, "detail"));
+	if (!json_is_string(json_object_get(doc, "type")) ||
+	    json_string_length(json_object_get(doc, "title")) == 0 ||
+	    json_integer_value(json_object_get(doc, "status")) != status)
+		(void)snprintf(why, len, "%d: no type, title or status: %s",
+		    status, r->body);
+	else if (detail == NULL)
+		(void)snprintf(why, len, "%d: no detail: %s", status, r->body);
+	else if (needle != NULL && strstr(detail, needle) == NULL)
+		(void)snprintf(why, len, "%d: detail '%s' does not name '%s'",
+		    status, detail, needle);
+	else
+		rc = 0;
+	json_decref(doc);
+
+	return (rc);
 }
 
 void

@@ -82,6 +82,14 @@ void	harness_reply_free(struct harness_reply *r);
 const char *harness_reply_header(const struct harness_reply *r,
 	    const char *name, char *buf, size_t len);
 
+/*
+ * 0 if r is an RFC 9457 answer of status: application/problem+json, a
+ * JSON object with type, a title, that status and a detail containing
+ * needle (unless NULL).  Otherwise -1 and why it is not, in why.
+ */
+int	harness_problem_check(const struct harness_reply *r, int status,
+	    const char *needle, char *why, size_t len);
+
 /* Sleep ms milliseconds. */
 void	harness_sleep_ms(int ms);
 

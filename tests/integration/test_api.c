@@ -237,27 +237,10 @@ static void
 check_problem(const struct harness_reply *r, int status, const char *needle,
     const char *what)
 {
-	json_t		*doc;
-	const char	*detail;
-	char		 ctype[128];
+	char		why[1024];
 
-	cr_assert_eq(r->status, status, "%s: status %d, want %d: %s", what,
-	    r->status, status, r->body);
-	cr_assert_not_null(harness_reply_header(r, "content-type", ctype,
-	    sizeof(ctype)), "%s: no content-type", what);
-	cr_assert_str_eq(ctype, "application/problem+json", "%s", what);
-
-	doc = body_json(r, what);
-	cr_assert(json_is_string(json_object_get(doc, "type")), "%s", what);
-	cr_assert(json_is_string(json_object_get(doc, "title")), "%s", what);
-	cr_assert_eq(json_integer_value(json_object_get(doc, "status")),
-	    status, "%s", what);
-	detail = json_string_value(json_object_get(doc, "detail"));
-	cr_assert_not_null(detail, "%s: no detail", what);
-	if (needle != NULL)
-		cr_assert_not_null(strstr(detail, needle), "%s: detail '%s' "
-		    "does not name '%s'", what, detail, needle);
-	json_decref(doc);
+	cr_assert_eq(harness_problem_check(r, status, needle, why,
+	    sizeof(why)), 0, "%s: %s", what, why);
 }
 
 static void

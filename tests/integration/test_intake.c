@@ -52,27 +52,15 @@ expect_problem(const struct harness_reply *r, int status, const char *word,
     const char *instance)
 {
 	json_t		*doc;
-	const char	*detail;
-	char		 val[128];
+	char		 val[1024];
 
-	cr_assert_eq(r->status, status, "want %d, got %d: %s", status,
-	    r->status, r->body);
-	cr_assert_not_null(harness_reply_header(r, "content-type", val,
-	    sizeof(val)), "%d: no content-type", status);
-	cr_assert_str_eq(val, "application/problem+json");
+	cr_assert_eq(harness_problem_check(r, status, word, val,
+	    sizeof(val)), 0, "%s", val);
 	cr_assert_not_null(harness_reply_header(r, "connection", val,
 	    sizeof(val)));
 	cr_assert_str_eq(val, "close");
 
 	doc = json_loads(r->body, 0, NULL);
-	cr_assert_not_null(doc, "%d: body not JSON: %s", status, r->body);
-	cr_assert_eq(json_integer_value(json_object_get(doc, "status")),
-	    status);
-	cr_assert_gt(json_string_length(json_object_get(doc, "title")), 0,
-	    "%d: no title: %s", status, r->body);
-	detail = json_string_value(json_object_get(doc, "detail"));
-	cr_assert(detail != NULL && strstr(detail, word) != NULL,
-	    "%d: detail %s lacks \"%s\"", status, detail, word);
 	if (instance == NULL)
 		cr_assert_null(json_object_get(doc, "instance"), "%s",
 		    r->body);

@@ -73,7 +73,7 @@ patch(const char *saga, const char *headers, const char *body,
 {
 	struct harness_env	env;
 	struct harness_reply	r;
-	char			path[256], ctype[128];
+	char			path[256], why[1024];
 	int			status;
 
 	harness_env(&env);
@@ -82,12 +82,9 @@ patch(const char *saga, const char *headers, const char *body,
 	cr_assert_eq(harness_http(env.service_port, "PATCH", path, headers,
 	    body, &r), 0, "PATCH %s: no answer", path);
 	status = r.status;
-	if (status != 200) {
-		cr_assert_not_null(harness_reply_header(&r, "content-type",
-		    ctype, sizeof(ctype)));
-		cr_assert_str_eq(ctype, "application/problem+json",
-		    "status %d: %s", status, r.body);
-	}
+	if (status != 200)
+		cr_assert_eq(harness_problem_check(&r, status, NULL, why,
+		    sizeof(why)), 0, "PATCH %s: %s", saga, why);
 	*doc = json_loads(r.body, 0, NULL);
 	cr_assert_not_null(*doc, "PATCH %s: %d, body not JSON: %s", saga,
 	    status, r.body);
