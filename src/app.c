@@ -7,6 +7,7 @@
 #include <kore/pgsql.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ static struct config	app_cfg;
 static char		app_db_reason[CONFIG_STR_MAX + 64];
 
 static void	app_load_config(void);
+static void	app_set_scheduling(void);
 static const char *app_register_db(void);
 
 const struct config *
@@ -55,6 +57,33 @@ app_load_config(void)
 	}
 }
 
+/*
+ * workers.batch_scheduling: the parent takes SCHED_BATCH before kore
+ * forks the workers, so every worker (a restarted one too) and every
+ * thread a worker starts has it.  A woken worker then waits for the
+ * running task's turn to end instead of preempting it, and handles all
+ * that became ready meanwhile in one go.
+ */
+static void
+app_set_scheduling(void)
+{
+	struct sched_param	param;
+
+	if (!app_cfg.workers.batch_scheduling)
+		return;
+
+	memset(&param, 0, sizeof(param));
+	if (sched_setscheduler(0, SCHED_BATCH, &param) == -1) {
+		kore_log(LOG_WARNING, "%s: workers.batch_scheduling: "
+		    "SCHED_BATCH refused (%s); workers keep the normal policy",
+		    app_cfg.path, strerror(errno));
+		return;
+	}
+
+	kore_log(LOG_NOTICE, "workers run under SCHED_BATCH "
+	    "(workers.batch_scheduling in %s)", app_cfg.path);
+}
+
 void
 kore_parent_configure(int argc, char **argv)
 {
@@ -70,6 +99,7 @@ kore_parent_configure(int argc, char **argv)
 #endif
 
 	app_load_config();
+	app_set_scheduling();
 
 	memset(&params, 0, sizeof(params));
 	params.max_step_labels = app_cfg.metrics.max_step_labels;

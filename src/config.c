@@ -203,6 +203,11 @@ static const struct key metrics_keys[] = {
 	K_END
 };
 
+static const struct key workers_keys[] = {
+	K_BOOL("batch_scheduling", workers.batch_scheduling),
+	K_END
+};
+
 static const struct key failure_spike_keys[] = {
 	K_POSITIVE("threshold", alerts.failure_spike.threshold),
 	K_DURATION("window", alerts.failure_spike.window_sec, 1),
@@ -259,6 +264,7 @@ static const struct key top_keys[] = {
 	K_SECTION("kafka", kafka_keys),
 	K_SECTION("postgres", postgres_keys),
 	K_SECTION("metrics", metrics_keys),
+	K_SECTION("workers", workers_keys),
 	K_SECTION("alerts", alerts_keys),
 	K_SECTION("routing", routing_keys),
 	K_SECTION("monitoring", monitoring_keys),
@@ -303,6 +309,8 @@ config_defaults(struct config *cfg)
 	    sizeof(default_buckets) / sizeof(default_buckets[0]);
 	memcpy(cfg->metrics.compensation_buckets, default_buckets,
 	    sizeof(default_buckets));
+
+	cfg->workers.batch_scheduling = 1;
 
 	a = &cfg->alerts.failure_spike;
 	a->threshold = 10;

@@ -60,6 +60,10 @@ struct config {
 	} metrics;
 
 	struct {
+		int		batch_scheduling;	/* SCHED_BATCH */
+	} workers;
+
+	struct {
 		struct config_alert	failure_spike;
 		struct config_alert	compensation_timeout;
 		struct config_alert	consumer_lag;

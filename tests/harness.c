@@ -19,6 +19,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1065,4 +1066,33 @@ harness_worker_pid(const struct harness_env *env, int id)
 	closedir(dir);
 
 	return (found);
+}
+
+int
+harness_threads_with_policy(pid_t pid, int policy, int *threads)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	char		 path[64];
+	int		 n, p;
+
+	*threads = 0;
+	(void)snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((dir = opendir(path)) == NULL)
+		return (-1);
+
+	n = 0;
+	while ((de = readdir(dir)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		/* A thread that ended since readdir() is not counted. */
+		if ((p = sched_getscheduler((pid_t)atoi(de->d_name))) == -1)
+			continue;
+		(*threads)++;
+		if (p == policy)
+			n++;
+	}
+	closedir(dir);
+
+	return (n);
 }

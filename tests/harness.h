@@ -120,6 +120,11 @@ int64_t	harness_pg_int(const struct harness_env *env, const char *sql);
 double	harness_metric(const struct harness_env *env, const char *name);
 /* The pid of kore worker id (1..N) of the running service, or -1. */
 pid_t	harness_worker_pid(const struct harness_env *env, int id);
+/*
+ * How many threads of process pid have scheduling policy (SCHED_*);
+ * *threads is set to how many threads were looked at.  -1: no such pid.
+ */
+int	harness_threads_with_policy(pid_t pid, int policy, int *threads);
 
 /* Run argv, output appended to logpath (NULL: inherit); exit status. */
 int	harness_run(char *const argv[], int as_postgres, const char *logpath);

@@ -106,6 +106,8 @@ assert_config_eq(const struct config *a, const struct config *b)
 	assert_alert_eq(&a->alerts.service_down, &b->alerts.service_down,
 	    "service_down");
 
+	cr_assert_eq(a->workers.batch_scheduling, b->workers.batch_scheduling);
+
 	for (i = 0; i < SEVERITY_COUNT; i++) {
 		cr_assert_eq(a->routing[i].count, b->routing[i].count);
 		for (j = 0; j < a->routing[i].count; j++) {
@@ -140,6 +142,7 @@ Test(defaults, match_spec)
 
 	cr_assert_eq(cfg.metrics.max_step_labels, 64u);
 	cr_assert_eq(cfg.metrics.lag_per_partition, 0);
+	cr_assert_eq(cfg.workers.batch_scheduling, 1);
 	cr_assert_eq(cfg.metrics.bucket_count, 10u);
 	for (i = 0; i < 10; i++)
 		cr_assert_eq(cfg.metrics.compensation_buckets[i], buckets[i]);
@@ -225,6 +228,7 @@ Test(load, overrides_apply)
 	cr_assert_eq(cfg.metrics.compensation_buckets[1], 10.0);
 	cr_assert_eq(cfg.metrics.compensation_buckets[2], 100.0);
 	cr_assert_eq(cfg.metrics.lag_per_partition, 1);
+	cr_assert_eq(cfg.workers.batch_scheduling, 0);
 
 	cr_assert_eq(cfg.alerts.failure_spike.threshold, 2.5);
 	cr_assert_eq(cfg.alerts.failure_spike.window_sec, 5400u);
@@ -315,8 +319,8 @@ Test(errors, unknown_keys)
 	expect_error("err_unknown_key.yaml", ":3:3: kafka.bogus: unknown key "
 	    "(expected one of: brokers, topic, group)");
 	expect_error("err_unknown_section.yaml", ":2:1: secrets: unknown key "
-	    "(expected one of: kafka, postgres, metrics, alerts, routing, "
-	    "monitoring)");
+	    "(expected one of: kafka, postgres, metrics, workers, alerts, "
+	    "routing, monitoring)");
 	expect_error("err_unknown_alert_key.yaml", ":4:5: "
 	    "alerts.service_down.threshold: unknown key (expected one of: "
 	    "for, severity)");
@@ -359,6 +363,8 @@ Test(errors, wrong_types)
 	    "metrics.compensation_buckets[1]: expected a number, got '.inf'");
 	expect_error("err_bool_yes.yaml", ":2:22: "
 	    "metrics.lag_per_partition: expected true or false, got 'yes'");
+	expect_error("err_batch_scheduling.yaml", ":2:21: "
+	    "workers.batch_scheduling: expected true or false, got 'batch'");
 }
 
 Test(errors, numbers_out_of_range)

@@ -21,7 +21,8 @@
 #
 # The service and pgbench reach PostgreSQL over its Unix socket.
 # BENCH_WORKERS and BENCH_CONN_MAX override the conf's workers and
-# pgsql_conn_max for the run.
+# pgsql_conn_max for the run, BENCH_BATCH_SCHEDULING=false the YAML's
+# workers.batch_scheduling (the header shows the workers' policy).
 #
 # pgbench runs the statement as the service does: the same text, the
 # same parameter values, the extended protocol with an unnamed statement
@@ -119,7 +120,7 @@ start_pg() {
 }
 
 start_service() {
-	local conf="$work/kore.conf" i
+	local conf="$work/kore.conf" yaml="$root/conf/saga-tracker.yaml" i
 
 	svc_port=$(free_port)
 	# A new port; the connect callback after it stays.
@@ -129,8 +130,13 @@ start_service() {
 	    -e "s|^pgsql_conn_max[[:space:]].*|pgsql_conn_max $conn_max|" \
 	    "$root/conf/saga-tracker.conf" >"$conf"
 	echo "pidfile $work/kore.pid" >>"$conf"
+	if [ -n "${BENCH_BATCH_SCHEDULING:-}" ]; then
+		sed "s|^\([[:space:]]*batch_scheduling:\).*|\1 $BENCH_BATCH_SCHEDULING|" \
+		    "$yaml" >"$work/saga-tracker.yaml"
+		yaml="$work/saga-tracker.yaml"
+	fi
 
-	(cd "$work" && SAGA_TRACKER_CONFIG="$root/conf/saga-tracker.yaml" \
+	(cd "$work" && SAGA_TRACKER_CONFIG="$yaml" \
 	    SAGA_TRACKER_DB_DSN="$dsn" exec kore -fnrc "$conf" \
 	    >"$work/kore.log" 2>&1) &
 	kore_pid=$!
@@ -146,6 +152,16 @@ start_service() {
 	done
 	tail -n 20 "$work/kore.log" >&2 || true
 	die "the service did not start or did not create the schema"
+}
+
+# The scheduling policies of the service's workers ("SCHED_BATCH").
+worker_policies() {
+	local pid
+
+	for pid in $(pgrep -P "$kore_pid"); do
+		chrt -p "$pid" | awk -F': ' '/policy/ { print $2 }'
+	done | sort | uniq -c | awk '{ printf "%s%d x %s", (NR > 1 ? ", " : ""),
+	    $1, $2 }'
 }
 
 # The statement (and its parameters) of one request, from the PG log.
@@ -239,7 +255,7 @@ mean() {
 main() {
 	local per r ratio wr=() wp=() pr=() pp=() rr=()
 
-	for t in wrk pgbench psql curl kore python3; do
+	for t in wrk pgbench psql curl kore python3 chrt pgrep; do
 		command -v "$t" >/dev/null || die "$t is not installed"
 	done
 	[ -f "$so" ] || die "$so is missing: run make app"
@@ -267,6 +283,7 @@ main() {
 	per=$((seconds / rounds))
 	printf '\nGET %s: %d sagas, %d workers x %d connections\n' \
 	    "$url_path" "$rows" "$workers" "$conn_max"
+	printf 'kore workers: %s\n' "$(worker_policies)"
 	printf '%d CPUs shared by wrk, pgbench, postgres and kore; %d rounds' \
 	    "$(nproc)" "$rounds"
 	printf ' of %d s each: wrk -t%d -c%d, then pgbench -c%d -j%d\n' \

@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +22,9 @@ static struct harness_env	runner_env;
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
 	(void)set;
+	/* The shipped YAML with the workers on the normal policy. */
+	harness_yaml_edit(&runner_env, "batch_scheduling: true",
+	    "  batch_scheduling: false");
 	harness_up(&runner_env, HARNESS_PG | HARNESS_SERVICE);
 }
 
@@ -28,6 +32,7 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 {
 	(void)stats;
 	harness_down(&runner_env);
+	(void)unlink(runner_env.service_yaml);
 }
 
 static json_t *
@@ -56,6 +61,24 @@ json_path_str(json_t *doc, const char *a, const char *b)
 	if (b != NULL)
 		v = json_object_get(v, b);
 	return (json_string_value(v));
+}
+
+/* workers.batch_scheduling: false leaves every worker thread as it was. */
+Test(actuator, batch_scheduling_false_keeps_the_normal_policy)
+{
+	struct harness_env	env;
+	pid_t			pid;
+	int			id, n, threads;
+
+	harness_env(&env);
+	for (id = 1; id <= 2; id++) {
+		pid = harness_worker_pid(&env, id);
+		cr_assert_gt(pid, 0, "no kore worker %d", id);
+		n = harness_threads_with_policy(pid, SCHED_OTHER, &threads);
+		cr_assert_gt(threads, 0);
+		cr_assert_eq(n, threads, "worker %d: %d of %d threads under "
+		    "SCHED_OTHER", id, n, threads);
+	}
 }
 
 Test(actuator, liveness_is_up)

@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +279,39 @@ Test(ingest, database_outage_pauses_and_loses_nothing)
 	batch_free(&b);
 }
 
+/* Every thread of kore worker id runs under SCHED_BATCH; how many. */
+static int
+assert_batch_scheduled(const struct harness_env *env, int id)
+{
+	pid_t		pid;
+	int		n, threads;
+
+	pid = harness_worker_pid(env, id);
+	cr_assert_gt(pid, 0, "no kore worker %d", id);
+	n = harness_threads_with_policy(pid, SCHED_BATCH, &threads);
+	cr_assert_gt(threads, 0, "worker %d (pid %d): no threads read", id,
+	    (int)pid);
+	cr_assert_eq(n, threads, "worker %d (pid %d): %d of %d threads under "
+	    "SCHED_BATCH", id, (int)pid, n, threads);
+
+	return (threads);
+}
+
+/*
+ * The shipped workers.batch_scheduling: true reaches both workers and
+ * every thread they start: the consumer and librdkafka's threads in
+ * worker 1 (a restarted worker 1 too, in the SIGKILL test).
+ */
+Test(ingest, workers_and_their_threads_run_under_sched_batch)
+{
+	struct harness_env	env;
+
+	harness_env(&env);
+	cr_assert_gt(assert_batch_scheduled(&env, 1), 3,
+	    "worker 1 should have the consumer and librdkafka threads");
+	(void)assert_batch_scheduled(&env, 2);
+}
+
 Test(ingest, sigkill_of_the_consumer_worker_loses_and_doubles_nothing)
 {
 	struct harness_env	env;
@@ -314,6 +348,7 @@ Test(ingest, sigkill_of_the_consumer_worker_loses_and_doubles_nothing)
 	wait_applied(&env, &b, "kill", committed + (int64_t)b.n);
 	check_rows(&env, &b, "kill");
 	cr_assert_neq(harness_worker_pid(&env, 1), pid);
+	assert_batch_scheduled(&env, 1);
 
 	/*
 	 * The database is exact.  A kill between COMMIT and the counter
