@@ -50,6 +50,7 @@ struct reqhead_fields {
 
 static size_t	reqhead_end(const char *, size_t);
 static size_t	reqhead_line_len(const char *, size_t);
+static size_t	reqhead_empty_line(const char *, size_t);
 static int	reqhead_split(const char *, size_t, struct reqhead_line *);
 static void	reqhead_name_method(struct reqhead_line *,
 		    struct reqhead_verdict *);
@@ -76,13 +77,17 @@ reqhead_judge(const char *buf, size_t len, const struct reqhead_limits *lim,
 {
 	struct reqhead_line	rl;
 	struct reqhead_fields	f;
-	size_t			headlen, linelen;
+	size_t			headlen, linelen, skip;
 	int			whole;
 
 	memset(v, 0, sizeof(*v));
 	(void)snprintf(v->method, sizeof(v->method), "OTHER");
 
-	if ((headlen = reqhead_end(buf, len)) == 0 && len < lim->head_max)
+	skip = reqhead_empty_line(buf, len);
+	buf += skip;
+	len -= skip;
+	if ((headlen = reqhead_end(buf, len)) == 0 &&
+	    len + skip < lim->head_max)
 		return (0);
 
 	linelen = reqhead_line_len(buf, headlen != 0 ? headlen : len);
@@ -116,6 +121,22 @@ reqhead_end(const char *buf, size_t len)
 		return ((size_t)(p - buf) + 4);
 	if ((p = memmem(buf, len, "\n\n", 2)) != NULL)
 		return ((size_t)(p - buf) + 2);
+
+	return (0);
+}
+
+/*
+ * One empty line before the request line is ignored (RFC 9112 2.2; a
+ * client may send a CR LF after a body).  kore ignores it as well; a
+ * second one makes an empty request line, a 400 there and here.
+ */
+static size_t
+reqhead_empty_line(const char *buf, size_t len)
+{
+	if (len >= 2 && buf[0] == '\r' && buf[1] == '\n')
+		return (2);
+	if (len >= 1 && buf[0] == '\n')
+		return (1);
 
 	return (0);
 }

@@ -105,6 +105,11 @@ static const struct hcase cases[] = {
 	{ "GET /x HTTP/1.1 extra\r\n" HOST "\r\n", 400, "GET", "",
 	    "request line" },
 	{ "GET  /x  HTTP/1.1\r\n" HOST "\r\n", 0, "GET", "/x", NULL },
+	/* One empty line before the request line is ignored, as kore does. */
+	{ "\r\nGET /x HTTP/1.1\r\n" HOST "\r\n", 0, "GET", "/x", NULL },
+	{ "\nGET /x HTTP/1.1\n" "Host: a\n\n", 0, "GET", "/x", NULL },
+	{ "\r\n\r\nGET /x HTTP/1.1\r\n" HOST "\r\n", 400, "OTHER", "",
+	    "request line" },
 	/* A target that is not printable ASCII is not echoed. */
 	{ "GET /\xff\xfe HTTP/1.1\r\n" HOST "\r\n", 0, "GET", "", NULL },
 };

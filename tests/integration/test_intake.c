@@ -131,6 +131,25 @@ Test(intake, request_lines_kore_cannot_serve_are_problems)
 	free(req);
 }
 
+/* RFC 9112 2.2: one empty line before the request line is ignored. */
+Test(intake, an_empty_line_before_the_request_line_is_ignored)
+{
+	struct harness_env	env;
+	struct harness_reply	r;
+	const char		*req;
+
+	harness_env(&env);
+	req = "\r\nGET /actuator/health/liveness HTTP/1.1\r\n"
+	    "Host: localhost\r\n\r\n";
+	cr_assert_eq(harness_http_raw(env.service_port, req, strlen(req),
+	    &r), 0);
+	cr_assert_eq(r.status, 200, "%d: %s", r.status, r.body);
+	harness_reply_free(&r);
+
+	expect_refusal("\r\n\r\nGET /actuator/health/liveness HTTP/1.1\r\n"
+	    "Host: localhost\r\n\r\n", 400, "request line", NULL);
+}
+
 Test(intake, header_lines_kore_refuses_are_problems)
 {
 	expect_refusal("GET /api/v1/sagas HTTP/1.1\r\nAccept: */*\r\n\r\n",
