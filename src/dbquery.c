@@ -13,6 +13,7 @@
 #include "dbquery.h"
 #include "metrics.h"
 #include "respond.h"
+#include "store.h"
 
 /* What dbquery_poll() saw. */
 #define DBQUERY_POLL_WAIT	0
@@ -88,21 +89,13 @@ dbquery_step(struct http_request *req, struct dbquery *q, const char *name,
 void
 dbquery_fail(struct dbquery *q, int status, const char *why)
 {
-	char		*p;
-
 	if (q->failed)
 		return;
 
 	q->failed = status;
-	(void)kore_strlcpy(q->error, why != NULL && *why != '\0' ? why :
-	    "unknown error", sizeof(q->error));
 	/* libpq messages span lines and end in one; logs and JSON not. */
-	for (p = q->error; *p != '\0'; p++) {
-		if (*p == '\n')
-			*p = ' ';
-	}
-	while (p > q->error && p[-1] == ' ')
-		*--p = '\0';
+	store_error(q->error, sizeof(q->error), "%s",
+	    why != NULL && *why != '\0' ? why : "unknown error");
 	kore_log(LOG_ERR, "database: %s: %s", q->name != NULL ? q->name :
 	    "statement", q->error);
 }
