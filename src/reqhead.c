@@ -287,7 +287,7 @@ static int
 reqhead_field(const char *line, size_t n, size_t lineno,
     struct reqhead_fields *f, struct reqhead_verdict *v)
 {
-	size_t		name, i;
+	size_t		name, value, i;
 
 	for (name = 0; name < n && line[name] != ':'; name++) {
 		if (!reqhead_tchar(line[name]))
@@ -298,13 +298,14 @@ reqhead_field(const char *line, size_t n, size_t lineno,
 		return (reqhead_refuse(v, 400, "header line %zu has no colon",
 		    lineno));
 
-	for (i = name + 1; i < n && isspace((unsigned char)line[i]); i++)
+	for (value = name + 1; value < n &&
+	    isspace((unsigned char)line[value]); value++)
 		;
-	if (i == n) {
+	if (value == n) {
 		return (reqhead_refuse(v, 400, "header %.*s has no value",
 		    (int)MIN(name, 64), line));
 	}
-	for (; i < n; i++) {
+	for (i = value; i < n; i++) {
 		if (line[i] < ' ' || line[i] > '~')
 			return (reqhead_refuse(v, 400, "header %.*s has a "
 			    "character other than visible ASCII and space",
@@ -315,11 +316,9 @@ reqhead_field(const char *line, size_t n, size_t lineno,
 	if (!f->host && n >= 4 && strncasecmp(line, "host", 4) == 0) {
 		f->host = 1;
 	} else if (name == 14 && strncasecmp(line, "content-length", 14) == 0) {
-		for (i = name + 1; i < n && isspace((unsigned char)line[i]);
-		    i++)
-			;
 		f->lengths++;
-		f->length_ok = reqhead_length(line + i, n - i, &f->length);
+		f->length_ok = reqhead_length(line + value, n - value,
+		    &f->length);
 	}
 
 	return (0);
