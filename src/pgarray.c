@@ -15,7 +15,7 @@
 
 #define PGARRAY_HEADER	20		/* ndim 1: 5 int32 */
 
-/* Microseconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch. */
+/* Milliseconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch. */
 #define PGARRAY_EPOCH_MS	946684800000LL
 
 static void	pgarray_init(struct pgarray *, uint32_t);

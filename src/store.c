@@ -38,6 +38,9 @@
 /* pg_advisory_xact_lock(class, hashtext(saga_id)): "SAGA" as an int4. */
 #define STORE_LOCK_CLASS	"1396787009"
 
+/* The parameters of a statement: one per element type listed. */
+#define STORE_NTYPES(t)		((int)(sizeof(t) / sizeof((t)[0])))
+
 #define STORE_REJECT_PARAMS	6
 #define STORE_REJECT_CHUNK	1000	/* rows per insert_rejected */
 #define STORE_NUM_LEN		24
@@ -849,7 +852,7 @@ events_arrays(const struct batch *b, struct pgarray_params *x, char *err,
 	const struct item	*it;
 	size_t			 i;
 
-	pgarray_params_init(x, types, 12);
+	pgarray_params_init(x, types, STORE_NTYPES(types));
 	for (i = 0; i < b->nvalid; i++) {
 		if ((it = b->valid[i])->dup)
 			continue;
@@ -895,7 +898,7 @@ saga_id_array(const struct batch *b, struct pgarray_params *x, int to_load,
 	static const uint32_t	types[] = { PGARRAY_TEXT };
 	size_t			i;
 
-	pgarray_params_init(x, types, 1);
+	pgarray_params_init(x, types, STORE_NTYPES(types));
 	for (i = 0; i < b->nsagas; i++) {
 		if (!to_load || (b->exists[i] && b->fresh[i]))
 			pgarray_text(&x->a[0], b->saga_ids[i]);
@@ -1079,7 +1082,7 @@ saga_arrays(const struct batch *b, struct pgarray_params *x, char *err,
 	};
 	size_t			i;
 
-	pgarray_params_init(x, types, 13);
+	pgarray_params_init(x, types, STORE_NTYPES(types));
 	for (i = 0; i < b->nsagas; i++) {
 		if (b->fresh[i])
 			saga_row(x, &b->sagas[i]);
