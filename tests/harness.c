@@ -1069,30 +1069,43 @@ harness_worker_pid(const struct harness_env *env, int id)
 }
 
 int
-harness_threads_with_policy(pid_t pid, int policy, int *threads)
+harness_worker_policy_check(const struct harness_env *env, int id,
+    int policy, char *why, size_t len)
 {
 	DIR		*dir;
 	struct dirent	*de;
 	char		 path[64];
-	int		 n, p;
+	pid_t		 pid;
+	int		 n, threads, p;
 
-	*threads = 0;
-	(void)snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	if ((dir = opendir(path)) == NULL)
+	if ((pid = harness_worker_pid(env, id)) == -1) {
+		(void)snprintf(why, len, "no kore worker %d", id);
 		return (-1);
+	}
+	(void)snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((dir = opendir(path)) == NULL) {
+		(void)snprintf(why, len, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
 
-	n = 0;
+	n = threads = 0;
 	while ((de = readdir(dir)) != NULL) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		/* A thread that ended since readdir() is not counted. */
 		if ((p = sched_getscheduler((pid_t)atoi(de->d_name))) == -1)
 			continue;
-		(*threads)++;
+		threads++;
 		if (p == policy)
 			n++;
 	}
 	closedir(dir);
 
-	return (n);
+	if (threads == 0 || n != threads) {
+		(void)snprintf(why, len, "worker %d (pid %d): %d of %d threads "
+		    "under policy %d", id, (int)pid, n, threads, policy);
+		return (-1);
+	}
+
+	return (threads);
 }

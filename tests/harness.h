@@ -121,10 +121,11 @@ double	harness_metric(const struct harness_env *env, const char *name);
 /* The pid of kore worker id (1..N) of the running service, or -1. */
 pid_t	harness_worker_pid(const struct harness_env *env, int id);
 /*
- * How many threads of process pid have scheduling policy (SCHED_*);
- * *threads is set to how many threads were looked at.  -1: no such pid.
+ * How many threads kore worker id has, when every one of them runs
+ * under scheduling policy (SCHED_*).  Otherwise -1 and why, in why.
  */
-int	harness_threads_with_policy(pid_t pid, int policy, int *threads);
+int	harness_worker_policy_check(const struct harness_env *env, int id,
+	    int policy, char *why, size_t len);
 
 /* Run argv, output appended to logpath (NULL: inherit); exit status. */
 int	harness_run(char *const argv[], int as_postgres, const char *logpath);

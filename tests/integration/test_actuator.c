@@ -67,17 +67,13 @@ json_path_str(json_t *doc, const char *a, const char *b)
 Test(actuator, batch_scheduling_false_keeps_the_normal_policy)
 {
 	struct harness_env	env;
-	pid_t			pid;
-	int			id, n, threads;
+	char			why[256];
+	int			id;
 
 	harness_env(&env);
 	for (id = 1; id <= 2; id++) {
-		pid = harness_worker_pid(&env, id);
-		cr_assert_gt(pid, 0, "no kore worker %d", id);
-		n = harness_threads_with_policy(pid, SCHED_OTHER, &threads);
-		cr_assert_gt(threads, 0);
-		cr_assert_eq(n, threads, "worker %d: %d of %d threads under "
-		    "SCHED_OTHER", id, n, threads);
+		cr_assert_gt(harness_worker_policy_check(&env, id, SCHED_OTHER,
+		    why, sizeof(why)), 0, "%s", why);
 	}
 }
 

@@ -283,16 +283,12 @@ Test(ingest, database_outage_pauses_and_loses_nothing)
 static int
 assert_batch_scheduled(const struct harness_env *env, int id)
 {
-	pid_t		pid;
-	int		n, threads;
+	char		why[256];
+	int		threads;
 
-	pid = harness_worker_pid(env, id);
-	cr_assert_gt(pid, 0, "no kore worker %d", id);
-	n = harness_threads_with_policy(pid, SCHED_BATCH, &threads);
-	cr_assert_gt(threads, 0, "worker %d (pid %d): no threads read", id,
-	    (int)pid);
-	cr_assert_eq(n, threads, "worker %d (pid %d): %d of %d threads under "
-	    "SCHED_BATCH", id, (int)pid, n, threads);
+	threads = harness_worker_policy_check(env, id, SCHED_BATCH, why,
+	    sizeof(why));
+	cr_assert_gt(threads, 0, "%s", why);
 
 	return (threads);
 }
