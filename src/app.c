@@ -16,6 +16,8 @@
 #include "build_info.h"
 #include "consumer.h"
 #include "metrics.h"
+#include "purger.h"
+#include "schema.h"
 
 /* Stripe per kore worker id; ids beyond share stripe 0, still exact. */
 #define APP_METRIC_STRIPES	64
@@ -27,6 +29,7 @@ static struct config	app_cfg;
 static char		app_db_reason[CONFIG_STR_MAX + 64];
 
 static void	app_load_config(void);
+static void	app_check_schema(void);
 static void	app_set_scheduling(void);
 static const char *app_register_db(void);
 
@@ -55,6 +58,32 @@ app_load_config(void)
 		fprintf(stderr, "%s\n", err);
 		exit(1);
 	}
+}
+
+/*
+ * A database whose schema is newer than this binary knows (a newer
+ * release migrated it) is refused before any worker starts: exit 1 with
+ * the versions.  A database that does not answer yet is not an error:
+ * the consumer waits for it, and finds the same refusal if need be.
+ */
+static void
+app_check_schema(void)
+{
+	const char	*dsn;
+	char		 err[512];
+	int		 rc;
+
+	dsn = getenv(app_cfg.postgres.dsn_env);
+	if (dsn == NULL || *dsn == '\0')
+		return;
+
+	if ((rc = schema_check_newer(dsn, err, sizeof(err))) == 1) {
+		fprintf(stderr, "saga-tracker: %s\n", err);
+		exit(1);
+	}
+	if (rc == -1)
+		kore_log(LOG_NOTICE, "database: not checked at start (%s); "
+		    "the consumer waits for it", err);
 }
 
 /*
@@ -99,6 +128,7 @@ kore_parent_configure(int argc, char **argv)
 #endif
 
 	app_load_config();
+	app_check_schema();
 	app_set_scheduling();
 
 	memset(&params, 0, sizeof(params));
@@ -153,16 +183,22 @@ kore_worker_configure(void)
 		    worker->id);
 
 	dsn = app_register_db();
-	if (worker->id == APP_CONSUMER_WORKER && dsn != NULL &&
-	    consumer_start(&app_cfg, dsn) == -1)
+	if (worker->id != APP_CONSUMER_WORKER || dsn == NULL)
+		return;
+
+	if (consumer_start(&app_cfg, dsn) == -1)
 		kore_log(LOG_ERR, "consumer: not started; see above");
+	if (purger_start(&app_cfg, dsn) == -1)
+		kore_log(LOG_ERR, "retention: not started; see above");
 }
 
 void
 kore_worker_teardown(void)
 {
-	if (worker->id == APP_CONSUMER_WORKER)
+	if (worker->id == APP_CONSUMER_WORKER) {
+		purger_stop();
 		consumer_stop();
+	}
 }
 
 void

@@ -34,6 +34,7 @@ struct applier {
 	int			 quit;
 	int			 nlanes;
 	int			 started;
+	unsigned int		 expire_sec;	/* store_expire_after */
 	char			 dsn[1024];
 	struct lane		 lanes[APPLIER_LANES_MAX];
 };
@@ -88,8 +89,8 @@ applier_cond_init(pthread_cond_t *cond)
 }
 
 struct applier *
-applier_create(const char *dsn, int lanes, const struct applier_hooks *hooks,
-    char *err, size_t errlen)
+applier_create(const char *dsn, int lanes, unsigned int expire_sec,
+    const struct applier_hooks *hooks, char *err, size_t errlen)
 {
 	struct applier	*a;
 	int		 i;
@@ -107,6 +108,7 @@ applier_create(const char *dsn, int lanes, const struct applier_hooks *hooks,
 	(void)pthread_mutex_init(&a->lock, NULL);
 	(void)applier_cond_init(&a->room);
 	a->hooks = *hooks;
+	a->expire_sec = expire_sec;
 	(void)snprintf(a->dsn, sizeof(a->dsn), "%s", dsn);
 	a->nlanes = lanes;
 	for (i = 0; i < lanes; i++)
@@ -331,8 +333,10 @@ applier_lane_attempt(struct lane *l, struct store_batch_result *res)
 	int		rc;
 
 	atomic_store(&l->attempt_ms, applier_now_ms());
-	if (l->store == NULL)
-		l->store = store_open(l->owner->dsn, l->err, sizeof(l->err));
+	if (l->store == NULL &&
+	    (l->store = store_open(l->owner->dsn, l->err,
+	    sizeof(l->err))) != NULL)
+		store_expire_after(l->store, l->owner->expire_sec);
 	rc = l->store == NULL ? -1 : store_apply_batch(l->store, l->batch,
 	    l->nbatch, res, l->err, sizeof(l->err));
 	atomic_store(&l->attempt_ms, 0);

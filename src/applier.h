@@ -50,10 +50,14 @@ struct applier_hooks {
 
 struct applier;
 
-/* Start lanes threads (1..APPLIER_LANES_MAX); NULL with err on failure. */
+/*
+ * Start lanes threads (1..APPLIER_LANES_MAX), whose stores expire old
+ * events after expire_sec (store_expire_after; 0: never).  NULL with err
+ * on failure.
+ */
 struct applier	*applier_create(const char *dsn, int lanes,
-		    const struct applier_hooks *hooks, char *err,
-		    size_t errlen);
+		    unsigned int expire_sec, const struct applier_hooks *hooks,
+		    char *err, size_t errlen);
 
 /*
  * Stop: a batch in the middle of an attempt finishes it (done, or

@@ -208,6 +208,12 @@ static const struct key workers_keys[] = {
 	K_END
 };
 
+static const struct key retention_keys[] = {
+	K_DURATION("terminal", retention.terminal_sec, 0),
+	K_DURATION("rejected", retention.rejected_sec, 0),
+	K_END
+};
+
 static const struct key failure_spike_keys[] = {
 	K_POSITIVE("threshold", alerts.failure_spike.threshold),
 	K_DURATION("window", alerts.failure_spike.window_sec, 1),
@@ -265,6 +271,7 @@ static const struct key top_keys[] = {
 	K_SECTION("postgres", postgres_keys),
 	K_SECTION("metrics", metrics_keys),
 	K_SECTION("workers", workers_keys),
+	K_SECTION("retention", retention_keys),
 	K_SECTION("alerts", alerts_keys),
 	K_SECTION("routing", routing_keys),
 	K_SECTION("monitoring", monitoring_keys),
@@ -311,6 +318,9 @@ config_defaults(struct config *cfg)
 	    sizeof(default_buckets));
 
 	cfg->workers.batch_scheduling = 1;
+
+	cfg->retention.terminal_sec = 30 * 86400;
+	cfg->retention.rejected_sec = 14 * 86400;
 
 	a = &cfg->alerts.failure_spike;
 	a->threshold = 10;
@@ -384,6 +394,12 @@ config_parse_duration(const char *text, unsigned int *seconds)
 
 	if (text == NULL || *text == '\0')
 		return (-1);
+
+	/* Zero needs no unit; any other bare number is an error. */
+	if (strcmp(text, "0") == 0) {
+		*seconds = 0;
+		return (0);
+	}
 
 	total = 0;
 	last = DURATION_UNITS;

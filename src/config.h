@@ -63,6 +63,11 @@ struct config {
 		int		batch_scheduling;	/* SCHED_BATCH */
 	} workers;
 
+	struct {					/* 0 = keep */
+		unsigned int	terminal_sec;	/* COMPLETED, COMPENSATED */
+		unsigned int	rejected_sec;	/* dead letters */
+	} retention;
+
 	struct {
 		struct config_alert	failure_spike;
 		struct config_alert	compensation_timeout;
@@ -90,7 +95,10 @@ void		config_defaults(struct config *cfg);
 int		config_load(struct config *cfg, const char *path,
 		    char *err, size_t errlen);
 
-/* Parse a duration such as "90s", "5m", "1h", "1h30m"; -1 if invalid. */
+/*
+ * Parse a duration such as "90s", "5m", "1h", "1h30m", or "0" (zero
+ * needs no unit); -1 if invalid.
+ */
 int		config_parse_duration(const char *text, unsigned int *seconds);
 
 /* Format seconds as the shortest Prometheus duration ("2m", "1h30m"). */

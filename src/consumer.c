@@ -384,8 +384,8 @@ consumer_start(const struct config *cfg, const char *dsn)
 	hooks.failed = consumer_not_applied;
 	hooks.dropped = consumer_dropped;
 	hooks.arg = cctx;
-	if ((cctx->applier = applier_create(dsn, CONSUMER_LANES, &hooks, err,
-	    sizeof(err))) == NULL) {
+	if ((cctx->applier = applier_create(dsn, CONSUMER_LANES,
+	    cfg->retention.terminal_sec, &hooks, err, sizeof(err))) == NULL) {
 		kore_log(LOG_ERR, "consumer: %s", err);
 		consumer_set_error("%s", err);
 		return (-1);

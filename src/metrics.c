@@ -9,7 +9,7 @@
  * bounds) that is written once and then only read, followed by:
  *
  *	label tables	one per label dimension (step, status, reason,
- *			endpoint, method, query): an open addressing hash
+ *			endpoint, method, query, table): an open addressing hash
  *			table of claimed values plus ordinal -> entry map
  *	used flags	one byte per labelled series, set when the series
  *			is first resolved; only used series are rendered
@@ -91,6 +91,7 @@ enum dim_id {
 	DIM_ENDPOINT,
 	DIM_METHOD,
 	DIM_QUERY,
+	DIM_TABLE,
 	DIM_COUNT
 };
 
@@ -216,6 +217,10 @@ static const struct family_def	families[METRICS_FAMILY_COUNT] = {
 	[METRICS_DB_QUERY] = { "saga_tracker_db_query_seconds",
 	    "Database statement latency by query name.",
 	    TYPE_HISTOGRAM, HIST_DB, 1, { DIM_QUERY }, { "query" } },
+	[METRICS_RETENTION_DELETED] = {
+	    "saga_tracker_retention_deleted_total",
+	    "Rows removed by retention, by table.",
+	    TYPE_COUNTER, -1, 1, { DIM_TABLE }, { "table" } },
 	[METRICS_BUILD_INFO] = { "saga_tracker_build_info",
 	    "Build information; the value is always 1.",
 	    TYPE_GAUGE, -1, 1, { 0 }, { "version" } },
@@ -475,6 +480,7 @@ layout_dims(struct seg_hdr *hdr, const struct metrics_params *p,
 		[DIM_ENDPOINT] = METRICS_ENDPOINTS_MAX,
 		[DIM_METHOD] = METRICS_METHODS_MAX,
 		[DIM_QUERY] = METRICS_QUERIES_MAX,
+		[DIM_TABLE] = METRICS_TABLES_MAX,
 	};
 
 	for (i = 0; i < DIM_COUNT; i++) {
@@ -1154,6 +1160,15 @@ metrics_db_observe(const char *query, double seconds)
 
 	if (metrics_series_lookup(METRICS_DB_QUERY, &query, &s) != -1)
 		observe_cell(HIST_DB, s.cell, seconds);
+}
+
+void
+metrics_retention_deleted(const char *table, uint64_t rows)
+{
+	struct metrics_series	s;
+
+	if (metrics_series_lookup(METRICS_RETENTION_DELETED, &table, &s) != -1)
+		metrics_counter_add(s, rows);
 }
 
 char *

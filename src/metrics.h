@@ -37,6 +37,7 @@
 #define METRICS_METHODS_MAX	8	/* distinct HTTP methods */
 #define METRICS_QUERIES_MAX	64	/* distinct query names */
 #define METRICS_PARTITIONS_MAX	64	/* partitions 0..63 get own lag */
+#define METRICS_TABLES_MAX	8	/* distinct retention tables */
 #define METRICS_VALUE_MAX	128	/* label value, NUL included */
 #define METRICS_VERSION_MAX	64	/* build version, NUL included */
 #define METRICS_OTHER		"other"
@@ -55,6 +56,7 @@ enum metrics_family {
 	METRICS_CONSUMER_LAG,		/* gauge, and {partition} */
 	METRICS_API_LATENCY,		/* histogram {endpoint,method} */
 	METRICS_DB_QUERY,		/* histogram {query} */
+	METRICS_RETENTION_DELETED,	/* counter {table} */
 	METRICS_BUILD_INFO,		/* gauge {version} = 1 */
 	METRICS_FAMILY_COUNT
 };
@@ -134,6 +136,7 @@ void		metrics_consumer_lag_partition_clear(int32_t partition);
 void		metrics_api_observe(const char *endpoint, const char *method,
 		    double seconds);
 void		metrics_db_observe(const char *query, double seconds);
+void		metrics_retention_deleted(const char *table, uint64_t rows);
 
 /* Monotonic seconds: what every _seconds histogram is timed with. */
 double		metrics_now(void);

@@ -145,6 +145,7 @@ static const char *reject_names[SAGA_REJECT_COUNT] = {
 	"too_large",
 	"invalid_utf8",
 	"conflict",
+	"expired",
 };
 
 static const int cumulative_days[12] = {

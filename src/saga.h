@@ -153,6 +153,7 @@ enum saga_reject {
 	SAGA_REJECT_TOO_LARGE,
 	SAGA_REJECT_INVALID_UTF8,
 	SAGA_REJECT_CONFLICT,
+	SAGA_REJECT_EXPIRED,	/* store.h: older than retention, saga gone */
 	SAGA_REJECT_COUNT
 };
 

@@ -103,18 +103,69 @@ static const char migration_1[] =
 	"CREATE INDEX saga_event_rejected_received_idx ON saga_event_rejected"
 	"  (received_at);";
 
+/*
+ * Version 2: per-status saga counts that cost the same at any table
+ * size.  Each statement that writes saga_instance appends, from its
+ * transition tables, one row per status it changed with the difference
+ * (statement triggers, so a 2,000-row batch adds a handful of rows, and
+ * no row is ever updated in place: two writers never wait for each
+ * other here).  The count of a status is the sum of its rows; the
+ * gauge refresh folds the rows into one per status (store.c).  The
+ * lock keeps writers out while the rows that exist are counted once.
+ * The terminal index serves retention: the oldest COMPLETED or
+ * COMPENSATED sagas first, without reading the others.
+ */
+static const char migration_2[] =
+	"LOCK TABLE saga_instance IN SHARE ROW EXCLUSIVE MODE;"
+	"CREATE TABLE saga_status_delta ("
+	"  status          text NOT NULL " STATUS_CHECK("status") ","
+	"  n               bigint NOT NULL"
+	");"
+	"CREATE FUNCTION saga_status_delta_insert() RETURNS trigger"
+	"  LANGUAGE plpgsql AS $$ BEGIN"
+	"  INSERT INTO saga_status_delta (status, n)"
+	"    SELECT status, count(*) FROM saga_new GROUP BY status;"
+	"  RETURN NULL; END $$;"
+	"CREATE FUNCTION saga_status_delta_update() RETURNS trigger"
+	"  LANGUAGE plpgsql AS $$ BEGIN"
+	"  INSERT INTO saga_status_delta (status, n)"
+	"    SELECT status, sum(d) FROM ("
+	"      SELECT status, 1 AS d FROM saga_new UNION ALL"
+	"      SELECT status, -1 AS d FROM saga_old) AS x"
+	"    GROUP BY status HAVING sum(d) <> 0;"
+	"  RETURN NULL; END $$;"
+	"CREATE FUNCTION saga_status_delta_delete() RETURNS trigger"
+	"  LANGUAGE plpgsql AS $$ BEGIN"
+	"  INSERT INTO saga_status_delta (status, n)"
+	"    SELECT status, -count(*) FROM saga_old GROUP BY status;"
+	"  RETURN NULL; END $$;"
+	"CREATE TRIGGER saga_status_delta_insert AFTER INSERT ON saga_instance"
+	"  REFERENCING NEW TABLE AS saga_new FOR EACH STATEMENT"
+	"  EXECUTE FUNCTION saga_status_delta_insert();"
+	"CREATE TRIGGER saga_status_delta_update AFTER UPDATE ON saga_instance"
+	"  REFERENCING OLD TABLE AS saga_old NEW TABLE AS saga_new"
+	"  FOR EACH STATEMENT EXECUTE FUNCTION saga_status_delta_update();"
+	"CREATE TRIGGER saga_status_delta_delete AFTER DELETE ON saga_instance"
+	"  REFERENCING OLD TABLE AS saga_old FOR EACH STATEMENT"
+	"  EXECUTE FUNCTION saga_status_delta_delete();"
+	"INSERT INTO saga_status_delta (status, n)"
+	"  SELECT status, count(*) FROM saga_instance GROUP BY status;";
+
 static const struct migration migrations[] = {
 	{ 1, "saga_instance, saga_event, saga_event_rejected", migration_1 },
+	{ 2, "saga_status_delta and its triggers", migration_2 },
 };
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))
 
 static int	schema_exec(PGconn *, const char *, const char *,
 		    ExecStatusType, PGresult **, char *, size_t);
-static int	schema_applied(PGconn *, unsigned char *, char *, size_t);
+static int	schema_applied(PGconn *, unsigned char *, long *, char *,
+		    size_t);
 static int	schema_apply(PGconn *, const struct migration *, char *,
 		    size_t);
-static int	schema_run(PGconn *, char *, size_t);
+static int	schema_run(PGconn *, int, char *, size_t);
+static void	schema_newer(long, char *, size_t);
 
 int
 schema_version_latest(void)
@@ -152,10 +203,13 @@ schema_exec(PGconn *conn, const char *what, const char *sql,
 	return (0);
 }
 
-/* Mark in applied[] the versions schema_migrations records. */
+/*
+ * Mark in applied[] the versions schema_migrations records; the highest
+ * of them goes to *newest (0 when none).
+ */
 static int
-schema_applied(PGconn *conn, unsigned char *applied, char *err,
-    size_t errlen)
+schema_applied(PGconn *conn, unsigned char *applied, long *newest,
+    char *err, size_t errlen)
 {
 	PGresult	*res;
 	long		 v;
@@ -173,8 +227,11 @@ schema_applied(PGconn *conn, unsigned char *applied, char *err,
 	    err, errlen) == -1)
 		return (-1);
 
+	*newest = 0;
 	for (i = 0; i < PQntuples(res); i++) {
 		v = strtol(PQgetvalue(res, i, 0), NULL, 10);
+		if (v > *newest)
+			*newest = v;
 		if (v > 0 && v < SCHEMA_VERSIONS_MAX)
 			applied[v] = 1;
 	}
@@ -218,11 +275,66 @@ schema_apply(PGconn *conn, const struct migration *m, char *err,
 	return (0);
 }
 
-/* Everything after BEGIN: lock, read what was applied, apply the rest. */
+static void
+schema_newer(long newest, char *err, size_t errlen)
+{
+	store_error(err, errlen, "migrate: the database schema is at version "
+	    "%ld, newer than version %d, the newest this saga-tracker knows: "
+	    "run a release that knows it (a database is never migrated down)",
+	    newest, schema_version_latest());
+}
+
+int
+schema_check_newer(const char *dsn, char *err, size_t errlen)
+{
+	PGconn		*conn;
+	PGresult	*res;
+	long		 newest;
+	int		 rc;
+	static const char *const keys[] = {
+		"connect_timeout", "dbname", NULL
+	};
+	const char	*values[] = { "3", dsn, NULL };
+
+	conn = PQconnectdbParams(keys, values, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		store_error(err, errlen, "connect: %s", conn != NULL ?
+		    PQerrorMessage(conn) : "out of memory");
+		PQfinish(conn);
+		return (-1);
+	}
+
+	res = PQexec(conn, "SELECT coalesce(max(version), 0) FROM "
+	    "schema_migrations");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		newest = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		rc = newest > schema_version_latest();
+		if (rc)
+			schema_newer(newest, err, errlen);
+	} else if (PQresultStatus(res) == PGRES_FATAL_ERROR &&
+	    strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL ?
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : "", "42P01") == 0) {
+		rc = 0;		/* no schema_migrations: a new database */
+	} else {
+		store_error(err, errlen, "read schema_migrations: %s",
+		    PQerrorMessage(conn));
+		rc = -1;
+	}
+	PQclear(res);
+	PQfinish(conn);
+
+	return (rc);
+}
+
+/*
+ * Everything after BEGIN: lock, read what was applied, refuse a schema
+ * newer than this binary, apply the rest up to version upto.
+ */
 static int
-schema_run(PGconn *conn, char *err, size_t errlen)
+schema_run(PGconn *conn, int upto, char *err, size_t errlen)
 {
 	unsigned char	applied[SCHEMA_VERSIONS_MAX];
+	long		newest;
 	size_t		i;
 
 	memset(applied, 0, sizeof(applied));
@@ -230,10 +342,16 @@ schema_run(PGconn *conn, char *err, size_t errlen)
 	if (schema_exec(conn, "advisory lock", SCHEMA_LOCK_SQL,
 	    PGRES_TUPLES_OK, NULL, err, errlen) == -1)
 		return (-1);
-	if (schema_applied(conn, applied, err, errlen) == -1)
+	if (schema_applied(conn, applied, &newest, err, errlen) == -1)
 		return (-1);
 
-	for (i = 0; i < MIGRATION_COUNT; i++) {
+	if (newest > schema_version_latest()) {
+		schema_newer(newest, err, errlen);
+		return (-1);
+	}
+
+	for (i = 0; i < MIGRATION_COUNT && migrations[i].version <= upto;
+	    i++) {
 		if (applied[migrations[i].version])
 			continue;
 		if (schema_apply(conn, &migrations[i], err, errlen) == -1)
@@ -247,6 +365,13 @@ schema_run(PGconn *conn, char *err, size_t errlen)
 int
 schema_migrate(PGconn *conn, char *err, size_t errlen)
 {
+	return (schema_migrate_to(conn, schema_version_latest(), err,
+	    errlen));
+}
+
+int
+schema_migrate_to(PGconn *conn, int upto, char *err, size_t errlen)
+{
 	PGresult	*res;
 
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
@@ -258,7 +383,7 @@ schema_migrate(PGconn *conn, char *err, size_t errlen)
 	    err, errlen) == -1)
 		return (-1);
 
-	if (schema_run(conn, err, errlen) == -1) {
+	if (schema_run(conn, upto, err, errlen) == -1) {
 		if (PQstatus(conn) == CONNECTION_OK &&
 		    PQtransactionStatus(conn) != PQTRANS_IDLE) {
 			res = PQexec(conn, "ROLLBACK");

@@ -8,7 +8,9 @@
  * transaction-scoped advisory lock, so several processes starting at once
  * serialise: the first applies what is missing, the others then find
  * nothing to do.  A database that already has versions this binary does
- * not know (a newer release ran) is left alone.
+ * not know (a newer release ran) is refused: nothing is written and the
+ * error says which version the database has and which this binary
+ * knows, so an older release never writes into a newer layout.
  *
  * Migration 1 creates:
  *
@@ -29,6 +31,16 @@
  *			saga_events_rejected_total), detail, partition and
  *			offset, unique per (partition, offset) so that a
  *			redelivered poison message is stored once.
+ *
+ * Migration 2 (upgrades a version-1 database in place, data kept) adds
+ *
+ *   saga_status_delta	per-status differences appended by three statement
+ *			triggers on saga_instance (insert, update, delete),
+ *			from their transition tables, and seeded with the
+ *			counts of the rows already there.  The sum of a
+ *			status's rows is its count: saga_active_total and
+ *			saga_compensation_pending are read from it at a cost
+ *			that does not grow with the table (store.h).
  *
  * Times are timestamptz with millisecond values (saga.h works in UTC
  * milliseconds).  Statuses are the SPEC names, checked by constraints.
@@ -51,5 +63,15 @@ int	schema_version_latest(void);
  * rolled back, nothing is half applied.
  */
 int	schema_migrate(PGconn *conn, char *err, size_t errlen);
+
+/*
+ * Connect to dsn and compare its schema with this binary's: 1 if the
+ * database is at a newer version (err says which), 0 if not (or it has
+ * no schema yet), -1 if it could not be asked (err says why).
+ */
+int	schema_check_newer(const char *dsn, char *err, size_t errlen);
+
+/* The same, up to version upto only (tests build older databases). */
+int	schema_migrate_to(PGconn *conn, int upto, char *err, size_t errlen);
 
 #endif /* !SAGA_SCHEMA_H */

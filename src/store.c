@@ -47,6 +47,18 @@
 
 struct store {
 	PGconn			*conn;
+	unsigned int		 expire_sec;	/* 0: nothing expires */
+};
+
+/*
+ * When an item is inserted: with the batch (NOW), or, older than the
+ * retention horizon, only once its saga is known to have a row (LATE,
+ * then LATE_KNOWN); a LATE item whose saga has none is expired.
+ */
+enum item_when {
+	ITEM_NOW = 0,
+	ITEM_LATE,
+	ITEM_LATE_KNOWN
 };
 
 /*
@@ -61,6 +73,7 @@ struct item {
 	int			 reason;
 	int			 dup;
 	int			 stored;
+	enum item_when		 when;
 	size_t			 saga;
 	struct saga_event	 ev;
 	struct saga_delta	 delta;
@@ -87,6 +100,7 @@ struct batch {
 	char			 *fresh;	/* per saga: has a fresh event */
 	size_t			  nsagas;
 	size_t			  nfresh;
+	size_t			  nlate;
 };
 
 /* One insert_rejected statement: a VALUES row per dead letter. */
@@ -173,11 +187,25 @@ static const char sql_manual_event[] =
 	"VALUES ($1, $2, $3, $4, " MS_TO_TS("$5::int8") ", "
 	MS_TO_TS("$5::int8") ", 'manual', $6::jsonb)";
 
-static const char sql_refresh_active[] =
-	"SELECT status, count(*) FROM saga_instance GROUP BY status";
+/* pg_advisory_xact_lock() key of the fold: "SAGAFOLD" as an int8. */
+#define STORE_FOLD_LOCK		"5999734839186720580"
 
-static const char sql_refresh_pending[] =
-	"SELECT count(*), coalesce(greatest(extract(epoch FROM now() -"
+/*
+ * Fold saga_status_delta into one row per status and return the sums:
+ * what was there when the statement started is read once, whatever the
+ * table's size.  Folds run one at a time (the lock), so a replica never
+ * misses rows another one is folding.
+ */
+static const char sql_refresh_fold[] =
+	"WITH d AS (DELETE FROM saga_status_delta RETURNING status, n),"
+	" s AS (SELECT status, sum(n)::int8 AS n FROM d GROUP BY status),"
+	" i AS (INSERT INTO saga_status_delta (status, n)"
+	"  SELECT status, n FROM s WHERE n <> 0) "
+	"SELECT status, n FROM s";
+
+/* The partial index on this expression makes it one index probe. */
+static const char sql_refresh_oldest[] =
+	"SELECT coalesce(greatest(extract(epoch FROM now() -"
 	" min(coalesce(failed_at, updated_at))), 0), 0)::float8 "
 	"FROM saga_instance WHERE status IN ('FAILED', 'COMPENSATING')";
 
@@ -225,8 +253,11 @@ static void	 reject_params_row(struct reject_params *, size_t,
 		    const struct item *);
 static int	 reject_params_build(struct reject_params *,
 		    const struct batch *, size_t, size_t);
-static int	 events_arrays(const struct batch *, struct pgarray_params *,
-		    char *, size_t);
+static void	 batch_mark_late(struct batch *, unsigned int);
+static int	 batch_late(struct store *, struct batch *, char *, size_t);
+static void	 item_expire(struct batch *, struct item *, unsigned int);
+static int	 events_arrays(const struct batch *, enum item_when,
+		    struct pgarray_params *, char *, size_t);
 static void	 events_inserted(struct batch *, PGresult *);
 static int	 saga_id_array(const struct batch *, struct pgarray_params *,
 		    int, char *, size_t);
@@ -246,8 +277,7 @@ static enum store_manual manual_apply(struct store *, struct batch *,
 		    size_t);
 static int	 manual_insert(struct store *, const struct saga_event *,
 		    char *, size_t);
-static int	 refresh_active(struct store *, char *, size_t);
-static int	 refresh_pending(struct store *, char *, size_t);
+static void	 refresh_set(PGresult *, PGresult *);
 
 /* --- connection ---------------------------------------------------------- */
 
@@ -320,6 +350,12 @@ store_open(const char *dsn, char *err, size_t errlen)
 	}
 
 	return (s);
+}
+
+void
+store_expire_after(struct store *s, unsigned int seconds)
+{
+	s->expire_sec = seconds;
 }
 
 void
@@ -568,6 +604,7 @@ batch_parse(struct batch *b, const struct store_msg *msgs, size_t n,
 		it->msg = &msgs[i];
 		it->pos = i;
 		it->dup = it->stored = 0;
+		it->when = ITEM_NOW;
 		it->saga = 0;
 		memset(&it->delta, 0, sizeof(it->delta));
 		it->reason = saga_event_parse(msgs[i].payload, msgs[i].len,
@@ -692,6 +729,93 @@ batch_saga_index(const struct batch *b, const char *saga_id)
 	    cmp_str);
 
 	return (p == NULL ? b->nsagas : (size_t)(p - b->saga_ids));
+}
+
+/* --- events older than the retention horizon ---------------------------- */
+
+/*
+ * Hold back the first occurrences older than expire_sec: they are
+ * inserted only if their saga has a row (batch_late), since their saga
+ * may be one retention removed.
+ */
+static void
+batch_mark_late(struct batch *b, unsigned int expire_sec)
+{
+	struct timespec	 ts;
+	struct item	*it;
+	int64_t		 horizon;
+	size_t		 i;
+
+	if (expire_sec == 0)
+		return;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	horizon = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+	    (int64_t)expire_sec * 1000;
+	for (i = 0; i < b->nvalid; i++) {
+		it = b->valid[i];
+		if (!it->dup && it->ev.occurred_at < horizon) {
+			it->when = ITEM_LATE;
+			b->nlate++;
+		}
+	}
+}
+
+/*
+ * A late event whose saga has no row becomes a dead letter, "expired":
+ * applying it would start a half saga out of a history already purged.
+ * Its eventId's repeats in the batch stay duplicates of it.
+ */
+static void
+item_expire(struct batch *b, struct item *it, unsigned int expire_sec)
+{
+	it->reason = SAGA_REJECT_EXPIRED;
+	(void)snprintf(it->detail, sizeof(it->detail), "saga %.64s is not "
+	    "stored and the event occurred more than %us ago (retention."
+	    "terminal)", it->ev.saga_id, expire_sec);
+	b->bad[b->nbad++] = it;
+}
+
+/*
+ * After batch_begin, which locked every saga of the batch: insert the
+ * late events of sagas that have a row, expire the others.
+ */
+static int
+batch_late(struct store *s, struct batch *b, char *err, size_t errlen)
+{
+	struct pgarray_params	 x;
+	struct item		*it;
+	PGresult		*res;
+	size_t			 i, known, nbad;
+
+	nbad = b->nbad;
+	for (i = 0, known = 0; i < b->nvalid; i++) {
+		if ((it = b->valid[i])->when != ITEM_LATE)
+			continue;
+		if (b->exists[it->saga]) {
+			it->when = ITEM_LATE_KNOWN;
+			known++;
+		} else
+			item_expire(b, it, s->expire_sec);
+	}
+	if (b->nbad > nbad)
+		qsort(b->bad, b->nbad, sizeof(*b->bad), cmp_origin);
+	if (known == 0)
+		return (0);
+
+	if (events_arrays(b, ITEM_LATE_KNOWN, &x, err, errlen) == -1) {
+		pgarray_params_free(&x);
+		return (-1);
+	}
+	res = store_query(s, "insert_events", sql_insert_events, x.n,
+	    x.values, x.lengths, x.formats, PGRES_TUPLES_OK, err, errlen);
+	pgarray_params_free(&x);
+	if (res == NULL)
+		return (-1);
+	events_inserted(b, res);
+	PQclear(res);
+
+	return (0);
 }
 
 /* --- the statements ------------------------------------------------------ */
@@ -840,8 +964,8 @@ insert_rejected_chunk(struct store *s, struct batch *b, size_t start,
 
 /* insert_events' columns: the first occurrence of every eventId. */
 static int
-events_arrays(const struct batch *b, struct pgarray_params *x, char *err,
-    size_t errlen)
+events_arrays(const struct batch *b, enum item_when when,
+    struct pgarray_params *x, char *err, size_t errlen)
 {
 	static const uint32_t	 types[] = {
 		PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
@@ -854,7 +978,7 @@ events_arrays(const struct batch *b, struct pgarray_params *x, char *err,
 
 	pgarray_params_init(x, types, STORE_NTYPES(types));
 	for (i = 0; i < b->nvalid; i++) {
-		if ((it = b->valid[i])->dup)
+		if ((it = b->valid[i])->dup || it->when != when)
 			continue;
 		pgarray_text(&x->a[0], it->ev.event_id);
 		pgarray_text(&x->a[1], it->ev.saga_id);
@@ -1134,7 +1258,7 @@ batch_begin(struct store *s, struct batch *b, char *err, size_t errlen)
 	if (b->nvalid > 0) {
 		if (batch_sagas(b, err, errlen) == -1 ||
 		    saga_id_array(b, &ids, 0, err, errlen) == -1 ||
-		    events_arrays(b, &ev, err, errlen) == -1) {
+		    events_arrays(b, ITEM_NOW, &ev, err, errlen) == -1) {
 			rc = -1;
 			goto done;
 		}
@@ -1194,6 +1318,8 @@ static int
 batch_transaction(struct store *s, struct batch *b, char *err, size_t errlen)
 {
 	if (batch_begin(s, b, err, errlen) == -1)
+		return (-1);
+	if (b->nlate > 0 && batch_late(s, b, err, errlen) == -1)
 		return (-1);
 	if (b->nbad > 0 && insert_rejected(s, b, err, errlen) == -1)
 		return (-1);
@@ -1286,8 +1412,10 @@ store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
 		return (0);
 
 	if ((rc = batch_parse(&b, msgs, n, err, errlen)) == 0 &&
-	    (rc = store_usable(s, err, errlen)) == 0)
+	    (rc = store_usable(s, err, errlen)) == 0) {
+		batch_mark_late(&b, s->expire_sec);
 		rc = batch_transaction(s, &b, err, errlen);
+	}
 
 	if (rc == 0) {
 		batch_count(&b);
@@ -1303,58 +1431,57 @@ store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
 
 /* --- gauges -------------------------------------------------------------- */
 
-static int
-refresh_active(struct store *s, char *err, size_t errlen)
+/* The gauges from the fold's sums and the oldest pending saga's age. */
+static void
+refresh_set(PGresult *fold, PGresult *oldest)
 {
-	PGresult		*res;
 	int64_t			 counts[SAGA_STATUS_COUNT];
 	enum saga_status	 st;
 	int			 i;
 
-	res = store_query(s, "refresh_active", sql_refresh_active, 0, NULL,
-	    NULL, NULL, PGRES_TUPLES_OK, err, errlen);
-	if (res == NULL)
-		return (-1);
-
 	memset(counts, 0, sizeof(counts));
-	for (i = 0; i < PQntuples(res); i++) {
-		if (saga_status_parse(PQgetvalue(res, i, 0), &st) == 0)
-			counts[st] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+	for (i = 0; i < PQntuples(fold); i++) {
+		if (saga_status_parse(PQgetvalue(fold, i, 0), &st) == 0)
+			counts[st] = strtoll(PQgetvalue(fold, i, 1), NULL, 10);
 	}
-	PQclear(res);
 
 	for (i = 0; i < SAGA_STATUS_COUNT; i++)
 		(void)metrics_active_set(saga_status_name(i), counts[i]);
-
-	return (0);
+	metrics_pending_set(counts[SAGA_FAILED] + counts[SAGA_COMPENSATING],
+	    strtod(PQgetvalue(oldest, 0, 0), NULL));
 }
 
-static int
-refresh_pending(struct store *s, char *err, size_t errlen)
-{
-	PGresult	*res;
-
-	res = store_query(s, "refresh_pending", sql_refresh_pending, 0, NULL,
-	    NULL, NULL, PGRES_TUPLES_OK, err, errlen);
-	if (res == NULL)
-		return (-1);
-
-	metrics_pending_set(strtoll(PQgetvalue(res, 0, 0), NULL, 10),
-	    strtod(PQgetvalue(res, 0, 1), NULL));
-	PQclear(res);
-
-	return (0);
-}
-
+/*
+ * One round trip, one transaction: the fold (under its lock; read
+ * committed, so it sees what a fold it waited for wrote) and the
+ * oldest pending saga.
+ */
 int
 store_refresh_gauges(struct store *s, char *err, size_t errlen)
 {
-	if (store_usable(s, err, errlen) == -1 ||
-	    refresh_active(s, err, errlen) == -1 ||
-	    refresh_pending(s, err, errlen) == -1)
+	struct pipeline	p;
+	int		rc, fold, oldest;
+
+	if (store_usable(s, err, errlen) == -1)
 		return (-1);
 
-	return (0);
+	pipeline_init(&p, s->conn);
+	(void)pipeline_add(&p, "begin", "BEGIN", NULL, PGRES_COMMAND_OK);
+	(void)pipeline_add(&p, "refresh_lock", "SELECT pg_advisory_xact_lock("
+	    STORE_FOLD_LOCK ")", NULL, PGRES_TUPLES_OK);
+	fold = pipeline_add(&p, "refresh_active", sql_refresh_fold, NULL,
+	    PGRES_TUPLES_OK);
+	oldest = pipeline_add(&p, "refresh_pending", sql_refresh_oldest, NULL,
+	    PGRES_TUPLES_OK);
+	(void)pipeline_add(&p, "commit", "COMMIT", NULL, PGRES_COMMAND_OK);
+
+	if ((rc = pipeline_run(&p, err, errlen)) == 0)
+		refresh_set(p.stmts[fold].res, p.stmts[oldest].res);
+	else
+		store_rollback(s);
+	pipeline_clear(&p);
+
+	return (rc);
 }
 
 /* --- the manual PATCH ---------------------------------------------------- */

@@ -49,6 +49,22 @@
  * every statement under the names above ("begin", "commit" too), whether
  * it succeeded or not.
  *
+ * Retention (retention.h) removes old terminal sagas with their events.
+ * An event of such a saga that comes again must not start a half saga:
+ * with store_expire_after(N), a valid event whose occurredAt is more
+ * than N seconds old is inserted only if its saga has a row once the
+ * saga is locked; otherwise it is a dead letter with reason "expired"
+ * (one more insert_events round trip when the batch has such events;
+ * none otherwise).  Whether a saga has a row is judged at that moment:
+ * an old event that comes in the batch that first creates its saga is
+ * expired too.
+ *
+ * saga_active_total{status} and saga_compensation_pending come from
+ * saga_status_delta (schema.h), which triggers keep in the batch's own
+ * transaction; store_refresh_gauges() folds it and reads the sums, and
+ * the age of the oldest pending saga through its partial index, so a
+ * refresh costs the same at 10^5 and 10^7 sagas.
+ *
  * When the connection is lost during COMMIT the outcome is unknown and
  * store_apply_batch() returns -1; a retry then finds the events stored
  * and counts nothing, so the counters may miss that one batch while the
@@ -100,6 +116,12 @@ struct store	*store_open(const char *dsn, char *err, size_t errlen);
 void		 store_close(struct store *);
 
 /*
+ * Events older than seconds, of sagas without a row, are rejected as
+ * "expired" (see above); 0, the default, keeps every event.
+ */
+void		 store_expire_after(struct store *, unsigned int seconds);
+
+/*
  * Apply n messages in one transaction (see above).  Returns 0 once
  * committed: the caller may commit the Kafka offsets.  Returns -1 with a
  * message naming the statement (and saga, event, partition, offset where
@@ -115,6 +137,7 @@ int		 store_apply_batch(struct store *, const struct store_msg *,
  * no saga) and saga_compensation_pending / _oldest_seconds: the sagas in
  * FAILED or COMPENSATING, and the age in seconds (database clock) of the
  * oldest of them by failed_at, or updated_at when it has none; 0 if none.
+ * The cost does not depend on the number of sagas (see above).
  * Returns 0, or -1 with a message; the gauges keep their values then.
  */
 int		 store_refresh_gauges(struct store *, char *, size_t);

@@ -996,6 +996,74 @@ harness_pg_int(const struct harness_env *env, const char *sql)
 	return (v);
 }
 
+static void
+harness_pg_quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+PGconn *
+harness_db_connect(const char *dsn)
+{
+	PGconn		*conn;
+
+	conn = PQconnectdb(dsn);
+	if (PQstatus(conn) != CONNECTION_OK)
+		harness_die("connect %s: %s", dsn, PQerrorMessage(conn));
+	(void)PQsetNoticeProcessor(conn, harness_pg_quiet, NULL);
+
+	return (conn);
+}
+
+void
+harness_db_exec(PGconn *conn, const char *sql)
+{
+	PGresult	*res;
+
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK)
+		harness_die("%s: %s", sql, PQerrorMessage(conn));
+	PQclear(res);
+}
+
+long long
+harness_db_count(PGconn *conn, const char *sql)
+{
+	PGresult	*res;
+	long long	 n;
+
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1)
+		harness_die("%s: %s", sql, PQerrorMessage(conn));
+	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+
+	return (n);
+}
+
+void
+harness_db_fresh(const char *name, char *dsn, size_t len)
+{
+	struct harness_env	 env;
+	PGconn			*conn;
+	char			 admin[256], sql[256];
+
+	harness_env(&env);
+	(void)snprintf(admin, sizeof(admin), "host=127.0.0.1 port=%d "
+	    "dbname=postgres user=postgres connect_timeout=3", env.pg_port);
+	conn = harness_db_connect(admin);
+	(void)snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS t_%s", name);
+	harness_db_exec(conn, sql);
+	(void)snprintf(sql, sizeof(sql), "CREATE DATABASE t_%s", name);
+	harness_db_exec(conn, sql);
+	PQfinish(conn);
+
+	(void)snprintf(dsn, len, "host=127.0.0.1 port=%d dbname=t_%s "
+	    "user=postgres connect_timeout=3", env.pg_port, name);
+}
+
 double
 harness_metric(const struct harness_env *env, const char *name)
 {

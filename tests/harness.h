@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #define HARNESS_PATH		512	/* dirs; derived paths get twice */
 #define HARNESS_PG		0x01
 #define HARNESS_BROKER		0x02
@@ -116,6 +118,16 @@ int64_t	harness_committed(const struct harness_env *env, const char *group,
 	    const char *topic);
 /* First column of the first row of sql as an integer; -1 on error. */
 int64_t	harness_pg_int(const struct harness_env *env, const char *sql);
+/*
+ * A fresh database t_<name> in the runner's cluster, its DSN in dsn;
+ * a connection (NOTICEs silenced); a statement that must succeed; the
+ * first column of the first row as an integer.  Each exits the test
+ * with the statement and the server's message on failure.
+ */
+void	harness_db_fresh(const char *name, char *dsn, size_t len);
+PGconn	*harness_db_connect(const char *dsn);
+void	harness_db_exec(PGconn *conn, const char *sql);
+long long harness_db_count(PGconn *conn, const char *sql);
 /* Sum of every series of metric name in a live scrape; -1 on error. */
 double	harness_metric(const struct harness_env *env, const char *name);
 /* The pid of kore worker id (1..N) of the running service, or -1. */

@@ -107,6 +107,8 @@ assert_config_eq(const struct config *a, const struct config *b)
 	    "service_down");
 
 	cr_assert_eq(a->workers.batch_scheduling, b->workers.batch_scheduling);
+	cr_assert_eq(a->retention.terminal_sec, b->retention.terminal_sec);
+	cr_assert_eq(a->retention.rejected_sec, b->retention.rejected_sec);
 
 	for (i = 0; i < SEVERITY_COUNT; i++) {
 		cr_assert_eq(a->routing[i].count, b->routing[i].count);
@@ -143,6 +145,8 @@ Test(defaults, match_spec)
 	cr_assert_eq(cfg.metrics.max_step_labels, 64u);
 	cr_assert_eq(cfg.metrics.lag_per_partition, 0);
 	cr_assert_eq(cfg.workers.batch_scheduling, 1);
+	cr_assert_eq(cfg.retention.terminal_sec, 30u * 86400);
+	cr_assert_eq(cfg.retention.rejected_sec, 14u * 86400);
 	cr_assert_eq(cfg.metrics.bucket_count, 10u);
 	for (i = 0; i < 10; i++)
 		cr_assert_eq(cfg.metrics.compensation_buckets[i], buckets[i]);
@@ -229,6 +233,8 @@ Test(load, overrides_apply)
 	cr_assert_eq(cfg.metrics.compensation_buckets[2], 100.0);
 	cr_assert_eq(cfg.metrics.lag_per_partition, 1);
 	cr_assert_eq(cfg.workers.batch_scheduling, 0);
+	cr_assert_eq(cfg.retention.terminal_sec, 0u);
+	cr_assert_eq(cfg.retention.rejected_sec, 36u * 3600);
 
 	cr_assert_eq(cfg.alerts.failure_spike.threshold, 2.5);
 	cr_assert_eq(cfg.alerts.failure_spike.window_sec, 5400u);
@@ -319,8 +325,8 @@ Test(errors, unknown_keys)
 	expect_error("err_unknown_key.yaml", ":3:3: kafka.bogus: unknown key "
 	    "(expected one of: brokers, topic, group)");
 	expect_error("err_unknown_section.yaml", ":2:1: secrets: unknown key "
-	    "(expected one of: kafka, postgres, metrics, workers, alerts, "
-	    "routing, monitoring)");
+	    "(expected one of: kafka, postgres, metrics, workers, retention, "
+	    "alerts, routing, monitoring)");
 	expect_error("err_unknown_alert_key.yaml", ":4:5: "
 	    "alerts.service_down.threshold: unknown key (expected one of: "
 	    "for, severity)");
@@ -365,6 +371,8 @@ Test(errors, wrong_types)
 	    "metrics.lag_per_partition: expected true or false, got 'yes'");
 	expect_error("err_batch_scheduling.yaml", ":2:21: "
 	    "workers.batch_scheduling: expected true or false, got 'batch'");
+	expect_error("err_retention.yaml", ":3:13: "
+	    "retention.rejected: bad duration '14' (use e.g. 30s, 5m, 1h)");
 }
 
 Test(errors, numbers_out_of_range)
@@ -467,6 +475,7 @@ Test(duration, parse_accepts)
 		const char	*text;
 		unsigned int	 seconds;
 	} cases[] = {
+		{ "0",		0 },
 		{ "0s",		0 },
 		{ "0m",		0 },
 		{ "1s",		1 },
@@ -497,7 +506,7 @@ Test(duration, parse_accepts)
 Test(duration, parse_rejects)
 {
 	static const char	*bad[] = {
-		"", "5", "0", "5x", "x", "m", "s5", "1w", "1y", "5ms", "1.5h",
+		"", "5", "00", "0s0", "5x", "x", "m", "s5", "1w", "1y", "5ms", "1.5h",
 		"-5m", "+5m", " 5m", "5m ", "5 m", "1h1h", "30m1h", "1s1m",
 		"4294967296s", "49711d", "99999999999999999999s",
 		"49710d6h28m16s",

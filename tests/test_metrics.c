@@ -44,7 +44,8 @@ static const char	*family_names[METRICS_FAMILY_COUNT] = {
 	"saga_compensation_pending",
 	"saga_compensation_pending_oldest_seconds",
 	"saga_tracker_consumer_lag", "saga_tracker_api_latency_seconds",
-	"saga_tracker_db_query_seconds", "saga_tracker_build_info"
+	"saga_tracker_db_query_seconds",
+	"saga_tracker_retention_deleted_total", "saga_tracker_build_info"
 };
 
 struct gate {
@@ -636,6 +637,8 @@ golden_inputs(void)
 	metrics_event_rejected("conflict");
 	metrics_event_rejected("conflict");
 	metrics_pending_set(1, 61.5);
+	metrics_retention_deleted("saga_instance", 3);
+	metrics_retention_deleted("saga_event", 12);
 	metrics_consumer_lag_set(12);
 	metrics_consumer_lag_partition_set(0, 5);
 	metrics_consumer_lag_partition_set(1, 7);

@@ -193,7 +193,7 @@ dead_applier(int lanes)
 
 	(void)snprintf(dsn, sizeof(dsn), "host=127.0.0.1 port=%d "
 	    "dbname=none connect_timeout=2", harness_free_port());
-	a = applier_create(dsn, lanes, &hooks, err, sizeof(err));
+	a = applier_create(dsn, lanes, 0, &hooks, err, sizeof(err));
 	cr_assert_not_null(a, "%s", err);
 
 	return (a);
@@ -227,7 +227,7 @@ Test(applier, a_failing_lane_retries_alone_and_nothing_is_lost)
 	    "EXECUTE FUNCTION ap_refuse()");
 
 	build_events();
-	a = applier_create(env.pg_dsn, 2, &hooks, err, sizeof(err));
+	a = applier_create(env.pg_dsn, 2, 0, &hooks, err, sizeof(err));
 	cr_assert_not_null(a, "%s", err);
 	for (i = 0; i < EVENTS; i++)
 		cr_assert_eq(applier_push(a, &msgs[i], 1000), 0);
@@ -330,9 +330,9 @@ Test(applier, lanes_out_of_range_are_refused)
 {
 	char		err[128];
 
-	cr_assert_null(applier_create("dbname=x", 0, &hooks, err,
+	cr_assert_null(applier_create("dbname=x", 0, 0, &hooks, err,
 	    sizeof(err)));
 	cr_assert_not_null(strstr(err, "lanes"));
-	cr_assert_null(applier_create("dbname=x", APPLIER_LANES_MAX + 1,
+	cr_assert_null(applier_create("dbname=x", APPLIER_LANES_MAX + 1, 0,
 	    &hooks, err, sizeof(err)));
 }

@@ -16,16 +16,21 @@
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 
+#include <sys/types.h>
+#include <sys/wait.h>
+
 #include <arpa/inet.h>
 
 #include <endian.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -33,6 +38,7 @@
 #include "harness.h"
 #include "metrics.h"
 #include "saga.h"
+#include "schema.h"
 #include "store.h"
 
 #define GEN_SEED	0x5a6a7472ac1d5eedULL
@@ -136,75 +142,6 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 }
 
 /* --- database and metrics per test ------------------------------------- */
-
-static void
-quiet(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;
-}
-
-static PGconn *
-db_connect(const char *dsn)
-{
-	PGconn		*conn;
-
-	conn = PQconnectdb(dsn);
-	cr_assert_eq(PQstatus(conn), CONNECTION_OK, "connect %s: %s", dsn,
-	    PQerrorMessage(conn));
-	(void)PQsetNoticeProcessor(conn, quiet, NULL);
-
-	return (conn);
-}
-
-static void
-db_exec(PGconn *conn, const char *sql)
-{
-	PGresult	*res;
-
-	res = PQexec(conn, sql);
-	cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK ||
-	    PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
-	    PQerrorMessage(conn));
-	PQclear(res);
-}
-
-/* A fresh database t_<name>; its DSN in dsn. */
-static void
-db_fresh(const char *name, char *dsn, size_t len)
-{
-	struct harness_env	 env;
-	PGconn			*conn;
-	char			 admin[256], sql[256];
-
-	harness_env(&env);
-	(void)snprintf(admin, sizeof(admin), "host=127.0.0.1 port=%d "
-	    "dbname=postgres user=postgres connect_timeout=3", env.pg_port);
-	conn = db_connect(admin);
-	(void)snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS t_%s", name);
-	db_exec(conn, sql);
-	(void)snprintf(sql, sizeof(sql), "CREATE DATABASE t_%s", name);
-	db_exec(conn, sql);
-	PQfinish(conn);
-
-	(void)snprintf(dsn, len, "host=127.0.0.1 port=%d dbname=t_%s "
-	    "user=postgres connect_timeout=3", env.pg_port, name);
-}
-
-static long long
-db_count(PGconn *conn, const char *sql)
-{
-	PGresult	*res;
-	long long	 n;
-
-	res = PQexec(conn, sql);
-	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s: %s", sql,
-	    PQerrorMessage(conn));
-	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-
-	return (n);
-}
 
 static void
 metrics_up(void)
@@ -767,11 +704,11 @@ check_rows(PGconn *conn, const struct gen *g)
 		check_row(res, i, &g->expect.sagas[i]);
 	PQclear(res);
 
-	cr_assert_eq(db_count(conn, "SELECT count(*) FROM saga_event"),
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM saga_event"),
 	    GEN_EVENTS);
-	cr_assert_eq(db_count(conn, "SELECT count(*) FROM saga_event "
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM saga_event "
 	    "WHERE source <> 'kafka'"), 0);
-	cr_assert_eq(db_count(conn, "SELECT count(*) FROM "
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM "
 	    "saga_event_rejected"), GEN_POISON);
 }
 
@@ -874,7 +811,7 @@ Test(store, migrations_are_idempotent_and_safe_concurrently)
 	int		 i;
 
 	metrics_up();
-	db_fresh("migrate", dsn, sizeof(dsn));
+	harness_db_fresh("migrate", dsn, sizeof(dsn));
 
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < 4; i++) {
@@ -893,15 +830,15 @@ Test(store, migrations_are_idempotent_and_safe_concurrently)
 	s = open_store(dsn);
 	store_close(s);
 
-	conn = db_connect(dsn);
-	cr_assert_eq(db_count(conn, "SELECT count(*) FROM schema_migrations"),
-	    1);
-	cr_assert_eq(db_count(conn, "SELECT max(version) FROM "
-	    "schema_migrations"), 1);
-	cr_assert_eq(db_count(conn, "SELECT count(*) FROM pg_tables WHERE "
+	conn = harness_db_connect(dsn);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM schema_migrations"),
+	    schema_version_latest());
+	cr_assert_eq(harness_db_count(conn, "SELECT max(version) FROM "
+	    "schema_migrations"), schema_version_latest());
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM pg_tables WHERE "
 	    "tablename IN ('saga_instance', 'saga_event', "
 	    "'saga_event_rejected')"), 3);
-	cr_assert_eq(db_count(conn, "SELECT count(*) FROM pg_indexes WHERE "
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM pg_indexes WHERE "
 	    "tablename = 'saga_instance'"), 7);
 	PQfinish(conn);
 }
@@ -916,7 +853,7 @@ Test(store, big_shuffled_workload_is_exact_and_idempotent)
 	char				 dsn[256], *before, *after;
 
 	metrics_up();
-	db_fresh("big", dsn, sizeof(dsn));
+	harness_db_fresh("big", dsn, sizeof(dsn));
 	g = gen_new();
 	s = open_store(dsn);
 
@@ -934,7 +871,7 @@ Test(store, big_shuffled_workload_is_exact_and_idempotent)
 	cr_assert_gt(g->expect.conflict, 0);
 	cr_assert_gt(g->expect.compensated, 0);
 
-	conn = db_connect(dsn);
+	conn = harness_db_connect(dsn);
 	check_rows(conn, g);
 	check_dead_letters(conn, g);
 	check_counters(g);
@@ -982,7 +919,7 @@ Test(store, database_outage_applies_nothing_then_exactly_once,
 
 	harness_env(&env);
 	metrics_up();
-	db_fresh("outage", dsn, sizeof(dsn));
+	harness_db_fresh("outage", dsn, sizeof(dsn));
 	g = gen_new();
 	s = open_store(dsn);
 	apply_range(s, g, 0, cut, &sum);
@@ -1013,7 +950,7 @@ Test(store, database_outage_applies_nothing_then_exactly_once,
 	cr_assert_eq(res.rejected_new, 0);
 
 	apply_range(s, g, cut + BATCH, GEN_MSGS, &sum);
-	conn = db_connect(dsn);
+	conn = harness_db_connect(dsn);
 	check_rows(conn, g);
 	check_counters(g);
 
@@ -1033,14 +970,14 @@ Test(store, failed_statement_rolls_back_everything)
 	char				*before, *after;
 
 	metrics_up();
-	db_fresh("rollback", dsn, sizeof(dsn));
+	harness_db_fresh("rollback", dsn, sizeof(dsn));
 	g = gen_new();
 	s = open_store(dsn);
-	conn = db_connect(dsn);
-	db_exec(conn, "CREATE FUNCTION t_refuse() RETURNS trigger "
+	conn = harness_db_connect(dsn);
+	harness_db_exec(conn, "CREATE FUNCTION t_refuse() RETURNS trigger "
 	    "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused %', "
 	    "NEW.saga_id; END $$");
-	db_exec(conn, "CREATE TRIGGER t_refuse BEFORE INSERT ON "
+	harness_db_exec(conn, "CREATE TRIGGER t_refuse BEFORE INSERT ON "
 	    "saga_instance FOR EACH ROW WHEN (NEW.saga_id = 'saga-0042') "
 	    "EXECUTE FUNCTION t_refuse()");
 
@@ -1051,13 +988,13 @@ Test(store, failed_statement_rolls_back_everything)
 	    strstr(err, "refused saga-0042") != NULL, "error: %s", err);
 	after = render_saga_metrics();
 	cr_assert_str_eq(after, before);
-	cr_assert_eq(db_count(conn, "SELECT count(*) FROM saga_event"), 0);
-	cr_assert_eq(db_count(conn, "SELECT count(*) FROM "
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM saga_event"), 0);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM "
 	    "saga_event_rejected"), 0);
-	cr_assert_eq(db_count(conn, "SELECT count(*) FROM saga_instance"), 0);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM saga_instance"), 0);
 
 	/* The same (one big) batch, once the cause is gone. */
-	db_exec(conn, "DROP TRIGGER t_refuse ON saga_instance");
+	harness_db_exec(conn, "DROP TRIGGER t_refuse ON saga_instance");
 	cr_assert_eq(store_apply_batch(s, g->msgs, GEN_MSGS, &res, err,
 	    sizeof(err)), 0, "retry: %s", err);
 	cr_assert_eq(res.applied, GEN_EVENTS);
@@ -1115,7 +1052,7 @@ Test(store, concurrent_consumers_on_the_same_events_converge)
 	int		 k;
 
 	metrics_up();
-	db_fresh("concurrent", dsn, sizeof(dsn));
+	harness_db_fresh("concurrent", dsn, sizeof(dsn));
 	g = gen_new();
 	s = open_store(dsn);	/* migrations before the race */
 	store_close(s);
@@ -1142,7 +1079,7 @@ Test(store, concurrent_consumers_on_the_same_events_converge)
 		    "last: %s", k, w[k].failures, w[k].err);
 	}
 
-	conn = db_connect(dsn);
+	conn = harness_db_connect(dsn);
 	check_rows(conn, g);
 	check_dead_letters(conn, g);
 	check_counters(g);
@@ -1185,7 +1122,7 @@ Test(store, refresh_gauges_counts_statuses_and_pending)
 	int		 i;
 
 	metrics_up();
-	db_fresh("gauges", dsn, sizeof(dsn));
+	harness_db_fresh("gauges", dsn, sizeof(dsn));
 	s = open_store(dsn);
 	now = (int64_t)time(NULL) * 1000;
 
@@ -1259,7 +1196,7 @@ Test(store, extreme_times_and_escapes_round_trip)
 	int				 i;
 
 	metrics_up();
-	db_fresh("edges", dsn, sizeof(dsn));
+	harness_db_fresh("edges", dsn, sizeof(dsn));
 	s = open_store(dsn);
 	memset(m, 0, sizeof(m));
 	for (i = 0; i < 3; i++) {
@@ -1272,7 +1209,7 @@ Test(store, extreme_times_and_escapes_round_trip)
 	    "%s", err);
 	cr_assert_eq(res.applied, 3);
 
-	conn = db_connect(dsn);
+	conn = harness_db_connect(dsn);
 	r = PQexec(conn, "SELECT order_id, status, " MS("started_at") ", "
 	    MS("updated_at") ", failure_reason FROM saga_instance");
 	cr_assert_eq(PQntuples(r), 1, "%s", PQerrorMessage(conn));
@@ -1282,9 +1219,9 @@ Test(store, extreme_times_and_escapes_round_trip)
 	cr_assert_str_eq(PQgetvalue(r, 0, 3), "253402300799999");
 	cr_assert_str_eq(PQgetvalue(r, 0, 4), "\"q\" \\ \001");
 	PQclear(r);
-	cr_assert_eq(db_count(conn, "SELECT count(*) FROM saga_event WHERE "
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM saga_event WHERE "
 	    "event_id IN ('x\\1', 'NULL', 'é✓')"), 3);
-	cr_assert_eq(db_count(conn, "SELECT " MS("occurred_at") " FROM "
+	cr_assert_eq(harness_db_count(conn, "SELECT " MS("occurred_at") " FROM "
 	    "saga_event WHERE step = 'C'"), -1);
 
 	/* A state rebuilt from these events, plus one, stays the same. */
@@ -1304,4 +1241,240 @@ Test(store, extreme_times_and_escapes_round_trip)
 	PQclear(r);
 	PQfinish(conn);
 	store_close(s);
+}
+
+/* --- gauges exact at any size ------------------------------------------ */
+
+#define KILL_EVENTS	60
+
+/*
+ * Refresh the gauges and compare them with a full count of saga_instance
+ * (what the gauges were before saga_status_delta).
+ */
+static void
+check_gauges_exact(struct store *s, PGconn *conn, const char *when)
+{
+	PGresult		*res;
+	int64_t			 full[SAGA_STATUS_COUNT];
+	enum saga_status	 st;
+	double			 oldest;
+	char			 err[512];
+	int			 i;
+
+	cr_assert_eq(store_refresh_gauges(s, err, sizeof(err)), 0, "%s: %s",
+	    when, err);
+
+	memset(full, 0, sizeof(full));
+	res = PQexec(conn, "SELECT status, count(*) FROM saga_instance "
+	    "GROUP BY status");
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s",
+	    PQerrorMessage(conn));
+	for (i = 0; i < PQntuples(res); i++) {
+		cr_assert_eq(saga_status_parse(PQgetvalue(res, i, 0), &st), 0);
+		full[st] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+	}
+	PQclear(res);
+
+	for (i = 0; i < SAGA_STATUS_COUNT; i++) {
+		cr_assert_float_eq(gauge(METRICS_SAGA_ACTIVE,
+		    saga_status_name(i)), (double)full[i], 1e-9,
+		    "%s: saga_active_total{%s} %.0f, a full count says %lld",
+		    when, saga_status_name(i), gauge(METRICS_SAGA_ACTIVE,
+		    saga_status_name(i)), (long long)full[i]);
+	}
+	cr_assert_float_eq(gauge(METRICS_PENDING, NULL),
+	    (double)(full[SAGA_FAILED] + full[SAGA_COMPENSATING]), 1e-9,
+	    "%s: saga_compensation_pending", when);
+
+	res = PQexec(conn, "SELECT coalesce(extract(epoch FROM now() - "
+	    "min(coalesce(failed_at, updated_at))), 0)::float8 FROM "
+	    "saga_instance WHERE status IN ('FAILED', 'COMPENSATING')");
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	oldest = strtod(PQgetvalue(res, 0, 0), NULL);
+	PQclear(res);
+	cr_assert_float_eq(gauge(METRICS_PENDING_OLDEST, NULL), oldest, 1.0,
+	    "%s: oldest pending %f, full scan %f", when,
+	    gauge(METRICS_PENDING_OLDEST, NULL), oldest);
+}
+
+/* KILL_EVENTS events of new sagas "kill-<tag>-N", every status. */
+static void
+kill_batch(struct store_msg *msgs, char (*bufs)[256], const char *tag)
+{
+	static const char *const statuses[] = {
+		"STARTED", "IN_PROGRESS", "COMPLETED", "FAILED",
+		"COMPENSATING", "COMPENSATED"
+	};
+	char		when[SAGA_TIME_BUFLEN];
+	int		i;
+
+	cr_assert_eq(saga_format_time(GEN_T0_MS, when, sizeof(when)), 0);
+	for (i = 0; i < KILL_EVENTS; i++) {
+		(void)snprintf(bufs[i], 256, "{\"eventId\":\"kill-%s-%d\","
+		    "\"sagaId\":\"kill-%s-%d\",\"step\":\"S\","
+		    "\"status\":\"%s\",\"occurredAt\":\"%s\"}", tag, i, tag,
+		    i / 2, statuses[i % 6], when);
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].partition = 9;
+		msgs[i].offset = i;
+		msgs[i].payload = bufs[i];
+		msgs[i].len = strlen(bufs[i]);
+		msgs[i].received_ms = GEN_RECEIVED_MS;
+	}
+}
+
+/* Poll until sql counts want (at most 10 s). */
+static void
+wait_count(PGconn *conn, const char *sql, long long want)
+{
+	int		waited;
+
+	for (waited = 0; waited < 10000; waited += 20) {
+		if (harness_db_count(conn, sql) == want)
+			return;
+		harness_sleep_ms(20);
+	}
+	cr_assert_fail("still not %lld after 10 s: %s", want, sql);
+}
+
+/*
+ * A consumer process is SIGKILLed in the middle of a batch: its
+ * statements ran and its saga_status_delta rows are written but not
+ * committed (it waits on a lock this test holds).  With terminate, its
+ * backend is ended too, so the batch rolls back; without, the backend
+ * goes on with the COMMIT already in its socket, so the batch commits
+ * with no client to see it.  Either way the gauges stay exact.
+ */
+static void
+kill_mid_batch(const char *dsn, PGconn *conn, int terminate,
+    const char *tag)
+{
+	struct store_msg		 msgs[KILL_EVENTS];
+	struct store_batch_result	 res;
+	struct store			*child;
+	char				 bufs[KILL_EVENTS][256], err[512];
+	char				 sql[256];
+	long long			 backend;
+	pid_t				 pid;
+	int				 status;
+
+	kill_batch(msgs, bufs, tag);
+	harness_db_exec(conn, "BEGIN");
+	harness_db_exec(conn, "LOCK TABLE saga_status_delta IN EXCLUSIVE MODE");
+
+	if ((pid = fork()) == 0) {
+		if ((child = store_open(dsn, err, sizeof(err))) != NULL)
+			(void)store_apply_batch(child, msgs, KILL_EVENTS, &res,
+			    err, sizeof(err));
+		_exit(0);
+	}
+	cr_assert_gt(pid, 0);
+
+	/* Its upsert's trigger waits for saga_status_delta. */
+	wait_count(conn, "SELECT count(*) FROM pg_locks l JOIN pg_class c "
+	    "ON c.oid = l.relation WHERE c.relname = 'saga_status_delta' AND "
+	    "NOT l.granted", 1);
+	backend = harness_db_count(conn, "SELECT l.pid FROM pg_locks l JOIN pg_class "
+	    "c ON c.oid = l.relation WHERE c.relname = 'saga_status_delta' "
+	    "AND NOT l.granted");
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status));
+	if (terminate) {
+		(void)snprintf(sql, sizeof(sql), "SELECT "
+		    "pg_terminate_backend(%lld)::int", backend);
+		cr_assert_eq(harness_db_count(conn, sql), 1);
+	}
+	harness_db_exec(conn, "COMMIT");
+
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+	    "pg_stat_activity WHERE pid = %lld", backend);
+	wait_count(conn, sql, 0);
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM saga_instance "
+	    "WHERE saga_id LIKE 'kill-%s-%%'", tag);
+	cr_assert_eq(harness_db_count(conn, sql), terminate ? 0 : KILL_EVENTS / 2,
+	    "the killed batch must be all or nothing");
+}
+
+/*
+ * saga_active_total and the pending gauges, read from
+ * saga_status_delta, equal a full count after every step: batches of
+ * random sizes, redeliveries (retries), manual transitions, and
+ * consumers killed in the middle of a batch, whether it then commits
+ * or not.
+ */
+Test(store, gauges_stay_exact_through_batches_retries_manual_and_kills)
+{
+	struct store_batch_result	 res;
+	struct saga_state		 out;
+	struct store_msg		 msgs[KILL_EVENTS];
+	struct store			*s;
+	struct gen			*g;
+	PGconn				*conn;
+	PGresult			*ids;
+	char				 dsn[256], err[512];
+	char				 bufs[KILL_EVENTS][256];
+	size_t				 i, n, from;
+	int				 k, rc;
+
+	metrics_up();
+	harness_db_fresh("exact", dsn, sizeof(dsn));
+	g = gen_new();
+	s = open_store(dsn);
+	conn = harness_db_connect(dsn);
+
+	for (i = 0, k = 0; i < GEN_MSGS; i += n, k++) {
+		n = 1 + rnd(g) % 700;
+		n = n > GEN_MSGS - i ? GEN_MSGS - i : n;
+		cr_assert_eq(store_apply_batch(s, &g->msgs[i], n, &res, err,
+		    sizeof(err)), 0, "%s", err);
+		if (k % 4 == 3) {
+			/* A retry of something already applied. */
+			from = rnd(g) % (i + n);
+			n = 1 + rnd(g) % (i + n - from);
+			cr_assert_eq(store_apply_batch(s, &g->msgs[from], n,
+			    &res, err, sizeof(err)), 0, "%s", err);
+			cr_assert_eq(res.applied, 0);
+			n = 0;
+		}
+		if (k % 3 == 0)
+			check_gauges_exact(s, conn, "after a batch");
+	}
+	check_rows(conn, g);
+	check_gauges_exact(s, conn, "after the workload");
+
+	ids = PQexec(conn, "SELECT saga_id, status FROM saga_instance WHERE "
+	    "status IN ('FAILED', 'COMPENSATING') ORDER BY saga_id LIMIT 40");
+	cr_assert_eq(PQresultStatus(ids), PGRES_TUPLES_OK);
+	cr_assert_gt(PQntuples(ids), 10);
+	for (k = 0; k < PQntuples(ids); k++) {
+		rc = store_manual_transition(s, PQgetvalue(ids, k, 0),
+		    k % 2 ? SAGA_COMPENSATED : SAGA_COMPENSATING, "test",
+		    &out, err, sizeof(err));
+		cr_assert_eq(rc, STORE_MANUAL_DONE, "%s: %s",
+		    PQgetvalue(ids, k, 0), err);
+		saga_state_free(&out);
+	}
+	PQclear(ids);
+	check_gauges_exact(s, conn, "after manual transitions");
+
+	kill_mid_batch(dsn, conn, 1, "a");
+	check_gauges_exact(s, conn, "after a killed, rolled back batch");
+	kill_mid_batch(dsn, conn, 0, "b");
+	check_gauges_exact(s, conn, "after a killed, committed batch");
+
+	/* The consumer that takes over applies both batches again. */
+	kill_batch(msgs, bufs, "a");
+	cr_assert_eq(store_apply_batch(s, msgs, KILL_EVENTS, &res, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(res.applied, KILL_EVENTS);
+	kill_batch(msgs, bufs, "b");
+	cr_assert_eq(store_apply_batch(s, msgs, KILL_EVENTS, &res, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(res.applied, 0);
+	check_gauges_exact(s, conn, "after the retries");
+
+	PQfinish(conn);
+	store_close(s);
+	gen_free(g);
 }
