@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <math.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +35,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include "harness.h"
+#include "metrics.h"
+#include "saga.h"
 
 #define HARNESS_WAIT_MS		20000
 
@@ -1062,6 +1065,66 @@ harness_db_fresh(const char *name, char *dsn, size_t len)
 
 	(void)snprintf(dsn, len, "host=127.0.0.1 port=%d dbname=t_%s "
 	    "user=postgres connect_timeout=3", env.pg_port, name);
+}
+
+/* The value of the gauge of family (label value a, or none). */
+static double
+harness_gauge(enum metrics_family family, const char *a)
+{
+	struct metrics_series	s;
+
+	if (metrics_series_lookup(family, a != NULL ? &a : NULL, &s) == -1)
+		return (NAN);
+
+	return (metrics_gauge_value(s));
+}
+
+int
+harness_gauges_check(PGconn *conn, char *why, size_t len)
+{
+	int64_t			 full[SAGA_STATUS_COUNT];
+	enum saga_status	 st;
+	PGresult		*res;
+	double			 oldest, v;
+	int			 i;
+
+	memset(full, 0, sizeof(full));
+	res = PQexec(conn, "SELECT status, count(*) FROM saga_instance "
+	    "GROUP BY status");
+	for (i = 0; i < PQntuples(res); i++) {
+		if (saga_status_parse(PQgetvalue(res, i, 0), &st) == 0)
+			full[st] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+	}
+	PQclear(res);
+	oldest = (double)harness_db_count(conn, "SELECT coalesce(extract("
+	    "epoch FROM now() - min(coalesce(failed_at, updated_at))), 0)"
+	    "::int8 FROM saga_instance WHERE status IN ('FAILED', "
+	    "'COMPENSATING')");
+
+	for (i = 0; i < SAGA_STATUS_COUNT; i++) {
+		v = harness_gauge(METRICS_SAGA_ACTIVE, saga_status_name(i));
+		if (v != (double)full[i]) {
+			(void)snprintf(why, len, "saga_active_total{%s} %.0f, "
+			    "a full count says %lld", saga_status_name(i), v,
+			    (long long)full[i]);
+			return (-1);
+		}
+	}
+	v = harness_gauge(METRICS_PENDING, NULL);
+	if (v != (double)(full[SAGA_FAILED] + full[SAGA_COMPENSATING])) {
+		(void)snprintf(why, len, "saga_compensation_pending %.0f, a "
+		    "full count says %lld", v, (long long)(full[SAGA_FAILED] +
+		    full[SAGA_COMPENSATING]));
+		return (-1);
+	}
+	v = harness_gauge(METRICS_PENDING_OLDEST, NULL);
+	if (fabs(v - oldest) > 2.0) {
+		(void)snprintf(why, len, "saga_compensation_pending_oldest_"
+		    "seconds %.3f, a full scan says %.0f", v, oldest);
+		return (-1);
+	}
+
+	return (0);
 }
 
 double

@@ -128,6 +128,12 @@ void	harness_db_fresh(const char *name, char *dsn, size_t len);
 PGconn	*harness_db_connect(const char *dsn);
 void	harness_db_exec(PGconn *conn, const char *sql);
 long long harness_db_count(PGconn *conn, const char *sql);
+/*
+ * 0 if this process's saga_active_total{status}, saga_compensation_pending
+ * and _oldest_seconds equal a full count of saga_instance (the oldest
+ * within 2 s); otherwise -1 and the first difference in why.
+ */
+int	harness_gauges_check(PGconn *conn, char *why, size_t len);
 /* Sum of every series of metric name in a live scrape; -1 on error. */
 double	harness_metric(const struct harness_env *env, const char *name);
 /* The pid of kore worker id (1..N) of the running service, or -1. */

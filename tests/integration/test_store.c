@@ -1247,54 +1247,16 @@ Test(store, extreme_times_and_escapes_round_trip)
 
 #define KILL_EVENTS	60
 
-/*
- * Refresh the gauges and compare them with a full count of saga_instance
- * (what the gauges were before saga_status_delta).
- */
+/* Refresh the gauges and compare them with a full count. */
 static void
 check_gauges_exact(struct store *s, PGconn *conn, const char *when)
 {
-	PGresult		*res;
-	int64_t			 full[SAGA_STATUS_COUNT];
-	enum saga_status	 st;
-	double			 oldest;
-	char			 err[512];
-	int			 i;
+	char		err[512];
 
 	cr_assert_eq(store_refresh_gauges(s, err, sizeof(err)), 0, "%s: %s",
 	    when, err);
-
-	memset(full, 0, sizeof(full));
-	res = PQexec(conn, "SELECT status, count(*) FROM saga_instance "
-	    "GROUP BY status");
-	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s",
-	    PQerrorMessage(conn));
-	for (i = 0; i < PQntuples(res); i++) {
-		cr_assert_eq(saga_status_parse(PQgetvalue(res, i, 0), &st), 0);
-		full[st] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-	}
-	PQclear(res);
-
-	for (i = 0; i < SAGA_STATUS_COUNT; i++) {
-		cr_assert_float_eq(gauge(METRICS_SAGA_ACTIVE,
-		    saga_status_name(i)), (double)full[i], 1e-9,
-		    "%s: saga_active_total{%s} %.0f, a full count says %lld",
-		    when, saga_status_name(i), gauge(METRICS_SAGA_ACTIVE,
-		    saga_status_name(i)), (long long)full[i]);
-	}
-	cr_assert_float_eq(gauge(METRICS_PENDING, NULL),
-	    (double)(full[SAGA_FAILED] + full[SAGA_COMPENSATING]), 1e-9,
-	    "%s: saga_compensation_pending", when);
-
-	res = PQexec(conn, "SELECT coalesce(extract(epoch FROM now() - "
-	    "min(coalesce(failed_at, updated_at))), 0)::float8 FROM "
-	    "saga_instance WHERE status IN ('FAILED', 'COMPENSATING')");
-	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	oldest = strtod(PQgetvalue(res, 0, 0), NULL);
-	PQclear(res);
-	cr_assert_float_eq(gauge(METRICS_PENDING_OLDEST, NULL), oldest, 1.0,
-	    "%s: oldest pending %f, full scan %f", when,
-	    gauge(METRICS_PENDING_OLDEST, NULL), oldest);
+	cr_assert_eq(harness_gauges_check(conn, err, sizeof(err)), 0,
+	    "%s: %s", when, err);
 }
 
 /* KILL_EVENTS events of new sagas "kill-<tag>-N", every status. */
