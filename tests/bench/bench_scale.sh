@@ -1,0 +1,400 @@
+#!/usr/bin/env bash
+# bench_scale.sh: what saga-tracker costs at 10^5, 10^6 and 10^7 sagas
+# of history (`make bench-scale`; BENCH_SCALE_SIZES="100000 1000000"
+# picks the sizes).
+#
+# For each size:
+#   1. the history: SIZE sagas of 4 events over 31 days, written by
+#      tests/bench/scale_fill.sql into the service's own schema, in
+#      chunks of 1,000,000 sagas with progress; the PostgreSQL data
+#      directory is kept in .build/bench-scale/sagas-SIZE, so a later
+#      run skips the fill (remove the directory to fill again);
+#   2. database bytes per saga (pg_database_size / SIZE);
+#   3. bench_scale measure (tests/bench/bench_scale.c): ingest of new
+#      events on top of the history against COPY of the same rows, the
+#      gauge refresh in ms (and the full counts it replaced), a purge of
+#      the oldest day while ingesting; then the purged day is refilled;
+#   4. the API: the service (retention off, no broker) and pgbench
+#      running the very statements the service sends (taken from the
+#      PostgreSQL log, extended protocol), one connection each,
+#      $BENCH_SCALE_SECONDS (3) per request kind: the list unfiltered
+#      and by each filter, page 100 of a cursor walk, one saga by id;
+#      requests per second and p50/p99 of both.
+# Then one table: each size side by side.  Targets (issue 13): ingest
+# >= 0.7 of COPY at 10^7, API >= 0.8 of pgbench at 10^7 and its p50
+# within 20 % of its own at 10^5, a gauge refresh <= 5 ms.
+#
+# PostgreSQL runs with shared_buffers=1GB, C locale.  Everything it
+# started is stopped on exit; BENCH_KEEP=1 keeps the work directory.
+# Needs `make app` and .build/bench/bench_scale.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+sizes=${BENCH_SCALE_SIZES:-"100000 1000000 10000000"}
+seconds=${BENCH_SCALE_SECONDS:-3}
+cache="$root/.build/bench-scale"
+so="$root/.build/saga-tracker/saga-tracker.so"
+tool="$root/.build/bench/bench_scale"
+bindir=$(pg_config --bindir)
+chunk=1000000
+work=""
+kore_pid=""
+pg_data=""
+results=""
+
+log() { printf 'bench-scale: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+as_postgres() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket();
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+stop_service() {
+	if [ -n "$kore_pid" ]; then
+		kill -TERM "$kore_pid" 2>/dev/null || true
+		wait "$kore_pid" 2>/dev/null || true
+		kore_pid=""
+	fi
+}
+
+stop_pg() {
+	if [ -n "$pg_data" ]; then
+		as_postgres "$bindir/pg_ctl" -D "$pg_data" -m fast -w stop \
+		    >/dev/null 2>&1 || true
+		pg_data=""
+	fi
+}
+
+stop_all() {
+	trap - EXIT INT TERM
+	stop_service
+	stop_pg
+	if [ -n "$work" ]; then
+		if [ -n "${BENCH_KEEP:-}" ]; then
+			log "kept $work"
+		else
+			rm -rf "$work"
+		fi
+	fi
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+psql_q() {
+	psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$pg_sock" -p "$pg_port" \
+	    -U postgres -d saga "$@"
+}
+
+# start_pg DATADIR: sets pg_port, pg_sock, dsn.
+start_pg() {
+	pg_sock="$work/sock"
+	mkdir -p "$pg_sock"
+	[ "$(id -u)" = 0 ] && chown postgres: "$pg_sock"
+	pg_port=$(free_port)
+	as_postgres "$bindir/pg_ctl" -D "$1" -l "$1/../postgres.log" -w \
+	    -t 120 -o "-p $pg_port -k $pg_sock -c listen_addresses=127.0.0.1 \
+	    -c shared_buffers=1GB -c max_wal_size=8GB \
+	    -c checkpoint_timeout=30min" start >/dev/null
+	pg_data=$1
+	dsn="host=$pg_sock port=$pg_port dbname=saga user=postgres"
+}
+
+# fill SIZE DIR: a new cluster with SIZE sagas, marked complete.
+fill() {
+	local n=$1 dir=$2 lo hi t0 start
+
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	[ "$(id -u)" = 0 ] && chown postgres: "$dir"
+	as_postgres "$bindir/initdb" -D "$dir/data" -A trust -U postgres \
+	    -E UTF8 --no-locale >"$dir/initdb.log"
+	start_pg "$dir/data"
+	psql -X -q -h "$pg_sock" -p "$pg_port" -U postgres -d postgres \
+	    -c 'CREATE DATABASE saga'
+	"$tool" schema "$dsn"
+	t0=$(psql_q -c "SELECT date_trunc('second', now() - interval '31 days')")
+	echo "$t0" >"$dir/t0"
+	start=$SECONDS
+	for ((lo = 1; lo <= n; lo += chunk)); do
+		hi=$((lo + chunk - 1 < n ? lo + chunk - 1 : n))
+		psql_q -v n="$n" -v lo="$lo" -v hi="$hi" -v t0="'$t0'" \
+		    -f "$root/tests/bench/scale_fill.sql"
+		log "filled $hi of $n sagas ($((SECONDS - start)) s)"
+	done
+	psql_q -c 'VACUUM ANALYZE'
+	log "filled and vacuumed in $((SECONDS - start)) s"
+	stop_pg
+	touch "$dir/filled"
+}
+
+# --- the API ---------------------------------------------------------------
+
+start_service() {
+	local conf="$work/kore.conf" yaml="$work/saga-tracker.yaml" port i
+
+	port=$(free_port)
+	svc="http://127.0.0.1:$port"
+	sed -e "s|^\([[:space:]]*bind[[:space:]]*\)[^[:space:]]*[[:space:]]*[0-9]*|\1127.0.0.1 $port|" \
+	    -e "s|^load[[:space:]].*|load $so|" \
+	    "$root/conf/saga-tracker.conf" >"$conf"
+	echo "pidfile $work/kore.pid" >>"$conf"
+	sed -e "s|^\([[:space:]]*terminal:\).*|\1 0|" \
+	    -e "s|^\([[:space:]]*rejected:\).*|\1 0|" \
+	    "$root/conf/saga-tracker.yaml" >"$yaml"
+
+	(cd "$work" && SAGA_TRACKER_CONFIG="$yaml" SAGA_TRACKER_DB_DSN="$dsn" \
+	    SAGA_TRACKER_KAFKA_BROKERS=127.0.0.1:1 exec kore -fnrc "$conf" \
+	    >"$work/kore.log" 2>&1) &
+	kore_pid=$!
+	for i in $(seq 300); do
+		curl -fs -o /dev/null "$svc/actuator/health/readiness" && return
+		kill -0 "$kore_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	tail -n 20 "$work/kore.log" >&2 || true
+	die "the service did not start"
+}
+
+# capture NAME PATH: the statements of one request, as a pgbench script
+# $work/NAME.sql and its variables in $work/NAME.vars.
+capture() {
+	local name=$1 path=$2 plog="$pg_data/../postgres.log" from k line
+	local params p n v keep=0
+
+	psql_q -c 'ALTER SYSTEM SET log_min_duration_statement = 0' \
+	    -c 'SELECT pg_reload_conf()' >/dev/null
+	sleep 0.3
+	from=$(stat -c %s "$plog")
+	curl -fs -o /dev/null "$svc$path" || die "$path failed"
+	sleep 0.3
+	psql_q -c 'ALTER SYSTEM RESET log_min_duration_statement' \
+	    -c 'SELECT pg_reload_conf()' >/dev/null
+
+	: >"$work/$name.sql"
+	: >"$work/$name.vars"
+	k=0
+	# Only the API's statements (the consumer's gauge refresh may run
+	# meanwhile); a DETAIL line belongs to the statement before it.
+	while IFS= read -r line; do
+		if [[ $line == *"execute <unnamed>: "* ]]; then
+			keep=0
+			[[ $line == *"execute <unnamed>: SELECT row_to_json"* ]] ||
+			    continue
+			keep=1
+			k=$((k + 1))
+			printf '%s;\n' "${line#*execute <unnamed>: }" \
+			    >>"$work/$name.sql"
+			continue
+		fi
+		[ "$keep" = 1 ] || continue
+		params=${line#*parameters: }
+		while read -r p; do
+			n=${p%% =*}
+			n=${n#\$}
+			v=${p#*= \'}
+			v=${v%\'}
+			v=${v//\'\'/\'}
+			sed -i "\$s/\\\$$n\\b/:s${k}p$n/g" "$work/$name.sql"
+			printf 's%dp%s=%s\n' "$k" "$n" "$v" >>"$work/$name.vars"
+		done < <(grep -o "\\\$[0-9]\+ = '[^']*'" <<<"$params" |
+		    sort -t' ' -k1,1 -r -V)
+	done < <(tail -c +"$((from + 1))" "$plog" | grep -a -E \
+	    'execute <unnamed>: |DETAIL:  parameters: ')
+	[ "$k" -ge 1 ] || die "$path: no statement in the PostgreSQL log"
+}
+
+# p50 and p99 in ms of pgbench's per-transaction logs $1.*
+pgbench_percentiles() {
+	cat "$1".* | awk '{ print $3 / 1000 }' | sort -g | awk '
+	    { v[NR] = $1 }
+	    END { a = int(NR * 0.5); if (a < 1) a = 1;
+		b = int(NR * 0.99); if (b < NR * 0.99) b++;
+		printf "%.2f %.2f", v[a], v[b] }'
+}
+
+# "12.3ms", "850.00us", "1.02s" -> milliseconds.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
+		if (u == "us") n /= 1000; else if (u == "s") n *= 1000;
+		printf "%.2f", n }'
+}
+
+# api_pair NAME PATH: one line "name svc_rps svc_p50 svc_p99 pgb_tps
+# pgb_p50 pgb_p99".
+api_pair() {
+	local name=$1 path=$2 out rate p50 p99 vars=() v prate pp
+
+	capture "$name" "$path"
+	while IFS= read -r v; do vars+=(-D "$v"); done <"$work/$name.vars"
+	wrk -t1 -c1 -d1s "$svc$path" >/dev/null
+	out=$(wrk -t1 -c1 -d"$seconds"s --latency "$svc$path")
+	grep -q 'Non-2xx' <<<"$out" && die "$path: the service answered errors"
+	rate=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+	p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+	p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+
+	out=$(cd "$work" && pgbench -n -M extended -c1 -j1 -T "$seconds" \
+	    "${vars[@]}" -f "$work/$name.sql" -l --log-prefix="pgb-$name" \
+	    -h "$pg_sock" -p "$pg_port" -U postgres saga 2>&1)
+	grep -q 'failed transactions: 0 ' <<<"$out" ||
+	    { printf '%s\n' "$out" >&2; die "pgbench failed on $name"; }
+	prate=$(awk '/^tps = / { print $3 }' <<<"$out")
+	pp=$(pgbench_percentiles "$work/pgb-$name")
+	rm -f "$work/pgb-$name".*
+	printf '%s %.1f %s %s %.1f %s\n' "$name" "$rate" "$p50" "$p99" \
+	    "$prate" "$pp"
+}
+
+# The URL of page 100 of the unfiltered list (99 cursors followed).
+page_100() {
+	local path='/api/v1/sagas?limit=50' cursor i
+
+	for i in $(seq 99); do
+		cursor=$(curl -fs "$svc$path" | python3 -c 'import json, sys
+print(json.load(sys.stdin)["nextCursor"])')
+		path="/api/v1/sagas?limit=50&cursor=$cursor"
+	done
+	printf '%s' "$path"
+}
+
+api_all() {
+	local n=$1 mid day10
+
+	mid=$(printf '%09d' $((n / 2)))
+	day10=$(psql_q -c "SELECT to_char(min(updated_at) + interval '10 days'
+	    AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM saga_instance")
+	api_pair list '/api/v1/sagas?limit=50'
+	api_pair status '/api/v1/sagas?status=FAILED&limit=50'
+	api_pair statuses '/api/v1/sagas?status=FAILED,COMPENSATING&limit=50'
+	api_pair order "/api/v1/sagas?orderId=order-$mid"
+	api_pair type '/api/v1/sagas?sagaType=REFUND&limit=50'
+	api_pair step '/api/v1/sagas?step=SHIPPING&limit=50'
+	api_pair dates "/api/v1/sagas?fromDate=$day10&toDate=$day10&limit=50"
+	api_pair page100 "$(page_100)"
+	api_pair get "/api/v1/sagas/scale-$mid"
+}
+
+# --- one size --------------------------------------------------------------
+
+one_size() {
+	local n=$1 dir="$cache/sagas-$1" t0 bytes out
+
+	if [ ! -f "$dir/filled" ]; then
+		log "filling $n sagas into $dir (kept for later runs)"
+		fill "$n" "$dir"
+	fi
+	t0=$(cat "$dir/t0")
+	start_pg "$dir/data"
+	bytes=$(psql_q -c "SELECT pg_database_size('saga')")
+	log "$n sagas: $(du -sh "$dir/data" | cut -f1) on disk; measuring"
+
+	out="$work/$n.txt"
+	{
+		echo "bytes_per_saga $((bytes / n))"
+		echo "disk $(du -sh "$dir/data" | cut -f1)"
+		"$tool" measure "$dsn" "$n"
+	} >"$out"
+	log "refilling the purged day"
+	psql_q -v n="$n" -v lo=1 -v hi=$(((n + 30) / 31)) -v t0="'$t0'" \
+	    -f "$root/tests/bench/scale_fill.sql"
+	psql_q -c 'VACUUM saga_instance, saga_event'
+
+	log "$n sagas: API"
+	start_service
+	api_all "$n" | sed 's/^/api /' >>"$out"
+	stop_service
+	stop_pg
+	results="$results $n"
+}
+
+# --- the table ---------------------------------------------------------------
+
+get() { awk -v k="$2" '$1 == k { print $2; exit }' "$work/$1.txt"; }
+api_get() {
+	awk -v k="$2" -v c="$3" '$1 == "api" && $2 == k { print $c; exit }' \
+	    "$work/$1.txt"
+}
+
+row() {
+	local label=$1 key=$2 n
+
+	printf '%-34s' "$label"
+	for n in $results; do
+		printf ' %14s' "$(get "$n" "$key")"
+	done
+	printf '\n'
+}
+
+api_rows() {
+	local k n rate prate
+
+	for k in list status statuses order type step dates page100 get; do
+		printf '%-34s' "API $k p50/p99 ms"
+		for n in $results; do
+			printf ' %14s' "$(api_get "$n" "$k" 4)/$(api_get "$n" "$k" 5)"
+		done
+		printf '\n%-34s' "  pgbench p50/p99 ms"
+		for n in $results; do
+			printf ' %14s' "$(api_get "$n" "$k" 7)/$(api_get "$n" "$k" 8)"
+		done
+		printf '\n%-34s' "  service / pgbench (req/s)"
+		for n in $results; do
+			rate=$(api_get "$n" "$k" 3)
+			prate=$(api_get "$n" "$k" 6)
+			printf ' %14s' "$(awk -v a="$rate" -v b="$prate" \
+			    'BEGIN { printf "%.2f", a / b }')"
+		done
+		printf '\n'
+	done
+}
+
+table() {
+	local n
+
+	printf '\n%-34s' "sagas"
+	for n in $results; do printf ' %14s' "$n"; done
+	printf '\n'
+	row "disk (data directory)" disk
+	row "database bytes per saga" bytes_per_saga
+	row "ingest events/s" ingest_eps
+	row "COPY of the same rows, rows/s" copy_eps
+	row "ingest / COPY (>= 0.7)" ingest_ratio
+	row "gauge refresh ms, median (<= 5)" gauges_ms_median
+	row "gauge refresh ms, max" gauges_ms_max
+	row "full counts it replaced, ms" full_count_ms
+	row "purge: sagas removed (1 day)" purge_sagas
+	row "purge: events removed" purge_events
+	row "purge: seconds" purge_s
+	row "ingest events/s during purge" ingest_during_purge_eps
+	row "  / without purge (>= 0.8)" during_purge_ratio
+	api_rows
+}
+
+main() {
+	local n
+
+	for t in psql pgbench wrk curl kore python3 runuser; do
+		command -v "$t" >/dev/null || die "$t is not installed"
+	done
+	[ -f "$so" ] || die "$so is missing: run make app"
+	[ -x "$tool" ] || die "$tool is missing: run make bench-scale"
+	mkdir -p "$cache"
+	work=$(mktemp -d /tmp/saga-bench-scale.XXXXXX)
+	chmod 755 "$work"
+	for n in $sizes; do
+		one_size "$n"
+	done
+	table
+}
+
+main "$@"
