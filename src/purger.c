@@ -18,7 +18,7 @@
 #include "metrics.h"
 #include "purger.h"
 #include "retention.h"
-#include "store.h"
+#include "schema.h"
 
 /* pg_try_advisory_lock() key: "SAGAPURG" as an int8. */
 #define PURGER_LOCK_SQL		"SELECT pg_try_advisory_lock(" \
@@ -140,10 +140,15 @@ purger_main(void *arg)
 	return (NULL);
 }
 
-/* A usable connection (the schema is the store's to migrate). */
+/*
+ * A usable connection to a database at this binary's schema (migrated
+ * here if the consumer has not done it yet: migrations serialise).
+ */
 static int
 purger_connect(struct purger *pg)
 {
+	char		err[512];
+
 	if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK)
 		return (0);
 
@@ -156,6 +161,12 @@ purger_connect(struct purger *pg)
 		kore_log(LOG_WARNING, "retention: database: %s",
 		    pg->conn != NULL ? PQerrorMessage(pg->conn) :
 		    "out of memory");
+		return (-1);
+	}
+	if (schema_migrate(pg->conn, err, sizeof(err)) == -1) {
+		kore_log(LOG_WARNING, "retention: database: %s", err);
+		PQfinish(pg->conn);
+		pg->conn = NULL;
 		return (-1);
 	}
 

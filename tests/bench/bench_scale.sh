@@ -24,6 +24,7 @@
 # >= 0.7 of COPY at 10^7, API >= 0.8 of pgbench at 10^7 and its p50
 # within 20 % of its own at 10^5, a gauge refresh <= 5 ms.
 #
+# BENCH_SCALE_FILL_ONLY=1 only fills the sizes not cached yet.
 # PostgreSQL runs with shared_buffers=1GB, C locale.  Everything it
 # started is stopped on exit; BENCH_KEEP=1 keeps the work directory.
 # Needs `make app` and .build/bench/bench_scale.
@@ -271,7 +272,7 @@ api_all() {
 	local n=$1 mid day10
 
 	mid=$(printf '%09d' $((n / 2)))
-	day10=$(psql_q -c "SELECT to_char(min(updated_at) + interval '10 days'
+	day10=$(psql_q -c "SELECT to_char((min(updated_at) + interval '10 days')
 	    AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM saga_instance")
 	api_pair list '/api/v1/sagas?limit=50'
 	api_pair status '/api/v1/sagas?status=FAILED&limit=50'
@@ -392,9 +393,14 @@ main() {
 	work=$(mktemp -d /tmp/saga-bench-scale.XXXXXX)
 	chmod 755 "$work"
 	for n in $sizes; do
+		if [ -n "${BENCH_SCALE_FILL_ONLY:-}" ]; then
+			[ -f "$cache/sagas-$n/filled" ] ||
+			    fill "$n" "$cache/sagas-$n"
+			continue
+		fi
 		one_size "$n"
 	done
-	table
+	[ -n "${BENCH_SCALE_FILL_ONLY:-}" ] || table
 }
 
 main "$@"

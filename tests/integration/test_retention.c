@@ -9,7 +9,8 @@
  * COMPENSATING sagas stay however old, sagas a consumer has locked
  * stay until a later purge.  An event that comes again for a removed
  * saga is a dead letter "expired" instead of a half saga.  The gauges
- * stay equal to a full count throughout.
+ * stay equal to a full count throughout.  The service runs a purge as
+ * soon as it starts and counts what it removed.
  */
 
 #include <criterion/criterion.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -492,5 +494,44 @@ Test(schema, newer_schema_is_refused_by_the_store_and_the_service)
 	fclose(f);
 	cr_assert(found, "%s does not say why", log);
 
+	PQfinish(conn);
+}
+
+/* The service's own purge, at start: its counters say what went. */
+Test(retention, the_service_purges_at_start_and_counts_it)
+{
+	static struct msgs	 m;
+	struct harness_env	 env;
+	struct store		*s;
+	PGconn			*conn;
+	int			 waited, status, ms;
+
+	metrics_up();
+	harness_env(&env);
+	s = open_store(env.pg_dsn);
+	conn = harness_db_connect(env.pg_dsn);
+	harness_db_exec(conn, "TRUNCATE saga_instance, saga_event, "
+	    "saga_event_rejected, saga_status_delta");
+	msgs_sagas(&m, "svc-old", 700, done, now_ms() - 3 * DAY_MS);
+	msgs_sagas(&m, "svc-new", 10, done, now_ms() - 3600 * 1000);
+	msgs_apply(s, &m, &(struct store_batch_result){ 0 });
+	store_close(s);
+
+	harness_yaml_edit(&env, "  terminal: 30d", "  terminal: 2d");
+	harness_service_start(&env);
+	for (waited = 0; waited < 20000; waited += 100) {
+		if (harness_metric(&env, "saga_tracker_retention_deleted_total")
+		    == 700 + 1400)
+			break;
+		harness_sleep_ms(100);
+	}
+	cr_assert_eq(harness_metric(&env,
+	    "saga_tracker_retention_deleted_total"), 700 + 1400,
+	    "700 sagas and their 1400 events, counted");
+	cr_assert_eq(count_like(conn, "saga_instance", "svc-old-%"), 0);
+	cr_assert_eq(count_like(conn, "saga_instance", "svc-new-%"), 10);
+	cr_assert_eq(harness_service_stop(&env, &status, &ms), 0);
+	cr_assert_eq(status, 0);
+	unlink(env.service_yaml);
 	PQfinish(conn);
 }
