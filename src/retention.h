@@ -13,11 +13,11 @@
  * human (or a COMPENSATED event), however old.  A retention of 0 keeps
  * that history for ever.
  *
- * Each batch finds its victims through an index (the oldest first:
- * saga_instance_status_idx read backwards per status, and
- * saga_event_rejected_received_idx), removes the events through
- * saga_event_saga_idx, and commits, so no lock is held longer than one
- * batch.  Sagas a consumer lane has locked are skipped (SKIP LOCKED) and
+ * Each batch finds its victims through an index on their time (the
+ * oldest first, from where the previous batch of the purge stopped, so
+ * no batch walks again over what earlier ones removed or left), removes
+ * the events through saga_event_saga_idx, and commits, so no lock is
+ * held longer than one batch.  Sagas a consumer lane has locked are skipped (SKIP LOCKED) and
  * taken by a later purge; a saga whose status moved off COMPLETED or
  * COMPENSATED while the batch waited is left alone (the row is checked
  * again once locked).  An event that arrives again for a removed saga
