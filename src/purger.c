@@ -63,7 +63,7 @@ purger_start(const struct config *cfg, const char *dsn)
 	purger = kore_calloc(1, sizeof(*purger));
 	purger->params.terminal_sec = cfg->retention.terminal_sec;
 	purger->params.rejected_sec = cfg->retention.rejected_sec;
-	purger->params.rest = 1;
+	purger->params.rest = RETENTION_REST;
 	(void)snprintf(purger->dsn, sizeof(purger->dsn), "%s", dsn);
 	(void)pthread_mutex_init(&purger->lock, NULL);
 	(void)pthread_condattr_init(&attr);

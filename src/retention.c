@@ -144,7 +144,7 @@ retention_rejected(PGconn *conn, unsigned int after_sec, int64_t *rows,
 	return (0);
 }
 
-/* Rest as long as the batch took: ingestion keeps the other half. */
+/* Rest after a batch (seconds, at most 1 s at a time). */
 static void
 retention_rest(double seconds)
 {
@@ -220,8 +220,8 @@ retention_purge(PGconn *conn, const struct retention_params *p,
 				return (-1);
 			if (progress != NULL)
 				progress(arg, res);
-			if (p->rest && full)
-				retention_rest(metrics_now() - t0);
+			if (p->rest > 0 && full)
+				retention_rest(p->rest * (metrics_now() - t0));
 		} while (full);
 	}
 

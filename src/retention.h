@@ -24,9 +24,9 @@
  * is handled by the store (store.h: "expired").  saga_active_total stays
  * exact: saga_status_delta's delete trigger counts what goes.
  *
- * Between batches the purge rests as long as the batch took, so it
- * never takes more than half of a database connection's time from
- * ingestion.  Rows removed are counted in
+ * Between batches the purge rests `rest` times as long as the batch
+ * took (the service: RETENTION_REST, so a purge uses at most a third of
+ * one database backend's time and ingestion keeps its pace).  Rows removed are counted in
  * saga_tracker_retention_deleted_total{table} after each commit, and
  * each batch is timed as saga_tracker_db_query_seconds{query}
  * ("retention_sagas", "retention_rejected").  No kore dependency: the
@@ -45,11 +45,12 @@
 
 #define RETENTION_BATCH			500	/* sagas per transaction */
 #define RETENTION_BATCH_REJECTED	5000	/* dead letters per one */
+#define RETENTION_REST			2	/* the service's rest factor */
 
 struct retention_params {
 	unsigned int	terminal_sec;	/* 0: keep finished sagas */
 	unsigned int	rejected_sec;	/* 0: keep dead letters */
-	int		rest;		/* 0: no rest between batches */
+	int		rest;		/* rest x a batch's time after it */
 };
 
 /* What a purge removed, so far. */

@@ -384,7 +384,7 @@ purge_main(void *arg)
 	conn = db(pr->dsn);
 	memset(&p, 0, sizeof(p));
 	p.terminal_sec = pr->horizon_sec;
-	p.rest = 1;
+	p.rest = RETENTION_REST;
 	t0 = now_s();
 	if (retention_purge(conn, &p, NULL, NULL, NULL, &pr->r, err,
 	    sizeof(err)) == -1)
