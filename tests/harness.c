@@ -1067,6 +1067,25 @@ harness_db_fresh(const char *name, char *dsn, size_t len)
 	    "user=postgres connect_timeout=3", env.pg_port, name);
 }
 
+void
+harness_metrics_up(void)
+{
+	static const double	buckets[] = {
+		0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600
+	};
+	struct metrics_params	p;
+	char			err[256];
+
+	memset(&p, 0, sizeof(p));
+	p.max_step_labels = 64;
+	p.max_stripes = 4;
+	p.version = "test";
+	p.compensation_buckets = buckets;
+	p.compensation_bucket_count = sizeof(buckets) / sizeof(buckets[0]);
+	if (metrics_segment_create(&p, err, sizeof(err)) == -1)
+		harness_die("metrics_segment_create: %s", err);
+}
+
 /* The value of the gauge of family (label value a, or none). */
 static double
 harness_gauge(enum metrics_family family, const char *a)

@@ -129,6 +129,12 @@ PGconn	*harness_db_connect(const char *dsn);
 void	harness_db_exec(PGconn *conn, const char *sql);
 long long harness_db_count(PGconn *conn, const char *sql);
 /*
+ * A metrics segment for this process (64 step labels, 4 stripes, the
+ * default compensation buckets), as the kore parent makes one.
+ */
+void	harness_metrics_up(void);
+
+/*
  * 0 if this process's saga_active_total{status}, saga_compensation_pending
  * and _oldest_seconds equal a full count of saga_instance (the oldest
  * within 2 s); otherwise -1 and the first difference in why.

@@ -48,21 +48,9 @@ work=""
 kore_pid=""
 pg_started=0
 
-log() { printf 'bench-api: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
-
-as_postgres() {
-	if [ "$(id -u)" = 0 ]; then
-		runuser -u postgres -- "$@"
-	else
-		"$@"
-	fi
-}
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket();
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+bench_name=bench-api
+# shellcheck source=tests/bench/common.sh
+. "$root/tests/bench/common.sh"
 
 stop_all() {
 	trap - EXIT INT TERM
@@ -74,13 +62,7 @@ stop_all() {
 		as_postgres "$bindir/pg_ctl" -D "$work/pg/data" -m fast -w \
 		    stop >/dev/null 2>&1 || true
 	fi
-	if [ -n "$work" ]; then
-		if [ -n "${BENCH_KEEP:-}" ]; then
-			log "kept $work"
-		else
-			rm -rf "$work"
-		fi
-	fi
+	remove_work
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
@@ -91,15 +73,6 @@ psql_q() {
 
 conf_value() {
 	awk -v k="$1" '$1 == k { print $2; exit }' "$root/conf/saga-tracker.conf"
-}
-
-# "12.3ms", "850.00us", "1.02s" -> milliseconds.
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
-		if (u == "us") n /= 1000; else if (u == "s") n *= 1000;
-		else if (u == "m") n *= 60000;
-		printf "%.2f", n }'
 }
 
 start_pg() {

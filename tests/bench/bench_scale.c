@@ -30,6 +30,7 @@
 #include <libpq-fe.h>
 
 #include "applier.h"
+#include "harness.h"
 #include "metrics.h"
 #include "retention.h"
 #include "saga.h"
@@ -52,7 +53,6 @@ struct ingest {
 	long			 next;		/* saga number */
 };
 
-static const double	 comp_buckets[] = { 1, 10, 100 };
 static const char	*statuses[EVENTS_PER_SAGA] = {
 	"STARTED", "IN_PROGRESS", "IN_PROGRESS", "COMPLETED"
 };
@@ -428,29 +428,13 @@ measure_purge(const char *dsn, PGconn *conn, struct purge_run *pr)
 }
 
 static void
-metrics_up(void)
-{
-	struct metrics_params	p;
-	char			err[256];
-
-	memset(&p, 0, sizeof(p));
-	p.max_step_labels = 16;
-	p.max_stripes = 2;
-	p.version = "bench";
-	p.compensation_buckets = comp_buckets;
-	p.compensation_bucket_count = 3;
-	if (metrics_segment_create(&p, err, sizeof(err)) == -1)
-		die("metrics", err);
-}
-
-static void
 measure(const char *dsn, long sagas)
 {
 	struct purge_run	pr;
 	PGconn			*conn;
 	double			ingest, copy, gmed, gmax, gfull, during;
 
-	metrics_up();
+	harness_metrics_up();
 	conn = db(dsn);
 	ingest = measure_ingest(dsn, "a", INGEST_SAGAS);
 	copy = measure_copy(conn, "a", INGEST_SAGAS);

@@ -43,21 +43,9 @@ kore_pid=""
 pg_data=""
 results=""
 
-log() { printf 'bench-scale: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
-
-as_postgres() {
-	if [ "$(id -u)" = 0 ]; then
-		runuser -u postgres -- "$@"
-	else
-		"$@"
-	fi
-}
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket();
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+bench_name=bench-scale
+# shellcheck source=tests/bench/common.sh
+. "$root/tests/bench/common.sh"
 
 stop_service() {
 	if [ -n "$kore_pid" ]; then
@@ -79,13 +67,7 @@ stop_all() {
 	trap - EXIT INT TERM
 	stop_service
 	stop_pg
-	if [ -n "$work" ]; then
-		if [ -n "${BENCH_KEEP:-}" ]; then
-			log "kept $work"
-		else
-			rm -rf "$work"
-		fi
-	fi
+	remove_work
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
@@ -220,14 +202,6 @@ pgbench_percentiles() {
 	    END { a = int(NR * 0.5); if (a < 1) a = 1;
 		b = int(NR * 0.99); if (b < NR * 0.99) b++;
 		printf "%.2f %.2f", v[a], v[b] }'
-}
-
-# "12.3ms", "850.00us", "1.02s" -> milliseconds.
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
-		if (u == "us") n /= 1000; else if (u == "s") n *= 1000;
-		printf "%.2f", n }'
 }
 
 # api_pair NAME PATH: one line "name svc_rps svc_p50 svc_p99 pgb_tps

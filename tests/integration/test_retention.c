@@ -48,8 +48,6 @@ struct msgs {
 
 static struct harness_env	runner_env;
 
-static const double comp_buckets[] = { 1, 10, 100 };
-
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
 	(void)set;
@@ -60,22 +58,6 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 {
 	(void)stats;
 	harness_down(&runner_env);
-}
-
-static void
-metrics_up(void)
-{
-	struct metrics_params	p;
-	char			err[256];
-
-	memset(&p, 0, sizeof(p));
-	p.max_step_labels = 16;
-	p.max_stripes = 2;
-	p.version = "test";
-	p.compensation_buckets = comp_buckets;
-	p.compensation_bucket_count = 3;
-	cr_assert_eq(metrics_segment_create(&p, err, sizeof(err)), 0, "%s",
-	    err);
 }
 
 static uint64_t
@@ -244,7 +226,7 @@ Test(retention, removes_old_finished_sagas_and_nothing_else)
 	PGconn			*conn;
 	char			 dsn[256];
 
-	metrics_up();
+	harness_metrics_up();
 	harness_db_fresh("purge", dsn, sizeof(dsn));
 	s = open_store(dsn);
 	conn = harness_db_connect(dsn);
@@ -299,7 +281,7 @@ Test(retention, leaves_a_saga_a_consumer_holds_for_the_next_purge)
 	PGconn			*conn, *lane;
 	char			 dsn[256];
 
-	metrics_up();
+	harness_metrics_up();
 	harness_db_fresh("locked", dsn, sizeof(dsn));
 	s = open_store(dsn);
 	conn = harness_db_connect(dsn);
@@ -338,7 +320,7 @@ Test(retention, event_of_a_removed_saga_is_expired_not_a_half_saga)
 	char				 dsn[256];
 	int64_t				 old;
 
-	metrics_up();
+	harness_metrics_up();
 	harness_db_fresh("expired", dsn, sizeof(dsn));
 	s = open_store(dsn);
 	conn = harness_db_connect(dsn);
@@ -407,7 +389,7 @@ Test(schema, version_1_database_with_data_is_upgraded_in_place)
 	PGconn			*conn;
 	char			 dsn[256], err[512];
 
-	metrics_up();
+	harness_metrics_up();
 	harness_db_fresh("upgrade", dsn, sizeof(dsn));
 	conn = harness_db_connect(dsn);
 	cr_assert_eq(schema_migrate_to(conn, 1, err, sizeof(err)), 0, "%s",
@@ -506,7 +488,7 @@ Test(retention, the_service_purges_at_start_and_counts_it)
 	PGconn			*conn;
 	int			 waited, status, ms;
 
-	metrics_up();
+	harness_metrics_up();
 	harness_env(&env);
 	s = open_store(env.pg_dsn);
 	conn = harness_db_connect(env.pg_dsn);

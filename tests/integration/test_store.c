@@ -106,10 +106,6 @@ struct worker {
 
 static struct harness_env	runner_env;
 
-static const double comp_buckets[] = {
-	0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600
-};
-
 static const char *const forward_steps[GEN_PER_SAGA] = {
 	"ORDER_CREATE", "STOCK_RESERVE", "STOCK_RESERVE", "PAYMENT_INIT",
 	"PAYMENT_AUTHORIZE", "PAYMENT_CAPTURE", "SHIPPING_BOOK",
@@ -142,23 +138,6 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 }
 
 /* --- database and metrics per test ------------------------------------- */
-
-static void
-metrics_up(void)
-{
-	struct metrics_params	p;
-	char			err[256];
-
-	memset(&p, 0, sizeof(p));
-	p.max_step_labels = 64;
-	p.max_stripes = 4;
-	p.version = "test";
-	p.compensation_buckets = comp_buckets;
-	p.compensation_bucket_count = sizeof(comp_buckets) /
-	    sizeof(comp_buckets[0]);
-	cr_assert_eq(metrics_segment_create(&p, err, sizeof(err)), 0,
-	    "metrics_segment_create: %s", err);
-}
 
 static uint64_t
 counter(enum metrics_family family, const char *a, const char *b)
@@ -810,7 +789,7 @@ Test(store, migrations_are_idempotent_and_safe_concurrently)
 	char		 dsn[256];
 	int		 i;
 
-	metrics_up();
+	harness_metrics_up();
 	harness_db_fresh("migrate", dsn, sizeof(dsn));
 
 	memset(w, 0, sizeof(w));
@@ -852,7 +831,7 @@ Test(store, big_shuffled_workload_is_exact_and_idempotent)
 	PGconn				*conn;
 	char				 dsn[256], *before, *after;
 
-	metrics_up();
+	harness_metrics_up();
 	harness_db_fresh("big", dsn, sizeof(dsn));
 	g = gen_new();
 	s = open_store(dsn);
@@ -918,7 +897,7 @@ Test(store, database_outage_applies_nothing_then_exactly_once,
 	const size_t			 cut = 5 * BATCH;
 
 	harness_env(&env);
-	metrics_up();
+	harness_metrics_up();
 	harness_db_fresh("outage", dsn, sizeof(dsn));
 	g = gen_new();
 	s = open_store(dsn);
@@ -969,7 +948,7 @@ Test(store, failed_statement_rolls_back_everything)
 	char				 dsn[256], err[512];
 	char				*before, *after;
 
-	metrics_up();
+	harness_metrics_up();
 	harness_db_fresh("rollback", dsn, sizeof(dsn));
 	g = gen_new();
 	s = open_store(dsn);
@@ -1051,7 +1030,7 @@ Test(store, concurrent_consumers_on_the_same_events_converge)
 	size_t		 i;
 	int		 k;
 
-	metrics_up();
+	harness_metrics_up();
 	harness_db_fresh("concurrent", dsn, sizeof(dsn));
 	g = gen_new();
 	s = open_store(dsn);	/* migrations before the race */
@@ -1121,7 +1100,7 @@ Test(store, refresh_gauges_counts_statuses_and_pending)
 	int64_t		 now;
 	int		 i;
 
-	metrics_up();
+	harness_metrics_up();
 	harness_db_fresh("gauges", dsn, sizeof(dsn));
 	s = open_store(dsn);
 	now = (int64_t)time(NULL) * 1000;
@@ -1195,7 +1174,7 @@ Test(store, extreme_times_and_escapes_round_trip)
 	};
 	int				 i;
 
-	metrics_up();
+	harness_metrics_up();
 	harness_db_fresh("edges", dsn, sizeof(dsn));
 	s = open_store(dsn);
 	memset(m, 0, sizeof(m));
@@ -1379,7 +1358,7 @@ Test(store, gauges_stay_exact_through_batches_retries_manual_and_kills)
 	size_t				 i, n, from;
 	int				 k, rc;
 
-	metrics_up();
+	harness_metrics_up();
 	harness_db_fresh("exact", dsn, sizeof(dsn));
 	g = gen_new();
 	s = open_store(dsn);
