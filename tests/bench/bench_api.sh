@@ -215,16 +215,6 @@ measure_pgbench() {
 		printf "%.2f", v[i] / 1000 }')
 }
 
-median() {
-	tr ' ' '\n' <<<"$*" | sort -g | awk '{ v[NR] = $1 }
-	    END { if (NR % 2) print v[(NR + 1) / 2];
-		else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-mean() {
-	tr ' ' '\n' <<<"$*" | awk '{ s += $1 } END { printf "%.1f\n", s / NR }'
-}
-
 main() {
 	local per r ratio wr=() wp=() pr=() pp=() rr=()
 

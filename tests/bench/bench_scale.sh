@@ -16,10 +16,11 @@
 #      the oldest day while ingesting; then the purged day is refilled;
 #   4. the API: the service (retention off, no broker) and pgbench
 #      running the very statements the service sends (taken from the
-#      PostgreSQL log, extended protocol), one connection each,
-#      $BENCH_SCALE_SECONDS (3) per request kind: the list unfiltered
+#      PostgreSQL log, extended protocol), one connection each, after a
+#      warm-up of both, in $BENCH_SCALE_ROUNDS (3) alternating rounds of
+#      $BENCH_SCALE_SECONDS (2) per request kind: the list unfiltered
 #      and by each filter, page 100 of a cursor walk, one saga by id;
-#      requests per second and p50/p99 of both.
+#      requests per second and p50/p99 of both (medians of the rounds).
 # Then one table: each size side by side.  Targets (issue 13): ingest
 # >= 0.7 of COPY at 10^7, API >= 0.8 of pgbench at 10^7 and its p50
 # within 20 % of its own at 10^5, a gauge refresh <= 5 ms.
@@ -32,7 +33,8 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 sizes=${BENCH_SCALE_SIZES:-"100000 1000000 10000000"}
-seconds=${BENCH_SCALE_SECONDS:-3}
+seconds=${BENCH_SCALE_SECONDS:-2}
+rounds=${BENCH_SCALE_ROUNDS:-3}
 cache="$root/.build/bench-scale"
 so="$root/.build/saga-tracker/saga-tracker.so"
 tool="$root/.build/bench/bench_scale"
@@ -204,30 +206,56 @@ pgbench_percentiles() {
 		printf "%.2f %.2f", v[a], v[b] }'
 }
 
-# api_pair NAME PATH: one line "name svc_rps svc_p50 svc_p99 pgb_tps
-# pgb_p50 pgb_p99".
-api_pair() {
-	local name=$1 path=$2 out rate p50 p99 vars=() v prate pp
+# wrk_once PATH SECONDS: "req/s p50 p99" of one connection.
+wrk_once() {
+	local out
 
-	capture "$name" "$path"
-	while IFS= read -r v; do vars+=(-D "$v"); done <"$work/$name.vars"
-	wrk -t1 -c1 -d1s "$svc$path" >/dev/null
-	out=$(wrk -t1 -c1 -d"$seconds"s --latency "$svc$path")
-	grep -q 'Non-2xx' <<<"$out" && die "$path: the service answered errors"
-	rate=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
-	p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
-	p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+	out=$(wrk -t1 -c1 -d"$2"s --latency "$svc$1")
+	grep -q 'Non-2xx' <<<"$out" && die "$1: the service answered errors"
+	printf '%s %s %s\n' "$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")" \
+	    "$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")" \
+	    "$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")"
+}
 
-	out=$(cd "$work" && pgbench -n -M extended -c1 -j1 -T "$seconds" \
-	    "${vars[@]}" -f "$work/$name.sql" -l --log-prefix="pgb-$name" \
+# pgbench_once NAME SECONDS VARS...: "tx/s p50 p99" of one client.
+pgbench_once() {
+	local name=$1 secs=$2 out
+
+	shift 2
+	rm -f "$work/pgb-$name".*
+	out=$(cd "$work" && pgbench -n -M extended -c1 -j1 -T "$secs" "$@" \
+	    -f "$work/$name.sql" -l --log-prefix="pgb-$name" \
 	    -h "$pg_sock" -p "$pg_port" -U postgres saga 2>&1)
 	grep -q 'failed transactions: 0 ' <<<"$out" ||
 	    { printf '%s\n' "$out" >&2; die "pgbench failed on $name"; }
-	prate=$(awk '/^tps = / { print $3 }' <<<"$out")
-	pp=$(pgbench_percentiles "$work/pgb-$name")
+	printf '%s %s\n' "$(awk '/^tps = / { print $3 }' <<<"$out")" \
+	    "$(pgbench_percentiles "$work/pgb-$name")"
 	rm -f "$work/pgb-$name".*
-	printf '%s %.1f %s %s %.1f %s\n' "$name" "$rate" "$p50" "$p99" \
-	    "$prate" "$pp"
+}
+
+# api_pair NAME PATH: one line "name svc_rps svc_p50 svc_p99 pgb_tps
+# pgb_p50 pgb_p99", each the median of $rounds alternating rounds after
+# a warm-up of both (at 10^7 the history does not fit in memory: the
+# first statements read from disk).
+api_pair() {
+	local name=$1 path=$2 vars=() v r w p
+	local sr=() s50=() s99=() pr=() p50=() p99=()
+
+	capture "$name" "$path"
+	while IFS= read -r v; do vars+=(-D "$v"); done <"$work/$name.vars"
+	wrk_once "$path" 1 >/dev/null
+	pgbench_once "$name" 1 "${vars[@]}" >/dev/null
+	for r in $(seq "$rounds"); do
+		read -r -a w <<<"$(wrk_once "$path" "$seconds")"
+		read -r -a p <<<"$(pgbench_once "$name" "$seconds" \
+		    "${vars[@]}")"
+		sr+=("${w[0]}"); s50+=("${w[1]}"); s99+=("${w[2]}")
+		pr+=("${p[0]}"); p50+=("${p[1]}"); p99+=("${p[2]}")
+	done
+	printf '%s %s %s %s %s %s %s\n' "$name" "$(median "${sr[@]}")" \
+	    "$(median "${s50[@]}")" "$(median "${s99[@]}")" \
+	    "$(median "${pr[@]}")" "$(median "${p50[@]}")" \
+	    "$(median "${p99[@]}")"
 }
 
 # The URL of page 100 of the unfiltered list (99 cursors followed).
@@ -311,8 +339,10 @@ row() {
 }
 
 api_rows() {
-	local k n rate prate
+	local k n rate prate first
 
+	first=${results# }
+	first=${first%% *}
 	for k in list status statuses order type step dates page100 get; do
 		printf '%-34s' "API $k p50/p99 ms"
 		for n in $results; do
@@ -326,6 +356,13 @@ api_rows() {
 		for n in $results; do
 			rate=$(api_get "$n" "$k" 3)
 			prate=$(api_get "$n" "$k" 6)
+			printf ' %14s' "$(awk -v a="$rate" -v b="$prate" \
+			    'BEGIN { printf "%.2f", a / b }')"
+		done
+		printf '\n%-34s' "  service req/s / at $first"
+		for n in $results; do
+			rate=$(api_get "$n" "$k" 3)
+			prate=$(api_get "$first" "$k" 3)
 			printf ' %14s' "$(awk -v a="$rate" -v b="$prate" \
 			    'BEGIN { printf "%.2f", a / b }')"
 		done
@@ -343,7 +380,8 @@ table() {
 	row "database bytes per saga" bytes_per_saga
 	row "ingest events/s" ingest_eps
 	row "COPY of the same rows, rows/s" copy_eps
-	row "ingest / COPY (>= 0.7)" ingest_ratio
+	row "ingest / COPY, median (>= 0.7)" ingest_ratio
+	row "  range of 3 rounds" ingest_ratio_range
 	row "gauge refresh ms, median (<= 5)" gauges_ms_median
 	row "gauge refresh ms, max" gauges_ms_max
 	row "full counts it replaced, ms" full_count_ms

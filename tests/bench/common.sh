@@ -37,3 +37,14 @@ remove_work() {
 		rm -rf "$work"
 	fi
 }
+
+# The median and the mean of the arguments.
+median() {
+	tr ' ' '\n' <<<"$*" | sort -g | awk '{ v[NR] = $1 }
+	    END { if (NR % 2) print v[(NR + 1) / 2];
+		else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+mean() {
+	tr ' ' '\n' <<<"$*" | awk '{ s += $1 } END { printf "%.1f\n", s / NR }'
+}
