@@ -580,8 +580,9 @@ seg_init(void)
 	uint32_t		 i, ord, first;
 
 	g = seg_at(m.hdr->gauge_off);
-	first = m.hdr->fam[METRICS_CONSUMER_LAG].cell + 1;
-	for (i = 0; i < METRICS_PARTITIONS_MAX; i++)
+	/* The lag has no sample until its first reading (not 0). */
+	first = m.hdr->fam[METRICS_CONSUMER_LAG].cell;
+	for (i = 0; i <= METRICS_PARTITIONS_MAX; i++)
 		atomic_store(&g[first + i], SEG_ABSENT);
 	/* Ages count from the start until the first reading. */
 	gauge_store(m.hdr->fam[METRICS_CONSUMER_LAG_AGE].cell, metrics_now());
@@ -1459,7 +1460,8 @@ render_lag(struct rbuf *rb)
 
 	g = (_Atomic uint64_t *)seg_at(m.hdr->gauge_off) +
 	    m.hdr->fam[METRICS_CONSUMER_LAG].cell;
-	render_value(rb, fd, NULL, bitsd(atomic_load(&g[0])));
+	if ((v = atomic_load(&g[0])) != SEG_ABSENT)
+		render_value(rb, fd, NULL, bitsd(v));
 
 	for (p = 0; p < METRICS_PARTITIONS_MAX; p++) {
 		v = atomic_load_explicit(&g[1 + p], memory_order_relaxed);

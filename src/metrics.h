@@ -136,7 +136,8 @@ int		metrics_consumer_lag_partition_set(int32_t partition,
 		    int64_t lag);
 void		metrics_consumer_lag_partition_clear(int32_t partition);
 /*
- * The two _age_seconds gauges are rendered as the seconds since their
+ * saga_tracker_consumer_lag has no sample before its first set (unknown
+ * is not 0).  The two _age_seconds gauges are rendered as the seconds since their
  * stamp (the segment's creation until the first one): lag_read when
  * the group's lag was read from the broker, gauges_read when the
  * database-derived gauges were refreshed.

@@ -576,6 +576,10 @@ Test(metrics, staleness_gauges)
 	double		 lag_age, gauges_age;
 
 	setup(8, 2);
+	text = render();
+	cr_expect_eq(count_lines(text, "saga_tracker_consumer_lag "), 0,
+	    "a lag sample before any reading");
+	free(text);
 	metrics_consumer_partitions_set(3);
 	metrics_db_up_set(1);
 	(void)nanosleep(&ts, NULL);
