@@ -253,10 +253,13 @@ grouplag_partitions(struct grouplag_ctx *ctx,
 		return (-1);
 	}
 
-	if (md->topic_cnt != 1 || md->topics[0].err != 0) {
+	/* A topic has at least one partition: none is no answer yet. */
+	if (md->topic_cnt != 1 || md->topics[0].err != 0 ||
+	    md->topics[0].partition_cnt == 0) {
 		(void)snprintf(err, errlen, "metadata of %s: %s", ctx->topic,
 		    md->topic_cnt != 1 ? "no such topic" :
-		    rd_kafka_err2str(md->topics[0].err));
+		    md->topics[0].err != 0 ?
+		    rd_kafka_err2str(md->topics[0].err) : "no partitions");
 		rd_kafka_metadata_destroy(md);
 		return (-1);
 	}
