@@ -5,7 +5,9 @@
  * rebalance, it never reads 0 while events wait.  The health shows the
  * current consumer's phases in order and since when, and its own
  * counts.  A kill -9 of worker 1 loses and doubles nothing, and the
- * time until the respawned consumer applies again is measured.  While
+ * time until the respawned consumer applies again is measured.  A
+ * replica stopped with SIGTERM leaves the group although it is a static
+ * member, so the other takes its partitions in the next rebalance.  While
  * the database is down, saga_tracker_db_up is 0 and the gauges' age
  * grows.
  *
@@ -38,10 +40,12 @@
 #define PARTITIONS		8
 #define POD			"saga-it-pod-1"
 #define FAILOVER_MS		30000	/* the mock's bound, see above */
+#define SESSION_TIMEOUT_MS	10000	/* consumer.c */
 #define LIMIT_MS		90000
 
 struct kafka_health {
 	char		phase[32];
+	int		partitions;
 	char		instance[64];
 	int64_t		since_ms;
 	int64_t		started_ms;
@@ -189,6 +193,8 @@ kafka_health(const struct harness_env *env, struct kafka_health *kh)
 		    det, "startedAt")));
 		kh->events = json_integer_value(json_object_get(det,
 		    "events"));
+		kh->partitions = (int)json_integer_value(json_object_get(det,
+		    "partitions"));
 		rc = 0;
 	}
 	json_decref(doc);
@@ -377,6 +383,8 @@ Test(failover, a_killed_worker_1_fails_over_with_a_true_lag,
 Test(failover, the_lag_stays_true_through_a_rebalance, .timeout = 240)
 {
 	struct harness_env	a, b;
+	struct kafka_health	ka;
+	int64_t			stopped;
 	double			pa, pb;
 	int			n;
 
@@ -396,7 +404,25 @@ Test(failover, the_lag_stays_true_through_a_rebalance, .timeout = 240)
 	pb = harness_metric(&b, "saga_events_processed_total");
 	cr_assert_eq(pa + pb, (double)n, "applied %.0f + %.0f of %d", pa, pb,
 	    n);
+
+	/*
+	 * SIGTERM of one: it leaves the group although it is a static
+	 * member, so the other takes every partition in the next
+	 * rebalance (the mock's takes session.timeout.ms - 1 s), not
+	 * after a session timeout on top.
+	 */
 	stop_service(&b);
+	stopped = now_ms();
+	while (kafka_health(&a, &ka) == -1 || strcmp(ka.phase,
+	    "RUNNING") != 0 || ka.partitions != PARTITIONS) {
+		cr_assert_lt(now_ms() - stopped, SESSION_TIMEOUT_MS + 5000,
+		    "the partitions of the stopped replica were not taken "
+		    "over (%s, %d)", ka.phase, ka.partitions);
+		harness_sleep_ms(100);
+	}
+	fprintf(stderr, "failover: after SIGTERM of a replica the other "
+	    "held every partition %lld ms later\n",
+	    (long long)(now_ms() - stopped));
 	stop_service(&a);
 }
 
