@@ -87,7 +87,6 @@ static void	consumer_set_strings(const char *, const char *,
 		    const char *);
 static void	consumer_set_phase(enum consumer_phase);
 static void	consumer_set_partitions(rd_kafka_t *);
-static void	consumer_db_up(int);
 static void	consumer_instance(const struct config *, char *, size_t);
 static int	consumer_subscribe(struct consumer_ctx *, char *, size_t);
 static void	consumer_watch(struct consumer_ctx *);
@@ -249,12 +248,6 @@ consumer_set_partitions(rd_kafka_t *rk)
 	}
 	atomic_store(&cshared->partitions, n);
 	metrics_consumer_partitions_set(n);
-}
-
-static void
-consumer_db_up(int up)
-{
-	metrics_db_up_set(up);
 }
 
 void
@@ -815,13 +808,13 @@ consumer_store_ready(struct consumer_ctx *ctx)
 		return (0);
 
 	if ((ctx->store = store_open(ctx->dsn, err, sizeof(err))) == NULL) {
-		consumer_db_up(0);
+		metrics_db_up_set(0);
 		consumer_set_error("database: %s", err);
 		kore_log(LOG_WARNING, "consumer: database: %s", err);
 		return (-1);
 	}
 
-	consumer_db_up(1);
+	metrics_db_up_set(1);
 	consumer_set_error(NULL);
 	kore_log(LOG_NOTICE, "consumer: database ready");
 	if (atomic_load(&cshared->phase) == CONSUMER_STARTING)
@@ -904,7 +897,7 @@ consumer_applied(void *arg, const struct store_msg *msgs, size_t n,
 	size_t			 i;
 
 	(void)res;
-	consumer_db_up(1);
+	metrics_db_up_set(1);
 	if (consumer_commit(ctx, msgs, n) == 0) {
 		atomic_fetch_add(&cshared->batches, 1);
 		atomic_fetch_add(&cshared->events, n);
@@ -924,7 +917,7 @@ consumer_not_applied(void *arg, const struct store_msg *msgs, size_t n,
 	struct consumer_ctx	*ctx = arg;
 
 	atomic_store(&cshared->db_retry, 1);
-	consumer_db_up(0);
+	metrics_db_up_set(0);
 	consumer_set_error("database: %s", err);
 	kore_log(LOG_WARNING, "consumer: batch of %zu (%s[%d]@%lld) not "
 	    "applied, retry in %d ms: %s", n, ctx->topic,
@@ -990,7 +983,7 @@ consumer_gauges(struct consumer_ctx *ctx)
 
 	if (store_refresh_gauges(ctx->store, err, sizeof(err)) == 0) {
 		metrics_gauges_read();
-		consumer_db_up(1);
+		metrics_db_up_set(1);
 		if (ctx->gauges_failing)
 			kore_log(LOG_NOTICE, "consumer: gauges refreshed "
 			    "again");
@@ -1002,6 +995,6 @@ consumer_gauges(struct consumer_ctx *ctx)
 	if (!ctx->gauges_failing)
 		kore_log(LOG_WARNING, "consumer: gauges: %s", err);
 	ctx->gauges_failing = 1;
-	consumer_db_up(store_ping(ctx->store) == 0);
+	metrics_db_up_set(store_ping(ctx->store) == 0);
 	ctx->next_gauges_ms = now + 1000;
 }
