@@ -18,6 +18,7 @@
 #include "build_info.h"
 #include "consumer.h"
 #include "dbquery.h"
+#include "grouplag.h"
 #include "metrics.h"
 #include "respond.h"
 #include "saga.h"
@@ -49,6 +50,7 @@ static int	health_setup(struct http_request *);
 static int	health_wait(struct http_request *);
 static int	health_read(struct http_request *);
 static int	health_reply(struct http_request *);
+static void	health_time(json_t *, const char *, int64_t);
 static json_t	*health_kafka(int *);
 
 static struct http_state	health_states[] = {
@@ -128,33 +130,59 @@ health_read(struct http_request *req)
 	return (HTTP_STATE_CONTINUE);
 }
 
+/* "2026-12-02T08:00:00.000Z" of a wall clock ms, when there is one. */
+static void
+health_time(json_t *obj, const char *key, int64_t ms)
+{
+	char		buf[SAGA_TIME_BUFLEN];
+
+	if (ms > 0 && saga_format_time(ms, buf, sizeof(buf)) != -1)
+		json_object_set_new(obj, key, json_string(buf));
+}
+
+/*
+ * The current consumer's phase since when, and its counts; DOWN when it
+ * stopped polling, its process is gone, the watchdog gave up, or it has
+ * not been RUNNING for kafka.stuck_after.
+ */
 static json_t *
 health_kafka(int *up)
 {
 	struct consumer_status	 cs;
+	struct grouplag_reading	 lag;
 	json_t			*details;
-	char			 poll[SAGA_TIME_BUFLEN], commit[SAGA_TIME_BUFLEN];
 
 	consumer_status(&cs);
-	*up = consumer_alive(&cs);
+	grouplag_read(&lag);
+	*up = consumer_healthy(&cs);
 
-	poll[0] = commit[0] = '\0';
-	if (cs.last_poll_ms > 0)
-		(void)saga_format_time(cs.last_poll_ms, poll, sizeof(poll));
-	if (cs.last_commit_ms > 0)
-		(void)saga_format_time(cs.last_commit_ms, commit,
-		    sizeof(commit));
-
-	details = json_pack("{s:s, s:I, s:I}",
-	    "consumer", consumer_phase_name(cs.phase),
+	details = json_pack("{s:s, s:i, s:I, s:I, s:I}",
+	    "phase", consumer_phase_name(cs.phase),
+	    "partitions", cs.partitions,
 	    "batches", (json_int_t)cs.batches,
-	    "events", (json_int_t)cs.events);
-	if (poll[0] != '\0')
-		json_object_set_new(details, "lastPollAt", json_string(poll));
-	if (commit[0] != '\0')
-		json_object_set_new(details, "lastCommitAt",
-		    json_string(commit));
-	if (cs.error[0] != '\0')
+	    "events", (json_int_t)cs.events,
+	    "restarts", (json_int_t)cs.restarts);
+	health_time(details, "since", cs.since_ms);
+	health_time(details, "startedAt", cs.started_ms);
+	health_time(details, "lastPollAt", cs.last_poll_ms);
+	health_time(details, "lastCommitAt", cs.last_commit_ms);
+	if (cs.cgrp_state[0] != '\0')
+		json_object_set_new(details, "group", json_pack("{s:s, s:s}",
+		    "state", cs.cgrp_state, "joinState", cs.join_state));
+	if (cs.instance[0] != '\0')
+		json_object_set_new(details, "groupInstanceId",
+		    json_string(cs.instance));
+	if (lag.age_ms >= 0)
+		json_object_set_new(details, "groupLag", json_pack("{s:I, s:f}",
+		    "messages", (json_int_t)lag.lag,
+		    "ageSeconds", (double)lag.age_ms / 1000));
+	if (cs.db_retry)
+		json_object_set_new(details, "database",
+		    json_string("RETRYING"));
+	if (cs.gone)
+		json_object_set_new(details, "error", json_string("the "
+		    "consumer's worker is gone; it is being restarted"));
+	else if (cs.error[0] != '\0')
 		json_object_set_new(details, "error", json_string(cs.error));
 
 	return (json_pack("{s:s, s:o}", "status", *up ? "UP" : "DOWN",
@@ -195,7 +223,9 @@ health_reply(struct http_request *req)
 /*
  * Liveness fails only for what a restart cures: a consumer thread that
  * stopped making progress (a crashed library thread leaves the worker
- * serving HTTP while consumption silently stops).
+ * serving HTTP while consumption silently stops), or a consumer whose
+ * watchdog could not recreate it.  A worker 1 that kore is respawning
+ * is not a reason.
  */
 int
 actuator_liveness(struct http_request *req)
@@ -207,9 +237,10 @@ actuator_liveness(struct http_request *req)
 	if (!respond_method(req, HTTP_METHOD_GET))
 		return (KORE_RESULT_OK);
 	consumer_status(&cs);
-	if (cs.phase != CONSUMER_NOT_STARTED && !consumer_alive(&cs)) {
+	if (cs.started_ms != 0 && !cs.gone && !consumer_alive(&cs)) {
 		respond_json(req, 503, json_pack("{s:s, s:s}", "status",
-		    "DOWN", "reason", "the Kafka consumer stopped polling"));
+		    "DOWN", "reason", cs.broken ? "the Kafka consumer could "
+		    "not be recreated" : "the Kafka consumer stopped polling"));
 		return (KORE_RESULT_OK);
 	}
 

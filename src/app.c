@@ -15,6 +15,7 @@
 #include "app.h"
 #include "build_info.h"
 #include "consumer.h"
+#include "grouplag.h"
 #include "metrics.h"
 #include "purger.h"
 #include "schema.h"
@@ -30,6 +31,7 @@ static char		app_db_reason[CONFIG_STR_MAX + 64];
 
 static void	app_load_config(void);
 static void	app_check_schema(void);
+static int	app_lag_worker(void);
 static void	app_set_scheduling(void);
 static const char *app_register_db(void);
 
@@ -148,6 +150,11 @@ kore_parent_configure(int argc, char **argv)
 		    strerror(errno));
 		exit(1);
 	}
+	if (grouplag_shared_init() == -1) {
+		fprintf(stderr, "grouplag: cannot map the shared reading: %s\n",
+		    strerror(errno));
+		exit(1);
+	}
 
 	kore_log(LOG_NOTICE, "saga-tracker %s (%s) configured from %s",
 	    build_info_version(), build_info_commit(), app_cfg.path);
@@ -173,6 +180,22 @@ app_register_db(void)
 	return (dsn);
 }
 
+/*
+ * The group's lag is read in the last worker, so that it stays true
+ * while worker 1 and its consumer are respawned (worker 1 itself when
+ * it is the only one).
+ */
+static int
+app_lag_worker(void)
+{
+	int		workers;
+
+	/* kore counts its keymgr and acme slots in worker_count. */
+	workers = worker_count - KORE_WORKER_BASE;
+
+	return (workers > 1 ? workers : APP_CONSUMER_WORKER);
+}
+
 void
 kore_worker_configure(void)
 {
@@ -183,6 +206,9 @@ kore_worker_configure(void)
 		    worker->id);
 
 	dsn = app_register_db();
+	if (worker->id == app_lag_worker() &&
+	    grouplag_start(&app_cfg, consumer_brokers(&app_cfg)) == -1)
+		kore_log(LOG_ERR, "grouplag: not started; the lag goes stale");
 	if (worker->id != APP_CONSUMER_WORKER || dsn == NULL)
 		return;
 
@@ -199,6 +225,8 @@ kore_worker_teardown(void)
 		purger_stop();
 		consumer_stop();
 	}
+	if (worker->id == app_lag_worker())
+		grouplag_stop();
 }
 
 void

@@ -187,6 +187,8 @@ static const struct key kafka_keys[] = {
 	K_STRING("brokers", kafka.brokers, check_brokers),
 	K_STRING("topic", kafka.topic, check_topic),
 	K_STRING("group", kafka.group, check_nonempty),
+	K_BOOL("static_membership", kafka.static_membership),
+	K_DURATION("stuck_after", kafka.stuck_after_sec, 5),
 	K_END
 };
 
@@ -309,6 +311,8 @@ config_defaults(struct config *cfg)
 	set_str(cfg->kafka.brokers, "");
 	set_str(cfg->kafka.topic, "saga.events");
 	set_str(cfg->kafka.group, "saga-tracker-service");
+	cfg->kafka.static_membership = 1;
+	cfg->kafka.stuck_after_sec = 30;
 	set_str(cfg->postgres.dsn_env, "SAGA_TRACKER_DB_DSN");
 
 	cfg->metrics.max_step_labels = 64;

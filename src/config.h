@@ -46,6 +46,8 @@ struct config {
 		char		brokers[CONFIG_STR_MAX];
 		char		topic[CONFIG_STR_MAX];
 		char		group[CONFIG_STR_MAX];
+		int		static_membership;	/* group.instance.id */
+		unsigned int	stuck_after_sec;	/* watchdog bound */
 	} kafka;
 
 	struct {

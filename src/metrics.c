@@ -208,7 +208,20 @@ static const struct family_def	families[METRICS_FAMILY_COUNT] = {
 	    "Age in seconds of the oldest pending compensation, 0 if none.",
 	    TYPE_GAUGE, -1, 0, { 0 }, { NULL } },
 	[METRICS_CONSUMER_LAG] = { "saga_tracker_consumer_lag",
-	    "Kafka consumer lag in messages, summed and per partition.",
+	    "Consumer group lag of the topic in messages, from the broker.",
+	    TYPE_GAUGE, -1, 0, { 0 }, { NULL } },
+	[METRICS_CONSUMER_LAG_AGE] = {
+	    "saga_tracker_consumer_lag_age_seconds",
+	    "Seconds since the consumer lag was last read from the broker.",
+	    TYPE_GAUGE, -1, 0, { 0 }, { NULL } },
+	[METRICS_CONSUMER_PARTITIONS] = { "saga_tracker_consumer_partitions",
+	    "Partitions assigned to this replica's consumer now.",
+	    TYPE_GAUGE, -1, 0, { 0 }, { NULL } },
+	[METRICS_GAUGES_AGE] = { "saga_tracker_gauges_age_seconds",
+	    "Seconds since the database-derived gauges were refreshed.",
+	    TYPE_GAUGE, -1, 0, { 0 }, { NULL } },
+	[METRICS_DB_UP] = { "saga_tracker_db_up",
+	    "1 when the last database check succeeded, else 0.",
 	    TYPE_GAUGE, -1, 0, { 0 }, { NULL } },
 	[METRICS_API_LATENCY] = { "saga_tracker_api_latency_seconds",
 	    "HTTP request latency by route template and method.",
@@ -289,6 +302,7 @@ static void		 render_value(struct rbuf *,
 			    const struct family_def *, const char *, double);
 static void		 render_active(struct rbuf *);
 static void		 render_lag(struct rbuf *);
+static void		 render_age(struct rbuf *, enum metrics_family);
 static void		 render_build_info(struct rbuf *);
 static void		 render_labelled(struct rbuf *, enum metrics_family);
 static void		 render_product(struct rbuf *, struct rbuf *,
@@ -572,9 +586,13 @@ seg_init(void)
 	uint32_t		 i, ord, first;
 
 	g = seg_at(m.hdr->gauge_off);
-	first = m.hdr->fam[METRICS_CONSUMER_LAG].cell + 1;
-	for (i = 0; i < METRICS_PARTITIONS_MAX; i++)
+	/* The lag has no sample until its first reading (not 0). */
+	first = m.hdr->fam[METRICS_CONSUMER_LAG].cell;
+	for (i = 0; i <= METRICS_PARTITIONS_MAX; i++)
 		atomic_store(&g[first + i], SEG_ABSENT);
+	/* Ages count from the start until the first reading. */
+	gauge_store(m.hdr->fam[METRICS_CONSUMER_LAG_AGE].cell, metrics_now());
+	gauge_store(m.hdr->fam[METRICS_GAUGES_AGE].cell, metrics_now());
 
 	for (i = 0; i < STATUS_COUNT; i++)
 		(void)dim_lookup(DIM_STATUS, statuses[i], &ord);
@@ -1141,6 +1159,37 @@ metrics_consumer_lag_partition_clear(int32_t partition)
 }
 
 void
+metrics_consumer_lag_read(void)
+{
+	if (m.hdr != NULL)
+		gauge_store(series_fixed(METRICS_CONSUMER_LAG_AGE).cell,
+		    metrics_now());
+}
+
+void
+metrics_consumer_partitions_set(int count)
+{
+	if (m.hdr != NULL)
+		gauge_store(series_fixed(METRICS_CONSUMER_PARTITIONS).cell,
+		    (double)count);
+}
+
+void
+metrics_gauges_read(void)
+{
+	if (m.hdr != NULL)
+		gauge_store(series_fixed(METRICS_GAUGES_AGE).cell,
+		    metrics_now());
+}
+
+void
+metrics_db_up_set(int up)
+{
+	if (m.hdr != NULL)
+		gauge_store(series_fixed(METRICS_DB_UP).cell, up ? 1.0 : 0.0);
+}
+
+void
 metrics_api_observe(const char *endpoint, const char *method,
     double seconds)
 {
@@ -1358,6 +1407,8 @@ render_family(struct rbuf *rb, enum metrics_family f)
 		render_active(rb);
 	else if (f == METRICS_CONSUMER_LAG)
 		render_lag(rb);
+	else if (f == METRICS_CONSUMER_LAG_AGE || f == METRICS_GAUGES_AGE)
+		render_age(rb, f);
 	else if (f == METRICS_BUILD_INFO)
 		render_build_info(rb);
 	else if (fd->nlabels > 0)
@@ -1424,7 +1475,8 @@ render_lag(struct rbuf *rb)
 
 	g = (_Atomic uint64_t *)seg_at(m.hdr->gauge_off) +
 	    m.hdr->fam[METRICS_CONSUMER_LAG].cell;
-	render_value(rb, fd, NULL, bitsd(atomic_load(&g[0])));
+	if ((v = atomic_load(&g[0])) != SEG_ABSENT)
+		render_value(rb, fd, NULL, bitsd(v));
 
 	for (p = 0; p < METRICS_PARTITIONS_MAX; p++) {
 		v = atomic_load_explicit(&g[1 + p], memory_order_relaxed);
@@ -1433,6 +1485,17 @@ render_lag(struct rbuf *rb)
 		snprintf(labels, sizeof(labels), "partition=\"%d\"", p);
 		render_value(rb, fd, labels, bitsd(v));
 	}
+}
+
+/* The cell holds a metrics_now() stamp; the sample is its age in ms. */
+static void
+render_age(struct rbuf *rb, enum metrics_family f)
+{
+	double		age;
+
+	age = metrics_now() - gauge_load(m.hdr->fam[f].cell);
+	render_value(rb, &families[f], NULL, age > 0 ?
+	    round(age * 1000) / 1000 : 0);
 }
 
 static void

@@ -42,7 +42,7 @@
 #define METRICS_VERSION_MAX	64	/* build version, NUL included */
 #define METRICS_OTHER		"other"
 
-/* The families of SPEC §3, rendered in this order. */
+/* The families of SPEC §3 and §5, rendered in this order. */
 enum metrics_family {
 	METRICS_SAGA_ACTIVE = 0,	/* gauge {status} */
 	METRICS_SAGA_FAILED,		/* counter */
@@ -54,6 +54,10 @@ enum metrics_family {
 	METRICS_PENDING,		/* gauge */
 	METRICS_PENDING_OLDEST,		/* gauge */
 	METRICS_CONSUMER_LAG,		/* gauge, and {partition} */
+	METRICS_CONSUMER_LAG_AGE,	/* gauge, age of the lag reading */
+	METRICS_CONSUMER_PARTITIONS,	/* gauge */
+	METRICS_GAUGES_AGE,		/* gauge, age of the db gauges */
+	METRICS_DB_UP,			/* gauge, 1 or 0 */
 	METRICS_API_LATENCY,		/* histogram {endpoint,method} */
 	METRICS_DB_QUERY,		/* histogram {query} */
 	METRICS_RETENTION_DELETED,	/* counter {table} */
@@ -133,6 +137,17 @@ void		metrics_consumer_lag_set(int64_t total);
 int		metrics_consumer_lag_partition_set(int32_t partition,
 		    int64_t lag);
 void		metrics_consumer_lag_partition_clear(int32_t partition);
+/*
+ * saga_tracker_consumer_lag has no sample before its first set (unknown
+ * is not 0).  The two _age_seconds gauges are rendered as the seconds since their
+ * stamp (the segment's creation until the first one): lag_read when
+ * the group's lag was read from the broker, gauges_read when the
+ * database-derived gauges were refreshed.
+ */
+void		metrics_consumer_lag_read(void);
+void		metrics_consumer_partitions_set(int count);
+void		metrics_gauges_read(void);
+void		metrics_db_up_set(int up);
 void		metrics_api_observe(const char *endpoint, const char *method,
 		    double seconds);
 void		metrics_db_observe(const char *query, double seconds);

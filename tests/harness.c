@@ -202,6 +202,8 @@ harness_stop_pid(pid_t pid, int wait_ms)
 
 	(void)kill(-pid, SIGTERM);
 	(void)kill(pid, SIGTERM);
+	/* A test may have left it stopped (SIGSTOP): let it see SIGTERM. */
+	(void)kill(pid, SIGCONT);
 	for (waited = 0; waited < wait_ms; waited += 50) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
@@ -358,7 +360,7 @@ harness_broker_up(struct harness_env *env)
 {
 	FILE		*fp;
 	char		 tool[2 * HARNESS_PATH], file[2 * HARNESS_PATH];
-	char		 log[2 * HARNESS_PATH];
+	char		 log[2 * HARNESS_PATH], parts[16];
 	int		 waited;
 	size_t		 n;
 
@@ -368,8 +370,16 @@ harness_broker_up(struct harness_env *env)
 	(void)snprintf(log, sizeof(log), "%s/broker.log", env->dir);
 	(void)unlink(file);
 
+	if (env->broker_partitions <= 0)
+		env->broker_partitions = 4;
+	(void)snprintf(parts, sizeof(parts), "%d", env->broker_partitions);
 	{
-		char *argv[] = { tool, "-p", "4", "-f", file, NULL };
+		char *argv[] = { tool, "-p", parts, "-f", file, NULL, NULL,
+		    NULL };
+		if (env->broker_extra[0] != '\0') {
+			argv[5] = "-T";
+			argv[6] = env->broker_extra;
+		}
 		env->broker_pid = harness_spawn(argv, NULL, log);
 	}
 	env->what |= HARNESS_BROKER;
@@ -543,6 +553,10 @@ harness_export(const struct harness_env *env)
 	setenv("HARNESS_PG_PORT", buf, 1);
 	setenv("HARNESS_PG_DSN", env->pg_dsn, 1);
 	setenv("HARNESS_BROKER", env->broker_bootstrap, 1);
+	(void)snprintf(buf, sizeof(buf), "%d", (int)env->broker_pid);
+	setenv("HARNESS_BROKER_PID", buf, 1);
+	(void)snprintf(buf, sizeof(buf), "%d", env->broker_partitions);
+	setenv("HARNESS_BROKER_PARTITIONS", buf, 1);
 	(void)snprintf(buf, sizeof(buf), "%d", (int)env->service_pid);
 	setenv("HARNESS_SERVICE_PID", buf, 1);
 	(void)snprintf(buf, sizeof(buf), "%d", env->service_port);
@@ -576,6 +590,10 @@ harness_env(struct harness_env *env)
 	harness_getenv("HARNESS_PG_DSN", env->pg_dsn, sizeof(env->pg_dsn));
 	harness_getenv("HARNESS_BROKER", env->broker_bootstrap,
 	    sizeof(env->broker_bootstrap));
+	harness_getenv("HARNESS_BROKER_PID", buf, sizeof(buf));
+	env->broker_pid = atoi(buf);
+	harness_getenv("HARNESS_BROKER_PARTITIONS", buf, sizeof(buf));
+	env->broker_partitions = atoi(buf);
 	harness_getenv("HARNESS_SERVICE_PID", buf, sizeof(buf));
 	env->service_pid = atoi(buf);
 	harness_getenv("HARNESS_SERVICE_PORT", buf, sizeof(buf));

@@ -37,6 +37,8 @@ struct harness_env {
 	char		pg_dsn[512];
 
 	pid_t		broker_pid;
+	int		broker_partitions;	/* 0: 4; set before harness_up */
+	char		broker_extra[64];	/* "" or -T name:partitions */
 	char		broker_bootstrap[256];
 
 	pid_t		service_pid;

@@ -88,6 +88,8 @@ assert_config_eq(const struct config *a, const struct config *b)
 	cr_assert_str_eq(a->kafka.brokers, b->kafka.brokers);
 	cr_assert_str_eq(a->kafka.topic, b->kafka.topic);
 	cr_assert_str_eq(a->kafka.group, b->kafka.group);
+	cr_assert_eq(a->kafka.static_membership, b->kafka.static_membership);
+	cr_assert_eq(a->kafka.stuck_after_sec, b->kafka.stuck_after_sec);
 	cr_assert_str_eq(a->postgres.dsn_env, b->postgres.dsn_env);
 
 	cr_assert_eq(a->metrics.max_step_labels, b->metrics.max_step_labels);
@@ -140,6 +142,8 @@ Test(defaults, match_spec)
 	cr_assert_str_eq(cfg.kafka.brokers, "");
 	cr_assert_str_eq(cfg.kafka.topic, "saga.events");
 	cr_assert_str_eq(cfg.kafka.group, "saga-tracker-service");
+	cr_assert_eq(cfg.kafka.static_membership, 1);
+	cr_assert_eq(cfg.kafka.stuck_after_sec, 30u);
 	cr_assert_str_eq(cfg.postgres.dsn_env, "SAGA_TRACKER_DB_DSN");
 
 	cr_assert_eq(cfg.metrics.max_step_labels, 64u);
@@ -323,7 +327,8 @@ Test(errors, syntax)
 Test(errors, unknown_keys)
 {
 	expect_error("err_unknown_key.yaml", ":3:3: kafka.bogus: unknown key "
-	    "(expected one of: brokers, topic, group)");
+	    "(expected one of: brokers, topic, group, static_membership, "
+	    "stuck_after)");
 	expect_error("err_unknown_section.yaml", ":2:1: secrets: unknown key "
 	    "(expected one of: kafka, postgres, metrics, workers, retention, "
 	    "alerts, routing, monitoring)");

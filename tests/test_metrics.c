@@ -43,7 +43,9 @@ static const char	*family_names[METRICS_FAMILY_COUNT] = {
 	"saga_events_rejected_total", "saga_last_failed_timestamp",
 	"saga_compensation_pending",
 	"saga_compensation_pending_oldest_seconds",
-	"saga_tracker_consumer_lag", "saga_tracker_api_latency_seconds",
+	"saga_tracker_consumer_lag", "saga_tracker_consumer_lag_age_seconds",
+	"saga_tracker_consumer_partitions", "saga_tracker_gauges_age_seconds",
+	"saga_tracker_db_up", "saga_tracker_api_latency_seconds",
 	"saga_tracker_db_query_seconds",
 	"saga_tracker_retention_deleted_total", "saga_tracker_build_info"
 };
@@ -564,6 +566,45 @@ Test(metrics, gauges)
 	free(text);
 }
 
+/*
+ * The ages count from the segment's creation until the first reading,
+ * then from the reading; the other two are plain gauges.
+ */
+Test(metrics, staleness_gauges)
+{
+	struct timespec	 ts = { 0, 300 * 1000000L };	/* time to pass */
+	char		*text;
+	double		 lag_age, gauges_age;
+
+	setup(8, 2);
+	text = render();
+	cr_expect_eq(count_lines(text, "saga_tracker_consumer_lag "), 0,
+	    "a lag sample before any reading");
+	free(text);
+	metrics_consumer_partitions_set(3);
+	metrics_db_up_set(1);
+	(void)nanosleep(&ts, NULL);
+	metrics_gauges_read();
+
+	text = render();
+	lag_age = sample(text, "saga_tracker_consumer_lag_age_seconds");
+	gauges_age = sample(text, "saga_tracker_gauges_age_seconds");
+	cr_expect_geq(lag_age, 0.3, "lag age %f", lag_age);
+	cr_expect_lt(lag_age, 5.0, "lag age %f", lag_age);
+	cr_expect_lt(gauges_age, 0.3, "gauges age %f", gauges_age);
+	cr_expect_eq(sample(text, "saga_tracker_consumer_partitions"), 3.0);
+	cr_expect_eq(sample(text, "saga_tracker_db_up"), 1.0);
+	free(text);
+
+	metrics_consumer_lag_read();
+	metrics_db_up_set(0);
+	text = render();
+	cr_expect_lt(sample(text, "saga_tracker_consumer_lag_age_seconds"),
+	    0.3);
+	cr_expect_eq(sample(text, "saga_tracker_db_up"), 0.0);
+	free(text);
+}
+
 Test(metrics, bad_params_and_lifecycle)
 {
 	struct metrics_params	p;
@@ -650,6 +691,28 @@ golden_inputs(void)
 	metrics_db_observe("saga_get", 0.003);
 }
 
+/* The _age_seconds samples depend on the clock: "AGE" in the file. */
+static char *
+golden_mask_ages(char *text)
+{
+	const char	*names[] = { "\nsaga_tracker_consumer_lag_age_seconds ",
+			    "\nsaga_tracker_gauges_age_seconds " };
+	char		*p, *end, *out;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		cr_assert_not_null(p = strstr(text, names[i]), "%s", names[i]);
+		p += strlen(names[i]);
+		cr_assert_not_null(end = strchr(p, '\n'));
+		cr_assert(asprintf(&out, "%.*sAGE%s", (int)(p - text), text,
+		    end) > 0);
+		free(text);
+		text = out;
+	}
+
+	return (text);
+}
+
 Test(metrics, golden_exposition)
 {
 	FILE		*fp;
@@ -658,7 +721,10 @@ Test(metrics, golden_exposition)
 
 	setup(3, 2);
 	golden_inputs();
+	metrics_consumer_partitions_set(2);
+	metrics_db_up_set(1);
 	text = render();
+	text = golden_mask_ages(text);
 
 	if (getenv("METRICS_GOLDEN_UPDATE") != NULL) {
 		cr_assert_not_null(fp = fopen(GOLDEN, "w"));

@@ -165,7 +165,10 @@ gauge(enum metrics_family family, const char *a)
 	return (metrics_gauge_value(s));
 }
 
-/* The exposition without saga_tracker_db_query_seconds, which moves. */
+/*
+ * The exposition without what moves by itself: the
+ * saga_tracker_db_query_seconds histogram and the *_age_seconds gauges.
+ */
 static char *
 render_saga_metrics(void)
 {
@@ -183,6 +186,9 @@ render_saga_metrics(void)
 		next = next != NULL ? next + 1 : line + strlen(line);
 		if (strstr(line, "saga_tracker_db_query_seconds") != NULL &&
 		    strstr(line, "saga_tracker_db_query_seconds") < next)
+			continue;
+		if (strstr(line, "_age_seconds") != NULL &&
+		    strstr(line, "_age_seconds") < next)
 			continue;
 		memcpy(out + olen, line, (size_t)(next - line));
 		olen += (size_t)(next - line);
