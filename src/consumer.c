@@ -863,6 +863,9 @@ consumer_queue(struct consumer_ctx *ctx, rd_kafka_message_t *m)
 	msg.payload = m->payload;
 	msg.len = m->len;
 	msg.received_ms = consumer_now_ms();
+	msg.timestamp_ms = rd_kafka_message_timestamp(m, NULL);
+	if (msg.timestamp_ms < 0)
+		msg.timestamp_ms = 0;
 	msg.owner = m;
 	while (applier_push(ctx->applier, &msg, CONSUMER_BATCH_MS) == -1) {
 		consumer_beat_unless_stuck(ctx);

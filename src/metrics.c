@@ -99,6 +99,7 @@ enum hist_id {
 	HIST_COMPENSATION = 0,
 	HIST_API,
 	HIST_DB,
+	HIST_DELAY,
 	HIST_COUNT
 };
 
@@ -234,6 +235,10 @@ static const struct family_def	families[METRICS_FAMILY_COUNT] = {
 	    "saga_tracker_retention_deleted_total",
 	    "Rows removed by retention, by table.",
 	    TYPE_COUNTER, -1, 1, { DIM_TABLE }, { "table" } },
+	[METRICS_EVENT_DELAY] = { "saga_tracker_event_delay_seconds",
+	    "From the Kafka message timestamp (else occurredAt) to the "
+	    "commit that applied the event.",
+	    TYPE_HISTOGRAM, HIST_DELAY, 0, { 0 }, { NULL } },
 	[METRICS_BUILD_INFO] = { "saga_tracker_build_info",
 	    "Build information; the value is always 1.",
 	    TYPE_GAUGE, -1, 1, { 0 }, { "version" } },
@@ -244,6 +249,10 @@ static const char	*type_names[] = { "counter", "gauge", "histogram" };
 static const char	*statuses[STATUS_COUNT] = {
 	"STARTED", "IN_PROGRESS", "COMPLETED",
 	"FAILED", "COMPENSATING", "COMPENSATED"
+};
+
+static const double	default_delay_buckets[] = {
+	0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600
 };
 
 static const double	default_latency_buckets[] = {
@@ -424,6 +433,8 @@ params_check(const struct metrics_params *p, char *err, size_t errlen)
 	    bounds_check("api", p->api_buckets, p->api_bucket_count,
 	    err, errlen) == -1 ||
 	    bounds_check("db", p->db_buckets, p->db_bucket_count,
+	    err, errlen) == -1 ||
+	    bounds_check("delay", p->delay_buckets, p->delay_bucket_count,
 	    err, errlen) == -1)
 		return (-1);
 
@@ -560,6 +571,8 @@ layout_bounds(struct seg_hdr *hdr, const struct metrics_params *p)
 	n[HIST_API] = p->api_bucket_count;
 	b[HIST_DB] = p->db_buckets;
 	n[HIST_DB] = p->db_bucket_count;
+	b[HIST_DELAY] = p->delay_buckets;
+	n[HIST_DELAY] = p->delay_bucket_count;
 
 	for (h = HIST_API; h <= HIST_DB; h++) {
 		if (b[h] == NULL) {
@@ -567,6 +580,11 @@ layout_bounds(struct seg_hdr *hdr, const struct metrics_params *p)
 			n[h] = sizeof(default_latency_buckets) /
 			    sizeof(default_latency_buckets[0]);
 		}
+	}
+	if (b[HIST_DELAY] == NULL) {
+		b[HIST_DELAY] = default_delay_buckets;
+		n[HIST_DELAY] = sizeof(default_delay_buckets) /
+		    sizeof(default_delay_buckets[0]);
 	}
 
 	for (h = 0; h < HIST_COUNT; h++) {
@@ -1209,6 +1227,15 @@ metrics_db_observe(const char *query, double seconds)
 
 	if (metrics_series_lookup(METRICS_DB_QUERY, &query, &s) != -1)
 		observe_cell(HIST_DB, s.cell, seconds);
+}
+
+void
+metrics_event_delay_observe(double seconds)
+{
+	struct metrics_series	s;
+
+	if (metrics_series_lookup(METRICS_EVENT_DELAY, NULL, &s) != -1)
+		observe_cell(HIST_DELAY, s.cell, seconds < 0 ? 0 : seconds);
 }
 
 void

@@ -61,6 +61,7 @@ enum metrics_family {
 	METRICS_API_LATENCY,		/* histogram {endpoint,method} */
 	METRICS_DB_QUERY,		/* histogram {query} */
 	METRICS_RETENTION_DELETED,	/* counter {table} */
+	METRICS_EVENT_DELAY,		/* histogram */
 	METRICS_BUILD_INFO,		/* gauge {version} = 1 */
 	METRICS_FAMILY_COUNT
 };
@@ -77,6 +78,8 @@ struct metrics_params {
 	size_t		api_bucket_count;
 	const double	*db_buckets;		/* NULL: 0.001 .. 10 */
 	size_t		db_bucket_count;
+	const double	*delay_buckets;		/* NULL: 0.1 .. 600 */
+	size_t		delay_bucket_count;
 };
 
 /*
@@ -152,6 +155,7 @@ void		metrics_api_observe(const char *endpoint, const char *method,
 		    double seconds);
 void		metrics_db_observe(const char *query, double seconds);
 void		metrics_retention_deleted(const char *table, uint64_t rows);
+void		metrics_event_delay_observe(double seconds);
 
 /* Monotonic seconds: what every _seconds histogram is timed with. */
 double		metrics_now(void);

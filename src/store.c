@@ -1366,14 +1366,29 @@ item_count(const struct item *it)
 		    saga_reject_reason_name(SAGA_REJECT_CONFLICT));
 }
 
+/*
+ * After COMMIT: each stored item's counters, and for each applied event
+ * its delay from the Kafka timestamp (else occurredAt) to now.
+ */
 static void
 batch_count(const struct batch *b)
 {
-	size_t		i;
+	const struct item	*it;
+	struct timespec		 ts;
+	int64_t			 now, from;
+	size_t			 i;
 
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	for (i = 0; i < b->n; i++) {
-		if (b->items[i].stored)
-			item_count(&b->items[i]);
+		if (!(it = &b->items[i])->stored)
+			continue;
+		item_count(it);
+		if (it->reason != SAGA_REJECT_NONE)
+			continue;
+		from = it->msg->timestamp_ms > 0 ? it->msg->timestamp_ms :
+		    it->ev.occurred_at;
+		metrics_event_delay_observe((double)(now - from) / 1000.0);
 	}
 }
 

@@ -44,8 +44,10 @@
  * saga_compensation_duration_seconds from the saga deltas, and
  * saga_last_failed_timestamp, raised to the occurredAt of every fresh
  * FAILED event (so it is the newest FAILED event whatever the arrival
- * order).  A redelivered batch therefore changes neither rows nor
- * counters.  saga_tracker_db_query_seconds{query} is observed for
+ * order), and saga_tracker_event_delay_seconds, per applied event,
+ * from its Kafka timestamp (store_msg.timestamp_ms; else its
+ * occurredAt) to the end of the COMMIT.  A redelivered batch therefore
+ * changes neither rows nor counters.  saga_tracker_db_query_seconds{query} is observed for
  * every statement under the names above ("begin", "commit" too), whether
  * it succeeded or not.
  *
@@ -88,6 +90,7 @@ struct store_msg {
 	const void	*payload;	/* may be NULL when len is 0 */
 	size_t		 len;
 	int64_t		 received_ms;	/* UTC ms, when consumed */
+	int64_t		 timestamp_ms;	/* Kafka's timestamp, 0: none */
 	void		*owner;		/* the caller's; the store ignores it */
 };
 

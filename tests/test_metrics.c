@@ -47,7 +47,8 @@ static const char	*family_names[METRICS_FAMILY_COUNT] = {
 	"saga_tracker_consumer_partitions", "saga_tracker_gauges_age_seconds",
 	"saga_tracker_db_up", "saga_tracker_api_latency_seconds",
 	"saga_tracker_db_query_seconds",
-	"saga_tracker_retention_deleted_total", "saga_tracker_build_info"
+	"saga_tracker_retention_deleted_total",
+	"saga_tracker_event_delay_seconds", "saga_tracker_build_info"
 };
 
 struct gate {
@@ -482,9 +483,12 @@ Test(metrics, inf_bucket_equals_count)
 	metrics_api_observe("/api/v1/sagas", "GET", 0.0005);
 	metrics_api_observe("/api/v1/sagas", "GET", 20);
 	metrics_db_observe("saga_list", 0.01);
+	metrics_event_delay_observe(3);
+	metrics_event_delay_observe(1e6);
 
 	text = render();
-	cr_expect_eq(check_histograms(text), 3);
+	cr_expect_eq(check_histograms(text), 4);
+	expect_inf_equals_count(text, "saga_tracker_event_delay_seconds", "");
 	expect_inf_equals_count(text, "saga_compensation_duration_seconds",
 	    "");
 	expect_inf_equals_count(text, "saga_tracker_api_latency_seconds",
@@ -680,6 +684,8 @@ golden_inputs(void)
 	metrics_pending_set(1, 61.5);
 	metrics_retention_deleted("saga_instance", 3);
 	metrics_retention_deleted("saga_event", 12);
+	metrics_event_delay_observe(0.2);
+	metrics_event_delay_observe(45);
 	metrics_consumer_lag_set(12);
 	metrics_consumer_lag_partition_set(0, 5);
 	metrics_consumer_lag_partition_set(1, 7);

@@ -25,7 +25,8 @@
 # >= 0.7 of COPY at 10^7, API >= 0.8 of pgbench at 10^7 and its p50
 # within 20 % of its own at 10^5, a gauge refresh <= 5 ms.
 #
-# BENCH_SCALE_FILL_ONLY=1 only fills the sizes not cached yet.
+# BENCH_SCALE_FILL_ONLY=1 only fills the sizes not cached yet;
+# BENCH_SCALE_PARTS="api" (or "db") runs only steps 4 (or 2-3).
 # PostgreSQL runs with shared_buffers=1GB, C locale.  Everything it
 # started is stopped on exit; BENCH_KEEP=1 keeps the work directory.
 # Needs `make app` and .build/bench/bench_scale.
@@ -35,6 +36,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 sizes=${BENCH_SCALE_SIZES:-"100000 1000000 10000000"}
 seconds=${BENCH_SCALE_SECONDS:-2}
 rounds=${BENCH_SCALE_ROUNDS:-3}
+parts=${BENCH_SCALE_PARTS:-"db api"}
 cache="$root/.build/bench-scale"
 so="$root/.build/saga-tracker/saga-tracker.so"
 tool="$root/.build/bench/bench_scale"
@@ -305,17 +307,20 @@ one_size() {
 	{
 		echo "bytes_per_saga $((bytes / n))"
 		echo "disk $(du -sh "$dir/data" | cut -f1)"
-		"$tool" measure "$dsn" "$n"
 	} >"$out"
-	log "refilling the purged day"
-	psql_q -v n="$n" -v lo=1 -v hi=$(((n + 30) / 31)) -v t0="'$t0'" \
-	    -f "$root/tests/bench/scale_fill.sql"
-	psql_q -c 'VACUUM saga_instance, saga_event'
-
-	log "$n sagas: API"
-	start_service
-	api_all "$n" | sed 's/^/api /' >>"$out"
-	stop_service
+	if [[ " $parts " == *" db "* ]]; then
+		"$tool" measure "$dsn" "$n" >>"$out"
+		log "refilling the purged day"
+		psql_q -v n="$n" -v lo=1 -v hi=$(((n + 30) / 31)) \
+		    -v t0="'$t0'" -f "$root/tests/bench/scale_fill.sql"
+		psql_q -c 'VACUUM saga_instance, saga_event'
+	fi
+	if [[ " $parts " == *" api "* ]]; then
+		log "$n sagas: API"
+		start_service
+		api_all "$n" | sed 's/^/api /' >>"$out"
+		stop_service
+	fi
 	stop_pg
 	results="$results $n"
 }
