@@ -16,6 +16,7 @@
 #include "build_info.h"
 #include "consumer.h"
 #include "metrics.h"
+#include "outcome.h"
 #include "purger.h"
 #include "schema.h"
 
@@ -145,6 +146,12 @@ kore_parent_configure(int argc, char **argv)
 
 	if (consumer_shared_init() == -1) {
 		fprintf(stderr, "consumer: cannot map the shared status: %s\n",
+		    strerror(errno));
+		exit(1);
+	}
+
+	if (outcome_shared_init() == -1) {
+		fprintf(stderr, "outcome: cannot map the shared slots: %s\n",
 		    strerror(errno));
 		exit(1);
 	}
