@@ -27,7 +27,7 @@
  * parent respawns finds its predecessor's slots, like the metrics
  * segment's counters.  Without the mapping (tests, tools) each store
  * keeps a slot of its own, which covers a lost connection but not a
- * dead process.
+ * dead process: so do the HTTP workers' stores of the manual PATCH.
  *
  * What is left: a process that dies while outcome_count() is adding a
  * tally (a few atomic adds, no system call, microseconds) leaves the

@@ -270,7 +270,13 @@ static void	 store_fault(struct store *, enum store_fault);
 static void	 store_fault_sent(void *);
 static void	 token_params(struct pgarray_params *, char *, size_t,
 		    uint64_t, const char *);
+static void	 outcome_queue(struct store *, struct pipeline *,
+		    struct outcome *, struct pgarray_params *, char *, size_t);
+static int	 commit_run(struct store *, struct pipeline *, char *,
+		    size_t);
 static int	 outcome_resolve(struct store *, char *, size_t);
+static int	 manual_commit(struct store *, const struct item *,
+		    struct outcome *, char *, size_t);
 static int	 outcome_settle(struct store *, PGresult *, uint64_t, char *,
 		    size_t);
 
@@ -1325,7 +1331,6 @@ batch_finish(struct store *s, struct batch *b, struct outcome *o, char *err,
 {
 	struct pipeline		 p;
 	struct pgarray_params	 x, t;
-	uint64_t		 token;
 	int			 rc;
 	char			 num[STORE_NUM_LEN];
 
@@ -1337,14 +1342,7 @@ batch_finish(struct store *s, struct batch *b, struct outcome *o, char *err,
 
 	pipeline_init(&p, s->conn);
 	batch_tally(b, o);
-	if (!outcome_empty(o)) {
-		token = outcome_token_new();
-		token_params(&t, num, sizeof(num), token, outcome_format(o));
-		(void)pipeline_add(&p, "insert_outcome", sql_insert_outcome,
-		    &t, PGRES_COMMAND_OK);
-		atomic_store(&s->slot->token, token);
-		store_fault(s, STORE_FAULT_COMMIT_SEND);
-	}
+	outcome_queue(s, &p, o, &t, num, sizeof(num));
 	/*
 	 * The upsert last before COMMIT: a backend whose client died
 	 * while the upsert waited for a lock still commits the batch, as
@@ -1353,15 +1351,47 @@ batch_finish(struct store *s, struct batch *b, struct outcome *o, char *err,
 	if (b->nfresh > 0)
 		(void)pipeline_add(&p, "upsert_sagas", sql_upsert_sagas, &x,
 		    PGRES_COMMAND_OK);
-	(void)pipeline_add(&p, "commit", "COMMIT", NULL, PGRES_COMMAND_OK);
-	if (s->fault != NULL) {
-		p.sent = store_fault_sent;
-		p.sent_arg = s;
-	}
-
-	rc = pipeline_run(&p, err, errlen);
-	pipeline_clear(&p);
+	rc = commit_run(s, &p, err, errlen);
 	pgarray_params_free(&x);
+
+	return (rc);
+}
+
+/*
+ * Queue the tally into p under a new token, unless it counts nothing,
+ * and put the token in the slot: from now on the slot stands for the
+ * COMMIT that follows (outcome.h).  t and num must live until p ran.
+ */
+static void
+outcome_queue(struct store *s, struct pipeline *p, struct outcome *o,
+    struct pgarray_params *t, char *num, size_t numlen)
+{
+	uint64_t	token;
+
+	if (outcome_empty(o))
+		return;
+
+	token = outcome_token_new();
+	token_params(t, num, numlen, token, outcome_format(o));
+	(void)pipeline_add(p, "insert_outcome", sql_insert_outcome, t,
+	    PGRES_COMMAND_OK);
+	atomic_store(&s->slot->token, token);
+	store_fault(s, STORE_FAULT_COMMIT_SEND);
+}
+
+/* Add COMMIT to p and run it all; the fault hook sees it sent. */
+static int
+commit_run(struct store *s, struct pipeline *p, char *err, size_t errlen)
+{
+	int		rc;
+
+	(void)pipeline_add(p, "commit", "COMMIT", NULL, PGRES_COMMAND_OK);
+	if (s->fault != NULL) {
+		p->sent = store_fault_sent;
+		p->sent_arg = s;
+	}
+	rc = pipeline_run(p, err, errlen);
+	pipeline_clear(p);
 
 	return (rc);
 }
@@ -1780,29 +1810,46 @@ store_manual_transition(struct store *s, const char *saga_id,
 	b.nsagas = 1;
 
 	if (store_usable(s, err, errlen) == -1 ||
+	    outcome_resolve(s, err, errlen) == -1 ||
 	    store_command(s, "begin", "BEGIN", err, errlen) == -1) {
 		saga_state_free(&st);
 		return (STORE_MANUAL_FAILED);
 	}
 
+	outcome_init(&o);
 	rc = manual_apply(s, &b, &it, target, reason, err, errlen);
 	if (rc == STORE_MANUAL_DONE &&
-	    store_command(s, "commit", "COMMIT", err, errlen) == -1)
+	    manual_commit(s, &it, &o, err, errlen) == -1)
 		rc = STORE_MANUAL_FAILED;
 	if (rc != STORE_MANUAL_DONE) {
 		store_rollback(s);
+		outcome_free(&o);
 		saga_event_free(&it.ev);
 		saga_state_free(&st);
 		return (rc);
 	}
 
 	/* Counted like a consumed event, only now that it is committed. */
-	outcome_init(&o);
-	item_tally(&it, &o);
-	outcome_count(&o);
+	store_counted(s, &o);
 	outcome_free(&o);
 	saga_event_free(&it.ev);
 	*out = st;
 
 	return (STORE_MANUAL_DONE);
+}
+
+/* The manual event's tally under a token, and COMMIT: one round trip. */
+static int
+manual_commit(struct store *s, const struct item *it, struct outcome *o,
+    char *err, size_t errlen)
+{
+	struct pipeline		p;
+	struct pgarray_params	t;
+	char			num[STORE_NUM_LEN];
+
+	item_tally(it, o);
+	pipeline_init(&p, s->conn);
+	outcome_queue(s, &p, o, &t, num, sizeof(num));
+
+	return (commit_run(s, &p, err, errlen));
 }

@@ -176,7 +176,10 @@ int		 store_refresh_gauges(struct store *, char *, size_t);
  * rebuild its state from its events, check that target is allowed
  * (from FAILED or COMPENSATING to COMPENSATING or COMPENSATED), store a
  * history event with source "manual" and the reason, write the row, and
- * after COMMIT count it like a consumed event.  On STORE_MANUAL_DONE
+ * after COMMIT count it like a consumed event: its tally goes with the
+ * COMMIT under a token in the store's slot, as a batch's does, and a
+ * lost answer is resolved at the start of the next call (or batch) on
+ * this store.  On STORE_MANUAL_DONE
  * *out holds the new row (free it with saga_state_free); otherwise err
  * says why (the transition, or the statement that failed).
  */

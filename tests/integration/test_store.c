@@ -1940,3 +1940,67 @@ Test(store, old_outcomes_are_purged_by_the_gauge_refresh)
 	store_close(s);
 	gen_free(g);
 }
+
+/*
+ * The manual PATCH's COMMIT with its answer lost after it ran, and
+ * before: the next transition on that store finds out, and the
+ * compensation is counted once either way.
+ */
+Test(store, manual_commit_answer_lost_is_counted_exactly_once)
+{
+	struct store_batch_result	 sum;
+	struct saga_state		 out;
+	struct store			*s;
+	struct gen			*g;
+	struct fault			 f;
+	PGconn				*conn;
+	PGresult			*ids;
+	char				 dsn[256], err[512];
+	uint64_t			 comp0, hist0;
+
+	metrics_up();
+	harness_db_fresh("manual_lost", dsn, sizeof(dsn));
+	g = gen_new();
+	s = open_store(dsn);
+	conn = harness_db_connect(dsn);
+	apply_range(s, g, 0, GEN_MSGS, &sum);
+	ids = PQexec(conn, "SELECT saga_id FROM saga_instance WHERE status = "
+	    "'FAILED' ORDER BY saga_id LIMIT 2");
+	cr_assert_eq(PQresultStatus(ids), PGRES_TUPLES_OK);
+	cr_assert_eq(PQntuples(ids), 2);
+	comp0 = counter(METRICS_SAGA_COMPENSATED, NULL, NULL);
+	hist0 = histogram_count("saga_compensation_duration_seconds");
+
+	memset(&f, 0, sizeof(f));
+	f.watch = conn;
+	store_fault_hook(s, on_fault, &f);
+	f.lose = LOST_AFTER;
+	cr_assert_eq(store_manual_transition(s, PQgetvalue(ids, 0, 0),
+	    SAGA_COMPENSATED, "test", &out, err, sizeof(err)),
+	    STORE_MANUAL_FAILED);
+	cr_assert_eq(counter(METRICS_SAGA_COMPENSATED, NULL, NULL), comp0);
+	/* Committed: a second try is refused, and counts the first. */
+	cr_assert_eq(store_manual_transition(s, PQgetvalue(ids, 0, 0),
+	    SAGA_COMPENSATED, "test", &out, err, sizeof(err)),
+	    STORE_MANUAL_CONFLICT, "%s", err);
+	cr_assert_eq(counter(METRICS_SAGA_COMPENSATED, NULL, NULL), comp0 + 1);
+
+	f.lose = LOST_BEFORE;
+	cr_assert_eq(store_manual_transition(s, PQgetvalue(ids, 1, 0),
+	    SAGA_COMPENSATED, "test", &out, err, sizeof(err)),
+	    STORE_MANUAL_FAILED);
+	cr_assert_eq(store_manual_transition(s, PQgetvalue(ids, 1, 0),
+	    SAGA_COMPENSATED, "test", &out, err, sizeof(err)),
+	    STORE_MANUAL_DONE, "%s", err);
+	saga_state_free(&out);
+	cr_assert_eq(counter(METRICS_SAGA_COMPENSATED, NULL, NULL), comp0 + 2);
+	cr_assert_eq(histogram_count("saga_compensation_duration_seconds"),
+	    hist0 + 2);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM saga_event "
+	    "WHERE source = 'manual'"), 2);
+
+	PQclear(ids);
+	PQfinish(conn);
+	store_close(s);
+	gen_free(g);
+}
