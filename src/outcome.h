@@ -29,10 +29,11 @@
  * keeps a slot of its own, which covers a lost connection but not a
  * dead process: so do the HTTP workers' stores of the manual PATCH.
  *
- * What is left: a process that dies while outcome_count() is adding a
- * tally (a few atomic adds, no system call, microseconds) leaves the
- * slot set, and its successor counts the whole tally again: the part
- * already added is counted twice.  And a token is only as good as its
+ * What is left: a process that dies after outcome_count() began adding
+ * a tally and before the slot is cleared (atomic adds in shared memory
+ * and one atomic store, no system call, microseconds) leaves the slot
+ * set, and its successor counts the whole tally again: what was already
+ * added is counted twice.  And a token is only as good as its
  * row: rows are purged an hour after their batch (OUTCOME_KEEP_SQL), so a
  * slot left unresolved that long (the database unreachable from this
  * replica for an hour) is taken as not committed.

@@ -92,8 +92,9 @@
  * retry finds every event stored and counts nothing.  None: it did not
  * commit, and the retry stores and counts everything.  Either way the
  * counters end exact.  The part not covered is outcome.h's: a process
- * that dies while adding a tally to the counters (microseconds) has it
- * counted again in full by its successor, and a slot left unresolved
+ * that dies after it began adding a tally to the counters and before it
+ * cleared the slot (microseconds, no system call) has the whole tally
+ * counted again by its successor, and a slot left unresolved
  * for longer than the rows are kept (an hour) is taken as not
  * committed.  store_refresh_gauges() purges the rows older than that
  * (outcome_purge, through the created_at index).
