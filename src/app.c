@@ -17,6 +17,7 @@
 #include "consumer.h"
 #include "grouplag.h"
 #include "metrics.h"
+#include "outcome.h"
 #include "purger.h"
 #include "schema.h"
 
@@ -152,6 +153,12 @@ kore_parent_configure(int argc, char **argv)
 	}
 	if (grouplag_shared_init() == -1) {
 		fprintf(stderr, "grouplag: cannot map the shared reading: %s\n",
+		    strerror(errno));
+		exit(1);
+	}
+
+	if (outcome_shared_init() == -1) {
+		fprintf(stderr, "outcome: cannot map the shared slots: %s\n",
 		    strerror(errno));
 		exit(1);
 	}

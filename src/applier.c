@@ -13,6 +13,10 @@
 #include <time.h>
 
 #include "applier.h"
+#include "outcome.h"
+
+_Static_assert(APPLIER_LANES_MAX <= OUTCOME_SLOTS_MAX,
+    "every lane needs an outcome slot");
 
 struct lane {
 	struct applier		*owner;
@@ -39,18 +43,26 @@ struct applier {
 	struct lane		 lanes[APPLIER_LANES_MAX];
 };
 
+static int	 applier_lane_index(const struct lane *);
 static int64_t	 applier_now_ms(void);
 static void	 applier_deadline(struct timespec *, int);
 static int	 applier_cond_init(pthread_cond_t *);
 static int	 applier_lane_init(struct applier *, struct lane *, char *,
 		    size_t);
 static void	*applier_lane_main(void *);
+static int	 applier_lane_connect(struct lane *);
 static void	 applier_lane_take(struct lane *);
 static void	 applier_lane_apply(struct lane *);
 static int	 applier_lane_attempt(struct lane *,
 		    struct store_batch_result *);
 static int	 applier_lane_nap(struct lane *, int);
 static int	 applier_idle(const struct applier *);
+
+static int
+applier_lane_index(const struct lane *l)
+{
+	return ((int)(l - l->owner->lanes));
+}
 
 static int64_t
 applier_now_ms(void)
@@ -258,9 +270,20 @@ applier_attempt_ms(struct applier *a)
 static void *
 applier_lane_main(void *arg)
 {
-	struct lane	*l = arg;
-	struct applier	*a = l->owner;
-	size_t		 n;
+	struct lane		*l = arg;
+	struct applier		*a = l->owner;
+	struct outcome_slot	*slot;
+	size_t			 n;
+
+	/*
+	 * A lane of a respawned worker counts what its predecessor
+	 * committed but did not count, without waiting for a batch; if
+	 * the database cannot say yet, the first attempt asks again (and
+	 * reports why it cannot).
+	 */
+	slot = outcome_shared_slot(applier_lane_index(l));
+	if (slot != NULL && atomic_load(&slot->token) != 0)
+		(void)applier_lane_connect(l);
 
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
@@ -326,6 +349,27 @@ applier_lane_apply(struct lane *l)
 	}
 }
 
+/*
+ * Open the lane's store if need be, with the lane's shared outcome slot
+ * (outcome.h; the store's own without the mapping), which it resolves.
+ */
+static int
+applier_lane_connect(struct lane *l)
+{
+	if (l->store != NULL)
+		return (0);
+
+	if ((l->store = store_open(l->owner->dsn, l->err,
+	    sizeof(l->err))) == NULL)
+		return (-1);
+	store_expire_after(l->store, l->owner->expire_sec);
+
+	/* Unresolved, it is resolved again before the first batch. */
+	return (store_outcome_slot(l->store,
+	    outcome_shared_slot(applier_lane_index(l)), l->err,
+	    sizeof(l->err)));
+}
+
 /* One try: connect if need be, apply the batch in one transaction. */
 static int
 applier_lane_attempt(struct lane *l, struct store_batch_result *res)
@@ -333,10 +377,8 @@ applier_lane_attempt(struct lane *l, struct store_batch_result *res)
 	int		rc;
 
 	atomic_store(&l->attempt_ms, applier_now_ms());
-	if (l->store == NULL &&
-	    (l->store = store_open(l->owner->dsn, l->err,
-	    sizeof(l->err))) != NULL)
-		store_expire_after(l->store, l->owner->expire_sec);
+	if (l->store == NULL)
+		(void)applier_lane_connect(l);
 	rc = l->store == NULL ? -1 : store_apply_batch(l->store, l->batch,
 	    l->nbatch, res, l->err, sizeof(l->err));
 	atomic_store(&l->attempt_ms, 0);

@@ -15,6 +15,12 @@
  * order.  Should two lanes ever touch one saga, the store's per-saga
  * locks serialise them.
  *
+ * Lane i keeps the token of its COMMIT in flight in shared outcome slot
+ * i (outcome.h), which the kore parent maps before it forks: a lane of
+ * a respawned worker that finds its slot set resolves it at start,
+ * before any batch, so what its predecessor committed but did not count
+ * is counted once.
+ *
  * With one database backend per lane, PostgreSQL's work is spread over
  * the machine's cores, and a lane with busier partitions does not hold
  * the others back.

@@ -78,6 +78,8 @@ pipeline_run(struct pipeline *p, char *err, size_t errlen)
 	}
 
 	rc = pipeline_send(p, err, errlen);
+	if (rc == 0 && p->sent != NULL)
+		p->sent(p->sent_arg);
 	if (rc == 0)
 		rc = pipeline_collect(p, err, errlen);
 

@@ -42,6 +42,9 @@ struct pipeline {
 	struct pipeline_stmt	 stmts[PIPELINE_MAX];
 	int			 n;
 	int			 overflow;	/* pipeline_run() refuses */
+	/* Called once everything is sent, before any result is read. */
+	void			(*sent)(void *);
+	void			*sent_arg;
 };
 
 void	pipeline_init(struct pipeline *, PGconn *);

@@ -151,9 +151,26 @@ static const char migration_2[] =
 	"INSERT INTO saga_status_delta (status, n)"
 	"  SELECT status, count(*) FROM saga_instance GROUP BY status;";
 
+/*
+ * Version 3: the counter deltas of each batch, under the random token
+ * of the attempt that wrote them (outcome.h).  deltas is NULL in a
+ * tombstone: the attempt under that token did not commit, and since the
+ * tombstone holds its key, never will.  Rows are purged by age, through
+ * the created_at index.
+ */
+static const char migration_3[] =
+	"CREATE TABLE saga_batch_outcome ("
+	"  token           bigint PRIMARY KEY,"
+	"  created_at      timestamptz NOT NULL DEFAULT now(),"
+	"  deltas          text"
+	");"
+	"CREATE INDEX saga_batch_outcome_created_idx ON saga_batch_outcome"
+	"  (created_at);";
+
 static const struct migration migrations[] = {
 	{ 1, "saga_instance, saga_event, saga_event_rejected", migration_1 },
 	{ 2, "saga_status_delta and its triggers", migration_2 },
+	{ 3, "saga_batch_outcome", migration_3 },
 };
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))

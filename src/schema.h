@@ -42,6 +42,17 @@
  *			saga_compensation_pending are read from it at a cost
  *			that does not grow with the table (store.h).
  *
+ * Migration 3 adds
+ *
+ *   saga_batch_outcome	one row per committed batch that changed a
+ *			counter: a random 64-bit token, created_at, and the
+ *			batch's counter deltas as outcome.h text; or, with
+ *			deltas NULL, a tombstone for a token whose COMMIT
+ *			was never seen and did not happen.  It is how a
+ *			COMMIT of unknown outcome is counted exactly once
+ *			(outcome.h).  Rows older than an hour are purged by
+ *			the gauge refresh, through the created_at index.
+ *
  * Times are timestamptz with millisecond values (saga.h works in UTC
  * milliseconds).  Statuses are the SPEC names, checked by constraints.
  */

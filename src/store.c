@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include <libpq-fe.h>
 
 #include "metrics.h"
+#include "outcome.h"
 #include "pgarray.h"
 #include "pipeline.h"
 #include "saga.h"
@@ -45,9 +45,15 @@
 #define STORE_REJECT_CHUNK	1000	/* rows per insert_rejected */
 #define STORE_NUM_LEN		24
 
+/* slot: where the token of a COMMIT in flight is, own or shared. */
 struct store {
 	PGconn			*conn;
 	unsigned int		 expire_sec;	/* 0: nothing expires */
+	struct outcome_slot	*slot;
+	struct outcome_slot	 own;
+	void			(*fault)(enum store_fault, int, int,
+				    void *);	/* tests only */
+	void			*fault_arg;
 };
 
 /*
@@ -203,6 +209,22 @@ static const char sql_refresh_fold[] =
 	"  SELECT status, n FROM s WHERE n <> 0) "
 	"SELECT status, n FROM s";
 
+static const char sql_insert_outcome[] =
+	"INSERT INTO saga_batch_outcome (token, deltas) "
+	"VALUES ($1::int8, $2::text)";
+
+/* A tombstone, unless the token's transaction wrote the row (outcome.h). */
+static const char sql_outcome_probe[] =
+	"INSERT INTO saga_batch_outcome (token, deltas) "
+	"VALUES ($1::int8, NULL) ON CONFLICT (token) DO NOTHING";
+
+static const char sql_outcome_read[] =
+	"SELECT deltas FROM saga_batch_outcome WHERE token = $1::int8";
+
+static const char sql_outcome_purge[] =
+	"DELETE FROM saga_batch_outcome "
+	"WHERE created_at < now() - " OUTCOME_KEEP_SQL;
+
 /* The partial index on this expression makes it one index probe. */
 static const char sql_refresh_oldest[] =
 	"SELECT coalesce(greatest(extract(epoch FROM now() -"
@@ -233,15 +255,31 @@ static void	 batch_mark_dups(struct batch *);
 static void	 batch_free(struct batch *);
 static int	 batch_sagas(struct batch *, char *, size_t);
 static size_t	 batch_saga_index(const struct batch *, const char *);
-static int	 batch_transaction(struct store *, struct batch *, char *,
-		    size_t);
+static int	 batch_transaction(struct store *, struct batch *,
+		    struct outcome *, char *, size_t);
 static int	 batch_begin(struct store *, struct batch *, char *, size_t);
-static int	 batch_finish(struct store *, struct batch *, char *, size_t);
+static int	 batch_finish(struct store *, struct batch *, struct outcome *,
+		    char *, size_t);
 static void	 batch_error_where(const struct batch *, char *, size_t);
-static void	 batch_count(const struct batch *);
+static void	 batch_tally(const struct batch *, struct outcome *);
+static void	 batch_delays(const struct batch *);
 static void	 batch_result(const struct batch *,
 		    struct store_batch_result *);
-static void	 item_count(const struct item *);
+static void	 item_tally(const struct item *, struct outcome *);
+static void	 store_counted(struct store *, struct outcome *);
+static void	 store_fault(struct store *, enum store_fault);
+static void	 store_fault_sent(void *);
+static void	 token_params(struct pgarray_params *, char *, size_t,
+		    uint64_t, const char *);
+static void	 outcome_queue(struct store *, struct pipeline *,
+		    struct outcome *, struct pgarray_params *, char *, size_t);
+static int	 commit_run(struct store *, struct pipeline *, char *,
+		    size_t);
+static int	 outcome_resolve(struct store *, char *, size_t);
+static int	 manual_commit(struct store *, const struct item *,
+		    struct outcome *, char *, size_t);
+static int	 outcome_settle(struct store *, PGresult *, uint64_t, char *,
+		    size_t);
 
 static int	 insert_rejected(struct store *, struct batch *, char *,
 		    size_t);
@@ -333,6 +371,7 @@ store_open(const char *dsn, char *err, size_t errlen)
 		store_error(err, errlen, "store: %s", strerror(errno));
 		return (NULL);
 	}
+	s->slot = &s->own;
 
 	/* Keywords before dbname are defaults the DSN may override. */
 	s->conn = PQconnectdbParams(keys, values, 1);
@@ -1282,29 +1321,78 @@ done:
 	return (rc);
 }
 
-/* The last round trip: the rebuilt saga rows, if any, and COMMIT. */
+/*
+ * The last round trip: the tally under a new token, if it counts
+ * anything, the rebuilt saga rows, if any, and COMMIT.  The token is in the
+ * slot before any of it is sent (outcome.h).
+ */
 static int
-batch_finish(struct store *s, struct batch *b, char *err, size_t errlen)
+batch_finish(struct store *s, struct batch *b, struct outcome *o, char *err,
+    size_t errlen)
 {
-	struct pipeline	 p;
-	struct pgarray_params	 x;
-	int		 rc;
+	struct pipeline		 p;
+	struct pgarray_params	 x, t;
+	int			 rc;
+	char			 num[STORE_NUM_LEN];
 
 	memset(&x, 0, sizeof(x));
+	if (b->nfresh > 0 && saga_arrays(b, &x, err, errlen) == -1) {
+		pgarray_params_free(&x);
+		return (-1);
+	}
+
 	pipeline_init(&p, s->conn);
-	if (b->nfresh > 0) {
-		if (saga_arrays(b, &x, err, errlen) == -1) {
-			pgarray_params_free(&x);
-			return (-1);
-		}
+	batch_tally(b, o);
+	outcome_queue(s, &p, o, &t, num, sizeof(num));
+	/*
+	 * The upsert last before COMMIT: a backend whose client died
+	 * while the upsert waited for a lock still commits the batch, as
+	 * it did without the tally (test_store's killed batches).
+	 */
+	if (b->nfresh > 0)
 		(void)pipeline_add(&p, "upsert_sagas", sql_upsert_sagas, &x,
 		    PGRES_COMMAND_OK);
-	}
-	(void)pipeline_add(&p, "commit", "COMMIT", NULL, PGRES_COMMAND_OK);
-
-	rc = pipeline_run(&p, err, errlen);
-	pipeline_clear(&p);
+	rc = commit_run(s, &p, err, errlen);
 	pgarray_params_free(&x);
+
+	return (rc);
+}
+
+/*
+ * Queue the tally into p under a new token, unless it counts nothing,
+ * and put the token in the slot: from now on the slot stands for the
+ * COMMIT that follows (outcome.h).  t and num must live until p ran.
+ */
+static void
+outcome_queue(struct store *s, struct pipeline *p, struct outcome *o,
+    struct pgarray_params *t, char *num, size_t numlen)
+{
+	uint64_t	token;
+
+	if (outcome_empty(o))
+		return;
+
+	token = outcome_token_new();
+	token_params(t, num, numlen, token, outcome_format(o));
+	(void)pipeline_add(p, "insert_outcome", sql_insert_outcome, t,
+	    PGRES_COMMAND_OK);
+	atomic_store(&s->slot->token, token);
+	store_fault(s, STORE_FAULT_COMMIT_SEND);
+}
+
+/* Add COMMIT to p and run it all; the fault hook sees it sent. */
+static int
+commit_run(struct store *s, struct pipeline *p, char *err, size_t errlen)
+{
+	int		rc;
+
+	(void)pipeline_add(p, "commit", "COMMIT", NULL, PGRES_COMMAND_OK);
+	if (s->fault != NULL) {
+		p->sent = store_fault_sent;
+		p->sent_arg = s;
+	}
+	rc = pipeline_run(p, err, errlen);
+	pipeline_clear(p);
 
 	return (rc);
 }
@@ -1315,7 +1403,8 @@ batch_finish(struct store *s, struct batch *b, char *err, size_t errlen)
  * chunk of dead letters.
  */
 static int
-batch_transaction(struct store *s, struct batch *b, char *err, size_t errlen)
+batch_transaction(struct store *s, struct batch *b, struct outcome *o,
+    char *err, size_t errlen)
 {
 	if (batch_begin(s, b, err, errlen) == -1)
 		return (-1);
@@ -1327,25 +1416,23 @@ batch_transaction(struct store *s, struct batch *b, char *err, size_t errlen)
 	    apply_fresh(b, err, errlen) == -1))
 		return (-1);
 
-	return (batch_finish(s, b, err, errlen));
+	return (batch_finish(s, b, o, err, errlen));
 }
 
 /* --- after COMMIT -------------------------------------------------------- */
 
 static void
-item_count(const struct item *it)
+item_tally(const struct item *it, struct outcome *o)
 {
 	const struct saga_delta	*d;
-	double			 at;
 
 	if (it->reason != SAGA_REJECT_NONE) {
-		metrics_event_rejected(saga_reject_reason_name(it->reason));
+		outcome_rejected(o, it->reason);
 		return;
 	}
 
 	d = &it->delta;
-	at = (double)it->ev.occurred_at / 1000.0;
-	metrics_event_processed(it->ev.step, saga_status_name(it->ev.status));
+	outcome_processed(o, it->ev.step, it->ev.status);
 
 	/*
 	 * saga_last_failed_timestamp is the newest occurredAt of a FAILED
@@ -1353,25 +1440,37 @@ item_count(const struct item *it)
 	 * path through another status is counted without moving it.
 	 */
 	if (d->failed)
-		metrics_saga_failed(it->ev.status == SAGA_FAILED ? at :
-		    -HUGE_VAL);
-	else if (it->ev.status == SAGA_FAILED)
-		metrics_last_failed_raise(at);
+		outcome_failed(o);
+	if (it->ev.status == SAGA_FAILED)
+		outcome_failed_event(o, it->ev.occurred_at);
 	if (d->compensated)
-		metrics_saga_compensated();
+		outcome_compensated(o);
 	if (d->observe_duration)
-		metrics_compensation_observe(d->duration_sec);
+		outcome_duration(o, d->duration_sec);
 	if (d->conflict)
-		metrics_event_rejected(
-		    saga_reject_reason_name(SAGA_REJECT_CONFLICT));
+		outcome_rejected(o, SAGA_REJECT_CONFLICT);
+}
+
+/* What the batch stored, as counter deltas. */
+static void
+batch_tally(const struct batch *b, struct outcome *o)
+{
+	size_t		i;
+
+	for (i = 0; i < b->n; i++) {
+		if (b->items[i].stored)
+			item_tally(&b->items[i], o);
+	}
 }
 
 /*
- * After COMMIT: each stored item's counters, and for each applied event
- * its delay from the Kafka timestamp (else occurredAt) to now.
+ * After a COMMIT this attempt saw succeed: for each applied event its
+ * delay from the Kafka timestamp (else occurredAt) to now.  A batch
+ * counted later from its recorded outcome is not observed: when it
+ * committed is not known.
  */
 static void
-batch_count(const struct batch *b)
+batch_delays(const struct batch *b)
 {
 	const struct item	*it;
 	struct timespec		 ts;
@@ -1381,10 +1480,8 @@ batch_count(const struct batch *b)
 	(void)clock_gettime(CLOCK_REALTIME, &ts);
 	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	for (i = 0; i < b->n; i++) {
-		if (!(it = &b->items[i])->stored)
-			continue;
-		item_count(it);
-		if (it->reason != SAGA_REJECT_NONE)
+		it = &b->items[i];
+		if (!it->stored || it->reason != SAGA_REJECT_NONE)
 			continue;
 		from = it->msg->timestamp_ms > 0 ? it->msg->timestamp_ms :
 		    it->ev.occurred_at;
@@ -1415,33 +1512,159 @@ batch_result(const struct batch *b, struct store_batch_result *res)
 		res->sagas += b->fresh[i] != 0;
 }
 
+/*
+ * A COMMIT's result was seen: count the tally, then forget the token.
+ * Dying in between counts the tally again (outcome.h).
+ */
+static void
+store_counted(struct store *s, struct outcome *o)
+{
+	if (outcome_empty(o))
+		return;
+
+	store_fault(s, STORE_FAULT_COMMITTED);
+	outcome_count(o);
+	atomic_store(&s->slot->token, 0);
+}
+
 int
 store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
     struct store_batch_result *res, char *err, size_t errlen)
 {
 	struct batch	b;
+	struct outcome	o;
 	int		rc;
 
 	memset(res, 0, sizeof(*res));
 	if (n == 0)
 		return (0);
 
+	outcome_init(&o);
 	if ((rc = batch_parse(&b, msgs, n, err, errlen)) == 0 &&
-	    (rc = store_usable(s, err, errlen)) == 0) {
+	    (rc = store_usable(s, err, errlen)) == 0 &&
+	    (rc = outcome_resolve(s, err, errlen)) == 0) {
 		batch_mark_late(&b, s->expire_sec);
-		rc = batch_transaction(s, &b, err, errlen);
+		rc = batch_transaction(s, &b, &o, err, errlen);
 	}
 
 	if (rc == 0) {
-		batch_count(&b);
+		store_counted(s, &o);
+		batch_delays(&b);
 		batch_result(&b, res);
 	} else {
 		store_rollback(s);
 		batch_error_where(&b, err, errlen);
 	}
+	outcome_free(&o);
 	batch_free(&b);
 
 	return (rc);
+}
+
+/* --- COMMITs of unknown outcome ------------------------------------------ */
+
+static void
+store_fault(struct store *s, enum store_fault point)
+{
+	if (s->fault != NULL)
+		s->fault(point, PQbackendPID(s->conn), PQsocket(s->conn),
+		    s->fault_arg);
+}
+
+static void
+store_fault_sent(void *arg)
+{
+	struct store	*s = arg;
+
+	if (atomic_load(&s->slot->token) != 0)
+		store_fault(s, STORE_FAULT_COMMIT_SENT);
+}
+
+void
+store_fault_hook(struct store *s,
+    void (*hook)(enum store_fault, int, int, void *), void *arg)
+{
+	s->fault = hook;
+	s->fault_arg = arg;
+}
+
+/* Text parameters $1 (the token, as int8) and $2 (may be NULL). */
+static void
+token_params(struct pgarray_params *x, char *num, size_t numlen,
+    uint64_t token, const char *text)
+{
+	memset(x, 0, sizeof(*x));
+	(void)snprintf(num, numlen, "%" PRId64, (int64_t)token);
+	x->values[0] = num;
+	x->values[1] = text;
+	x->n = text != NULL ? 2 : 1;
+}
+
+/* outcome_read's answer: count what committed, forget the token. */
+static int
+outcome_settle(struct store *s, PGresult *res, uint64_t token, char *err,
+    size_t errlen)
+{
+	struct outcome	o;
+	int		rc;
+	char		why[256];
+
+	rc = 0;
+	outcome_init(&o);
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+		if ((rc = outcome_parse(&o, PQgetvalue(res, 0, 0), why,
+		    sizeof(why))) == 0)
+			outcome_count(&o);
+		else
+			store_error(err, errlen, "outcome_read: token %" PRId64
+			    ": not counted: %s", (int64_t)token, why);
+	}
+	outcome_free(&o);
+	atomic_store(&s->slot->token, 0);
+
+	return (rc);
+}
+
+/* If the slot holds a token, find out whether it committed (store.h). */
+static int
+outcome_resolve(struct store *s, char *err, size_t errlen)
+{
+	struct pipeline		 p;
+	struct pgarray_params	 t;
+	uint64_t		 token;
+	int			 rc, read;
+	char			 num[STORE_NUM_LEN], why[512];
+
+	if ((token = atomic_load(&s->slot->token)) == 0)
+		return (0);
+
+	token_params(&t, num, sizeof(num), token, NULL);
+	pipeline_init(&p, s->conn);
+	(void)pipeline_add(&p, "outcome_probe", sql_outcome_probe, &t,
+	    PGRES_COMMAND_OK);
+	read = pipeline_add(&p, "outcome_read", sql_outcome_read, &t,
+	    PGRES_TUPLES_OK);
+	if ((rc = pipeline_run(&p, why, sizeof(why))) == 0)
+		rc = outcome_settle(s, p.stmts[read].res, token, err, errlen);
+	else
+		store_error(err, errlen, "%s (token %" PRId64 " of a COMMIT "
+		    "not seen)", why, (int64_t)token);
+	pipeline_clear(&p);
+
+	return (rc);
+}
+
+int
+store_outcome_slot(struct store *s, struct outcome_slot *slot, char *err,
+    size_t errlen)
+{
+	s->slot = slot != NULL ? slot : &s->own;
+	if (atomic_load(&s->slot->token) == 0)
+		return (0);
+	if (store_usable(s, err, errlen) == -1)
+		return (-1);
+
+	return (outcome_resolve(s, err, errlen));
 }
 
 /* --- gauges -------------------------------------------------------------- */
@@ -1492,6 +1715,8 @@ store_refresh_gauges(struct store *s, char *err, size_t errlen)
 	    PGRES_TUPLES_OK);
 	oldest = pipeline_add(&p, "refresh_pending", sql_refresh_oldest, NULL,
 	    PGRES_TUPLES_OK);
+	(void)pipeline_add(&p, "outcome_purge", sql_outcome_purge, NULL,
+	    PGRES_COMMAND_OK);
 	(void)pipeline_add(&p, "commit", "COMMIT", NULL, PGRES_COMMAND_OK);
 
 	if ((rc = pipeline_run(&p, err, errlen)) == 0)
@@ -1598,6 +1823,7 @@ store_manual_transition(struct store *s, const char *saga_id,
 {
 	struct batch		 b;
 	struct item		 it;
+	struct outcome		 o;
 	struct saga_state	 st;
 	const char		*ids[1];
 	char			 exists[1], fresh[1];
@@ -1616,26 +1842,46 @@ store_manual_transition(struct store *s, const char *saga_id,
 	b.nsagas = 1;
 
 	if (store_usable(s, err, errlen) == -1 ||
+	    outcome_resolve(s, err, errlen) == -1 ||
 	    store_command(s, "begin", "BEGIN", err, errlen) == -1) {
 		saga_state_free(&st);
 		return (STORE_MANUAL_FAILED);
 	}
 
+	outcome_init(&o);
 	rc = manual_apply(s, &b, &it, target, reason, err, errlen);
 	if (rc == STORE_MANUAL_DONE &&
-	    store_command(s, "commit", "COMMIT", err, errlen) == -1)
+	    manual_commit(s, &it, &o, err, errlen) == -1)
 		rc = STORE_MANUAL_FAILED;
 	if (rc != STORE_MANUAL_DONE) {
 		store_rollback(s);
+		outcome_free(&o);
 		saga_event_free(&it.ev);
 		saga_state_free(&st);
 		return (rc);
 	}
 
 	/* Counted like a consumed event, only now that it is committed. */
-	item_count(&it);
+	store_counted(s, &o);
+	outcome_free(&o);
 	saga_event_free(&it.ev);
 	*out = st;
 
 	return (STORE_MANUAL_DONE);
+}
+
+/* The manual event's tally under a token, and COMMIT: one round trip. */
+static int
+manual_commit(struct store *s, const struct item *it, struct outcome *o,
+    char *err, size_t errlen)
+{
+	struct pipeline		p;
+	struct pgarray_params	t;
+	char			num[STORE_NUM_LEN];
+
+	item_tally(it, o);
+	pipeline_init(&p, s->conn);
+	outcome_queue(s, &p, o, &t, num, sizeof(num));
+
+	return (commit_run(s, &p, err, errlen));
 }

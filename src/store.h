@@ -20,12 +20,15 @@
  *			saga_id order: serialises with the manual PATCH,
  *			which locks the row the same way
  *   load_events	every stored event of those sagas
+ *   insert_outcome	the batch's counter deltas under a new token (see
+ *			below)
  *   upsert_sagas	the rebuilt rows, INSERT ... ON CONFLICT DO UPDATE
  *   COMMIT
  *
  * insert_rejected is skipped when the batch has no invalid payload,
- * insert_events when it has no valid one, and the four saga statements
- * when no event was fresh, so a batch costs 3 to 8 round trips.  Events
+ * insert_events when it has no valid one, the four saga statements
+ * when no event was fresh, and insert_outcome when the batch changes no
+ * counter, so a batch costs 3 to 8 round trips.  Events
  * are inserted in eventId order, saga locks are taken in a fixed order,
  * so concurrent batches wait for each other but do not deadlock.
  *
@@ -36,8 +39,8 @@
  * inside the batch is kept once, at its first position; an eventId
  * already stored is a duplicate whatever its payload.
  *
- * Metrics (metrics.h) change only after COMMIT succeeded, and only for
- * what this batch stored: saga_events_processed_total{step,status} per
+ * Metrics (metrics.h) change only after COMMIT succeeded (or, below,
+ * was found to have succeeded), and only for what this batch stored: saga_events_processed_total{step,status} per
  * fresh event, saga_events_rejected_total{reason} per newly stored dead
  * letter and per conflict delta (the conflicting event is stored all the
  * same), saga_failed_total, saga_compensated_total,
@@ -67,10 +70,36 @@
  * the age of the oldest pending saga through its partial index, so a
  * refresh costs the same at 10^5 and 10^7 sagas.
  *
- * When the connection is lost during COMMIT the outcome is unknown and
- * store_apply_batch() returns -1; a retry then finds the events stored
- * and counts nothing, so the counters may miss that one batch while the
- * tables stay exact.
+ * Counted exactly once, whatever happens to the COMMIT (outcome.h).  A
+ * batch that changes any counter also inserts its tally (struct
+ * outcome) into saga_batch_outcome under a fresh random token, in the
+ * last round trip, with upsert_sagas and COMMIT (insert_outcome: no
+ * round trip of its own).  The token goes into the store's outcome
+ * slot before that round trip is sent; after COMMIT succeeded the tally
+ * is counted and the slot cleared.  When the connection is lost after
+ * COMMIT was sent, store_apply_batch() returns -1 and the slot stays
+ * set; so it does when the process dies before the count.  The next
+ * store_apply_batch() on that slot (or store_outcome_slot(), which a
+ * respawned worker's lanes call at start) first resolves it, in one
+ * round trip on the new connection:
+ *
+ *   outcome_probe	INSERT a tombstone (deltas NULL) under the token,
+ *			ON CONFLICT DO NOTHING: waits for the attempt's
+ *			transaction if its backend still runs, and once
+ *			committed keeps that transaction from ever writing
+ *			the token, so from ever committing
+ *   outcome_read	SELECT the token's deltas
+ *
+ * Deltas found: that attempt committed, they are counted now, and its
+ * retry finds every event stored and counts nothing.  None: it did not
+ * commit, and the retry stores and counts everything.  Either way the
+ * counters end exact.  The part not covered is outcome.h's: a process
+ * that dies after it began adding a tally to the counters and before it
+ * cleared the slot (microseconds, no system call) has the whole tally
+ * counted again by its successor, and a slot left unresolved
+ * for longer than the rows are kept (an hour) is taken as not
+ * committed.  store_refresh_gauges() purges the rows older than that
+ * (outcome_purge, through the created_at index).
  */
 
 #ifndef SAGA_STORE_H
@@ -82,6 +111,7 @@
 #include "saga.h"
 
 struct store;
+struct outcome_slot;
 
 /* One consumed message; the store reads it, never keeps it. */
 struct store_msg {
@@ -150,7 +180,10 @@ int		 store_refresh_gauges(struct store *, char *, size_t);
  * rebuild its state from its events, check that target is allowed
  * (from FAILED or COMPENSATING to COMPENSATING or COMPENSATED), store a
  * history event with source "manual" and the reason, write the row, and
- * after COMMIT count it like a consumed event.  On STORE_MANUAL_DONE
+ * after COMMIT count it like a consumed event: its tally goes with the
+ * COMMIT under a token in the store's slot, as a batch's does, and a
+ * lost answer is resolved at the start of the next call (or batch) on
+ * this store.  On STORE_MANUAL_DONE
  * *out holds the new row (free it with saga_state_free); otherwise err
  * says why (the transition, or the statement that failed).
  */
@@ -166,6 +199,30 @@ enum store_manual store_manual_transition(struct store *,
 		    const char *saga_id, enum saga_status target,
 		    const char *reason, struct saga_state *out,
 		    char *err, size_t errlen);
+
+/*
+ * Keep the token of a COMMIT in flight in slot (outcome.h), NULL for
+ * the store's own.  A token the slot holds already (a dead worker's) is
+ * resolved at once, as above.  Returns 0, or -1 with a message if it
+ * could not be resolved now; then it is before the next batch.
+ */
+int		 store_outcome_slot(struct store *, struct outcome_slot *,
+		    char *, size_t);
+
+/*
+ * Tests only: hook is called at each point of a batch with a tally,
+ * with the backend's pid and the connection's socket, so a test can
+ * drop the connection or end the process exactly there.
+ */
+enum store_fault {
+	STORE_FAULT_COMMIT_SEND,	/* token in the slot, COMMIT unsent */
+	STORE_FAULT_COMMIT_SENT,	/* sent, no result read yet */
+	STORE_FAULT_COMMITTED		/* COMMIT seen, not counted yet */
+};
+
+void		 store_fault_hook(struct store *,
+		    void (*hook)(enum store_fault, int pid, int sock, void *),
+		    void *arg);
 
 /*
  * Check the connection with a trivial query and reconnect if it is

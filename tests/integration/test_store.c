@@ -16,12 +16,15 @@
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
 
 #include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,8 +38,10 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "applier.h"
 #include "harness.h"
 #include "metrics.h"
+#include "outcome.h"
 #include "saga.h"
 #include "schema.h"
 #include "store.h"
@@ -1493,4 +1498,563 @@ Test(store, event_delay_from_the_kafka_timestamp_else_occurred_at)
 	cr_assert_eq(delay_bucket("30"), 1);
 	cr_assert_eq(delay_bucket("60"), 2, "occurredAt, 45 s ago");
 	store_close(s);
+}
+
+/* --- counters exact when a COMMIT's outcome is unknown ----------------- */
+
+#define LOST_NONE	0
+#define LOST_AFTER	1	/* the COMMIT ran, its reply is lost */
+#define LOST_BEFORE	2	/* the connection drops before COMMIT */
+
+/* Where store_fault drops the connection, or kills the process. */
+struct fault {
+	PGconn		*watch;		/* another connection, to look */
+	int		 lose;		/* LOST_*, once */
+	int		 kill_at;	/* STORE_FAULT_* + 1, 0: never */
+};
+
+/*
+ * Put a socket whose peer is gone in the place of sock: the connection
+ * closes with whatever the server sent unread, and libpq finds it lost
+ * at its next read or write.
+ */
+static void
+sever(int sock)
+{
+	int		sv[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	(void)close(sv[1]);
+	cr_assert_eq(dup2(sv[0], sock), sock, "dup2: %s", strerror(errno));
+	(void)close(sv[0]);
+}
+
+/*
+ * LOST_AFTER: once the backend is idle again, the COMMIT sent has run
+ * (and the outcome row is visible); only then is the connection cut,
+ * so the client never reads the answer.  LOST_BEFORE: cut before
+ * anything of the last round trip is sent.
+ */
+static void
+on_fault(enum store_fault point, int pid, int sock, void *arg)
+{
+	struct fault	*f = arg;
+	char		 sql[256];
+
+	if (f->kill_at == (int)point + 1)
+		(void)raise(SIGKILL);
+	if ((f->lose == LOST_AFTER && point == STORE_FAULT_COMMIT_SENT) ||
+	    (f->lose == LOST_BEFORE && point == STORE_FAULT_COMMIT_SEND)) {
+		if (f->lose == LOST_AFTER) {
+			(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+			    "pg_stat_activity WHERE pid = %d AND state = "
+			    "'idle'", pid);
+			wait_count(f->watch, sql, 1);
+		}
+		sever(sock);
+		f->lose = LOST_NONE;
+	}
+}
+
+/*
+ * The whole workload in batches; every third batch loses its connection
+ * right after its COMMIT ran, every third right before: the attempt
+ * fails, the retry must succeed, and find the batch stored (after) or
+ * not (before).
+ */
+static void
+apply_losing(struct store *s, const struct gen *g, struct fault *f,
+    int *lost)
+{
+	struct store_batch_result	res;
+	char				err[512];
+	size_t				i, n;
+	int				k, how;
+
+	for (i = 0, k = 0; i < GEN_MSGS; i += n, k++) {
+		n = GEN_MSGS - i < BATCH ? GEN_MSGS - i : BATCH;
+		how = k % 3;
+		f->lose = how;
+		if (store_apply_batch(s, &g->msgs[i], n, &res, err,
+		    sizeof(err)) == 0) {
+			cr_assert_eq(how, LOST_NONE, "batch %d: not lost", k);
+			continue;
+		}
+		cr_assert_neq(how, LOST_NONE, "batch %d: %s", k, err);
+		cr_log_info("batch %d, lost %s COMMIT: %s", k, how ==
+		    LOST_AFTER ? "after" : "before", err);
+		lost[how]++;
+		cr_assert_eq(store_apply_batch(s, &g->msgs[i], n, &res, err,
+		    sizeof(err)), 0, "retry of batch %d: %s", k, err);
+		if (how == LOST_AFTER)
+			cr_assert_eq(res.applied, 0, "batch %d committed", k);
+		else
+			cr_assert_gt(res.applied, 0, "batch %d rolled back", k);
+	}
+}
+
+/*
+ * A COMMIT whose answer is lost: the store asks the database before it
+ * applies anything else and counts what committed exactly once.  Every
+ * counter family equals the expected totals.
+ */
+Test(store, commit_answer_lost_is_counted_exactly_once)
+{
+	struct store_batch_result	 sum;
+	struct store			*s;
+	struct gen			*g;
+	struct fault			 f;
+	PGconn				*conn;
+	char				 dsn[256], *before, *after;
+	int				 lost[3];
+
+	harness_metrics_up();
+	harness_db_fresh("lost", dsn, sizeof(dsn));
+	g = gen_new();
+	s = open_store(dsn);
+	conn = harness_db_connect(dsn);
+	memset(&f, 0, sizeof(f));
+	memset(lost, 0, sizeof(lost));
+	f.watch = conn;
+	store_fault_hook(s, on_fault, &f);
+
+	apply_losing(s, g, &f, lost);
+	cr_assert_geq(lost[LOST_AFTER], 7);
+	cr_assert_geq(lost[LOST_BEFORE], 7);
+	check_rows(conn, g);
+	check_dead_letters(conn, g);
+	check_counters(g);
+
+	/* Each lost-before attempt left a tombstone, nothing else. */
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM "
+	    "saga_batch_outcome WHERE deltas IS NULL"), lost[LOST_BEFORE]);
+
+	/* Everything redelivered: nothing more is counted. */
+	before = render_saga_metrics();
+	apply_range(s, g, 0, GEN_MSGS, &sum);
+	cr_assert_eq(sum.applied, 0);
+	after = render_saga_metrics();
+	cr_assert_str_eq(after, before, "metrics changed on redelivery");
+
+	free(before);
+	free(after);
+	PQfinish(conn);
+	gen_free(g);
+	store_close(s);
+}
+
+static void
+ignore_done(void *arg, const struct store_msg *m, size_t n,
+    const struct store_batch_result *res)
+{
+	(void)arg;
+	(void)m;
+	(void)n;
+	(void)res;
+}
+
+static void
+ignore_failed(void *arg, const struct store_msg *m, size_t n,
+    const char *err, int backoff_ms)
+{
+	(void)arg;
+	(void)m;
+	(void)n;
+	(void)err;
+	(void)backoff_ms;
+}
+
+static void
+ignore_dropped(void *arg, const struct store_msg *m, size_t n)
+{
+	(void)arg;
+	(void)m;
+	(void)n;
+}
+
+/*
+ * A forked "worker" applies msgs[from..from+BATCH) with shared slot
+ * `slot` and is SIGKILLed at fault point `at`.  Returns the token it
+ * left in the slot.
+ */
+static uint64_t
+die_in_batch(const char *dsn, const struct gen *g, size_t from, int slot,
+    enum store_fault at)
+{
+	struct store_batch_result	 res;
+	struct store			*child;
+	struct fault			 f;
+	char				 err[512];
+	pid_t				 pid;
+	int				 status;
+
+	if ((pid = fork()) == 0) {
+		memset(&f, 0, sizeof(f));
+		f.kill_at = (int)at + 1;
+		if ((child = store_open(dsn, err, sizeof(err))) != NULL &&
+		    store_outcome_slot(child, outcome_shared_slot(slot), err,
+		    sizeof(err)) == 0) {
+			store_fault_hook(child, on_fault, &f);
+			(void)store_apply_batch(child, &g->msgs[from], BATCH,
+			    &res, err, sizeof(err));
+		}
+		_exit(0);
+	}
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	    "the worker of slot %d was not killed at point %d", slot, (int)at);
+
+	return (atomic_load(&outcome_shared_slot(slot)->token));
+}
+
+/* Poll until every shared slot of the lanes is clear (at most 10 s). */
+static void
+wait_slots_clear(int lanes)
+{
+	int		i, set, waited;
+
+	for (waited = 0; waited < 10000; waited += 20) {
+		for (i = 0, set = 0; i < lanes; i++)
+			set += atomic_load(&outcome_shared_slot(i)->token) != 0;
+		if (set == 0)
+			return;
+		harness_sleep_ms(20);
+	}
+	cr_assert_fail("%d slots still set after 10 s", set);
+}
+
+/*
+ * Worker deaths.  One dies between its COMMIT and the counter update,
+ * one before its COMMIT is sent; their slots stay set in the mapping
+ * made before the fork, as the kore parent makes it.  The lanes of the
+ * next applier resolve them at start, with no batch to apply: the
+ * committed batch is counted once, the other not at all; replaying
+ * every message then leaves every counter exact.
+ */
+Test(store, worker_killed_after_commit_is_counted_once_by_its_successor)
+{
+	struct store_batch_result	 sum;
+	struct applier_hooks		 hooks;
+	struct applier			*a;
+	struct store			*s;
+	struct gen			*g;
+	PGconn				*conn;
+	uint64_t			 committed, aborted;
+	long long			 stored;
+	char				 dsn[256], err[512], sql[256];
+	char				*before, *after;
+
+	harness_metrics_up();
+	cr_assert_eq(outcome_shared_init(), 0);
+	harness_db_fresh("killed", dsn, sizeof(dsn));
+	g = gen_new();
+	conn = harness_db_connect(dsn);
+	before = render_saga_metrics();
+
+	committed = die_in_batch(dsn, g, 0, 0, STORE_FAULT_COMMITTED);
+	aborted = die_in_batch(dsn, g, BATCH, 1, STORE_FAULT_COMMIT_SEND);
+	cr_assert_neq(committed, 0);
+	cr_assert_neq(aborted, 0);
+	after = render_saga_metrics();
+	cr_assert_str_eq(after, before, "a dead worker counted something");
+	free(after);
+	stored = harness_db_count(conn, "SELECT count(*) FROM saga_event");
+	cr_assert_gt(stored, 0, "the first worker's batch did not commit");
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM saga_event "
+	    "WHERE kafka_offset >= %d", BATCH / GEN_PARTITIONS);
+	cr_assert_eq(harness_db_count(conn, sql), 0,
+	    "the second worker's batch committed");
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+	    "saga_batch_outcome WHERE token = %" PRId64 " AND deltas IS NOT "
+	    "NULL", (int64_t)committed);
+	cr_assert_eq(harness_db_count(conn, sql), 1);
+
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.done = ignore_done;
+	hooks.failed = ignore_failed;
+	hooks.dropped = ignore_dropped;
+	a = applier_create(dsn, 2, 0, &hooks, err, sizeof(err));
+	cr_assert_not_null(a, "applier_create: %s", err);
+	wait_slots_clear(2);
+	cr_assert_gt(counter(METRICS_SAGA_FAILED, NULL, NULL) +
+	    counter(METRICS_SAGA_COMPENSATED, NULL, NULL), 0,
+	    "the committed batch was not counted");
+	applier_destroy(a);
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+	    "saga_batch_outcome WHERE token = %" PRId64 " AND deltas IS "
+	    "NULL", (int64_t)aborted);
+	cr_assert_eq(harness_db_count(conn, sql), 1);
+
+	s = open_store(dsn);
+	apply_range(s, g, 0, GEN_MSGS, &sum);
+	cr_assert_eq(sum.applied, GEN_EVENTS - stored);
+	check_rows(conn, g);
+	check_counters(g);
+
+	free(before);
+	PQfinish(conn);
+	gen_free(g);
+	store_close(s);
+}
+
+/* --- PostgreSQL restarted under a replay -------------------------------- */
+
+#define RESTART_RUNS	4
+#define REPLAY_WAIT_MS	60000
+
+struct replay {
+	pthread_mutex_t		 lock;
+	size_t			 done;		/* messages committed */
+	int			 failed;	/* attempts that failed */
+	struct applier		*applier;
+	const struct gen	*gen;
+};
+
+static void
+replay_done(void *arg, const struct store_msg *m, size_t n,
+    const struct store_batch_result *res)
+{
+	struct replay	*r = arg;
+
+	(void)m;
+	(void)res;
+	pthread_mutex_lock(&r->lock);
+	r->done += n;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void
+replay_failed(void *arg, const struct store_msg *m, size_t n,
+    const char *err, int backoff_ms)
+{
+	struct replay	*r = arg;
+
+	(void)m;
+	(void)n;
+	(void)err;
+	(void)backoff_ms;
+	pthread_mutex_lock(&r->lock);
+	r->failed++;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Every message into the lanes, in order, as the consumer queues them. */
+static void *
+replay_push(void *arg)
+{
+	struct replay	*r = arg;
+	size_t		 i;
+	int		 waited;
+
+	for (i = 0; i < GEN_MSGS; i++) {
+		for (waited = 0; applier_push(r->applier, &r->gen->msgs[i],
+		    100) == -1; waited += 100) {
+			if (waited > REPLAY_WAIT_MS)
+				return ((void *)1);
+		}
+	}
+
+	return (NULL);
+}
+
+/* Poll until at least want messages are committed. */
+static void
+replay_wait(struct replay *r, size_t want)
+{
+	size_t		done;
+	int		waited;
+
+	for (waited = 0; waited < REPLAY_WAIT_MS; waited += 10) {
+		pthread_mutex_lock(&r->lock);
+		done = r->done;
+		pthread_mutex_unlock(&r->lock);
+		if (done >= want)
+			return;
+		harness_sleep_ms(10);
+	}
+	cr_assert_fail("only %zu of %zu messages committed", done, want);
+}
+
+/* One replay through two lanes, PostgreSQL fast-restarted twice. */
+static void
+replay_with_restarts(struct harness_env *env, const struct gen *g, int run)
+{
+	struct applier_hooks	 hooks;
+	struct replay		 r;
+	pthread_t		 pusher;
+	PGconn			*conn;
+	void			*pushed;
+	char			 dsn[256], name[32], err[512];
+
+	(void)snprintf(name, sizeof(name), "restart%d", run);
+	harness_db_fresh(name, dsn, sizeof(dsn));
+	memset(&r, 0, sizeof(r));
+	(void)pthread_mutex_init(&r.lock, NULL);
+	r.gen = g;
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.done = replay_done;
+	hooks.failed = replay_failed;
+	hooks.dropped = ignore_dropped;
+	hooks.arg = &r;
+	r.applier = applier_create(dsn, 2, 0, &hooks, err, sizeof(err));
+	cr_assert_not_null(r.applier, "applier_create: %s", err);
+	cr_assert_eq(pthread_create(&pusher, NULL, replay_push, &r), 0);
+
+	/* Restarts while batches are being written, at 3/10 and 6/10. */
+	replay_wait(&r, GEN_MSGS * 3 / 10);
+	cr_assert_eq(harness_pg_stop(env), 0, "run %d: pg_ctl stop", run);
+	cr_assert_eq(harness_pg_start_again(env), 0, "run %d: start", run);
+	replay_wait(&r, GEN_MSGS * 6 / 10);
+	cr_assert_eq(harness_pg_stop(env), 0, "run %d: pg_ctl stop", run);
+	cr_assert_eq(harness_pg_start_again(env), 0, "run %d: start", run);
+
+	cr_assert_eq(pthread_join(pusher, &pushed), 0);
+	cr_assert_null(pushed, "run %d: the lanes stopped taking messages",
+	    run);
+	cr_assert_eq(applier_drain(r.applier, REPLAY_WAIT_MS), 0,
+	    "run %d: not drained", run);
+	applier_destroy(r.applier);
+	cr_log_info("run %d: %d failed attempts", run, r.failed);
+	cr_assert_gt(r.failed, 0, "run %d: no attempt met a restart", run);
+
+	conn = harness_db_connect(dsn);
+	cr_log_info("run %d: %lld COMMITs of unknown outcome did not commit",
+	    run, harness_db_count(conn, "SELECT count(*) FROM "
+	    "saga_batch_outcome WHERE deltas IS NULL"));
+	check_rows(conn, g);
+	check_counters(g);
+	PQfinish(conn);
+	pthread_mutex_destroy(&r.lock);
+}
+
+/*
+ * The operator's case of issue 20: PostgreSQL fast-restarted twice
+ * during each replay of the workload; rows and every counter family
+ * exact in every run.
+ */
+Test(store, fast_restarts_during_replays_keep_counters_exact,
+    .fini = pg_back_up)
+{
+	struct harness_env	 env;
+	struct gen		*g;
+	int			 run;
+
+	harness_env(&env);
+	cr_assert_eq(outcome_shared_init(), 0);
+	g = gen_new();
+	for (run = 0; run < RESTART_RUNS; run++) {
+		harness_metrics_up();
+		replay_with_restarts(&env, g, run);
+		metrics_segment_destroy();
+	}
+	gen_free(g);
+}
+
+/*
+ * The gauge refresh purges outcome rows (and tombstones) older than an
+ * hour, and only those.
+ */
+Test(store, old_outcomes_are_purged_by_the_gauge_refresh)
+{
+	struct store_batch_result	 sum;
+	struct store			*s;
+	struct gen			*g;
+	PGconn				*conn;
+	char				 dsn[256], err[512];
+	long long			 rows;
+
+	harness_metrics_up();
+	harness_db_fresh("purge", dsn, sizeof(dsn));
+	g = gen_new();
+	s = open_store(dsn);
+	conn = harness_db_connect(dsn);
+
+	apply_range(s, g, 0, 4 * BATCH, &sum);
+	rows = harness_db_count(conn, "SELECT count(*) FROM "
+	    "saga_batch_outcome WHERE deltas IS NOT NULL");
+	cr_assert_eq(rows, 4, "one outcome row per batch that counted");
+	harness_db_exec(conn, "UPDATE saga_batch_outcome SET created_at = "
+	    "now() - interval '61 minutes' WHERE token IN (SELECT token FROM "
+	    "saga_batch_outcome ORDER BY token LIMIT 2)");
+	harness_db_exec(conn, "INSERT INTO saga_batch_outcome (token, "
+	    "created_at, deltas) VALUES (1, now() - interval '2 hours', NULL),"
+	    " (2, now() - interval '59 minutes', NULL)");
+
+	cr_assert_eq(store_refresh_gauges(s, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM "
+	    "saga_batch_outcome"), 3);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM "
+	    "saga_batch_outcome WHERE created_at < now() - "
+	    "interval '1 hour'"), 0);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM "
+	    "saga_batch_outcome WHERE token = 2"), 1);
+
+	PQfinish(conn);
+	store_close(s);
+	gen_free(g);
+}
+
+/*
+ * The manual PATCH's COMMIT with its answer lost after it ran, and
+ * before: the next transition on that store finds out, and the
+ * compensation is counted once either way.
+ */
+Test(store, manual_commit_answer_lost_is_counted_exactly_once)
+{
+	struct store_batch_result	 sum;
+	struct saga_state		 out;
+	struct store			*s;
+	struct gen			*g;
+	struct fault			 f;
+	PGconn				*conn;
+	PGresult			*ids;
+	char				 dsn[256], err[512];
+	uint64_t			 comp0, hist0;
+
+	harness_metrics_up();
+	harness_db_fresh("manual_lost", dsn, sizeof(dsn));
+	g = gen_new();
+	s = open_store(dsn);
+	conn = harness_db_connect(dsn);
+	apply_range(s, g, 0, GEN_MSGS, &sum);
+	ids = PQexec(conn, "SELECT saga_id FROM saga_instance WHERE status = "
+	    "'FAILED' ORDER BY saga_id LIMIT 2");
+	cr_assert_eq(PQresultStatus(ids), PGRES_TUPLES_OK);
+	cr_assert_eq(PQntuples(ids), 2);
+	comp0 = counter(METRICS_SAGA_COMPENSATED, NULL, NULL);
+	hist0 = histogram_count("saga_compensation_duration_seconds");
+
+	memset(&f, 0, sizeof(f));
+	f.watch = conn;
+	store_fault_hook(s, on_fault, &f);
+	f.lose = LOST_AFTER;
+	cr_assert_eq(store_manual_transition(s, PQgetvalue(ids, 0, 0),
+	    SAGA_COMPENSATED, "test", &out, err, sizeof(err)),
+	    STORE_MANUAL_FAILED);
+	cr_assert_eq(counter(METRICS_SAGA_COMPENSATED, NULL, NULL), comp0);
+	/* Committed: a second try is refused, and counts the first. */
+	cr_assert_eq(store_manual_transition(s, PQgetvalue(ids, 0, 0),
+	    SAGA_COMPENSATED, "test", &out, err, sizeof(err)),
+	    STORE_MANUAL_CONFLICT, "%s", err);
+	cr_assert_eq(counter(METRICS_SAGA_COMPENSATED, NULL, NULL), comp0 + 1);
+
+	f.lose = LOST_BEFORE;
+	cr_assert_eq(store_manual_transition(s, PQgetvalue(ids, 1, 0),
+	    SAGA_COMPENSATED, "test", &out, err, sizeof(err)),
+	    STORE_MANUAL_FAILED);
+	cr_assert_eq(store_manual_transition(s, PQgetvalue(ids, 1, 0),
+	    SAGA_COMPENSATED, "test", &out, err, sizeof(err)),
+	    STORE_MANUAL_DONE, "%s", err);
+	saga_state_free(&out);
+	cr_assert_eq(counter(METRICS_SAGA_COMPENSATED, NULL, NULL), comp0 + 2);
+	cr_assert_eq(histogram_count("saga_compensation_duration_seconds"),
+	    hist0 + 2);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM saga_event "
+	    "WHERE source = 'manual'"), 2);
+
+	PQclear(ids);
+	PQfinish(conn);
+	store_close(s);
+	gen_free(g);
 }
