@@ -261,6 +261,7 @@ static const double	default_latency_buckets[] = {
 };
 
 static void		*seg_at(uint64_t);
+static void		 bounds_insert(struct seg_hdr *, int, double);
 static _Atomic uint64_t	*stripe_cells(unsigned int);
 static int		 params_check(const struct metrics_params *,
 			    char *, size_t);
@@ -589,11 +590,38 @@ layout_bounds(struct seg_hdr *hdr, const struct metrics_params *p)
 
 	for (h = 0; h < HIST_COUNT; h++) {
 		hdr->nbounds[h] = n[h];
-		for (i = 0; i < n[h]; i++) {
+		for (i = 0; i < n[h]; i++)
 			hdr->bounds[h][i] = b[h][i];
-			format_double(hdr->le[h][i], SEG_LE_MAX, b[h][i]);
-		}
 	}
+	bounds_insert(hdr, HIST_API, p->api_slo_bound);
+	bounds_insert(hdr, HIST_DELAY, p->delay_slo_bound);
+	for (h = 0; h < HIST_COUNT; h++) {
+		for (i = 0; i < hdr->nbounds[h]; i++)
+			format_double(hdr->le[h][i], SEG_LE_MAX,
+			    hdr->bounds[h][i]);
+	}
+}
+
+/*
+ * Make v (> 0) a bound of histogram h, in order, if it is not one: an
+ * SLO's threshold must be a bucket's le for its rules to read it.  A
+ * full list keeps its bounds (metrics_segment_create refused that).
+ */
+static void
+bounds_insert(struct seg_hdr *hdr, int h, double v)
+{
+	uint32_t	i, k;
+
+	if (!(v > 0) || hdr->nbounds[h] >= METRICS_BUCKETS_MAX)
+		return;
+	for (i = 0; i < hdr->nbounds[h] && hdr->bounds[h][i] < v; i++)
+		;
+	if (i < hdr->nbounds[h] && hdr->bounds[h][i] == v)
+		return;
+	for (k = hdr->nbounds[h]; k > i; k--)
+		hdr->bounds[h][k] = hdr->bounds[h][k - 1];
+	hdr->bounds[h][i] = v;
+	hdr->nbounds[h]++;
 }
 
 /* Fill the fresh segment: gauges without value, seeded statuses. */

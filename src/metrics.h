@@ -80,6 +80,10 @@ struct metrics_params {
 	size_t		db_bucket_count;
 	const double	*delay_buckets;		/* NULL: 0.1 .. 600 */
 	size_t		delay_bucket_count;
+
+	/* SLO thresholds made bounds of their histograms (0: none). */
+	double		api_slo_bound;		/* api_latency */
+	double		delay_slo_bound;	/* event_freshness */
 };
 
 /*

@@ -822,3 +822,41 @@ Test(metrics, promtool_accepts_live_segment)
 		cr_expect_str_eq(out, "");
 	free(text);
 }
+
+/*
+ * An SLO threshold becomes a bound of its histogram, in order, unless
+ * it is one already: the burn-rate rules read that bucket's le.
+ */
+Test(metrics, slo_thresholds_are_bucket_bounds)
+{
+	struct metrics_params	p;
+	char			err[256], *text;
+
+	memset(&p, 0, sizeof(p));
+	p.max_step_labels = 8;
+	p.max_stripes = 2;
+	p.version = "1.4.0-test";
+	p.compensation_buckets = comp_buckets;
+	p.compensation_bucket_count = sizeof(comp_buckets) /
+	    sizeof(comp_buckets[0]);
+	p.api_slo_bound = 0.2;
+	p.delay_slo_bound = 30;
+	cr_assert_eq(metrics_segment_create(&p, err, sizeof(err)), 0, "%s",
+	    err);
+	metrics_api_observe("/api/v1/sagas", "GET", 0.15);
+	metrics_api_observe("/api/v1/sagas", "GET", 0.22);
+	metrics_event_delay_observe(29);
+
+	text = render();
+	cr_expect_eq(sample(text, "saga_tracker_api_latency_seconds_bucket{"
+	    "endpoint=\"/api/v1/sagas\",method=\"GET\",le=\"0.2\"}"), 1.0);
+	cr_expect_eq(sample(text, "saga_tracker_api_latency_seconds_bucket{"
+	    "endpoint=\"/api/v1/sagas\",method=\"GET\",le=\"0.25\"}"), 2.0);
+	cr_expect_eq(count_lines(text, "saga_tracker_event_delay_seconds_"
+	    "bucket{le=\"30\"}"), 1, "30 is a default bound: not twice");
+	cr_expect_eq(sample(text, "saga_tracker_event_delay_seconds_bucket{"
+	    "le=\"30\"}"), 1.0);
+	/* Compensation, the API series, the delay: cumulative, +Inf last. */
+	cr_expect_eq(check_histograms(text), 3);
+	free(text);
+}
