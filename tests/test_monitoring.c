@@ -28,6 +28,7 @@
 #include <ftw.h>
 #include <glob.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,14 +51,21 @@
 #define DASHBOARD	"kubernetes/grafana-dashboard-configmap.yaml"
 #define SERVICE_MONITOR	"kubernetes/service-monitor.yaml"
 #define ALERTMANAGER	"alertmanager/alertmanager.yml"
+#define AM_SNIPPET	"alertmanager/saga-tracker-route.yml"
+#define AM_CONFIG	"kubernetes/alertmanager-config.yaml"
+#define ROOT_RECEIVER	"cluster-default"
+#define NO_TARGET	"no target scraped"
 #define DASH_KEY	"saga-tracker.json"
-#define N_ALERTS	4
-#define N_FILES		9
+#define N_ALERTS	9
+#define N_SLOS		3
+#define N_RUNBOOKS	(N_ALERTS + N_SLOS)
+#define N_FILES		(7 + N_RUNBOOKS)
 #define TEXT_MAX	2048
 #define EXPR_MAX	1024
 #define METRICS_MAX	32
 
-enum alert_id { SPIKE, COMP, LAG, DOWN };
+enum alert_id { SPIKE, COMP, LAG, DOWN, DB, GAUGES, STALLED, LAGSTALE,
+    REJECTED };
 
 struct proc {
 	int		 status;
@@ -71,7 +79,11 @@ struct expect {
 	const char	*alert;
 	const char	*severity;
 	const char	*job;
+	const char	*ns;
 	const char	*instance;
+	const char	*reason;
+	const char	*slo;
+	double		 value;		/* of the alert expression */
 	char		 summary[TEXT_MAX];
 	char		 description[TEXT_MAX];
 	char		 runbook_url[TEXT_MAX];
@@ -83,30 +95,63 @@ struct metric_ref {
 	size_t		 end;
 };
 
-static const char *alert_names[N_ALERTS] = {
+/* The alerts with a runbook each: the configured ones, then the SLOs'. */
+static const char *alert_names[N_RUNBOOKS] = {
 	"SagaFailureSpike", "SagaCompensationTimeout",
-	"SagaTrackerConsumerLag", "SagaTrackerDown"
+	"SagaTrackerConsumerLag", "SagaTrackerDown",
+	"SagaTrackerDatabaseDown", "SagaTrackerGaugesStale",
+	"SagaTrackerConsumerStalled", "SagaTrackerConsumerLagStale",
+	"SagaEventsRejected", "SagaTrackerApiAvailabilityBudgetBurn",
+	"SagaTrackerApiLatencyBudgetBurn",
+	"SagaTrackerEventFreshnessBudgetBurn"
+};
+static const char *slo_keys[N_SLOS] __attribute__((unused)) = {
+	"api_availability", "api_latency", "event_freshness"
 };
 
 static const char *generated[N_FILES] = {
 	"deploy/" RULES, "deploy/" RULES_CR, "deploy/" DASHBOARD,
-	"deploy/" SERVICE_MONITOR, "deploy/" ALERTMANAGER,
+	"deploy/" SERVICE_MONITOR, "deploy/" AM_SNIPPET, "deploy/" ALERTMANAGER,
+	"deploy/" AM_CONFIG,
 	"runbooks/SagaFailureSpike.md", "runbooks/SagaCompensationTimeout.md",
-	"runbooks/SagaTrackerConsumerLag.md", "runbooks/SagaTrackerDown.md"
+	"runbooks/SagaTrackerConsumerLag.md", "runbooks/SagaTrackerDown.md",
+	"runbooks/SagaTrackerDatabaseDown.md",
+	"runbooks/SagaTrackerGaugesStale.md",
+	"runbooks/SagaTrackerConsumerStalled.md",
+	"runbooks/SagaTrackerConsumerLagStale.md",
+	"runbooks/SagaEventsRejected.md",
+	"runbooks/SagaTrackerApiAvailabilityBudgetBurn.md",
+	"runbooks/SagaTrackerApiLatencyBudgetBurn.md",
+	"runbooks/SagaTrackerEventFreshnessBudgetBurn.md"
 };
 
-/* SPEC §3; histograms only through their series suffixes. */
+/* The generated Kubernetes objects that carry monitoring.labels. */
+static const char *labelled[] = {
+	RULES_CR, DASHBOARD, SERVICE_MONITOR, AM_CONFIG, NULL
+};
+
+/*
+ * SPEC §3 and §5, and the SLO recording rules; histograms only through
+ * their series suffixes.
+ */
 static const char *spec_metrics[] = {
 	"saga_active_total", "saga_failed_total", "saga_compensated_total",
 	"saga_events_processed_total", "saga_events_rejected_total",
 	"saga_last_failed_timestamp", "saga_compensation_pending",
 	"saga_compensation_pending_oldest_seconds",
-	"saga_tracker_consumer_lag", "saga_tracker_build_info", "up", NULL
+	"saga_tracker_consumer_lag", "saga_tracker_build_info", "up",
+	"saga_tracker_consumer_lag_age_seconds",
+	"saga_tracker_consumer_partitions", "saga_tracker_gauges_age_seconds",
+	"saga_tracker_db_up", "saga_tracker_retention_deleted_total",
+	"saga_tracker:slo_errors:ratio_rate5m",
+	"saga_tracker:slo_errors:ratio_rate30m",
+	"saga_tracker:slo_errors:ratio_rate1h",
+	"saga_tracker:slo_errors:ratio_rate6h", NULL
 };
 static const char *spec_histograms[] = {
 	"saga_compensation_duration_seconds",
 	"saga_tracker_api_latency_seconds", "saga_tracker_db_query_seconds",
-	NULL
+	"saga_tracker_event_delay_seconds", NULL
 };
 static const char *db_gauges[] = {
 	"saga_active_total", "saga_compensation_pending",
@@ -149,12 +194,21 @@ static void	scenario_lag(FILE *, const struct config *,
 		    struct expect *);
 static void	scenario_down(FILE *, const struct config *,
 		    struct expect *);
+static void	scenario_gauge(FILE *, const struct config_alert *,
+		    const char *, double, const char *, int, struct expect *);
+static void	scenario_db(FILE *, const struct config *, struct expect *);
+static void	scenario_stalled(FILE *, const struct config *,
+		    struct expect *);
+static void	scenario_rejected(FILE *, const struct config *,
+		    struct expect *);
 static void	write_alert_test(const char *, enum alert_id,
 		    const struct config *, const char *);
 static int	promtool_test(const char *, struct proc *);
 static void	check_alert_tests(const char *, const char *);
 static void	copy_with(const char *, const char *, const char *);
 static void	check_variant(enum alert_id, const char *, const char *);
+static void	check_scaled(enum alert_id, const char *, unsigned int,
+		    unsigned int, unsigned int);
 static size_t	scan_metrics(const char *, struct metric_ref *, size_t);
 static const char	*check_expr(const char *, const char *);
 static const char	*check_metric(const char *, const struct metric_ref *,
@@ -166,7 +220,12 @@ static size_t	match_close(const char *, size_t);
 static int	promtool_check_exprs(char *const *, size_t, int);
 static json_t	*load_dashboard(const char *, struct ydoc *);
 static void	collect_panels(json_t *, json_t *);
-static void	routes_test(const char *, const char *, const char *, int);
+static void	routes_test(const char *, const char *const *, const char *,
+		    int);
+static void	routes_ours(const char *, const struct config *, const char *,
+		    const char *, int);
+static void	receivers_of(const struct config_route *, char *, size_t);
+static int	yhas(struct ydoc *, yaml_node_t *, const char *);
 static void	check_routing(const char *, const struct config *);
 static void	check_service_monitor(const char *, const struct config *);
 static void	check_runbooks(const char *, const struct config *);
@@ -405,6 +464,9 @@ t_series(FILE *fp, const char *series, const char *values)
 	fprintf(fp, "\n");
 }
 
+/* The namespace every target of the scenarios is in. */
+static const char	*t_ns;
+
 /* One series of metric from the target instance of job. */
 static void
 t_target(FILE *fp, const char *metric, const char *job, const char *instance,
@@ -413,7 +475,8 @@ t_target(FILE *fp, const char *metric, const char *job, const char *instance,
 	char		series[1024];
 
 	(void)snprintf(series, sizeof(series), "%s{job=\"%s\", "
-	    "instance=\"%s\"}", metric, job, instance);
+	    "namespace=\"%s\", instance=\"%s\"}", metric, job, t_ns,
+	    instance);
 	t_series(fp, series, values);
 }
 
@@ -423,6 +486,102 @@ t_replicas(FILE *fp, const char *metric, const char *job, const char *values)
 {
 	t_target(fp, metric, job, "a:8080", values);
 	t_target(fp, metric, job, "b:8080", values);
+}
+
+/* Prometheus's humanize and humanizePercentage template functions. */
+static void
+humanize(double v, char *buf, size_t len)
+{
+	static const char	*big[] = { "k", "M", "G", "T", "P", "E", "Z",
+		"Y" };
+	static const char	*small[] = { "m", "u", "n", "p", "f", "a",
+		"z", "y" };
+	const char		*prefix;
+	size_t			 i;
+
+	prefix = "";
+	if (v != 0 && isfinite(v) && fabs(v) >= 1) {
+		for (i = 0; i < 8 && fabs(v) >= 1000; i++) {
+			prefix = big[i];
+			v /= 1000;
+		}
+	} else if (v != 0 && isfinite(v)) {
+		for (i = 0; i < 8 && fabs(v) < 1; i++) {
+			prefix = small[i];
+			v *= 1000;
+		}
+	}
+	(void)snprintf(buf, len, "%.4g%s", v, prefix);
+}
+
+/* A label the scenario expects, by name. */
+static const char *
+e_label(const struct expect *e, const char *name, size_t len)
+{
+	if (len == 9 && strncmp(name, "namespace", len) == 0)
+		return (e->ns);
+	if (len == 8 && strncmp(name, "instance", len) == 0)
+		return (e->instance);
+	if (len == 6 && strncmp(name, "reason", len) == 0)
+		return (e->reason);
+	if (len == 3 && strncmp(name, "job", len) == 0)
+		return (e->job);
+
+	return (NULL);
+}
+
+/*
+ * An annotation as Prometheus expands it for the scenario's alert: the
+ * templates the generator writes, and no others.
+ */
+static void
+expand(const char *t, const struct expect *e, char *out, size_t len)
+{
+	const char	*end, *l;
+	char		 v[64];
+	size_t		 off, n;
+
+	for (off = 0; *t != '\0';) {
+		if (strncmp(t, "{{ ", 3) != 0) {
+			cr_assert_lt(off + 1, len);
+			out[off++] = *t++;
+			continue;
+		}
+		end = strstr(t, " }}");
+		cr_assert_not_null(end, "unclosed template in %s", t);
+		n = (size_t)(end - t - 3);
+		if (strncmp(t + 3, "$value | humanizePercentage", n) == 0 &&
+		    n == 27) {
+			(void)snprintf(v, sizeof(v), "%.4g%%", e->value * 100);
+		} else if (strncmp(t + 3, "$value | humanize", n) == 0 &&
+		    n == 17) {
+			humanize(e->value, v, sizeof(v));
+		} else if (strncmp(t + 3, "$value", n) == 0 && n == 6) {
+			cr_assert_eq(e->value, (double)(long long)e->value);
+			(void)snprintf(v, sizeof(v), "%lld",
+			    (long long)e->value);
+		} else if (strncmp(t + 3, "$labels.", 8) == 0 &&
+		    (l = e_label(e, t + 11, n - 8)) != NULL) {
+			(void)snprintf(v, sizeof(v), "%s", l);
+		} else {
+			cr_assert_fail("template %.*s unknown to the test",
+			    (int)n + 6, t);
+		}
+		cr_assert_lt(off + strlen(v), len);
+		memcpy(out + off, v, strlen(v));
+		off += strlen(v);
+		t = end + 3;
+	}
+	out[off] = '\0';
+}
+
+static void
+t_label(FILE *fp, const char *name, const char *value)
+{
+	if (value == NULL)
+		return;
+	fprintf(fp, "\n              %s: ", name);
+	fput_yq(fp, value);
 }
 
 static void
@@ -435,20 +594,23 @@ t_none(FILE *fp, unsigned int at, const char *alert)
 static void
 t_fire(FILE *fp, unsigned int at, const struct expect *e)
 {
+	char		text[TEXT_MAX];
+
 	fprintf(fp, "      - eval_time: %us\n        alertname: %s\n"
 	    "        exp_alerts:\n          - exp_labels:\n"
 	    "              severity: ", at, e->alert);
 	fput_yq(fp, e->severity);
-	fprintf(fp, "\n              job: ");
-	fput_yq(fp, e->job);
-	if (e->instance != NULL) {
-		fprintf(fp, "\n              instance: ");
-		fput_yq(fp, e->instance);
-	}
+	t_label(fp, "job", e->job);
+	t_label(fp, "namespace", e->ns);
+	t_label(fp, "instance", e->instance);
+	t_label(fp, "reason", e->reason);
+	t_label(fp, "slo", e->slo);
 	fprintf(fp, "\n            exp_annotations:\n              summary: ");
-	fput_yq(fp, e->summary);
+	expand(e->summary, e, text, sizeof(text));
+	fput_yq(fp, text);
 	fprintf(fp, "\n              description: ");
-	fput_yq(fp, e->description);
+	expand(e->description, e, text, sizeof(text));
+	fput_yq(fp, text);
 	fprintf(fp, "\n              runbook_url: ");
 	fput_yq(fp, e->runbook_url);
 	fprintf(fp, "\n");
@@ -486,6 +648,7 @@ scenario_spike(FILE *fp, const struct config *cfg, struct expect *e)
 			t_none(fp, t - step, e->alert);
 			if (f > 0)
 				t_none(fp, t + a->for_sec - step, e->alert);
+			e->value = v;
 			t_fire(fp, t + a->for_sec, e);
 		} else {
 			t_none(fp, t + a->for_sec, e->alert);
@@ -516,6 +679,7 @@ scenario_comp(FILE *fp, const struct config *cfg, struct expect *e)
 		if (i == 0) {
 			if (f > 0)
 				t_none(fp, a->for_sec - step, e->alert);
+			e->value = v;
 			t_fire(fp, a->for_sec, e);
 		} else {
 			t_none(fp, a->for_sec, e->alert);
@@ -547,14 +711,15 @@ scenario_lag(FILE *fp, const struct config *cfg, struct expect *e)
 		t_replicas(fp, "saga_tracker_consumer_lag",
 		    cfg->monitoring.job, values);
 		(void)snprintf(series, sizeof(series),
-		    "saga_tracker_consumer_lag{job=\"%s\", "
+		    "saga_tracker_consumer_lag{job=\"%s\", namespace=\"%s\", "
 		    "instance=\"a:8080\", partition=\"0\"}",
-		    cfg->monitoring.job);
+		    cfg->monitoring.job, t_ns);
 		t_series(fp, series, values);
 		fprintf(fp, "    alert_rule_test:\n");
 		if (i == 0) {
 			if (f > 0)
 				t_none(fp, a->for_sec - step, e->alert);
+			e->value = v;
 			t_fire(fp, a->for_sec, e);
 		} else {
 			t_none(fp, a->for_sec, e->alert);
@@ -570,7 +735,7 @@ scenario_down(FILE *fp, const struct config *cfg, struct expect *e)
 	const struct config_alert	*a = &cfg->alerts.service_down;
 	const char			*job = cfg->monitoring.job;
 	unsigned int			 step, f, t;
-	char				 other[300], values[128];
+	char				 other[300], values[128], series[512];
 
 	step = step_for(a->for_sec, 60);
 	f = a->for_sec / step;
@@ -586,22 +751,194 @@ scenario_down(FILE *fp, const struct config *cfg, struct expect *e)
 	if (f > 0)
 		t_none(fp, t + a->for_sec - step, e->alert);
 	e->instance = "a:8080";
+	e->value = 0;
 	t_fire(fp, t + a->for_sec, e);
-	e->instance = NULL;
 
+	/* Targets of another job, and of this job in another namespace. */
 	t_group(fp, step);
 	(void)snprintf(other, sizeof(other), "%s-other", job);
 	(void)snprintf(values, sizeof(values), "1x%u", f + 3);
 	t_target(fp, "up", other, "x:8080", values);
+	(void)snprintf(series, sizeof(series), "up{job=\"%s\", "
+	    "namespace=\"%s-other\", instance=\"y:8080\"}", job, t_ns);
+	t_series(fp, series, values);
 	fprintf(fp, "    alert_rule_test:\n");
 	if (f > 0)
 		t_none(fp, a->for_sec - step, e->alert);
+	e->instance = NO_TARGET;
+	e->value = 1;
 	t_fire(fp, a->for_sec, e);
+	e->instance = NULL;
 
 	t_group(fp, step);
 	t_replicas(fp, "up", job, values);
 	fprintf(fp, "    alert_rule_test:\n");
 	t_none(fp, a->for_sec + step, e->alert);
+}
+
+/*
+ * A gauge on two replicas: both at limit * (1 +- 0.001).  When one is
+ * given, the replicas differ: for max the other is below, for min above,
+ * and the alert must stay silent either way.
+ */
+static void
+scenario_gauge(FILE *fp, const struct config_alert *a, const char *metric,
+    double limit, const char *job, int is_min, struct expect *e)
+{
+	unsigned int	step, f, i;
+	double		v, w;
+	char		values[128], other[128];
+
+	step = step_for(a->for_sec, 60);
+	f = a->for_sec / step;
+
+	for (i = 0; i < 3; i++) {
+		v = limit * (i == 1 ? 0.999 : 1.001);
+		w = limit * (i == 2 ? (is_min ? 0.999 : 1.001) : 1);
+		t_group(fp, step);
+		(void)snprintf(values, sizeof(values), "%.17gx%u", v, f + 3);
+		t_target(fp, metric, job, "a:8080", values);
+		if (i == 2)
+			(void)snprintf(other, sizeof(other), "%.17gx%u", w,
+			    f + 3);
+		t_target(fp, metric, job, "b:8080", i == 2 ? other : values);
+		fprintf(fp, "    alert_rule_test:\n");
+		if (i == 0) {
+			if (f > 0)
+				t_none(fp, a->for_sec - step, e->alert);
+			e->value = v;
+			t_fire(fp, a->for_sec, e);
+		} else if (is_min || i == 1) {
+			t_none(fp, a->for_sec, e->alert);
+			t_none(fp, a->for_sec + step, e->alert);
+		} else {
+			/* max: the stalest replica decides. */
+			e->value = w;
+			t_fire(fp, a->for_sec, e);
+		}
+	}
+}
+
+/* One replica without the database is not an outage; both are. */
+static void
+scenario_db(FILE *fp, const struct config *cfg, struct expect *e)
+{
+	const struct config_alert	*a = &cfg->alerts.database_down;
+	const char			*job = cfg->monitoring.job;
+	unsigned int			 step, f, t;
+	char				 values[128];
+
+	step = step_for(a->for_sec, 60);
+	f = a->for_sec / step;
+	t = 3 * step;
+
+	t_group(fp, step);
+	(void)snprintf(values, sizeof(values), "1x2 0x%u", f + 4);
+	t_target(fp, "saga_tracker_db_up", job, "a:8080", values);
+	(void)snprintf(values, sizeof(values), "1x%u", f + 7);
+	t_target(fp, "saga_tracker_db_up", job, "b:8080", values);
+	fprintf(fp, "    alert_rule_test:\n");
+	t_none(fp, t + a->for_sec, e->alert);
+
+	t_group(fp, step);
+	(void)snprintf(values, sizeof(values), "1x2 0x%u", f + 4);
+	t_replicas(fp, "saga_tracker_db_up", job, values);
+	fprintf(fp, "    alert_rule_test:\n");
+	t_none(fp, t - step, e->alert);
+	if (f > 0)
+		t_none(fp, t + a->for_sec - step, e->alert);
+	e->value = 0;
+	t_fire(fp, t + a->for_sec, e);
+}
+
+/*
+ * Lag L on the group throughout.  The last event is applied at x; the
+ * consumer counts as stalled from x + after, so the alert fires at
+ * x + after + for and not a step before.  Events applied, or rejected,
+ * at every step keep it silent, and so does a lag of 0.
+ */
+static void
+scenario_stalled(FILE *fp, const struct config *cfg, struct expect *e)
+{
+	const struct config_alert	*a = &cfg->alerts.consumer_stalled;
+	const char			*job = cfg->monitoring.job;
+	unsigned int			 step, x, end, i;
+	char				 values[128], series[512];
+	const double			 lag = 42;
+
+	step = step_for(a->after_sec, a->for_sec);
+	x = 2 * step;
+	end = (x + a->after_sec + a->for_sec) / step + 3;
+
+	for (i = 0; i < 4; i++) {
+		t_group(fp, step);
+		(void)snprintf(values, sizeof(values), "%gx%u", i == 3 ? 0 :
+		    lag, end);
+		(void)snprintf(series, sizeof(series), "saga_tracker_consumer_"
+		    "lag{job=\"%s\", namespace=\"%s\", instance=\"a:8080\", "
+		    "partition=\"\"}", job, t_ns);
+		t_series(fp, series, values);
+		if (i == 0)
+			(void)snprintf(values, sizeof(values), "5x1 6x%u", end);
+		else
+			(void)snprintf(values, sizeof(values), "5+1x%u", end);
+		t_target(fp, i == 2 ? "saga_events_rejected_total" :
+		    "saga_events_processed_total", job, "a:8080", values);
+		if (i == 2) {
+			(void)snprintf(values, sizeof(values), "5x%u", end);
+			t_target(fp, "saga_events_processed_total", job,
+			    "a:8080", values);
+		}
+		fprintf(fp, "    alert_rule_test:\n");
+		if (i == 0) {
+			t_none(fp, x + a->after_sec + a->for_sec - step,
+			    e->alert);
+			e->value = lag;
+			t_fire(fp, x + a->after_sec + a->for_sec, e);
+		} else {
+			t_none(fp, x + a->after_sec + a->for_sec, e->alert);
+		}
+	}
+}
+
+/*
+ * One event rejected (reason "schema") between two scrapes, x - step
+ * and x: the info alert fires from x while the window holds both
+ * scrapes, and is silent before x and from x + window on.
+ */
+static void
+scenario_rejected(FILE *fp, const struct config *cfg, struct expect *e)
+{
+	const struct config_alert	*a = &cfg->alerts.rejected_events;
+	unsigned int			 step, x, n;
+	char				 values[128], series[512];
+
+	step = step_for(a->window_sec, a->for_sec);
+	x = a->window_sec + 2 * step;
+	n = (x + a->window_sec + a->for_sec) / step + 3;
+
+	t_group(fp, step);
+	(void)snprintf(values, sizeof(values), "0x%u 1x%u", x / step - 1,
+	    n);
+	(void)snprintf(series, sizeof(series), "saga_events_rejected_total{"
+	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\", "
+	    "reason=\"schema\"}", cfg->monitoring.job, t_ns);
+	t_series(fp, series, values);
+	(void)snprintf(values, sizeof(values), "3x%u", x / step + n);
+	(void)snprintf(series, sizeof(series), "saga_events_rejected_total{"
+	    "job=\"%s\", namespace=\"%s\", instance=\"b:8080\", "
+	    "reason=\"conflict\"}", cfg->monitoring.job, t_ns);
+	t_series(fp, series, values);
+	fprintf(fp, "    alert_rule_test:\n");
+	t_none(fp, x - step, e->alert);
+	if (a->for_sec > 0)
+		t_none(fp, x + a->for_sec - step, e->alert);
+	e->reason = "schema";
+	e->value = 1;
+	if (a->for_sec < a->window_sec)
+		t_fire(fp, x + a->for_sec, e);
+	t_none(fp, x + a->window_sec + a->for_sec, e->alert);
+	e->reason = NULL;
 }
 
 /*
@@ -621,15 +958,26 @@ write_alert_test(const char *path, enum alert_id id, const struct config *cfg,
 	a[COMP] = &cfg->alerts.compensation_timeout;
 	a[LAG] = &cfg->alerts.consumer_lag;
 	a[DOWN] = &cfg->alerts.service_down;
+	a[DB] = &cfg->alerts.database_down;
+	a[GAUGES] = &cfg->alerts.gauges_stale;
+	a[STALLED] = &cfg->alerts.consumer_stalled;
+	a[LAGSTALE] = &cfg->alerts.lag_stale;
+	a[REJECTED] = &cfg->alerts.rejected_events;
 
 	memset(&e, 0, sizeof(e));
 	e.alert = alert_names[id];
 	e.severity = config_severity_name(a[id]->severity);
 	e.job = cfg->monitoring.job;
+	e.ns = cfg->monitoring.service_namespace;
+	t_ns = e.ns;
 	rule_text(rules, e.alert, &e);
 
-	step = id == SPIKE ? step_for(a[id]->window_sec, a[id]->for_sec) :
-	    step_for(a[id]->for_sec, 60);
+	if (id == SPIKE || id == REJECTED)
+		step = step_for(a[id]->window_sec, a[id]->for_sec);
+	else if (id == STALLED)
+		step = step_for(a[id]->after_sec, a[id]->for_sec);
+	else
+		step = step_for(a[id]->for_sec, 60);
 	fp = fopen(path, "w");
 	cr_assert_not_null(fp, "%s", path);
 	t_header(fp, rules, step);
@@ -645,6 +993,24 @@ write_alert_test(const char *path, enum alert_id id, const struct config *cfg,
 		break;
 	case DOWN:
 		scenario_down(fp, cfg, &e);
+		break;
+	case DB:
+		scenario_db(fp, cfg, &e);
+		break;
+	case GAUGES:
+		scenario_gauge(fp, a[id], "saga_tracker_gauges_age_seconds",
+		    a[id]->after_sec, e.job, 0, &e);
+		break;
+	case STALLED:
+		scenario_stalled(fp, cfg, &e);
+		break;
+	case LAGSTALE:
+		scenario_gauge(fp, a[id],
+		    "saga_tracker_consumer_lag_age_seconds", a[id]->after_sec,
+		    e.job, 1, &e);
+		break;
+	case REJECTED:
+		scenario_rejected(fp, cfg, &e);
 		break;
 	}
 	cr_assert_eq(fclose(fp), 0);
@@ -1089,32 +1455,88 @@ collect_panels(json_t *panels, json_t *out)
 /* ---------------------------------------------------------------- */
 /* Alertmanager, ServiceMonitor, runbooks				*/
 
+/*
+ * amtool config routes test: the alert with labels (NULL-terminated)
+ * goes to exactly receivers (comma-separated), or, want 0, does not.
+ */
 static void
-routes_test(const char *config, const char *severity, const char *receivers,
-    int want)
+routes_test(const char *config, const char *const *labels,
+    const char *receivers, int want)
 {
 	struct proc	 p;
-	char		 verify[512], label[64];
-	char		*argv[] = { "amtool", "config", "routes", "test",
-			    "--config.file", (char *)config, verify, label,
-			    "alertname=SagaTest", "job=saga-tracker-api", NULL };
+	char		 verify[512], shown[512];
+	char		*argv[32];
+	size_t		 n, i;
 
+	n = 0;
+	argv[n++] = "amtool";
+	argv[n++] = "config";
+	argv[n++] = "routes";
+	argv[n++] = "test";
+	argv[n++] = "--config.file";
+	argv[n++] = (char *)config;
 	(void)snprintf(verify, sizeof(verify), "--verify.receivers=%s",
 	    receivers);
-	(void)snprintf(label, sizeof(label), "severity=%s", severity);
+	argv[n++] = verify;
+	shown[0] = '\0';
+	for (i = 0; labels[i] != NULL && n < 31; i++) {
+		argv[n++] = (char *)labels[i];
+		(void)strncat(shown, labels[i], sizeof(shown) -
+		    strlen(shown) - 2);
+		(void)strcat(shown, " ");
+	}
+	argv[n] = NULL;
+
 	run(&p, argv);
-	cr_assert_eq(p.status == 0, want, "severity=%s -> %s: got %s%s",
-	    severity, receivers, p.out, p.err);
+	cr_assert_eq(p.status == 0, want, "%s-> %s%s: got %s%s", shown,
+	    want ? "" : "not ", receivers, p.out, p.err);
 	proc_free(&p);
+}
+
+/* One of our alerts at severity (NULL: none) to want / not want. */
+static void
+routes_ours(const char *config, const struct config *cfg,
+    const char *severity, const char *receivers, int want)
+{
+	char		 job[300], ns[300], sev[64];
+	const char	*labels[] = { "alertname=SagaTest", job, ns, sev, NULL };
+
+	(void)snprintf(job, sizeof(job), "job=%s", cfg->monitoring.job);
+	(void)snprintf(ns, sizeof(ns), "namespace=%s",
+	    cfg->monitoring.service_namespace);
+	(void)snprintf(sev, sizeof(sev), "severity=%s", severity);
+	if (severity == NULL)
+		labels[3] = NULL;
+	routes_test(config, labels, receivers, want);
+}
+
+/* The receivers of a routing list, as the generator names them. */
+static void
+receivers_of(const struct config_route *r, char *buf, size_t len)
+{
+	size_t		i;
+
+	buf[0] = '\0';
+	for (i = 0; i < r->count; i++) {
+		(void)strncat(buf, i == 0 ? "saga-tracker-" : ",saga-tracker-",
+		    len - strlen(buf) - 1);
+		(void)strncat(buf, r->receivers[i], len - strlen(buf) - 1);
+	}
 }
 
 static void
 check_routing(const char *name, const struct config *cfg)
 {
 	struct proc	 p;
-	char		 path[PATH_MAX], want[1024];
+	char		 path[PATH_MAX], want[1024], job[300], ns[300];
+	char		 other_job[300], other_ns[300];
 	char		*argv[] = { "amtool", "check-config", path, NULL };
-	size_t		 i;
+	const char	*watchdog[] = { "alertname=Watchdog", "severity=none",
+			    NULL };
+	const char	*foreign_job[] = { "alertname=KubePodCrashLooping",
+			    other_job, ns, "severity=critical", NULL };
+	const char	*foreign_ns[] = { "alertname=SagaTrackerDown", job,
+			    other_ns, "severity=critical", NULL };
 	int		 s;
 
 	tpath(path, sizeof(path), "%s/deploy/" ALERTMANAGER, name);
@@ -1123,17 +1545,31 @@ check_routing(const char *name, const struct config *cfg)
 	proc_free(&p);
 
 	for (s = 0; s < SEVERITY_COUNT; s++) {
-		want[0] = '\0';
-		for (i = 0; i < cfg->routing[s].count; i++) {
-			if (i > 0)
-				strcat(want, ",");
-			strcat(want, cfg->routing[s].receivers[i]);
-		}
-		routes_test(path, config_severity_name(s), want, 1);
+		receivers_of(&cfg->routing[s], want, sizeof(want));
+		routes_ours(path, cfg, config_severity_name(s), want, 1);
 	}
-	/* The check itself can fail: critical is not slack alone. */
-	routes_test(path, "critical", cfg->routing[SEVERITY_CRITICAL].count > 1 ?
-	    cfg->routing[SEVERITY_CRITICAL].receivers[1] : "nobody", 0);
+	/* No severity: the first warning receiver. */
+	(void)snprintf(want, sizeof(want), "saga-tracker-%s",
+	    cfg->routing[SEVERITY_WARNING].receivers[0]);
+	routes_ours(path, cfg, NULL, want, 1);
+	/* The check itself can fail: critical is not its last one alone. */
+	(void)snprintf(want, sizeof(want), "saga-tracker-%s",
+	    cfg->routing[SEVERITY_CRITICAL].receivers[
+	    cfg->routing[SEVERITY_CRITICAL].count - 1]);
+	routes_ours(path, cfg, "critical", want,
+	    cfg->routing[SEVERITY_CRITICAL].count == 1);
+
+	/* Nothing else of the cluster reaches our receivers. */
+	(void)snprintf(job, sizeof(job), "job=%s", cfg->monitoring.job);
+	(void)snprintf(ns, sizeof(ns), "namespace=%s",
+	    cfg->monitoring.service_namespace);
+	(void)snprintf(other_job, sizeof(other_job), "job=%s-other",
+	    cfg->monitoring.job);
+	(void)snprintf(other_ns, sizeof(other_ns), "namespace=%s-other",
+	    cfg->monitoring.service_namespace);
+	routes_test(path, watchdog, ROOT_RECEIVER, 1);
+	routes_test(path, foreign_job, ROOT_RECEIVER, 1);
+	routes_test(path, foreign_ns, ROOT_RECEIVER, 1);
 }
 
 static void
@@ -1151,7 +1587,7 @@ check_service_monitor(const char *name, const struct config *cfg)
 	    "monitoring.coreos.com/v1");
 	cr_assert_str_eq(ystr(yget(&y, y.root, "kind")), "ServiceMonitor");
 	cr_assert_str_eq(ystr(ypath(&y, y.root, "metadata.namespace")),
-	    cfg->monitoring.namespace);
+	    cfg->monitoring.service_monitor_namespace);
 	cr_assert_eq(ylen(ypath(&y, y.root, "spec.namespaceSelector."
 	    "matchNames")), 1);
 	cr_assert_str_eq(ystr(ypath(&y, y.root, "spec.namespaceSelector."
@@ -1180,9 +1616,10 @@ check_service_monitor(const char *name, const struct config *cfg)
 static void
 check_runbooks(const char *name, const struct config *cfg)
 {
-	static const char	*need[N_ALERTS][8] = {
+	static const char	*need[N_RUNBOOKS][8] = {
 		{ "/api/v1/sagas?status=FAILED", "/api/v1/sagas/<sagaId>",
-		  "FROM saga_instance", "FROM saga_event", NULL },
+		  "FROM saga_instance", "FROM saga_event", "traceId",
+		  "trace_id", NULL },
 		{ "PATCH", "/internal/v1/sagas/<sagaId>/status",
 		  "Authorization: Bearer", "saga_event_rejected", "kcat",
 		  "deploy/saga-tracker", "FROM saga_instance" },
@@ -1190,7 +1627,23 @@ check_runbooks(const char *name, const struct config *cfg)
 		  "deploy/saga-tracker", NULL },
 		{ "/actuator/health", "/actuator/prometheus",
 		  "get servicemonitor", "rollout undo", "deploy/saga-tracker",
+		  "serviceMonitorSelector", "ruleSelector",
+		  "monitoring.labels" },
+		{ "saga_tracker_db_up", "pg_stat_activity", "db-dsn",
+		  "rollout restart", NULL },
+		{ "saga_tracker_gauges_age_seconds", "saga_tracker_db_up",
+		  "pg_stat_activity", NULL },
+		{ "saga_tracker_consumer_partitions", "components.kafka",
+		  "kafka-consumer-groups.sh", "rollout restart", NULL },
+		{ "saga_tracker_consumer_lag_age_seconds", "kcat", NULL },
+		{ "FROM saga_event_rejected", "conflict", "expired", NULL },
+		{ "avg_over_time(up{", "SagaTrackerDown", "rollout undo",
+		  "slo.api_availability", NULL },
+		{ "saga_tracker_api_latency_seconds_bucket",
+		  "saga_tracker_db_query_seconds_bucket", "slo.api_latency",
 		  NULL },
+		{ "saga_tracker_event_delay_seconds_bucket",
+		  "SagaTrackerConsumerLag", "slo.event_freshness", NULL },
 	};
 	struct ydoc	 y;
 	yaml_node_t	*rule;
@@ -1199,9 +1652,10 @@ check_runbooks(const char *name, const struct config *cfg)
 
 	tpath(path, sizeof(path), "%s/deploy/" RULES, name);
 	ydoc_load(&y, path);
-	for (i = 0; i < N_ALERTS; i++) {
+	for (i = 0; i < N_RUNBOOKS; i++) {
 		rule = find_rule(&y, yget(&y, y.root, "groups"),
 		    alert_names[i]);
+		cr_assert_not_null(rule, "no alert %s", alert_names[i]);
 		(void)snprintf(want, sizeof(want), "%s/%s.md",
 		    cfg->monitoring.runbook_base_url, alert_names[i]);
 		cr_assert_str_eq(ystr(ypath(&y, rule,
@@ -1407,7 +1861,8 @@ Test(monitoring, rules_pass_promtool_check)
 	tpath(path, sizeof(path), "gen/deploy/" RULES);
 	run(&p, argv);
 	cr_assert_eq(p.status, 0, "%s%s", p.out, p.err);
-	cr_assert(strstr(p.out, "SUCCESS: 4 rules found") != NULL, "%s",
+	/* The alerts, and per SLO 4 recording rules and 2 alerts. */
+	cr_assert(strstr(p.out, "SUCCESS: 27 rules found") != NULL, "%s",
 	    p.out);
 	proc_free(&p);
 }
@@ -1449,7 +1904,7 @@ Test(monitoring, alert_rules_every_alert_and_annotation)
 	generate(CONF, "gen");
 	tpath(path, sizeof(path), "gen/deploy/" RULES);
 	ydoc_load(&y, path);
-	for (i = 0; i < N_ALERTS; i++) {
+	for (i = 0; i < N_RUNBOOKS; i++) {
 		rule = find_rule(&y, yget(&y, y.root, "groups"),
 		    alert_names[i]);
 		cr_assert_not_null(rule, "no %s", alert_names[i]);
@@ -1566,6 +2021,67 @@ Test(monitoring, service_down_for)
 	check_variant(DOWN, "alerts.service_down.for", text);
 }
 
+/* alerts.<key> (a duration, secs now) times num/den in a copy. */
+static void
+check_scaled(enum alert_id id, const char *key, unsigned int secs,
+    unsigned int num, unsigned int den)
+{
+	char		keypath[128], text[64];
+
+	(void)snprintf(keypath, sizeof(keypath), "alerts.%s", key);
+	(void)snprintf(text, sizeof(text), "%us", secs * num / den);
+	check_variant(id, keypath, text);
+}
+
+Test(monitoring, database_down_for)
+{
+	struct config	cfg;
+
+	load_config(&cfg, CONF);
+	check_scaled(DB, "database_down.for", cfg.alerts.database_down.for_sec,
+	    3, 1);
+}
+
+Test(monitoring, gauges_stale_after)
+{
+	struct config	cfg;
+
+	load_config(&cfg, CONF);
+	check_scaled(GAUGES, "gauges_stale.after",
+	    cfg.alerts.gauges_stale.after_sec, 2, 1);
+	check_scaled(GAUGES, "gauges_stale.after",
+	    cfg.alerts.gauges_stale.after_sec, 1, 2);
+}
+
+Test(monitoring, consumer_stalled_after)
+{
+	struct config	cfg;
+
+	load_config(&cfg, CONF);
+	check_scaled(STALLED, "consumer_stalled.after",
+	    cfg.alerts.consumer_stalled.after_sec, 2, 1);
+	check_scaled(STALLED, "consumer_stalled.after",
+	    cfg.alerts.consumer_stalled.after_sec, 1, 2);
+}
+
+Test(monitoring, lag_stale_after)
+{
+	struct config	cfg;
+
+	load_config(&cfg, CONF);
+	check_scaled(LAGSTALE, "lag_stale.after",
+	    cfg.alerts.lag_stale.after_sec, 2, 1);
+}
+
+Test(monitoring, rejected_events_window)
+{
+	struct config	cfg;
+
+	load_config(&cfg, CONF);
+	check_scaled(REJECTED, "rejected_events.window",
+	    cfg.alerts.rejected_events.window_sec, 2, 1);
+}
+
 /* ---------------------------------------------------------------- */
 /* Alertmanager								*/
 
@@ -1580,14 +2096,180 @@ Test(monitoring, alertmanager_routes_per_severity)
 
 Test(monitoring, alertmanager_default_routing)
 {
+	struct config	cfg;
 	char		path[PATH_MAX];
 
+	load_config(&cfg, CONF);
 	generate(CONF, "gen");
 	tpath(path, sizeof(path), "gen/deploy/" ALERTMANAGER);
-	routes_test(path, "critical", "pagerduty,slack", 1);
-	routes_test(path, "warning", "slack", 1);
-	routes_test(path, "info", "slack", 1);
-	routes_test(path, "warning", "pagerduty,slack", 0);
+	routes_ours(path, &cfg, "critical",
+	    "saga-tracker-pagerduty,saga-tracker-slack", 1);
+	routes_ours(path, &cfg, "warning", "saga-tracker-slack", 1);
+	routes_ours(path, &cfg, "info", "saga-tracker-slack", 1);
+	routes_ours(path, &cfg, "warning",
+	    "saga-tracker-pagerduty,saga-tracker-slack", 0);
+	routes_ours(path, &cfg, "critical", ROOT_RECEIVER, 0);
+}
+
+/* The snippet is exactly what the whole configuration is made of. */
+Test(monitoring, alertmanager_snippet_is_part_of_the_config)
+{
+	struct ydoc	 part, whole;
+	yaml_node_t	*recv, *root;
+	char		 path[PATH_MAX];
+	size_t		 i;
+
+	generate(FIXTURES "custom.yaml", "gen");
+	tpath(path, sizeof(path), "gen/deploy/" AM_SNIPPET);
+	ydoc_load(&part, path);
+	tpath(path, sizeof(path), "gen/deploy/" ALERTMANAGER);
+	ydoc_load(&whole, path);
+
+	cr_assert_eq(ylen(yget(&part, part.root, "routes")), 1);
+	cr_assert(ynode_eq(&part, yget(&part, part.root, "routes"), &whole,
+	    ypath(&whole, whole.root, "route.routes")), "routes differ");
+	cr_assert(ynode_eq(&part, yget(&part, part.root, "inhibit_rules"),
+	    &whole, yget(&whole, whole.root, "inhibit_rules")),
+	    "inhibit_rules differ");
+
+	recv = yget(&part, part.root, "receivers");
+	cr_assert_eq(ylen(recv), 3);
+	cr_assert_eq(ylen(yget(&whole, whole.root, "receivers")), 4);
+	for (i = 0; i < ylen(recv); i++) {
+		cr_assert(ynode_eq(&part, yat(&part, recv, i), &whole,
+		    yat(&whole, yget(&whole, whole.root, "receivers"), i + 1)),
+		    "receiver %zu differs", i);
+	}
+	root = yat(&whole, yget(&whole, whole.root, "receivers"), 0);
+	cr_assert_str_eq(ystr(yget(&whole, root, "name")), ROOT_RECEIVER);
+	cr_assert_eq(root->data.mapping.pairs.top -
+	    root->data.mapping.pairs.start, 1, "the root receiver sends");
+	cr_assert_str_eq(ystr(ypath(&whole, whole.root, "route.receiver")),
+	    ROOT_RECEIVER);
+	cr_assert_null(ypath(&whole, whole.root, "route.routes.0.continue"),
+	    "our alerts would also go to the root receiver");
+	ydoc_free(&part);
+	ydoc_free(&whole);
+}
+
+/* A sequence of scalars holds want. */
+static int
+yhas(struct ydoc *y, yaml_node_t *seq, const char *want)
+{
+	size_t		i;
+
+	for (i = 0; i < ylen(seq); i++) {
+		if (strcmp(ystr(yat(y, seq, i)), want) == 0)
+			return (1);
+	}
+
+	return (0);
+}
+
+Test(monitoring, alertmanager_inhibition_scoped)
+{
+	struct config	 cfg;
+	struct ydoc	 y;
+	yaml_node_t	*rules, *r;
+	char		 path[PATH_MAX], job[300], ns[300];
+	size_t		 i;
+
+	load_config(&cfg, FIXTURES "custom.yaml");
+	generate(FIXTURES "custom.yaml", "gen");
+	tpath(path, sizeof(path), "gen/deploy/" ALERTMANAGER);
+	ydoc_load(&y, path);
+	(void)snprintf(job, sizeof(job), "job=\"%s\"", cfg.monitoring.job);
+	(void)snprintf(ns, sizeof(ns), "namespace=\"%s\"",
+	    cfg.monitoring.service_namespace);
+
+	rules = yget(&y, y.root, "inhibit_rules");
+	cr_assert_eq(ylen(rules), 2);
+	for (i = 0; i < 2; i++) {
+		r = yat(&y, rules, i);
+		/* Both sides only this service's alerts. */
+		cr_assert(yhas(&y, yget(&y, r, "source_matchers"), job));
+		cr_assert(yhas(&y, yget(&y, r, "source_matchers"), ns));
+		cr_assert(yhas(&y, yget(&y, r, "target_matchers"), job));
+		cr_assert(yhas(&y, yget(&y, r, "target_matchers"), ns));
+		cr_assert(yhas(&y, yget(&y, r, "equal"), "namespace"));
+		cr_assert(yhas(&y, yget(&y, r, "equal"), "job"));
+	}
+	r = yat(&y, rules, 0);
+	cr_assert(yhas(&y, yget(&y, r, "source_matchers"),
+	    "alertname=\"SagaTrackerDown\""));
+	cr_assert(yhas(&y, yget(&y, r, "target_matchers"),
+	    "alertname!=\"SagaTrackerDown\""));
+	r = yat(&y, rules, 1);
+	cr_assert(yhas(&y, yget(&y, r, "source_matchers"),
+	    "severity=\"critical\""));
+	cr_assert(yhas(&y, yget(&y, r, "target_matchers"),
+	    "severity=~\"warning|info\""));
+	cr_assert(yhas(&y, yget(&y, r, "equal"), "alertname"));
+	ydoc_free(&y);
+}
+
+/* The AlertmanagerConfig routes and inhibits as the plain file does. */
+Test(monitoring, alertmanager_config_object)
+{
+	struct config	 cfg;
+	struct ydoc	 y;
+	yaml_node_t	*spec, *routes, *m, *recv;
+	char		 path[PATH_MAX];
+	size_t		 i, s, n;
+	const char	*sev;
+
+	load_config(&cfg, FIXTURES "custom.yaml");
+	generate(FIXTURES "custom.yaml", "gen");
+	tpath(path, sizeof(path), "gen/deploy/" AM_CONFIG);
+	ydoc_load(&y, path);
+	cr_assert_str_eq(ystr(yget(&y, y.root, "apiVersion")),
+	    "monitoring.coreos.com/v1alpha1");
+	cr_assert_str_eq(ystr(yget(&y, y.root, "kind")), "AlertmanagerConfig");
+	/* OnNamespace: the object's namespace is the alerts'. */
+	cr_assert_str_eq(ystr(ypath(&y, y.root, "metadata.namespace")),
+	    cfg.monitoring.service_namespace);
+
+	spec = yget(&y, y.root, "spec");
+	m = ypath(&y, spec, "route.matchers.0");
+	cr_assert_str_eq(ystr(yget(&y, m, "name")), "job");
+	cr_assert_str_eq(ystr(yget(&y, m, "value")), cfg.monitoring.job);
+	cr_assert_str_eq(ystr(yget(&y, m, "matchType")), "=");
+	cr_assert_str_eq(ystr(ypath(&y, spec, "route.receiver")),
+	    cfg.routing[SEVERITY_WARNING].receivers[0]);
+
+	routes = ypath(&y, spec, "route.routes");
+	for (n = 0, s = 0; s < SEVERITY_COUNT; s++) {
+		sev = config_severity_name((enum config_severity)(
+		    SEVERITY_COUNT - 1 - s));
+		for (i = 0; i < cfg.routing[SEVERITY_COUNT - 1 - s].count;
+		    i++, n++) {
+			m = yat(&y, routes, n);
+			cr_assert_str_eq(ystr(yget(&y, m, "receiver")),
+			    cfg.routing[SEVERITY_COUNT - 1 - s].receivers[i]);
+			cr_assert_str_eq(ystr(ypath(&y, m,
+			    "matchers.0.value")), sev);
+			cr_assert_eq(yget(&y, m, "continue") != NULL, i + 1 <
+			    cfg.routing[SEVERITY_COUNT - 1 - s].count);
+		}
+	}
+	cr_assert_eq(ylen(routes), n);
+
+	recv = yget(&y, spec, "receivers");
+	cr_assert_eq(ylen(recv), 3);
+	for (i = 0; i < ylen(recv); i++) {
+		m = yat(&y, recv, i);
+		if (strncmp(ystr(yget(&y, m, "name")), "pagerduty", 9) == 0)
+			m = ypath(&y, m, "pagerdutyConfigs.0.routingKey");
+		else
+			m = ypath(&y, m, "slackConfigs.0.apiURL");
+		cr_assert_not_null(m, "receiver %zu: no secret reference", i);
+		cr_assert(strncmp(ystr(yget(&y, m, "name")), "saga-tracker-",
+		    13) == 0);
+	}
+	cr_assert_eq(ylen(yget(&y, spec, "inhibitRules")), 2);
+	m = ypath(&y, spec, "inhibitRules.0.sourceMatch.0");
+	cr_assert_str_eq(ystr(yget(&y, m, "value")), "SagaTrackerDown");
+	ydoc_free(&y);
 }
 
 Test(monitoring, alertmanager_routes_follow_the_yaml)
@@ -1893,26 +2575,90 @@ Test(monitoring, runbooks_follow_the_yaml)
 Test(monitoring, runbook_queries_parse_and_follow_the_rules)
 {
 	struct config	 cfg;
-	char		 path[PATH_MAX], *text[N_ALERTS], *exprs[64];
+	char		 path[PATH_MAX], *text[N_RUNBOOKS], *exprs[128];
 	const char	*why;
 	size_t		 i, j, n, got;
 
 	load_config(&cfg, FIXTURES "custom.yaml");
 	generate(FIXTURES "custom.yaml", "custom");
-	for (n = 0, i = 0; i < N_ALERTS; i++) {
+	for (n = 0, i = 0; i < N_RUNBOOKS; i++) {
 		tpath(path, sizeof(path), "custom/runbooks/%s.md",
 		    alert_names[i]);
 		text[i] = slurp(path, NULL);
 		cr_assert_not_null(text[i], "%s", path);
-		got = runbook_queries(text[i], exprs + n, 64 - n);
+		got = runbook_queries(text[i], exprs + n, 128 - n);
 		for (j = n; j < n + got; j++) {
 			why = check_expr(exprs[j], cfg.monitoring.job);
 			cr_assert_null(why, "%s: %s: %s", path, exprs[j], why);
 		}
 		n += got;
 	}
-	cr_assert_gt(n, 5);
+	cr_assert_gt(n, 20);
 	cr_assert_eq(promtool_check_exprs(exprs, n, 1), 0);
-	for (i = 0; i < N_ALERTS; i++)
+	for (i = 0; i < N_RUNBOOKS; i++)
 		free(text[i]);
+}
+
+/* ---------------------------------------------------------------- */
+/* labels and namespaces						*/
+
+static void
+check_labels(const char *name, const struct config *cfg)
+{
+	const struct config_labels	*l = &cfg->monitoring.labels;
+	struct ydoc			 y;
+	yaml_node_t			*labels;
+	char				 path[PATH_MAX];
+	size_t				 i, j;
+
+	for (i = 0; labelled[i] != NULL; i++) {
+		tpath(path, sizeof(path), "%s/deploy/%s", name, labelled[i]);
+		ydoc_load(&y, path);
+		labels = ypath(&y, y.root, "metadata.labels");
+		cr_assert_str_eq(ystr(yget(&y, labels,
+		    "app.kubernetes.io/name")), "saga-tracker", "%s", path);
+		cr_assert_not_null(labels, "%s", path);
+		cr_assert_eq((size_t)(labels->data.mapping.pairs.top -
+		    labels->data.mapping.pairs.start), 2 + l->count +
+		    (strcmp(labelled[i], DASHBOARD) == 0), "%s: labels", path);
+		for (j = 0; j < l->count; j++) {
+			cr_assert_str_eq(ystr(yget(&y, labels, l->names[j])),
+			    l->values[j], "%s: label %s", path, l->names[j]);
+		}
+		ydoc_free(&y);
+	}
+}
+
+Test(monitoring, every_object_carries_the_labels)
+{
+	struct config	cfg;
+
+	load_config(&cfg, CONF);
+	cr_assert_eq(cfg.monitoring.labels.count, 1);
+	cr_assert_str_eq(cfg.monitoring.labels.names[0], "release");
+	generate(CONF, "conf");
+	check_labels("conf", &cfg);
+
+	load_config(&cfg, FIXTURES "custom.yaml");
+	cr_assert_eq(cfg.monitoring.labels.count, 2);
+	generate(FIXTURES "custom.yaml", "custom");
+	check_labels("custom", &cfg);
+}
+
+/* {} leaves only the generator's own labels. */
+Test(monitoring, no_labels_at_all)
+{
+	struct config	cfg;
+	FILE		*fp;
+	char		 path[PATH_MAX];
+
+	tpath(path, sizeof(path), "nolabels.yaml");
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	fprintf(fp, "monitoring:\n  labels: {}\n");
+	cr_assert_eq(fclose(fp), 0);
+	load_config(&cfg, path);
+	cr_assert_eq(cfg.monitoring.labels.count, 0);
+	generate(path, "gen");
+	check_labels("gen", &cfg);
 }

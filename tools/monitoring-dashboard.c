@@ -61,7 +61,7 @@ mon_dashboard_render(const struct config *cfg, struct mon_output *out,
 {
 	struct mbuf	*b;
 	json_t		*root;
-	char		*text, ns[MON_TEXT_MAX];
+	char		*text;
 
 	root = dashboard(cfg);
 	text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
@@ -71,21 +71,15 @@ mon_dashboard_render(const struct config *cfg, struct mon_output *out,
 		return (-1);
 	}
 
-	mon_yaml_scalar(cfg->monitoring.namespace, ns, sizeof(ns));
 	b = mon_output_add(out, dir, "kubernetes/grafana-dashboard-"
 	    "configmap.yaml");
 	mbuf_header(b, cfg->path);
-	mbuf_printf(b, "apiVersion: v1\n"
-	    "kind: ConfigMap\n"
-	    "metadata:\n"
-	    "  name: %s-dashboard\n"
-	    "  namespace: %s\n"
-	    "  labels:\n"
-	    "    grafana_dashboard: \"1\"\n"
-	    "    app.kubernetes.io/name: %s\n"
-	    "    app.kubernetes.io/component: monitoring\n"
-	    "data:\n"
-	    "  %s: |\n", MON_APP, ns, MON_APP, DASH_KEY);
+	mbuf_puts(b, "apiVersion: v1\n"
+	    "kind: ConfigMap\n");
+	mbuf_metadata(b, cfg, MON_APP "-dashboard", cfg->monitoring.namespace,
+	    "grafana_dashboard: \"1\"");
+	mbuf_printf(b, "data:\n"
+	    "  %s: |\n", DASH_KEY);
 	mbuf_indent_block(b, text, 4);
 	free(text);
 

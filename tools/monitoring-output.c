@@ -150,6 +150,35 @@ mbuf_header(struct mbuf *b, const char *source)
 	    "`make generate`.\n", source);
 }
 
+/*
+ * The metadata of a generated Kubernetes object: its name, namespace
+ * and labels, the generator's own (app.kubernetes.io/name and
+ * component, then any extra such as grafana_dashboard) followed by
+ * monitoring.labels, which the Prometheus operator's selectors match.
+ */
+void
+mbuf_metadata(struct mbuf *b, const struct config *cfg, const char *name,
+    const char *ns, const char *extra)
+{
+	const struct config_labels	*l = &cfg->monitoring.labels;
+	char				 v[MON_TEXT_MAX];
+	size_t				 i;
+
+	mon_yaml_scalar(ns, v, sizeof(v));
+	mbuf_printf(b, "metadata:\n"
+	    "  name: %s\n"
+	    "  namespace: %s\n"
+	    "  labels:\n"
+	    "    app.kubernetes.io/name: %s\n"
+	    "    app.kubernetes.io/component: monitoring\n", name, v, MON_APP);
+	if (extra != NULL)
+		mbuf_printf(b, "    %s\n", extra);
+	for (i = 0; i < l->count; i++) {
+		mon_yaml_scalar(l->values[i], v, sizeof(v));
+		mbuf_printf(b, "    %s: %s\n", l->names[i], v);
+	}
+}
+
 /* Append text line by line, each non-empty line indented. */
 void
 mbuf_indent_block(struct mbuf *b, const char *text, size_t indent)
