@@ -1,17 +1,27 @@
 /*
- * Tests for tools/monitoring-gen (issue #6).  Run from the repository
- * root after building .build/tools/monitoring-gen; promtool and amtool
- * must be on PATH.  Each test works in its own mkdtemp directory.
+ * Tests for tools/monitoring-gen (issues #6 and #15).  Run from the
+ * repository root after building .build/tools/monitoring-gen; promtool
+ * and amtool must be on PATH.  Each test works in its own mkdtemp
+ * directory.
  *
  *  - the generator: CLI, one line per file, deterministic output, the
  *    committed deploy/ and runbooks/ equal a fresh run, bad YAML refused
  *    with the service's own message and nothing written;
  *  - the rules: promtool check rules, PrometheusRule groups equal to the
  *    plain file, and promtool unit tests written here from the YAML for
- *    every alert just below and just above its threshold and its for;
- *    a copy of the YAML with one value changed changes the outcome;
- *  - Alertmanager: amtool check-config, routes per the routing key,
- *    secrets by file only;
+ *    every alert just below and just above its threshold and its for,
+ *    labels by (namespace, job), annotations with their templates
+ *    expanded as Prometheus does; a copy of the YAML with one value
+ *    changed changes the outcome;
+ *  - the SLOs: promtool against a model of the workbook's multiwindow,
+ *    multi-burn-rate alerts: an outage pages (within 15 minutes for the
+ *    shipped objectives), an error rate equal to the budget never
+ *    fires, 13x the budget only warns, 15x pages;
+ *  - Alertmanager: amtool check-config, routes per the routing key and
+ *    foreign alerts left to the root receiver, the snippet equal to the
+ *    whole file's parts, inhibition scoped to the service, the
+ *    AlertmanagerConfig, secrets by file only;
+ *  - monitoring.labels on every Kubernetes object;
  *  - the dashboard: valid JSON, unique panel ids, every PromQL query
  *    parses (promtool check rules on recording rules wrapping them),
  *    names only SPEC §3 metrics (plus up) selected by job, DB gauges
@@ -105,7 +115,7 @@ static const char *alert_names[N_RUNBOOKS] = {
 	"SagaTrackerApiLatencyBudgetBurn",
 	"SagaTrackerEventFreshnessBudgetBurn"
 };
-static const char *slo_keys[N_SLOS] __attribute__((unused)) = {
+static const char *slo_keys[N_SLOS] = {
 	"api_availability", "api_latency", "event_freshness"
 };
 
@@ -173,7 +183,10 @@ static void	load_config(struct config *, const char *);
 static void	generate(const char *, const char *);
 static yaml_node_t	*find_rule(struct ydoc *, yaml_node_t *,
 		    const char *);
-static void	rule_text(const char *, const char *, struct expect *);
+static void	rule_text(const char *, const char *, const char *,
+		    struct expect *);
+static yaml_node_t	*find_rule_sev(struct ydoc *, yaml_node_t *,
+		    const char *, const char *);
 static void	fput_yq(FILE *, const char *);
 static unsigned int	gcd(unsigned int, unsigned int);
 static unsigned int	step_for(unsigned int, unsigned int);
@@ -186,6 +199,7 @@ static void	t_replicas(FILE *, const char *, const char *,
 		    const char *);
 static void	t_none(FILE *, unsigned int, const char *);
 static void	t_fire(FILE *, unsigned int, const struct expect *);
+static void	t_alert(FILE *, const struct expect *);
 static void	scenario_spike(FILE *, const struct config *,
 		    struct expect *);
 static void	scenario_comp(FILE *, const struct config *,
@@ -364,15 +378,27 @@ generate(const char *config, const char *name)
 static yaml_node_t *
 find_rule(struct ydoc *y, yaml_node_t *groups, const char *alert)
 {
+	return (find_rule_sev(y, groups, alert, NULL));
+}
+
+/* The first rule of alert with that severity (NULL: any). */
+static yaml_node_t *
+find_rule_sev(struct ydoc *y, yaml_node_t *groups, const char *alert,
+    const char *severity)
+{
 	yaml_node_t	*rules, *rule;
+	const char	*sev;
 	size_t		 g, r;
 
 	for (g = 0; g < ylen(groups); g++) {
 		rules = yget(y, yat(y, groups, g), "rules");
 		for (r = 0; r < ylen(rules); r++) {
 			rule = yat(y, rules, r);
+			sev = ystr(ypath(y, rule, "labels.severity"));
 			if (ystr(yget(y, rule, "alert")) != NULL &&
-			    strcmp(ystr(yget(y, rule, "alert")), alert) == 0)
+			    strcmp(ystr(yget(y, rule, "alert")), alert) == 0 &&
+			    (severity == NULL || (sev != NULL &&
+			    strcmp(sev, severity) == 0)))
 				return (rule);
 		}
 	}
@@ -382,13 +408,14 @@ find_rule(struct ydoc *y, yaml_node_t *groups, const char *alert)
 
 /* The annotations of alert in the rules file at path. */
 static void
-rule_text(const char *path, const char *alert, struct expect *e)
+rule_text(const char *path, const char *alert, const char *severity,
+    struct expect *e)
 {
 	struct ydoc	 y;
 	yaml_node_t	*rule, *ann;
 
 	ydoc_load(&y, path);
-	rule = find_rule(&y, yget(&y, y.root, "groups"), alert);
+	rule = find_rule_sev(&y, yget(&y, y.root, "groups"), alert, severity);
 	cr_assert_not_null(rule, "%s: no alert %s", path, alert);
 	ann = yget(&y, rule, "annotations");
 	cr_assert(ystr(yget(&y, ann, "summary")) != NULL &&
@@ -594,11 +621,19 @@ t_none(FILE *fp, unsigned int at, const char *alert)
 static void
 t_fire(FILE *fp, unsigned int at, const struct expect *e)
 {
+	fprintf(fp, "      - eval_time: %us\n        alertname: %s\n"
+	    "        exp_alerts:\n", at, e->alert);
+	t_alert(fp, e);
+}
+
+/* One item of exp_alerts. */
+static void
+t_alert(FILE *fp, const struct expect *e)
+{
 	char		text[TEXT_MAX];
 
-	fprintf(fp, "      - eval_time: %us\n        alertname: %s\n"
-	    "        exp_alerts:\n          - exp_labels:\n"
-	    "              severity: ", at, e->alert);
+	fprintf(fp, "          - exp_labels:\n"
+	    "              severity: ");
 	fput_yq(fp, e->severity);
 	t_label(fp, "job", e->job);
 	t_label(fp, "namespace", e->ns);
@@ -878,7 +913,7 @@ scenario_stalled(FILE *fp, const struct config *cfg, struct expect *e)
 		    "lag{job=\"%s\", namespace=\"%s\", instance=\"a:8080\", "
 		    "partition=\"\"}", job, t_ns);
 		t_series(fp, series, values);
-		if (i == 0)
+		if (i == 0 || i == 3)
 			(void)snprintf(values, sizeof(values), "5x1 6x%u", end);
 		else
 			(void)snprintf(values, sizeof(values), "5+1x%u", end);
@@ -970,7 +1005,7 @@ write_alert_test(const char *path, enum alert_id id, const struct config *cfg,
 	e.job = cfg->monitoring.job;
 	e.ns = cfg->monitoring.service_namespace;
 	t_ns = e.ns;
-	rule_text(rules, e.alert, &e);
+	rule_text(rules, e.alert, NULL, &e);
 
 	if (id == SPIKE || id == REJECTED)
 		step = step_for(a[id]->window_sec, a[id]->for_sec);
@@ -2661,4 +2696,330 @@ Test(monitoring, no_labels_at_all)
 	cr_assert_eq(cfg.monitoring.labels.count, 0);
 	generate(path, "gen");
 	check_labels("gen", &cfg);
+}
+
+/* ---------------------------------------------------------------- */
+/* SLOs: promtool against a model of the SRE workbook's alerts		*/
+
+#define SLO_STEPS_MAX	2048
+
+/*
+ * One SLO scenario: the input as cumulative good and total counts per
+ * step (a histogram's le bucket and _count), or as up samples.
+ */
+struct slo_case {
+	int		 sampled;	/* api_availability: up */
+	unsigned int	 step;		/* seconds */
+	unsigned int	 n;		/* steps 0..n */
+	double		 budget;
+	double		 good[SLO_STEPS_MAX];	/* cumulative, or up */
+	double		 total[SLO_STEPS_MAX];
+};
+
+/* The workbook's two alerts, as the generator must write them. */
+static const struct {
+	unsigned int	 long_s, short_s, for_s;
+	double		 factor;
+	const char	*severity;
+} slo_burns[2] = {
+	{ 3600, 300, 120, 14.4, "critical" },
+	{ 6 * 3600, 1800, 900, 6, "warning" },
+};
+
+/* The error ratio over window seconds at step i; -1 when undefined. */
+static double
+slo_ratio(const struct slo_case *c, unsigned int i, unsigned int window)
+{
+	unsigned int	lo, k;
+	double		bad;
+
+	lo = i >= window / c->step ? i - window / c->step : 0;
+	if (c->sampled) {
+		for (bad = 0, k = lo; k <= i; k++)
+			bad += c->good[k] == 0;
+		return (bad / (i - lo + 1));
+	}
+	if (i == lo || c->total[i] - c->total[lo] <= 0)
+		return (-1);
+
+	return (1 - (c->good[i] - c->good[lo]) / (c->total[i] - c->total[lo]));
+}
+
+static int
+slo_cond(const struct slo_case *c, int b, unsigned int i)
+{
+	double		limit;
+
+	limit = slo_burns[b].factor * c->budget;
+	return (slo_ratio(c, i, slo_burns[b].long_s) > limit &&
+	    slo_ratio(c, i, slo_burns[b].short_s) > limit);
+}
+
+/* Firing at step i: the condition held for the alert's whole for. */
+static int
+slo_firing(const struct slo_case *c, int b, unsigned int i)
+{
+	unsigned int	f, j;
+
+	f = slo_burns[b].for_s / c->step;
+	if (i < f)
+		return (0);
+	for (j = i - f; j <= i; j++) {
+		if (!slo_cond(c, b, j))
+			return (0);
+	}
+
+	return (1);
+}
+
+/* The first step the alert fires at, or 0 if never. */
+static unsigned int
+slo_first(const struct slo_case *c, int b)
+{
+	unsigned int	i;
+
+	for (i = 0; i <= c->n; i++) {
+		if (slo_firing(c, b, i))
+			return (i);
+	}
+
+	return (0);
+}
+
+static void
+slo_values(FILE *fp, const struct slo_case *c, const double *v)
+{
+	unsigned int	i;
+
+	fprintf(fp, "\n        values: '");
+	for (i = 0; i <= c->n; i++)
+		fprintf(fp, "%s%.17g", i == 0 ? "" : " ", v[i]);
+	fprintf(fp, "'\n");
+}
+
+static void
+slo_input(FILE *fp, const struct slo_case *c, const struct config *cfg,
+    const char *hist, const char *le)
+{
+	const char	*job = cfg->monitoring.job;
+	const char	*ns = cfg->monitoring.service_namespace;
+
+	fprintf(fp, "  - interval: %us\n    input_series:\n", c->step);
+	if (c->sampled) {
+		fprintf(fp, "      - series: 'up{job=\"%s\", namespace=\"%s\", "
+		    "instance=\"a:8080\"}'", job, ns);
+		slo_values(fp, c, c->good);
+		fprintf(fp, "      - series: 'up{job=\"%s\", namespace=\"%s\", "
+		    "instance=\"b:8080\"}'", job, ns);
+		slo_values(fp, c, c->good);
+		return;
+	}
+	fprintf(fp, "      - series: '%s_bucket{job=\"%s\", namespace=\"%s\", "
+	    "instance=\"a:8080\", le=\"%s\"}'", hist, job, ns, le);
+	slo_values(fp, c, c->good);
+	fprintf(fp, "      - series: '%s_count{job=\"%s\", namespace=\"%s\", "
+	    "instance=\"a:8080\"}'", hist, job, ns);
+	slo_values(fp, c, c->total);
+}
+
+/* What the model says fires at step i, as promtool must find it. */
+static void
+slo_eval(FILE *fp, const struct slo_case *c, unsigned int i,
+    struct expect e[2])
+{
+	int		b, any;
+
+	fprintf(fp, "      - eval_time: %us\n        alertname: %s\n"
+	    "        exp_alerts:", i * c->step, e[0].alert);
+	for (any = 0, b = 0; b < 2; b++) {
+		if (!slo_firing(c, b, i))
+			continue;
+		if (!any++)
+			fprintf(fp, "\n");
+		e[b].value = slo_ratio(c, i, slo_burns[b].long_s);
+		t_alert(fp, &e[b]);
+	}
+	if (!any)
+		fprintf(fp, " []\n");
+}
+
+/* Checks around every change of the model's alert states. */
+static void
+slo_checks(FILE *fp, const struct slo_case *c, struct expect e[2])
+{
+	unsigned int	i;
+	int		b;
+
+	fprintf(fp, "    alert_rule_test:\n");
+	for (i = 1; i <= c->n; i++) {
+		for (b = 0; b < 2; b++) {
+			if (slo_firing(c, b, i) == slo_firing(c, b, i - 1))
+				continue;
+			slo_eval(fp, c, i - 1, e);
+			slo_eval(fp, c, i, e);
+		}
+		if (i % (3600 / c->step) == 0)
+			slo_eval(fp, c, i, e);
+	}
+	slo_eval(fp, c, c->n, e);
+}
+
+/* Good until step t0, then every event bad (every scrape failed). */
+static void
+slo_case_outage(struct slo_case *c, unsigned int t0, unsigned int n)
+{
+	unsigned int	i;
+
+	c->n = n;
+	for (i = 0; i <= n; i++) {
+		c->total[i] = 1000.0 * i;
+		c->good[i] = c->sampled ? (i < t0 ? 1 : 0) :
+		    1000.0 * (i < t0 ? i : t0);
+	}
+}
+
+/* A constant error ratio r (sampled: one failed scrape in 1/r). */
+static void
+slo_case_steady(struct slo_case *c, double r, unsigned int n)
+{
+	unsigned int	i, period;
+
+	c->n = n;
+	period = (unsigned int)(1 / r + 0.5);
+	for (i = 0; i <= n; i++) {
+		c->total[i] = 1000.0 * i;
+		c->good[i] = c->sampled ? (i % period != period - 1) :
+		    1000.0 * (1 - r) * i;
+	}
+}
+
+/* The shortest decimal that reads back as v, as the generator's le. */
+static void
+shortest(double v, char *buf, size_t len)
+{
+	int		prec;
+
+	if (v == (double)(long long)v) {
+		(void)snprintf(buf, len, "%lld", (long long)v);
+		return;
+	}
+	for (prec = 1; prec < 17; prec++) {
+		(void)snprintf(buf, len, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			return;
+	}
+	(void)snprintf(buf, len, "%.17g", v);
+}
+
+/* Write and run one SLO scenario; returns the first fast-burn step. */
+static unsigned int
+slo_run(const struct config *cfg, int slo, const char *rules,
+    const struct slo_case *c, const char *name)
+{
+	static const char	*hist[N_SLOS] = { NULL,
+		"saga_tracker_api_latency_seconds",
+		"saga_tracker_event_delay_seconds" };
+	const struct config_slo	*s[N_SLOS];
+	struct expect		 e[2];
+	struct proc		 p;
+	FILE			*fp;
+	char			 path[PATH_MAX], le[64];
+	int			 b;
+
+	s[0] = &cfg->slo.api_availability;
+	s[1] = &cfg->slo.api_latency;
+	s[2] = &cfg->slo.event_freshness;
+	shortest(s[slo]->threshold_sec, le, sizeof(le));
+
+	memset(e, 0, sizeof(e));
+	for (b = 0; b < 2; b++) {
+		e[b].alert = alert_names[N_ALERTS + slo];
+		e[b].severity = slo_burns[b].severity;
+		e[b].job = cfg->monitoring.job;
+		e[b].ns = cfg->monitoring.service_namespace;
+		e[b].slo = slo_keys[slo];
+		rule_text(rules, e[b].alert, e[b].severity, &e[b]);
+	}
+
+	tpath(path, sizeof(path), "%s-%s.test.yml", slo_keys[slo], name);
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp, "%s", path);
+	t_header(fp, rules, c->step);
+	slo_input(fp, c, cfg, hist[slo], le);
+	slo_checks(fp, c, e);
+	cr_assert_eq(fclose(fp), 0);
+
+	cr_assert_eq(promtool_test(path, &p), 0, "%s %s:\n%s%s",
+	    slo_keys[slo], name, p.out, p.err);
+	proc_free(&p);
+
+	return (slo_first(c, 0));
+}
+
+/*
+ * Per SLO: an outage after an hour of good service fires the critical
+ * alert (for the shipped objectives within 15 minutes) and later the
+ * warning; an error ratio equal to the budget never fires anything;
+ * 13 times the budget fires the warning alone, 15 times the critical.
+ */
+static void
+check_slo_tests(const char *config, const char *name, int shipped)
+{
+	struct config		 cfg;
+	struct slo_case		*c;
+	char			 rules[PATH_MAX];
+	double			 budget;
+	unsigned int		 t0, first;
+	int			 slo;
+
+	load_config(&cfg, config);
+	generate(config, name);
+	tpath(rules, sizeof(rules), "%s/deploy/" RULES, name);
+	c = calloc(1, sizeof(*c));
+	cr_assert_not_null(c);
+
+	for (slo = 0; slo < N_SLOS; slo++) {
+		budget = (100 - (slo == 0 ? cfg.slo.api_availability.objective :
+		    slo == 1 ? cfg.slo.api_latency.objective :
+		    cfg.slo.event_freshness.objective)) / 100;
+		memset(c, 0, sizeof(*c));
+		c->sampled = slo == 0;
+		c->step = c->sampled ? 15 : 60;
+		c->budget = budget;
+
+		t0 = 3600 / c->step;
+		slo_case_outage(c, t0, t0 + 5400 / c->step);
+		first = slo_run(&cfg, slo, rules, c, "outage");
+		cr_assert_gt(first, 0, "%s: an outage never pages",
+		    slo_keys[slo]);
+		if (shipped) {
+			cr_assert_leq((first - t0) * c->step, 900, "%s: an "
+			    "outage pages after %us", slo_keys[slo],
+			    (first - t0) * c->step);
+		}
+
+		slo_case_steady(c, budget, 8 * 3600 / c->step);
+		cr_assert_eq(slo_first(c, 0) + slo_first(c, 1), 0);
+		(void)slo_run(&cfg, slo, rules, c, "neutral");
+
+		if (c->sampled || 15 * budget >= 1)
+			continue;
+		slo_case_steady(c, 13 * budget, 3600 / c->step);
+		cr_assert_eq(slo_first(c, 0), 0);
+		cr_assert_gt(slo_first(c, 1), 0);
+		(void)slo_run(&cfg, slo, rules, c, "13x");
+		slo_case_steady(c, 15 * budget, 3600 / c->step);
+		cr_assert_gt(slo_run(&cfg, slo, rules, c, "15x"), 0);
+	}
+	free(c);
+}
+
+Test(monitoring, slo_burn_rates_from_the_yaml, .timeout = 240)
+{
+	check_slo_tests(CONF, "conf", 1);
+}
+
+Test(monitoring, slo_burn_rates_from_another_yaml, .timeout = 240)
+{
+	check_slo_tests(FIXTURES "custom.yaml", "custom", 0);
 }
