@@ -63,13 +63,14 @@
 #define ALERTMANAGER	"alertmanager/alertmanager.yml"
 #define AM_SNIPPET	"alertmanager/saga-tracker-route.yml"
 #define AM_CONFIG	"kubernetes/alertmanager-config.yaml"
+#define GRAFANA_SQL	"postgres/grafana-readonly.sql"
 #define ROOT_RECEIVER	"cluster-default"
 #define NO_TARGET	"no target scraped"
 #define DASH_KEY	"saga-tracker.json"
 #define N_ALERTS	9
 #define N_SLOS		3
 #define N_RUNBOOKS	(N_ALERTS + N_SLOS)
-#define N_FILES		(7 + N_RUNBOOKS)
+#define N_FILES		(8 + N_RUNBOOKS)
 #define TEXT_MAX	2048
 #define EXPR_MAX	1024
 #define METRICS_MAX	32
@@ -121,6 +122,7 @@ static const char *slo_keys[N_SLOS] = {
 
 static const char *generated[N_FILES] = {
 	"deploy/" RULES, "deploy/" RULES_CR, "deploy/" DASHBOARD,
+	"deploy/" GRAFANA_SQL,
 	"deploy/" SERVICE_MONITOR, "deploy/" AM_SNIPPET, "deploy/" ALERTMANAGER,
 	"deploy/" AM_CONFIG,
 	"runbooks/SagaFailureSpike.md", "runbooks/SagaCompensationTimeout.md",
@@ -224,6 +226,7 @@ static void	check_variant(enum alert_id, const char *, const char *);
 static void	check_scaled(enum alert_id, const char *, unsigned int,
 		    unsigned int, unsigned int);
 static size_t	scan_metrics(const char *, struct metric_ref *, size_t);
+static size_t	count_of(const char *, const char *);
 static const char	*check_expr(const char *, const char *);
 static const char	*check_metric(const char *, const struct metric_ref *,
 		    const char *);
@@ -1216,6 +1219,18 @@ match_close(const char *s, size_t i)
 	return (i);
 }
 
+/* How many times needle occurs in s. */
+static size_t
+count_of(const char *s, const char *needle)
+{
+	size_t		n;
+
+	for (n = 0; (s = strstr(s, needle)) != NULL; s += strlen(needle))
+		n++;
+
+	return (n);
+}
+
 static int
 is_word(const char *w, size_t len, const char *const *list)
 {
@@ -1428,6 +1443,15 @@ promtool_check_exprs(char *const *exprs, size_t n, int expect_ok)
 		while ((v = strstr(expr, "$__rate_interval")) != NULL) {
 			memmove(v + 2, v + 16, strlen(v + 16) + 1);
 			memcpy(v, "5m", 2);
+		}
+		/* And its template variables, as a user picks them. */
+		while ((v = strstr(expr, "$namespace")) != NULL) {
+			memmove(v + 2, v + 10, strlen(v + 10) + 1);
+			memcpy(v, "ns", 2);
+		}
+		while ((v = strstr(expr, "$job")) != NULL) {
+			memmove(v + 3, v + 4, strlen(v + 4) + 1);
+			memcpy(v, "job", 3);
 		}
 		fprintf(fp, "      - record: dashboard:expr_%zu\n"
 		    "        expr: ", i);
@@ -2356,10 +2380,17 @@ Test(monitoring, dashboard_is_complete)
 		"Compensated (24h)", "Saga Status Distribution",
 		"Saga Events Timeline", "Compensation Duration P95 / P99",
 		"Kafka Consumer Lag", "Recent Failed Sagas",
-		"API Latency P95 / P99", "DB Query Latency P95", NULL };
-	static const char	*columns[] = { "saga_id", "saga_type",
-		"order_id", "status", "current_step", "failed_at",
-		"failure_reason", "updated_at", "FROM saga_instance", NULL };
+		"API Latency P95 / P99", "DB Query Latency P95",
+		"Database Reachable", "Gauges Age", "Lag Reading Age",
+		"Partitions Assigned", "SLO API availability: error ratio",
+		"SLO API latency: error ratio",
+		"SLO Event freshness: error ratio",
+		"SLO API availability: budget left (30d)", NULL };
+	/* The design's headers first, and the time filter on failedAt. */
+	static const char	*columns[] = { "saga_id AS \"SagaID\"",
+		"order_id AS \"OrderID\"", "current_step AS \"Last Step\"",
+		"AS \"Failed At\"", "FROM saga_instance",
+		"$__timeFilter(coalesce(failed_at, updated_at))", NULL };
 	struct ydoc		 y;
 	json_t			*root, *all, *p, *v, *t;
 	char			 path[PATH_MAX];
@@ -2375,13 +2406,24 @@ Test(monitoring, dashboard_is_complete)
 	found = 0;
 	json_array_foreach(json_object_get(json_object_get(root,
 	    "templating"), "list"), i, v) {
-		if (strcmp(json_string_value(json_object_get(v, "name")),
-		    "datasource") == 0 &&
+		sql = json_string_value(json_object_get(v, "name"));
+		if (strcmp(sql, "datasource") == 0 &&
 		    strcmp(json_string_value(json_object_get(v, "query")),
 		    "prometheus") == 0)
 			found++;
+		/* $job and $namespace default to the configuration's. */
+		if (strcmp(sql, "job") == 0 || strcmp(sql, "namespace") == 0) {
+			cr_assert_str_eq(json_string_value(json_object_get(
+			    json_object_get(v, "current"), "value")),
+			    strcmp(sql, "job") == 0 ? "saga-tracker-api" :
+			    "ecommerce");
+			cr_assert(strstr(json_string_value(json_object_get(
+			    json_object_get(v, "query"), "query")),
+			    "label_values(saga_tracker_build_info") != NULL);
+			found++;
+		}
 	}
-	cr_assert_eq(found, 1, "no $datasource variable");
+	cr_assert_eq(found, 3, "$datasource, $job and $namespace");
 
 	all = json_array();
 	collect_panels(json_object_get(root, "panels"), all);
@@ -2468,13 +2510,19 @@ Test(monitoring, dashboard_queries_parse_and_follow_the_rules)
 			cr_assert_str_eq(json_string_value(json_object_get(
 			    json_object_get(t, "datasource"), "uid")),
 			    "${datasource}");
-			why = check_expr(expr, cfg.monitoring.job);
+			why = check_expr(expr, "$job");
 			cr_assert_null(why, "%s: %s", expr, why);
+			cr_assert_eq(count_of(expr, "job=\"$job\""),
+			    count_of(expr, "namespace=\"$namespace\""),
+			    "%s: a selector without $namespace", expr);
+			if (strstr(expr, "histogram_quantile(") != NULL)
+				cr_assert(strstr(expr, "[$__rate_interval]") !=
+				    NULL, "%s: a fixed window", expr);
 			cr_assert_lt(n, 64);
 			exprs[n++] = (char *)expr;
 		}
 	}
-	cr_assert_gt(n, 15);
+	cr_assert_gt(n, 30);
 	cr_assert_eq(promtool_check_exprs(exprs, n, 1), 0);
 	json_decref(all);
 	json_decref(root);
