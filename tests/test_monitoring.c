@@ -21,7 +21,8 @@
  *    foreign alerts left to the root receiver, the snippet equal to the
  *    whole file's parts, inhibition scoped to the service, the
  *    AlertmanagerConfig, secrets by file only;
- *  - monitoring.labels on every Kubernetes object;
+ *  - monitoring.labels on every Kubernetes object, and every manifest
+ *    valid against the published schemas (tests/validate, Node);
  *  - the dashboard: valid JSON, unique panel ids, every PromQL query
  *    parses (promtool check rules on recording rules wrapping them),
  *    names only SPEC §3 metrics (plus up) selected by job, DB gauges
@@ -227,6 +228,8 @@ static void	check_scaled(enum alert_id, const char *, unsigned int,
 		    unsigned int, unsigned int);
 static size_t	scan_metrics(const char *, struct metric_ref *, size_t);
 static size_t	count_of(const char *, const char *);
+static int	validate(struct proc *, char *const *, size_t);
+static void	validate_generated(const char *, const char *);
 static const char	*check_expr(const char *, const char *);
 static const char	*check_metric(const char *, const struct metric_ref *,
 		    const char *);
@@ -3070,4 +3073,101 @@ Test(monitoring, slo_burn_rates_from_the_yaml, .timeout = 240)
 Test(monitoring, slo_burn_rates_from_another_yaml, .timeout = 240)
 {
 	check_slo_tests(FIXTURES "custom.yaml", "custom", 0);
+}
+
+/* ---------------------------------------------------------------- */
+/* published schemas							*/
+
+#define VALIDATOR	"tests/validate/validate.mjs"
+
+/* node VALIDATOR on files; its exit status, its output in p. */
+static int
+validate(struct proc *p, char *const *files, size_t n)
+{
+	char		*argv[16];
+	size_t		 i;
+
+	cr_assert_eq(access("tests/validate/node_modules/.package-lock.json",
+	    F_OK), 0, "the validator's packages are missing: make "
+	    "validate-deps (make test does it)");
+	cr_assert_lt(n, 13);
+	argv[0] = "node";
+	argv[1] = VALIDATOR;
+	for (i = 0; i < n; i++)
+		argv[i + 2] = files[i];
+	argv[n + 2] = NULL;
+	run(p, argv);
+
+	return (p->status);
+}
+
+static void
+validate_generated(const char *config, const char *name)
+{
+	static const char	*objects[] = { RULES_CR, DASHBOARD,
+		SERVICE_MONITOR, AM_CONFIG };
+	struct proc		 p;
+	char			 paths[4][PATH_MAX], *files[4];
+	size_t			 i;
+
+	generate(config, name);
+	for (i = 0; i < 4; i++) {
+		tpath(paths[i], sizeof(paths[i]), "%s/deploy/%s", name,
+		    objects[i]);
+		files[i] = paths[i];
+	}
+	cr_assert_eq(validate(&p, files, 4), 0, "%s%s", p.out, p.err);
+	cr_assert_eq(count_of(p.out, "ok "), 4, "%s", p.out);
+	proc_free(&p);
+}
+
+/* Every manifest, generated or written by hand, fits its schema. */
+Test(monitoring, manifests_match_published_schemas)
+{
+	struct proc	 p;
+	char		*hand[] = { "deploy/kubernetes/deployment.yaml",
+			    "deploy/kubernetes/service.yaml",
+			    "deploy/kubernetes/configmap.yaml" };
+
+	validate_generated(CONF, "conf");
+	validate_generated(FIXTURES "custom.yaml", "custom");
+	cr_assert_eq(validate(&p, hand, 3), 0, "%s%s", p.out, p.err);
+	proc_free(&p);
+}
+
+/* The validator itself refuses what breaks a schema. */
+Test(monitoring, schema_validator_catches_mistakes)
+{
+	static const char	*bad[][2] = {
+		{ "apiVersion: apps/v1\nkind: Deployment\nmetadata: "
+		  "{name: x}\nspec: {replicas: two, selector: {}, template: "
+		  "{}}\n", "data/spec/replicas must be integer" },
+		{ "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\n"
+		  "metadata: {name: x}\nspec: {selector: {}, endpoints: "
+		  "[{port: http, interval: fifteen}]}\n", "interval" },
+		{ "apiVersion: monitoring.coreos.com/v1alpha1\n"
+		  "kind: AlertmanagerConfig\nmetadata: {name: x}\nspec: "
+		  "{route: {receiver: r, matchers: [{name: job, value: j, "
+		  "matchType: '=='}]}, receivers: [{name: r}]}\n",
+		  "matchType" },
+		{ "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n",
+		  "no schema for this kind" },
+	};
+	struct proc	 p;
+	FILE		*fp;
+	char		 path[PATH_MAX], *files[1];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tpath(path, sizeof(path), "bad%zu.yaml", i);
+		fp = fopen(path, "w");
+		cr_assert_not_null(fp);
+		fputs(bad[i][0], fp);
+		cr_assert_eq(fclose(fp), 0);
+		files[0] = path;
+		cr_assert_eq(validate(&p, files, 1), 1, "%s: %s", bad[i][0],
+		    p.out);
+		cr_assert(strstr(p.out, bad[i][1]) != NULL, "%s", p.out);
+		proc_free(&p);
+	}
 }
