@@ -28,10 +28,12 @@ enum config_severity {
 };
 
 struct config_alert {
-	double			threshold;	/* failure_spike, consumer_lag */
-	unsigned int		window_sec;	/* failure_spike, rejected_events */
-	unsigned int		after_sec;	/* compensation_timeout, *_stale,
-						   consumer_stalled */
+	double			threshold;	/* failure_spike,
+						   consumer_lag */
+	unsigned int		window_sec;	/* failure_spike,
+						   rejected_events */
+	unsigned int		after_sec;	/* compensation_timeout,
+						   *_stale, consumer_stalled */
 	unsigned int		for_sec;
 	enum config_severity	severity;
 };

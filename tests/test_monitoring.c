@@ -1561,7 +1561,8 @@ routes_ours(const char *config, const struct config *cfg,
     const char *severity, const char *receivers, int want)
 {
 	char		 job[300], ns[300], sev[64];
-	const char	*labels[] = { "alertname=SagaTest", job, ns, sev, NULL };
+	const char	*labels[] = { "alertname=SagaTest", job, ns, sev,
+			    NULL };
 
 	(void)snprintf(job, sizeof(job), "job=%s", cfg->monitoring.job);
 	(void)snprintf(ns, sizeof(ns), "namespace=%s",

@@ -390,7 +390,8 @@ crd_receiver(struct mbuf *b, const char *name)
 		    "              value: '{{ .CommonAnnotations.runbook_url "
 		    "}}'\n"
 		    "          pagerDutyLinkConfigs:\n"
-		    "            - href: '{{ .CommonAnnotations.runbook_url }}'\n"
+		    "            - href: "
+		    "'{{ .CommonAnnotations.runbook_url }}'\n"
 		    "              alt: Runbook\n");
 		return;
 	}
@@ -402,8 +403,8 @@ crd_receiver(struct mbuf *b, const char *name)
 	    "          sendResolved: true\n"
 	    "          title: ", RECEIVER_PREFIX, name);
 	mbuf_yaml_str(b, slack_title);
-	mbuf_puts(b, "\n          titleLink: '{{ .CommonAnnotations.runbook_url "
-	    "}}'\n          text: ");
+	mbuf_puts(b, "\n          titleLink: "
+	    "'{{ .CommonAnnotations.runbook_url }}'\n          text: ");
 	mbuf_yaml_str(b, slack_text);
 	mbuf_puts(b, "\n");
 }

@@ -270,8 +270,8 @@ build_database_down(const struct config *cfg, struct mon_alert *a)
 	mon_textf(a->summary, sizeof(a->summary), "saga-tracker cannot reach "
 	    "its database (job %s)", cfg->monitoring.job);
 	mon_textf(a->description, sizeof(a->description), "The last database "
-	    "check of every replica of job %s in namespace {{ $labels.namespace "
-	    "}} failed (saga_tracker_db_up = {{ $value }}) for at least %s. "
+	    "check of every replica of job %s in namespace "
+	    "{{ $labels.namespace }} failed (saga_tracker_db_up = {{ $value }}) for at least %s. "
 	    "No event is applied, readiness is DOWN, the API answers errors "
 	    "and the saga gauges are frozen at their last value.",
 	    cfg->monitoring.job, a->for_text);

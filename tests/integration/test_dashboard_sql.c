@@ -116,8 +116,8 @@ Test(dashboard, failed_sagas_table_as_the_readonly_role)
 	PGresult	*res;
 	char		 dsn[512], sql[2048], plan[2100];
 	char		 file[2 * HARNESS_PATH], err[256];
-	char		*psql[] = { "psql", dsn, "-q", "-v", "password=" PASSWORD,
-			    "-f", file, NULL };
+	char		*psql[] = { "psql", dsn, "-q", "-v",
+			    "password=" PASSWORD, "-f", file, NULL };
 	static const char	*headers[] = { "SagaID", "OrderID",
 		"Last Step", "Failed At" };
 	int		 i, found;
