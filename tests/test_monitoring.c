@@ -19,7 +19,8 @@
  *    fires, 13x the budget only warns, 15x pages;
  *  - Alertmanager: amtool check-config, routes per the routing key and
  *    foreign alerts left to the root receiver, the snippet equal to the
- *    whole file's parts, inhibition scoped to the service, the
+ *    whole file's parts, inhibition scoped to the service and proven
+ *    in a real Alertmanager (its API shows what is suppressed), the
  *    AlertmanagerConfig, secrets by file only;
  *  - monitoring.labels on every Kubernetes object, and every manifest
  *    valid against the published schemas (tests/validate, Node);
@@ -31,8 +32,13 @@
  */
 
 #include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -40,10 +46,12 @@
 #include <glob.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -229,6 +237,16 @@ static void	check_scaled(enum alert_id, const char *, unsigned int,
 static size_t	scan_metrics(const char *, struct metric_ref *, size_t);
 static size_t	count_of(const char *, const char *);
 static int	validate(struct proc *, char *const *, size_t);
+static void	am_teardown(void);
+static void	am_stop(void);
+static int	free_port(void);
+static void	am_start(const char *, char *, size_t);
+static char	*am_http(const char *, const char *);
+static void	am_wait_ready(const char *);
+static void	am_post(const char *, const char *);
+static char	*am_state(const char *, const char *, const char *);
+static void	am_expect(const char *, const char *, const char *,
+		    const char *);
 static void	validate_generated(const char *, const char *);
 static const char	*check_expr(const char *, const char *);
 static const char	*check_metric(const char *, const struct metric_ref *,
@@ -3171,4 +3189,267 @@ Test(monitoring, schema_validator_catches_mistakes)
 		cr_assert(strstr(p.out, bad[i][1]) != NULL, "%s", p.out);
 		proc_free(&p);
 	}
+}
+
+/* ---------------------------------------------------------------- */
+/* inhibition in a real Alertmanager					*/
+
+#define AM_BIN		"prometheus-alertmanager"
+#define AM_WAIT_MS	20000
+
+static pid_t	am_pid;
+
+/* The suite's teardown, and Alertmanager's end. */
+static void
+am_teardown(void)
+{
+	am_stop();
+	teardown();
+}
+
+static void
+am_stop(void)
+{
+	if (am_pid > 0) {
+		(void)kill(am_pid, SIGTERM);
+		(void)waitpid(am_pid, NULL, 0);
+		am_pid = 0;
+	}
+}
+
+static int
+free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len;
+	int			fd, port;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_neq(fd, -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	len = sizeof(sin);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	(void)close(fd);
+
+	return (port);
+}
+
+/* Alertmanager on config, its API at url; stopped by the teardown. */
+static void
+am_start(const char *config, char *url, size_t len)
+{
+	char	 listen[64], storage[PATH_MAX], log[PATH_MAX];
+	char	 flag_config[PATH_MAX + 32], flag_storage[PATH_MAX + 32];
+	char	*argv[] = { AM_BIN, flag_config, flag_storage, listen,
+		    "--cluster.listen-address=", NULL };
+	int	 port, fd;
+
+	port = free_port();
+	(void)snprintf(url, len, "http://127.0.0.1:%d", port);
+	(void)snprintf(listen, sizeof(listen),
+	    "--web.listen-address=127.0.0.1:%d", port);
+	tpath(storage, sizeof(storage), "am-data");
+	tpath(log, sizeof(log), "am.log");
+	(void)snprintf(flag_config, sizeof(flag_config), "--config.file=%s",
+	    config);
+	(void)snprintf(flag_storage, sizeof(flag_storage),
+	    "--storage.path=%s", storage);
+
+	am_pid = fork();
+	cr_assert_neq(am_pid, -1);
+	if (am_pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+}
+
+/* curl: GET url, or POST body to it; the answer's body. */
+static char *
+am_http(const char *url, const char *body)
+{
+	struct proc	 p;
+	char		*get[] = { "curl", "-sf", "--max-time", "5",
+			    (char *)url, NULL };
+	char		*post[] = { "curl", "-sf", "--max-time", "5", "-X",
+			    "POST", "-H", "Content-Type: application/json",
+			    "--data-binary", (char *)body, (char *)url, NULL };
+	char		*out;
+
+	run(&p, body == NULL ? get : post);
+	out = p.status == 0 ? p.out : NULL;
+	if (out == NULL)
+		free(p.out);
+	free(p.err);
+
+	return (out);
+}
+
+/* Every 50 ms until the API answers; fails the test after the limit. */
+static void
+am_wait_ready(const char *url)
+{
+	struct timespec	 ts = { 0, 50 * 1000 * 1000 };
+	char		 ready[256], *out;
+	int		 waited;
+
+	(void)snprintf(ready, sizeof(ready), "%s/-/ready", url);
+	for (waited = 0; waited < AM_WAIT_MS; waited += 50) {
+		if ((out = am_http(ready, NULL)) != NULL) {
+			free(out);
+			return;
+		}
+		cr_assert_eq(waitpid(am_pid, NULL, WNOHANG), 0,
+		    "Alertmanager exited: see am.log");
+		(void)nanosleep(&ts, NULL);
+	}
+	cr_assert_fail("Alertmanager not ready after %d ms", AM_WAIT_MS);
+}
+
+/* Post one alert with labels "k=v,k=v" (no spaces or quotes). */
+static void
+am_post(const char *url, const char *labels)
+{
+	char		 body[2048], api[256], *out, *l, *save, *eq;
+	char		 copy[1024];
+	size_t		 off;
+
+	(void)snprintf(copy, sizeof(copy), "%s", labels);
+	off = (size_t)snprintf(body, sizeof(body), "[{\"labels\":{");
+	for (l = strtok_r(copy, ",", &save); l != NULL;
+	    l = strtok_r(NULL, ",", &save)) {
+		eq = strchr(l, '=');
+		cr_assert_not_null(eq);
+		*eq = '\0';
+		off += (size_t)snprintf(body + off, sizeof(body) - off,
+		    "%s\"%s\":\"%s\"", body[off - 1] == '{' ? "" : ",", l,
+		    eq + 1);
+	}
+	(void)snprintf(body + off, sizeof(body) - off, "}}]");
+	(void)snprintf(api, sizeof(api), "%s/api/v2/alerts", url);
+	out = am_http(api, body);
+	cr_assert_not_null(out, "POST %s", body);
+	free(out);
+}
+
+/*
+ * The state ("active" or "suppressed") of the alert "alertname" or
+ * "alertname/severity" in namespace ns, or NULL while Alertmanager does
+ * not list it.
+ */
+static char *
+am_state(const char *url, const char *alertname, const char *ns)
+{
+	json_error_t	 error;
+	json_t		*all, *a, *labels;
+	char		 api[256], *out, *state, want[256];
+	const char	*name, *n, *sev, *slash;
+	size_t		 i;
+
+	(void)snprintf(want, sizeof(want), "%s", alertname);
+	if ((slash = strchr(alertname, '/')) != NULL)
+		want[slash - alertname] = '\0';
+
+	(void)snprintf(api, sizeof(api), "%s/api/v2/alerts", url);
+	out = am_http(api, NULL);
+	cr_assert_not_null(out, "GET %s", api);
+	all = json_loads(out, 0, &error);
+	cr_assert_not_null(all, "%s: %s", api, error.text);
+	free(out);
+
+	state = NULL;
+	json_array_foreach(all, i, a) {
+		labels = json_object_get(a, "labels");
+		name = json_string_value(json_object_get(labels, "alertname"));
+		n = json_string_value(json_object_get(labels, "namespace"));
+		sev = json_string_value(json_object_get(labels, "severity"));
+		if (name != NULL && strcmp(name, want) == 0 &&
+		    n != NULL && strcmp(n, ns) == 0 && (slash == NULL ||
+		    (sev != NULL && strcmp(sev, slash + 1) == 0)))
+			state = strdup(json_string_value(json_object_get(
+			    json_object_get(a, "status"), "state")));
+	}
+	json_decref(all);
+
+	return (state);
+}
+
+/* Every 50 ms until the alert is in state want; the limit fails. */
+static void
+am_expect(const char *url, const char *alertname, const char *ns,
+    const char *want)
+{
+	struct timespec	 ts = { 0, 50 * 1000 * 1000 };
+	char		*state;
+	int		 waited;
+
+	for (waited = 0; waited < AM_WAIT_MS; waited += 50) {
+		state = am_state(url, alertname, ns);
+		if (state != NULL && strcmp(state, want) == 0) {
+			free(state);
+			return;
+		}
+		free(state);
+		(void)nanosleep(&ts, NULL);
+	}
+	state = am_state(url, alertname, ns);
+	cr_assert_fail("%s in %s: %s, not %s after %d ms", alertname, ns,
+	    state != NULL ? state : "absent", want, AM_WAIT_MS);
+}
+
+Test(monitoring, alertmanager_inhibits_as_designed, .fini = am_teardown)
+{
+	struct config	 cfg;
+	char		 path[PATH_MAX], url[128], l[1024], other[300];
+	const char	*job, *ns;
+
+	load_config(&cfg, FIXTURES "custom.yaml");
+	generate(FIXTURES "custom.yaml", "gen");
+	tpath(path, sizeof(path), "gen/deploy/" ALERTMANAGER);
+	job = cfg.monitoring.job;
+	ns = cfg.monitoring.service_namespace;
+	(void)snprintf(other, sizeof(other), "%s-other", ns);
+	am_start(path, url, sizeof(url));
+	am_wait_ready(url);
+
+	/* Critical mutes the warning of its name, nothing else. */
+	(void)snprintf(l, sizeof(l), "alertname=SagaTrackerApiLatencyBudget"
+	    "Burn,job=%s,namespace=%s,slo=api_latency,severity=critical",
+	    job, ns);
+	am_post(url, l);
+	(void)snprintf(l, sizeof(l), "alertname=SagaTrackerApiLatencyBudget"
+	    "Burn,job=%s,namespace=%s,slo=api_latency,severity=warning",
+	    job, ns);
+	am_post(url, l);
+	(void)snprintf(l, sizeof(l), "alertname=SagaFailureSpike,job=%s,"
+	    "namespace=%s,severity=warning", job, ns);
+	am_post(url, l);
+	(void)snprintf(l, sizeof(l), "alertname=SagaFailureSpike,job=%s,"
+	    "namespace=%s,severity=warning", job, other);
+	am_post(url, l);
+	(void)snprintf(l, sizeof(l), "alertname=KubePodCrashLooping,"
+	    "job=kube-state-metrics,namespace=%s,severity=warning", ns);
+	am_post(url, l);
+	am_expect(url, "SagaFailureSpike", ns, "active");
+	am_expect(url, "KubePodCrashLooping", ns, "active");
+	am_expect(url, "SagaTrackerApiLatencyBudgetBurn/critical", ns,
+	    "active");
+	am_expect(url, "SagaTrackerApiLatencyBudgetBurn/warning", ns,
+	    "suppressed");
+
+	/* SagaTrackerDown mutes this service's others, in its namespace. */
+	(void)snprintf(l, sizeof(l), "alertname=SagaTrackerDown,job=%s,"
+	    "namespace=%s,instance=a:8080,severity=critical", job, ns);
+	am_post(url, l);
+	am_expect(url, "SagaFailureSpike", ns, "suppressed");
+	am_expect(url, "SagaTrackerDown", ns, "active");
+	am_expect(url, "SagaFailureSpike", other, "active");
+	am_expect(url, "KubePodCrashLooping", ns, "active");
 }
