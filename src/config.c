@@ -21,6 +21,8 @@
  *    names are Kubernetes label names, values label values, and the
  *    generator's own labels (app.kubernetes.io/name and /component,
  *    grafana_dashboard) cannot be set.
+ *  - monitoring.cluster_label is "" (none) or a Prometheus label name
+ *    other than namespace, job, alertname and severity.
  *  - SLO objectives are percentages strictly between 0 and 100; latency
  *    thresholds are <number>ms, s or m ("250ms", "0.5s", "30s").
  *  - Only one YAML document per file.  Files over 1 MiB are refused.
@@ -185,6 +187,7 @@ static const char	*check_label_value(const char *);
 static const char	*check_url(const char *);
 static const char	*check_receiver(const char *);
 static const char	*check_label_name(const char *);
+static const char	*check_cluster_label(const char *);
 
 #define CFG_OFF(m)		offsetof(struct config, m)
 #define K_SECTION(n, s)		{ n, KEY_SECTION, 0, 0, 0, NULL, s }
@@ -333,6 +336,7 @@ static const struct key monitoring_keys[] = {
 	K_STRING("service_monitor_namespace",
 	    monitoring.service_monitor_namespace, check_dns_label),
 	K_LABELS("labels", monitoring.labels),
+	K_STRING("cluster_label", monitoring.cluster_label, check_cluster_label),
 	K_END
 };
 
@@ -1764,6 +1768,31 @@ check_label_name(const char *s)
 		return ("must be [prefix/]name, the name 1..63 characters of "
 		    "[A-Za-z0-9._-] starting and ending with a letter or "
 		    "digit");
+	}
+
+	return (NULL);
+}
+
+/* "" or a Prometheus label name the alerts do not use otherwise. */
+static const char *
+check_cluster_label(const char *s)
+{
+	static const char	*taken[] = { "namespace", "job", "alertname",
+		"severity", "instance", "slo", NULL };
+	size_t			 i, len;
+
+	len = strlen(s);
+	if (len == 0)
+		return (NULL);
+	if (len > CONFIG_LABEL_MAX || isdigit((unsigned char)s[0]) ||
+	    strncmp(s, "__", 2) == 0 ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_") != len)
+		return ("must be \"\" or a Prometheus label name "
+		    "([A-Za-z_][A-Za-z0-9_]*, not starting with __)");
+	for (i = 0; taken[i] != NULL; i++) {
+		if (strcmp(s, taken[i]) == 0)
+			return ("is a label the alerts already use");
 	}
 
 	return (NULL);

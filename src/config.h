@@ -106,6 +106,7 @@ struct config {
 		char		runbook_base_url[CONFIG_STR_MAX];
 		char		service_monitor_namespace[CONFIG_STR_MAX];
 		struct config_labels	labels;
+		char		cluster_label[CONFIG_STR_MAX];	/* "": none */
 	} monitoring;
 
 	struct {

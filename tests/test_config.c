@@ -137,6 +137,8 @@ assert_config_eq(const struct config *a, const struct config *b)
 	    b->monitoring.runbook_base_url);
 	cr_assert_str_eq(a->monitoring.service_monitor_namespace,
 	    b->monitoring.service_monitor_namespace);
+	cr_assert_str_eq(a->monitoring.cluster_label,
+	    b->monitoring.cluster_label);
 	cr_assert_eq(a->monitoring.labels.count, b->monitoring.labels.count);
 	for (i = 0; i < a->monitoring.labels.count; i++) {
 		cr_assert_str_eq(a->monitoring.labels.names[i],
@@ -215,6 +217,7 @@ Test(defaults, monitoring_second_round)
 	cr_assert_eq(cfg.monitoring.labels.count, 1u);
 	cr_assert_str_eq(cfg.monitoring.labels.names[0], "release");
 	cr_assert_str_eq(cfg.monitoring.labels.values[0], "prometheus");
+	cr_assert_str_eq(cfg.monitoring.cluster_label, "");
 
 	cr_assert_eq(cfg.slo.api_availability.objective, 99.9);
 	cr_assert_eq(cfg.slo.api_latency.objective, 99.0);
@@ -321,6 +324,7 @@ Test(load, overrides_apply)
 	    "kube-prometheus-stack");
 	cr_assert_str_eq(cfg.monitoring.labels.names[1], "example.com/team");
 	cr_assert_str_eq(cfg.monitoring.labels.values[1], "payments");
+	cr_assert_str_eq(cfg.monitoring.cluster_label, "k8s_cluster");
 
 	cr_assert_eq(cfg.alerts.lag_stale.after_sec, 90u);
 	cr_assert_eq(cfg.alerts.lag_stale.for_sec,
@@ -375,6 +379,9 @@ Test(errors, monitoring_second_round)
 	    "0)");
 	expect_error("err_stale_after_zero.yaml", ":3:12: alerts.gauges_stale."
 	    "after: must be at least 1s, got '0s'");
+	expect_error("err_cluster_label.yaml", ":2:18: monitoring."
+	    "cluster_label: bad value 'job': is a label the alerts already "
+	    "use");
 }
 
 Test(load, aliases_resolve)

@@ -100,6 +100,7 @@ struct expect {
 	const char	*severity;
 	const char	*job;
 	const char	*ns;
+	const char	*cluster;
 	const char	*instance;
 	const char	*reason;
 	const char	*slo;
@@ -661,6 +662,7 @@ t_alert(FILE *fp, const struct expect *e)
 	fput_yq(fp, e->severity);
 	t_label(fp, "job", e->job);
 	t_label(fp, "namespace", e->ns);
+	t_label(fp, "cluster", e->cluster);
 	t_label(fp, "instance", e->instance);
 	t_label(fp, "reason", e->reason);
 	t_label(fp, "slo", e->slo);
@@ -3452,4 +3454,105 @@ Test(monitoring, alertmanager_inhibits_as_designed, .fini = am_teardown)
 	am_expect(url, "SagaTrackerDown", ns, "active");
 	am_expect(url, "SagaFailureSpike", other, "active");
 	am_expect(url, "KubePodCrashLooping", ns, "active");
+}
+
+/* ---------------------------------------------------------------- */
+/* monitoring.cluster_label						*/
+
+/*
+ * Two clusters, each with 0.6 times the failure threshold: apart they
+ * are under it, summed over them they would be over it.  One cluster at
+ * 1.2 times fires, naming its cluster.  The rules and the routing group
+ * by the cluster label everywhere they group by namespace and job.
+ */
+Test(monitoring, cluster_label_keeps_clusters_apart)
+{
+	struct config	 cfg;
+	struct ydoc	 y;
+	struct proc	 p;
+	struct expect	 e;
+	yaml_node_t	*groups, *rules, *rule;
+	FILE		*fp;
+	char		 conf[PATH_MAX], rules_path[PATH_MAX], test[PATH_MAX];
+	const char	*expr;
+	unsigned int	 w, n, f;
+	double		 t;
+	size_t		 g, r;
+
+	tpath(conf, sizeof(conf), "cluster.yaml");
+	fp = fopen(conf, "w");
+	cr_assert_not_null(fp);
+	fprintf(fp, "monitoring:\n  cluster_label: cluster\n");
+	cr_assert_eq(fclose(fp), 0);
+	load_config(&cfg, conf);
+	generate(conf, "gen");
+	tpath(rules_path, sizeof(rules_path), "gen/deploy/" RULES);
+
+	/* Every grouping has the cluster, none is left without. */
+	ydoc_load(&y, rules_path);
+	groups = yget(&y, y.root, "groups");
+	for (g = 0; g < ylen(groups); g++) {
+		rules = yget(&y, yat(&y, groups, g), "rules");
+		for (r = 0; r < ylen(rules); r++) {
+			rule = yat(&y, rules, r);
+			expr = ystr(yget(&y, rule, "expr"));
+			cr_assert_null(strstr(expr, "(namespace, job"), "%s",
+			    expr);
+			if (strstr(expr, " by (") != NULL)
+				cr_assert_not_null(strstr(expr,
+				    "(cluster, namespace, job"), "%s", expr);
+		}
+	}
+	ydoc_free(&y);
+
+	w = cfg.alerts.failure_spike.window_sec;
+	f = cfg.alerts.failure_spike.for_sec;
+	t = cfg.alerts.failure_spike.threshold;
+	n = (2 * w + f) / 60 + 2;
+	tpath(test, sizeof(test), "cluster.test.yml");
+	fp = fopen(test, "w");
+	cr_assert_not_null(fp);
+	t_header(fp, rules_path, 60);
+	fprintf(fp, "  - interval: 1m\n    input_series:\n"
+	    "      - series: 'saga_failed_total{cluster=\"east\", "
+	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\"}'\n"
+	    "        values: '0+%.17gx%u'\n"
+	    "      - series: 'saga_failed_total{cluster=\"west\", "
+	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\"}'\n"
+	    "        values: '0+%.17gx%u'\n"
+	    "    alert_rule_test:\n"
+	    "      - eval_time: %us\n        alertname: SagaFailureSpike\n"
+	    "        exp_alerts: []\n",
+	    cfg.monitoring.job, cfg.monitoring.service_namespace,
+	    0.6 * t * 60 / w, n, cfg.monitoring.job,
+	    cfg.monitoring.service_namespace, 0.6 * t * 60 / w, n,
+	    (n - 1) * 60);
+	fprintf(fp, "  - interval: 1m\n    input_series:\n"
+	    "      - series: 'saga_failed_total{cluster=\"east\", "
+	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\"}'\n"
+	    "        values: '0+%.17gx%u'\n"
+	    "    alert_rule_test:\n", cfg.monitoring.job,
+	    cfg.monitoring.service_namespace, 1.2 * t * 60 / w, n);
+	memset(&e, 0, sizeof(e));
+	e.alert = "SagaFailureSpike";
+	e.severity = config_severity_name(cfg.alerts.failure_spike.severity);
+	e.job = cfg.monitoring.job;
+	e.ns = cfg.monitoring.service_namespace;
+	e.cluster = "east";
+	e.value = 1.2 * t;
+	rule_text(rules_path, e.alert, NULL, &e);
+	t_fire(fp, (n - 1) * 60, &e);
+	cr_assert_eq(fclose(fp), 0);
+	cr_assert_eq(promtool_test(test, &p), 0, "%s%s", p.out, p.err);
+	proc_free(&p);
+
+	/* The generated routing groups and inhibits per cluster too. */
+	tpath(test, sizeof(test), "gen/deploy/" ALERTMANAGER);
+	ydoc_load(&y, test);
+	cr_assert(yhas(&y, ypath(&y, y.root, "route.group_by"), "cluster"));
+	cr_assert(yhas(&y, ypath(&y, y.root, "inhibit_rules.0.equal"),
+	    "cluster"));
+	cr_assert(yhas(&y, ypath(&y, y.root, "inhibit_rules.1.equal"),
+	    "cluster"));
+	ydoc_free(&y);
 }

@@ -28,6 +28,9 @@
  * reaches every receiver listed for critical.  An alert of no known
  * severity goes to the first warning receiver.
  *
+ * Alerts are grouped, and inhibition rules match, on namespace and job,
+ * with monitoring.cluster_label first when set.
+ *
  * Inhibition, within this service only (equal on namespace and job):
  * SagaTrackerDown mutes the service's other alerts, which say nothing
  * new while it cannot be scraped; a critical alert mutes the warning
@@ -52,7 +55,6 @@
 
 #define RECEIVER_PREFIX	MON_APP "-"
 #define ROOT_RECEIVER	"cluster-default"
-#define GROUP_BY	"[alertname, namespace, job]"
 
 enum receiver_kind {
 	RECEIVER_PAGERDUTY,
@@ -168,19 +170,21 @@ plain_route(struct mbuf *b, const struct config *cfg)
 {
 	const struct config_route	*r;
 	const char			*sev;
+	char				 group[MON_TEXT_MAX];
 	size_t				 s, i;
 
+	mon_scope(cfg, 1, group, sizeof(group));
 	mbuf_printf(b, "- receiver: %s%s\n"
 	    "  matchers:\n"
 	    "    - job=\"%s\"\n"
 	    "    - namespace=\"%s\"\n"
-	    "  group_by: %s\n"
+	    "  group_by: [%s]\n"
 	    "  group_wait: 30s\n"
 	    "  group_interval: 5m\n"
 	    "  repeat_interval: 4h\n"
 	    "  routes:\n", RECEIVER_PREFIX,
 	    cfg->routing[SEVERITY_WARNING].receivers[0], cfg->monitoring.job,
-	    cfg->monitoring.service_namespace, GROUP_BY);
+	    cfg->monitoring.service_namespace, group);
 
 	for (s = 0; s < SEVERITY_COUNT; s++) {
 		r = &cfg->routing[route_order[s]];
@@ -237,7 +241,10 @@ plain_inhibit(struct mbuf *b, const struct config *cfg)
 {
 	const char	*job = cfg->monitoring.job;
 	const char	*ns = cfg->monitoring.service_namespace;
+	char		 scope[MON_TEXT_MAX], named[MON_TEXT_MAX];
 
+	mon_scope(cfg, 0, scope, sizeof(scope));
+	mon_scope(cfg, 1, named, sizeof(named));
 	mbuf_printf(b, "# SagaTrackerDown: the service's other alerts say "
 	    "nothing new.\n"
 	    "- source_matchers:\n"
@@ -248,7 +255,7 @@ plain_inhibit(struct mbuf *b, const struct config *cfg)
 	    "    - alertname!=\"SagaTrackerDown\"\n"
 	    "    - job=\"%s\"\n"
 	    "    - namespace=\"%s\"\n"
-	    "  equal: [namespace, job]\n"
+	    "  equal: [%s]\n"
 	    "# A critical alert mutes the warning and info ones of its "
 	    "name.\n"
 	    "- source_matchers:\n"
@@ -259,8 +266,8 @@ plain_inhibit(struct mbuf *b, const struct config *cfg)
 	    "    - severity=~\"warning|info\"\n"
 	    "    - job=\"%s\"\n"
 	    "    - namespace=\"%s\"\n"
-	    "  equal: [alertname, namespace, job]\n",
-	    job, ns, job, ns, job, ns, job, ns);
+	    "  equal: [%s]\n",
+	    job, ns, job, ns, scope, job, ns, job, ns, named);
 }
 
 static void
@@ -268,6 +275,7 @@ render_plain(const struct config *cfg, const struct receiver_set *set,
     struct mon_output *out, const char *dir)
 {
 	struct mbuf	 route, recv, inhibit, *b;
+	char		 group[MON_TEXT_MAX];
 	size_t		 i;
 
 	mbuf_init(&route);
@@ -309,11 +317,12 @@ render_plain(const struct config *cfg, const struct receiver_set *set,
 	    "# receiver, %s, stands for your own and sends nothing.\n"
 	    "# Use it as it is only for an Alertmanager of saga-tracker "
 	    "alone.\n", ROOT_RECEIVER);
+	mon_scope(cfg, 1, group, sizeof(group));
 	mbuf_printf(b, "global:\n  resolve_timeout: 5m\n"
 	    "route:\n"
 	    "  receiver: %s\n"
-	    "  group_by: %s\n"
-	    "  routes:\n", ROOT_RECEIVER, GROUP_BY);
+	    "  group_by: [%s]\n"
+	    "  routes:\n", ROOT_RECEIVER, group);
 	mbuf_indent_block(b, route.data, 4);
 	mbuf_printf(b, "receivers:\n  - name: %s\n", ROOT_RECEIVER);
 	mbuf_indent_block(b, recv.data, 2);
@@ -343,16 +352,18 @@ static void
 crd_route(struct mbuf *b, const struct config *cfg)
 {
 	const struct config_route	*r;
+	char				 group[MON_TEXT_MAX];
 	size_t				 s, i;
 
+	mon_scope(cfg, 1, group, sizeof(group));
 	mbuf_printf(b, "  route:\n"
 	    "    receiver: %s\n"
-	    "    groupBy: %s\n"
+	    "    groupBy: [%s]\n"
 	    "    groupWait: 30s\n"
 	    "    groupInterval: 5m\n"
 	    "    repeatInterval: 4h\n"
 	    "    matchers:\n", cfg->routing[SEVERITY_WARNING].receivers[0],
-	    GROUP_BY);
+	    group);
 	crd_matcher(b, "      ", "job", "=", cfg->monitoring.job);
 	mbuf_puts(b, "    routes:\n");
 
@@ -414,7 +425,10 @@ static void
 crd_inhibit(struct mbuf *b, const struct config *cfg)
 {
 	const char	*job = cfg->monitoring.job;
+	char		 scope[MON_TEXT_MAX], named[MON_TEXT_MAX];
 
+	mon_scope(cfg, 0, scope, sizeof(scope));
+	mon_scope(cfg, 1, named, sizeof(named));
 	mbuf_puts(b, "  inhibitRules:\n"
 	    "    - sourceMatch:\n");
 	crd_matcher(b, "        ", "alertname", "=", "SagaTrackerDown");
@@ -422,14 +436,14 @@ crd_inhibit(struct mbuf *b, const struct config *cfg)
 	mbuf_puts(b, "      targetMatch:\n");
 	crd_matcher(b, "        ", "alertname", "!=", "SagaTrackerDown");
 	crd_matcher(b, "        ", "job", "=", job);
-	mbuf_puts(b, "      equal: [namespace, job]\n"
-	    "    - sourceMatch:\n");
+	mbuf_printf(b, "      equal: [%s]\n"
+	    "    - sourceMatch:\n", scope);
 	crd_matcher(b, "        ", "severity", "=", "critical");
 	crd_matcher(b, "        ", "job", "=", job);
 	mbuf_puts(b, "      targetMatch:\n");
 	crd_matcher(b, "        ", "severity", "=~", "warning|info");
 	crd_matcher(b, "        ", "job", "=", job);
-	mbuf_puts(b, "      equal: [alertname, namespace, job]\n");
+	mbuf_printf(b, "      equal: [%s]\n", named);
 }
 
 static void

@@ -6,7 +6,11 @@
  *
  * Every alert aggregates by (namespace, job): two environments in one
  * Prometheus stay apart, and the namespace label the Alertmanager route
- * and the AlertmanagerConfig match on survives.
+ * and the AlertmanagerConfig match on survives.  With
+ * monitoring.cluster_label set (a Thanos or federated Prometheus sees
+ * several clusters), that label joins every by and on: (cluster,
+ * namespace, job).  The absent() form of SagaTrackerDown cannot know
+ * a cluster and has none.
  *
  *	SagaFailureSpike	sum of increase(saga_failed_total[window])
  *				> threshold: a counter, so the replicas'
@@ -115,6 +119,8 @@ static void	render_rule(struct mbuf *, const struct mon_alert *,
 void
 mon_alerts_build(const struct config *cfg, struct mon_alert a[ALERT_COUNT])
 {
+	int		i;
+
 	build_failure_spike(cfg, &a[ALERT_FAILURE_SPIKE]);
 	build_compensation_timeout(cfg, &a[ALERT_COMPENSATION_TIMEOUT]);
 	build_consumer_lag(cfg, &a[ALERT_CONSUMER_LAG]);
@@ -124,6 +130,8 @@ mon_alerts_build(const struct config *cfg, struct mon_alert a[ALERT_COUNT])
 	build_consumer_stalled(cfg, &a[ALERT_CONSUMER_STALLED]);
 	build_lag_stale(cfg, &a[ALERT_LAG_STALE]);
 	build_rejected_events(cfg, &a[ALERT_REJECTED_EVENTS]);
+	for (i = 0; i < ALERT_COUNT; i++)
+		mon_scope_expr(cfg, a[i].expr, sizeof(a[i].expr));
 }
 
 void
@@ -435,8 +443,11 @@ build_slo(const struct config *cfg, struct mon_slo *s, enum mon_slo_id id)
 	s->objective = c->objective;
 	(void)snprintf(s->budget, sizeof(s->budget), "%.10g",
 	    (100 - c->objective) / 100);
-	for (b = 0; b < BURN_COUNT; b++)
+	mon_scope_expr(cfg, s->errors, sizeof(s->errors));
+	for (b = 0; b < BURN_COUNT; b++) {
 		build_burn(cfg, s, (enum mon_burn_id)b);
+		mon_scope_expr(cfg, s->burn[b].expr, sizeof(s->burn[b].expr));
+	}
 }
 
 /* 1 - good/total of a histogram, "%s" left for the window. */

@@ -123,6 +123,8 @@ void		 mbuf_header(struct mbuf *, const char *);
 void		 mbuf_indent_block(struct mbuf *, const char *, size_t);
 void		 mbuf_metadata(struct mbuf *, const struct config *,
 		    const char *, const char *, const char *);
+void		 mon_scope(const struct config *, int, char *, size_t);
+void		 mon_scope_expr(const struct config *, char *, size_t);
 
 void		 mon_output_init(struct mon_output *);
 void		 mon_output_free(struct mon_output *);
