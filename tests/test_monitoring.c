@@ -3086,12 +3086,12 @@ check_slo_tests(const char *config, const char *name, int shipped)
 	free(c);
 }
 
-Test(monitoring, slo_burn_rates_from_the_yaml, .timeout = 240)
+Test(monitoring, slo_burn_rates_from_the_yaml)
 {
 	check_slo_tests(CONF, "conf", 1);
 }
 
-Test(monitoring, slo_burn_rates_from_another_yaml, .timeout = 240)
+Test(monitoring, slo_burn_rates_from_another_yaml)
 {
 	check_slo_tests(FIXTURES "custom.yaml", "custom", 0);
 }
