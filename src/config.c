@@ -17,6 +17,14 @@
  *    after must be at least 1s; for may be 0s.
  *  - Receiver names are [A-Za-z0-9._-]+ and appear once per route.
  *  - runbook_base_url loses any trailing '/', so users append "/name.md".
+ *  - monitoring.labels is replaced as a whole ({} for none, at most 8);
+ *    names are Kubernetes label names, values label values, and the
+ *    generator's own labels (app.kubernetes.io/name and /component,
+ *    grafana_dashboard) cannot be set.
+ *  - monitoring.cluster_label is "" (none) or a Prometheus label name
+ *    other than namespace, job, alertname and severity.
+ *  - SLO objectives are percentages strictly between 0 and 100; latency
+ *    thresholds are <number>ms, s or m ("250ms", "0.5s", "30s").
  *  - Only one YAML document per file.  Files over 1 MiB are refused.
  *  - On error *cfg is left untouched.
  *
@@ -59,7 +67,10 @@ enum key_type {
 	KEY_DURATION,
 	KEY_SEVERITY,
 	KEY_BUCKETS,
-	KEY_ROUTE
+	KEY_ROUTE,
+	KEY_LABELS,
+	KEY_PERCENT,
+	KEY_LATENCY
 };
 
 struct key {
@@ -134,6 +145,17 @@ static int	load_scalar(struct loader *, const yaml_node_t *,
 static int	load_number(struct loader *, const yaml_node_t *, double *);
 static int	load_type_error(struct loader *, const yaml_node_t *,
 		    const char *);
+static int	load_labels(struct loader *, const struct key *,
+		    const yaml_node_t *);
+static int	load_label(struct loader *, struct config_labels *,
+		    const yaml_node_pair_t *);
+static int	load_percent(struct loader *, const struct key *,
+		    const yaml_node_t *);
+static int	load_latency(struct loader *, const struct key *,
+		    const yaml_node_t *);
+static int	parse_latency(const char *, double *);
+static void	set_labels(struct config_labels *, const char *,
+		    const char *);
 
 static int		 node_is_null(const yaml_node_t *);
 static const char	*node_describe(struct loader *, const yaml_node_t *);
@@ -152,6 +174,7 @@ static void		 set_str(char *, const char *);
 static void		 set_route(struct config_route *, const char *,
 			    const char *);
 static void		 finish(struct config *);
+static void		 config_defaults_monitoring(struct config *);
 static void		 offset_mark(const char *, size_t, size_t, size_t *,
 			    size_t *);
 
@@ -163,6 +186,8 @@ static const char	*check_dns_label(const char *);
 static const char	*check_label_value(const char *);
 static const char	*check_url(const char *);
 static const char	*check_receiver(const char *);
+static const char	*check_label_name(const char *);
+static const char	*check_cluster_label(const char *);
 
 #define CFG_OFF(m)		offsetof(struct config, m)
 #define K_SECTION(n, s)		{ n, KEY_SECTION, 0, 0, 0, NULL, s }
@@ -181,6 +206,12 @@ static const char	*check_receiver(const char *);
     { n, KEY_BUCKETS, 0, 1, CONFIG_BUCKETS_MAX, NULL, NULL }
 #define K_ROUTE(n, s)		\
     { n, KEY_ROUTE, CFG_OFF(routing[s]), 1, CONFIG_RECEIVERS_MAX, NULL, NULL }
+#define K_LABELS(n, m)		\
+    { n, KEY_LABELS, CFG_OFF(m), 0, CONFIG_LABELS_MAX, NULL, NULL }
+#define K_PERCENT(n, m)		\
+    { n, KEY_PERCENT, CFG_OFF(m), 0, 0, NULL, NULL }
+#define K_LATENCY(n, m)		\
+    { n, KEY_LATENCY, CFG_OFF(m), 0, 0, NULL, NULL }
 #define K_END			{ NULL, KEY_SECTION, 0, 0, 0, NULL, NULL }
 
 static const struct key kafka_keys[] = {
@@ -244,11 +275,50 @@ static const struct key service_down_keys[] = {
 	K_END
 };
 
+static const struct key database_down_keys[] = {
+	K_DURATION("for", alerts.database_down.for_sec, 0),
+	K_SEVERITY("severity", alerts.database_down.severity),
+	K_END
+};
+
+static const struct key gauges_stale_keys[] = {
+	K_DURATION("after", alerts.gauges_stale.after_sec, 1),
+	K_DURATION("for", alerts.gauges_stale.for_sec, 0),
+	K_SEVERITY("severity", alerts.gauges_stale.severity),
+	K_END
+};
+
+static const struct key consumer_stalled_keys[] = {
+	K_DURATION("after", alerts.consumer_stalled.after_sec, 1),
+	K_DURATION("for", alerts.consumer_stalled.for_sec, 0),
+	K_SEVERITY("severity", alerts.consumer_stalled.severity),
+	K_END
+};
+
+static const struct key lag_stale_keys[] = {
+	K_DURATION("after", alerts.lag_stale.after_sec, 1),
+	K_DURATION("for", alerts.lag_stale.for_sec, 0),
+	K_SEVERITY("severity", alerts.lag_stale.severity),
+	K_END
+};
+
+static const struct key rejected_events_keys[] = {
+	K_DURATION("window", alerts.rejected_events.window_sec, 1),
+	K_DURATION("for", alerts.rejected_events.for_sec, 0),
+	K_SEVERITY("severity", alerts.rejected_events.severity),
+	K_END
+};
+
 static const struct key alerts_keys[] = {
 	K_SECTION("failure_spike", failure_spike_keys),
 	K_SECTION("compensation_timeout", compensation_timeout_keys),
 	K_SECTION("consumer_lag", consumer_lag_keys),
 	K_SECTION("service_down", service_down_keys),
+	K_SECTION("database_down", database_down_keys),
+	K_SECTION("gauges_stale", gauges_stale_keys),
+	K_SECTION("consumer_stalled", consumer_stalled_keys),
+	K_SECTION("lag_stale", lag_stale_keys),
+	K_SECTION("rejected_events", rejected_events_keys),
 	K_END
 };
 
@@ -265,6 +335,34 @@ static const struct key monitoring_keys[] = {
 	    check_dns_label),
 	K_STRING("job", monitoring.job, check_label_value),
 	K_STRING("runbook_base_url", monitoring.runbook_base_url, check_url),
+	K_STRING("service_monitor_namespace",
+	    monitoring.service_monitor_namespace, check_dns_label),
+	K_LABELS("labels", monitoring.labels),
+	K_STRING("cluster_label", monitoring.cluster_label, check_cluster_label),
+	K_END
+};
+
+static const struct key api_availability_keys[] = {
+	K_PERCENT("objective", slo.api_availability.objective),
+	K_END
+};
+
+static const struct key api_latency_keys[] = {
+	K_PERCENT("objective", slo.api_latency.objective),
+	K_LATENCY("threshold", slo.api_latency.threshold_sec),
+	K_END
+};
+
+static const struct key event_freshness_keys[] = {
+	K_PERCENT("objective", slo.event_freshness.objective),
+	K_LATENCY("threshold", slo.event_freshness.threshold_sec),
+	K_END
+};
+
+static const struct key slo_keys[] = {
+	K_SECTION("api_availability", api_availability_keys),
+	K_SECTION("api_latency", api_latency_keys),
+	K_SECTION("event_freshness", event_freshness_keys),
 	K_END
 };
 
@@ -277,6 +375,7 @@ static const struct key top_keys[] = {
 	K_SECTION("alerts", alerts_keys),
 	K_SECTION("routing", routing_keys),
 	K_SECTION("monitoring", monitoring_keys),
+	K_SECTION("slo", slo_keys),
 	K_END
 };
 
@@ -354,6 +453,7 @@ config_defaults(struct config *cfg)
 	set_str(cfg->monitoring.service_namespace, "ecommerce");
 	set_str(cfg->monitoring.job, "saga-tracker-api");
 	set_str(cfg->monitoring.runbook_base_url, DEFAULT_RUNBOOK_BASE_URL);
+	config_defaults_monitoring(cfg);
 }
 
 int
@@ -774,6 +874,12 @@ load_value(struct loader *ld, const struct key *key, const yaml_node_t *v)
 		return (load_buckets(ld, v));
 	case KEY_ROUTE:
 		return (load_route(ld, key, v));
+	case KEY_LABELS:
+		return (load_labels(ld, key, v));
+	case KEY_PERCENT:
+		return (load_percent(ld, key, v));
+	case KEY_LATENCY:
+		return (load_latency(ld, key, v));
 	}
 
 	return (load_error(ld, v, "internal error: bad key type"));
@@ -1440,6 +1546,258 @@ check_receiver(const char *s)
 	    "abcdefghijklmnopqrstuvwxyz0123456789._-") != len)
 		return ("receiver names are 1..255 letters, digits, '.', '_' "
 		    "or '-'");
+
+	return (NULL);
+}
+
+/* Issue 15: the keys the monitoring generator added in its second round. */
+static void
+config_defaults_monitoring(struct config *cfg)
+{
+	struct config_alert	*a;
+
+	a = &cfg->alerts.database_down;
+	a->for_sec = 60;
+	a->severity = SEVERITY_CRITICAL;
+
+	a = &cfg->alerts.gauges_stale;
+	a->after_sec = 60;
+	a->for_sec = 2 * 60;
+	a->severity = SEVERITY_WARNING;
+
+	a = &cfg->alerts.consumer_stalled;
+	a->after_sec = 5 * 60;
+	a->for_sec = 5 * 60;
+	a->severity = SEVERITY_WARNING;
+
+	a = &cfg->alerts.lag_stale;
+	a->after_sec = 2 * 60;
+	a->for_sec = 3 * 60;
+	a->severity = SEVERITY_WARNING;
+
+	a = &cfg->alerts.rejected_events;
+	a->window_sec = 15 * 60;
+	a->for_sec = 0;
+	a->severity = SEVERITY_INFO;
+
+	set_str(cfg->monitoring.service_monitor_namespace, "ecommerce");
+	set_labels(&cfg->monitoring.labels, "release", "prometheus");
+
+	cfg->slo.api_availability.objective = 99.9;
+	cfg->slo.api_latency.objective = 99;
+	cfg->slo.api_latency.threshold_sec = 0.25;
+	cfg->slo.event_freshness.objective = 99;
+	cfg->slo.event_freshness.threshold_sec = 30;
+}
+
+static void
+set_labels(struct config_labels *labels, const char *name, const char *value)
+{
+	labels->count = 1;
+	set_str(labels->names[0], name);
+	set_str(labels->values[0], value);
+}
+
+/*
+ * A mapping of Kubernetes label names to values; the whole mapping
+ * replaces the default ({} for none).
+ */
+static int
+load_labels(struct loader *ld, const struct key *key, const yaml_node_t *v)
+{
+	struct config_labels		 labels;
+	const yaml_node_pair_t		*pair;
+	size_t				 count;
+
+	if (node_is_null(v) || v->type != YAML_MAPPING_NODE)
+		return (load_type_error(ld, v, "a mapping of label names to "
+		    "values"));
+
+	count = (size_t)(v->data.mapping.pairs.top -
+	    v->data.mapping.pairs.start);
+	if (count > key->max) {
+		return (load_error(ld, v, "must have at most %lu labels, got "
+		    "%zu", key->max, count));
+	}
+
+	memset(&labels, 0, sizeof(labels));
+	for (pair = v->data.mapping.pairs.start;
+	    pair < v->data.mapping.pairs.top; pair++) {
+		if (key_is_duplicate(ld, v, pair)) {
+			return (load_error(ld, yaml_document_get_node(ld->doc,
+			    pair->key), "duplicate key"));
+		}
+		if (load_label(ld, &labels, pair) == -1)
+			return (-1);
+	}
+
+	memcpy((char *)ld->cfg + key->off, &labels, sizeof(labels));
+	return (0);
+}
+
+static int
+load_label(struct loader *ld, struct config_labels *labels,
+    const yaml_node_pair_t *pair)
+{
+	const yaml_node_t	*k, *v;
+	const char		*name, *value, *why;
+	size_t			 saved;
+	int			 rc;
+
+	k = yaml_document_get_node(ld->doc, pair->key);
+	v = yaml_document_get_node(ld->doc, pair->value);
+	if (load_scalar(ld, k, "a label name", &name) == -1)
+		return (-1);
+
+	saved = path_push(ld, name, strlen(name));
+	if ((why = check_label_name(name)) != NULL) {
+		rc = load_error(ld, k, "bad label name %s: %s",
+		    quote(ld, name), why);
+	} else if ((rc = load_scalar(ld, v, "a label value", &value)) == 0) {
+		if ((why = check_label_value(value)) != NULL) {
+			rc = load_error(ld, v, "bad value %s: %s",
+			    quote(ld, value), why);
+		} else {
+			set_str(labels->names[labels->count], name);
+			set_str(labels->values[labels->count++], value);
+		}
+	}
+	path_pop(ld, saved);
+
+	return (rc);
+}
+
+/* A percentage of good events: a number strictly between 0 and 100. */
+static int
+load_percent(struct loader *ld, const struct key *key, const yaml_node_t *v)
+{
+	double		d;
+
+	if (load_number(ld, v, &d) == -1)
+		return (-1);
+
+	if (d <= 0 || d >= 100) {
+		return (load_error(ld, v, "must be a percentage greater than "
+		    "0 and less than 100, got %s",
+		    (const char *)v->data.scalar.value));
+	}
+
+	*(double *)(void *)((char *)ld->cfg + key->off) = d;
+	return (0);
+}
+
+/* A latency threshold: 250ms, 0.5s, 30s, 2m. */
+static int
+load_latency(struct loader *ld, const struct key *key, const yaml_node_t *v)
+{
+	const char	*s;
+	double		 d;
+
+	if (load_scalar(ld, v, "a latency", &s) == -1)
+		return (-1);
+
+	if (parse_latency(s, &d) == -1) {
+		return (load_error(ld, v, "bad latency %s (use e.g. 250ms, "
+		    "0.5s, 30s, 2m; greater than 0)", quote(ld, s)));
+	}
+
+	*(double *)(void *)((char *)ld->cfg + key->off) = d;
+	return (0);
+}
+
+/* digits [. digits] then ms, s or m; more than 0 and at most a day. */
+static int
+parse_latency(const char *s, double *seconds)
+{
+	char		 num[32];
+	size_t		 len;
+	double		 d, scale;
+
+	len = strspn(s, "0123456789.");
+	if (len == 0 || len >= sizeof(num) || !isdigit((unsigned char)s[0]))
+		return (-1);
+	memcpy(num, s, len);
+	num[len] = '\0';
+	if (!is_number(num) || strchr(num, 'e') != NULL)
+		return (-1);
+
+	if (strcmp(s + len, "ms") == 0)
+		scale = 0.001;
+	else if (strcmp(s + len, "s") == 0)
+		scale = 1;
+	else if (strcmp(s + len, "m") == 0)
+		scale = 60;
+	else
+		return (-1);
+
+	d = strtod(num, NULL) * scale;
+	if (!(d > 0) || d > 86400)
+		return (-1);
+
+	*seconds = d;
+	return (0);
+}
+
+/*
+ * A Kubernetes label name: [prefix/]name, the name 1..63 characters of
+ * [A-Za-z0-9._-] starting and ending with a letter or digit, the prefix
+ * a DNS subdomain.  The generator's own labels cannot be set here.
+ */
+static const char *
+check_label_name(const char *s)
+{
+	static const char	*reserved[] = { "app.kubernetes.io/name",
+		"app.kubernetes.io/component", "grafana_dashboard", NULL };
+	const char		*name;
+	size_t			 i, plen;
+
+	for (i = 0; reserved[i] != NULL; i++) {
+		if (strcmp(s, reserved[i]) == 0)
+			return ("set by the generator itself");
+	}
+
+	if ((name = strrchr(s, '/')) == NULL) {
+		name = s;
+	} else {
+		plen = (size_t)(name - s);
+		name++;
+		if (plen == 0 || plen > 253 ||
+		    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-") !=
+		    plen || !isalnum((unsigned char)s[0]) ||
+		    !isalnum((unsigned char)s[plen - 1]))
+			return ("the prefix before '/' must be a DNS "
+			    "subdomain ([a-z0-9.-], at most 253)");
+	}
+	if (check_label_value(name) != NULL) {
+		return ("must be [prefix/]name, the name 1..63 characters of "
+		    "[A-Za-z0-9._-] starting and ending with a letter or "
+		    "digit");
+	}
+
+	return (NULL);
+}
+
+/* "" or a Prometheus label name the alerts do not use otherwise. */
+static const char *
+check_cluster_label(const char *s)
+{
+	static const char	*taken[] = { "namespace", "job", "alertname",
+		"severity", "instance", "slo", NULL };
+	size_t			 i, len;
+
+	len = strlen(s);
+	if (len == 0)
+		return (NULL);
+	if (len > CONFIG_LABEL_MAX || isdigit((unsigned char)s[0]) ||
+	    strncmp(s, "__", 2) == 0 ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_") != len)
+		return ("must be \"\" or a Prometheus label name "
+		    "([A-Za-z_][A-Za-z0-9_]*, not starting with __)");
+	for (i = 0; taken[i] != NULL; i++) {
+		if (strcmp(s, taken[i]) == 0)
+			return ("is a label the alerts already use");
+	}
 
 	return (NULL);
 }

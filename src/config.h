@@ -18,6 +18,7 @@
 #define CONFIG_BUCKETS_MAX	32
 #define CONFIG_RECEIVERS_MAX	8
 #define CONFIG_ERR_MAX		512
+#define CONFIG_LABELS_MAX	8
 
 enum config_severity {
 	SEVERITY_INFO = 0,
@@ -27,11 +28,27 @@ enum config_severity {
 };
 
 struct config_alert {
-	double			threshold;	/* failure_spike, consumer_lag */
-	unsigned int		window_sec;	/* failure_spike */
-	unsigned int		after_sec;	/* compensation_timeout */
+	double			threshold;	/* failure_spike,
+						   consumer_lag */
+	unsigned int		window_sec;	/* failure_spike,
+						   rejected_events */
+	unsigned int		after_sec;	/* compensation_timeout,
+						   *_stale, consumer_stalled */
 	unsigned int		for_sec;
 	enum config_severity	severity;
+};
+
+/* Kubernetes labels put on every generated monitoring object. */
+struct config_labels {
+	size_t			count;
+	char			names[CONFIG_LABELS_MAX][CONFIG_STR_MAX];
+	char			values[CONFIG_LABELS_MAX][CONFIG_STR_MAX];
+};
+
+/* One service level objective: a percentage of good events over 30d. */
+struct config_slo {
+	double			objective;	/* percent, 0 < x < 100 */
+	double			threshold_sec;	/* latency SLOs: good if <= */
 };
 
 struct config_route {
@@ -75,6 +92,11 @@ struct config {
 		struct config_alert	compensation_timeout;
 		struct config_alert	consumer_lag;
 		struct config_alert	service_down;
+		struct config_alert	database_down;
+		struct config_alert	gauges_stale;
+		struct config_alert	consumer_stalled;
+		struct config_alert	lag_stale;
+		struct config_alert	rejected_events;
 	} alerts;
 
 	struct config_route	routing[SEVERITY_COUNT];
@@ -84,7 +106,16 @@ struct config {
 		char		service_namespace[CONFIG_STR_MAX];
 		char		job[CONFIG_STR_MAX];
 		char		runbook_base_url[CONFIG_STR_MAX];
+		char		service_monitor_namespace[CONFIG_STR_MAX];
+		struct config_labels	labels;
+		char		cluster_label[CONFIG_STR_MAX];	/* "": none */
 	} monitoring;
+
+	struct {
+		struct config_slo	api_availability;
+		struct config_slo	api_latency;
+		struct config_slo	event_freshness;
+	} slo;
 };
 
 /* Fill cfg with the defaults of SPEC §4. */

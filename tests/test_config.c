@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -107,6 +108,16 @@ assert_config_eq(const struct config *a, const struct config *b)
 	    "consumer_lag");
 	assert_alert_eq(&a->alerts.service_down, &b->alerts.service_down,
 	    "service_down");
+	assert_alert_eq(&a->alerts.database_down, &b->alerts.database_down,
+	    "database_down");
+	assert_alert_eq(&a->alerts.gauges_stale, &b->alerts.gauges_stale,
+	    "gauges_stale");
+	assert_alert_eq(&a->alerts.consumer_stalled,
+	    &b->alerts.consumer_stalled, "consumer_stalled");
+	assert_alert_eq(&a->alerts.lag_stale, &b->alerts.lag_stale,
+	    "lag_stale");
+	assert_alert_eq(&a->alerts.rejected_events,
+	    &b->alerts.rejected_events, "rejected_events");
 
 	cr_assert_eq(a->workers.batch_scheduling, b->workers.batch_scheduling);
 	cr_assert_eq(a->retention.terminal_sec, b->retention.terminal_sec);
@@ -126,6 +137,19 @@ assert_config_eq(const struct config *a, const struct config *b)
 	cr_assert_str_eq(a->monitoring.job, b->monitoring.job);
 	cr_assert_str_eq(a->monitoring.runbook_base_url,
 	    b->monitoring.runbook_base_url);
+	cr_assert_str_eq(a->monitoring.service_monitor_namespace,
+	    b->monitoring.service_monitor_namespace);
+	cr_assert_str_eq(a->monitoring.cluster_label,
+	    b->monitoring.cluster_label);
+	cr_assert_eq(a->monitoring.labels.count, b->monitoring.labels.count);
+	for (i = 0; i < a->monitoring.labels.count; i++) {
+		cr_assert_str_eq(a->monitoring.labels.names[i],
+		    b->monitoring.labels.names[i]);
+		cr_assert_str_eq(a->monitoring.labels.values[i],
+		    b->monitoring.labels.values[i]);
+	}
+
+	cr_assert(memcmp(&a->slo, &b->slo, sizeof(a->slo)) == 0, "slo");
 }
 
 Test(defaults, match_spec)
@@ -182,6 +206,43 @@ Test(defaults, match_spec)
 	cr_assert_str_eq(cfg.monitoring.runbook_base_url,
 	    "https://github.com/example/saga-tracker/blob/main/runbooks");
 	cr_assert_str_eq(cfg.path, "");
+}
+
+/* SPEC §5 and issue 15. */
+Test(defaults, monitoring_second_round)
+{
+	struct config		cfg;
+
+	memset(&cfg, 0xa5, sizeof(cfg));
+	config_defaults(&cfg);
+
+	cr_assert_str_eq(cfg.monitoring.service_monitor_namespace,
+	    "ecommerce");
+	cr_assert_eq(cfg.monitoring.labels.count, 1u);
+	cr_assert_str_eq(cfg.monitoring.labels.names[0], "release");
+	cr_assert_str_eq(cfg.monitoring.labels.values[0], "prometheus");
+	cr_assert_str_eq(cfg.monitoring.cluster_label, "");
+
+	cr_assert_eq(cfg.slo.api_availability.objective, 99.9);
+	cr_assert_eq(cfg.slo.api_latency.objective, 99.0);
+	cr_assert_eq(cfg.slo.api_latency.threshold_sec, 0.25);
+	cr_assert_eq(cfg.slo.event_freshness.objective, 99.0);
+	cr_assert_eq(cfg.slo.event_freshness.threshold_sec, 30.0);
+
+	cr_assert_eq(cfg.alerts.database_down.for_sec, 60u);
+	cr_assert_eq(cfg.alerts.database_down.severity, SEVERITY_CRITICAL);
+	cr_assert_eq(cfg.alerts.gauges_stale.after_sec, 60u);
+	cr_assert_eq(cfg.alerts.gauges_stale.for_sec, 120u);
+	cr_assert_eq(cfg.alerts.gauges_stale.severity, SEVERITY_WARNING);
+	cr_assert_eq(cfg.alerts.consumer_stalled.after_sec, 300u);
+	cr_assert_eq(cfg.alerts.consumer_stalled.for_sec, 300u);
+	cr_assert_eq(cfg.alerts.consumer_stalled.severity, SEVERITY_WARNING);
+	cr_assert_eq(cfg.alerts.lag_stale.after_sec, 120u);
+	cr_assert_eq(cfg.alerts.lag_stale.for_sec, 180u);
+	cr_assert_eq(cfg.alerts.lag_stale.severity, SEVERITY_WARNING);
+	cr_assert_eq(cfg.alerts.rejected_events.window_sec, 900u);
+	cr_assert_eq(cfg.alerts.rejected_events.for_sec, 0u);
+	cr_assert_eq(cfg.alerts.rejected_events.severity, SEVERITY_INFO);
 }
 
 Test(defaults, severity_names)
@@ -259,6 +320,72 @@ Test(load, overrides_apply)
 	cr_assert_str_eq(cfg.monitoring.job, "Saga.Tracker_api");
 	cr_assert_str_eq(cfg.monitoring.runbook_base_url,
 	    "https://runbooks.example.com/saga");
+	cr_assert_str_eq(cfg.monitoring.service_monitor_namespace,
+	    "observability");
+	cr_assert_eq(cfg.monitoring.labels.count, 2u);
+	cr_assert_str_eq(cfg.monitoring.labels.names[0], "release");
+	cr_assert_str_eq(cfg.monitoring.labels.values[0],
+	    "kube-prometheus-stack");
+	cr_assert_str_eq(cfg.monitoring.labels.names[1], "example.com/team");
+	cr_assert_str_eq(cfg.monitoring.labels.values[1], "payments");
+	cr_assert_str_eq(cfg.monitoring.cluster_label, "k8s_cluster");
+
+	cr_assert_eq(cfg.alerts.lag_stale.after_sec, 90u);
+	cr_assert_eq(cfg.alerts.lag_stale.for_sec,
+	    def.alerts.lag_stale.for_sec);
+	cr_assert_eq(cfg.alerts.rejected_events.window_sec, 3600u);
+	cr_assert_eq(cfg.alerts.rejected_events.severity, SEVERITY_WARNING);
+
+	cr_assert_eq(cfg.slo.api_availability.objective, 99.9);
+	cr_assert_eq(cfg.slo.api_latency.objective, 99.5);
+	cr_assert_eq(cfg.slo.api_latency.threshold_sec, 0.5);
+	cr_assert_eq(cfg.slo.event_freshness.objective, 99.0);
+	cr_assert_eq(cfg.slo.event_freshness.threshold_sec, 120.0);
+}
+
+Test(load, empty_labels_mean_none)
+{
+	struct config	cfg;
+	FILE		*fp;
+	char		 path[] = "/tmp/test_config_labels.XXXXXX";
+	int		 fd;
+
+	fd = mkstemp(path);
+	cr_assert_neq(fd, -1);
+	fp = fdopen(fd, "w");
+	fprintf(fp, "monitoring:\n  labels: {}\n");
+	cr_assert_eq(fclose(fp), 0);
+	expect_load(&cfg, path);
+	(void)unlink(path);
+	cr_assert_eq(cfg.monitoring.labels.count, 0u);
+}
+
+Test(errors, monitoring_second_round)
+{
+	expect_error("err_label_name.yaml", ":4:5: monitoring.labels.-bad: "
+	    "bad label name '-bad': must be [prefix/]name, the name 1..63 "
+	    "characters of [A-Za-z0-9._-] starting and ending with a letter "
+	    "or digit");
+	expect_error("err_label_value.yaml", ":3:11: monitoring.labels.team: "
+	    "bad value 'a b': must be a Kubernetes label value: 1..63 "
+	    "characters of [A-Za-z0-9._-], starting and ending with a letter "
+	    "or digit");
+	expect_error("err_label_reserved.yaml", ":3:5: monitoring.labels."
+	    "app.kubernetes.io/name: bad label name 'app.kubernetes.io/name': "
+	    "set by the generator itself");
+	expect_error("err_labels_list.yaml", ":2:11: monitoring.labels: "
+	    "expected a mapping of label names to values, got a list");
+	expect_error("err_objective.yaml", ":3:16: slo.api_availability."
+	    "objective: must be a percentage greater than 0 and less than "
+	    "100, got 100");
+	expect_error("err_latency.yaml", ":3:16: slo.api_latency.threshold: "
+	    "bad latency '250' (use e.g. 250ms, 0.5s, 30s, 2m; greater than "
+	    "0)");
+	expect_error("err_stale_after_zero.yaml", ":3:12: alerts.gauges_stale."
+	    "after: must be at least 1s, got '0s'");
+	expect_error("err_cluster_label.yaml", ":2:18: monitoring."
+	    "cluster_label: bad value 'job': is a label the alerts already "
+	    "use");
 }
 
 Test(load, aliases_resolve)
@@ -331,13 +458,14 @@ Test(errors, unknown_keys)
 	    "stuck_after)");
 	expect_error("err_unknown_section.yaml", ":2:1: secrets: unknown key "
 	    "(expected one of: kafka, postgres, metrics, workers, retention, "
-	    "alerts, routing, monitoring)");
+	    "alerts, routing, monitoring, slo)");
 	expect_error("err_unknown_alert_key.yaml", ":4:5: "
 	    "alerts.service_down.threshold: unknown key (expected one of: "
 	    "for, severity)");
 	expect_error("err_unknown_alert.yaml", ":2:3: alerts.disk_full: "
 	    "unknown key (expected one of: failure_spike, "
-	    "compensation_timeout, consumer_lag, service_down)");
+	    "compensation_timeout, consumer_lag, service_down, database_down, "
+	    "gauges_stale, consumer_stalled, lag_stale, rejected_events)");
 	expect_error("err_complex_key.yaml",
 	    ":2:3: kafka: keys must be strings, got a list");
 }

@@ -150,6 +150,77 @@ mbuf_header(struct mbuf *b, const char *source)
 	    "`make generate`.\n", source);
 }
 
+/*
+ * The metadata of a generated Kubernetes object: its name, namespace
+ * and labels, the generator's own (app.kubernetes.io/name and
+ * component, then any extra such as grafana_dashboard) followed by
+ * monitoring.labels, which the Prometheus operator's selectors match.
+ */
+void
+mbuf_metadata(struct mbuf *b, const struct config *cfg, const char *name,
+    const char *ns, const char *extra)
+{
+	const struct config_labels	*l = &cfg->monitoring.labels;
+	char				 v[MON_TEXT_MAX];
+	size_t				 i;
+
+	mon_yaml_scalar(ns, v, sizeof(v));
+	mbuf_printf(b, "metadata:\n"
+	    "  name: %s\n"
+	    "  namespace: %s\n"
+	    "  labels:\n"
+	    "    app.kubernetes.io/name: %s\n"
+	    "    app.kubernetes.io/component: monitoring\n", name, v, MON_APP);
+	if (extra != NULL)
+		mbuf_printf(b, "    %s\n", extra);
+	for (i = 0; i < l->count; i++) {
+		mon_yaml_scalar(l->values[i], v, sizeof(v));
+		mbuf_printf(b, "    %s: %s\n", l->names[i], v);
+	}
+}
+
+/*
+ * The labels that tell one deployment from another: "namespace, job",
+ * with monitoring.cluster_label first when set; "alertname, " before
+ * them if asked.
+ */
+void
+mon_scope(const struct config *cfg, int alertname, char *buf, size_t len)
+{
+	const char	*c = cfg->monitoring.cluster_label;
+
+	mon_textf(buf, len, "%s%s%snamespace, job",
+	    alertname ? "alertname, " : "", c, *c != '\0' ? ", " : "");
+}
+
+/*
+ * Every "(namespace, job" of expr, the grouping the rules are written
+ * with, widened by monitoring.cluster_label when it is set.
+ */
+void
+mon_scope_expr(const struct config *cfg, char *expr, size_t len)
+{
+	static const char	 from[] = "(namespace, job";
+	char			 out[MON_EXPR_MAX], scope[MON_TEXT_MAX];
+	const char		*p, *q;
+	size_t			 off;
+
+	if (cfg->monitoring.cluster_label[0] == '\0')
+		return;
+	mon_scope(cfg, 0, scope, sizeof(scope));
+	for (off = 0, p = expr; (q = strstr(p, from)) != NULL;
+	    p = q + sizeof(from) - 1) {
+		if (off + (size_t)(q - p) + strlen(scope) + 2 >= sizeof(out))
+			errx(1, "expression too long: %.64s...", expr);
+		memcpy(out + off, p, (size_t)(q - p));
+		off += (size_t)(q - p);
+		off += (size_t)snprintf(out + off, sizeof(out) - off, "(%s",
+		    scope);
+	}
+	mon_textf(out + off, sizeof(out) - off, "%s", p);
+	mon_textf(expr, len, "%s", out);
+}
+
 /* Append text line by line, each non-empty line indented. */
 void
 mbuf_indent_block(struct mbuf *b, const char *text, size_t indent)

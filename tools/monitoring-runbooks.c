@@ -1,31 +1,21 @@
 /*
- * monitoring-runbooks: one Markdown runbook per alert, written for this
- * service: its HTTP endpoints (SPEC §2), its tables (saga_instance,
+ * monitoring-runbooks: one Markdown runbook per alert name, written for
+ * this service: its HTTP endpoints (SPEC §2), its tables (saga_instance,
  * saga_event, saga_event_rejected), its Kubernetes deployment and its
  * Kafka topic and consumer group, all named from the configuration.
  * Each alert's runbook_url annotation is
- * monitoring.runbook_base_url/<Alert>.md, the file written here.
+ * monitoring.runbook_base_url/<Alert>.md, the file written here.  The
+ * alerts of issue 15 and the SLO burn-rate alerts have theirs in
+ * monitoring-runbooks-more.c.
  */
 
 #include <stdio.h>
 
 #include "monitoring.h"
+#include "monitoring-runbooks.h"
 
-struct rb {
-	const struct config	*cfg;
-	struct mon_alert	 alerts[ALERT_COUNT];
-	const char		*ns;
-	const char		*job;
-	const char		*topic;
-	const char		*group;
-};
-
-static struct mbuf	*rb_open(struct rb *, struct mon_output *,
-			    const char *, enum mon_alert_id);
-static void	rb_access(struct mbuf *, const struct rb *);
 static void	rb_saga_detail(struct mbuf *, const struct rb *);
 static void	rb_manual_status(struct mbuf *, const struct rb *);
-static void	rb_tuning(struct mbuf *, const struct rb *, const char *);
 static void	failure_spike(struct rb *, struct mon_output *,
 		    const char *);
 static void	compensation_timeout(struct rb *, struct mon_output *,
@@ -34,6 +24,7 @@ static void	consumer_lag(struct rb *, struct mon_output *, const char *);
 static void	lag_causes(struct mbuf *, const struct rb *);
 static void	service_down(struct rb *, struct mon_output *, const char *);
 static void	down_causes(struct mbuf *, const struct rb *);
+static void	rb_selectors(struct mbuf *, const struct rb *);
 
 void
 mon_runbooks_render(const struct config *cfg, struct mon_output *out,
@@ -47,15 +38,17 @@ mon_runbooks_render(const struct config *cfg, struct mon_output *out,
 	rb.job = cfg->monitoring.job;
 	rb.topic = cfg->kafka.topic;
 	rb.group = cfg->kafka.group;
+	mon_slos_build(cfg, rb.slos);
 
 	failure_spike(&rb, out, dir);
 	compensation_timeout(&rb, out, dir);
 	consumer_lag(&rb, out, dir);
 	service_down(&rb, out, dir);
+	mon_runbooks_render_more(&rb, out, dir);
 }
 
 /* Title, provenance, and what the alert checks. */
-static struct mbuf *
+struct mbuf *
 rb_open(struct rb *rb, struct mon_output *out, const char *dir,
     enum mon_alert_id id)
 {
@@ -79,7 +72,7 @@ rb_open(struct rb *rb, struct mon_output *out, const char *dir,
 	return (b);
 }
 
-static void
+void
 rb_access(struct mbuf *b, const struct rb *rb)
 {
 	const char	*brokers = rb->cfg->kafka.brokers;
@@ -161,7 +154,7 @@ rb_manual_status(struct mbuf *b, const struct rb *rb)
 	    MON_TOKEN_ENV, MON_PORT, MON_TOKEN_ENV, MON_TOKEN_ENV);
 }
 
-static void
+void
 rb_tuning(struct mbuf *b, const struct rb *rb, const char *key)
 {
 	mbuf_printf(b, "## Tuning\n\n"
@@ -214,6 +207,21 @@ failure_spike(struct rb *rb, struct mon_output *out, const char *dir)
 	    "shared dependency.\n\n"
 	    "4. ", rb->job, win, MON_PORT, c->window_sec);
 	rb_saga_detail(b, rb);
+	mbuf_printf(b, "5. Follow the failing call: the saga's `traceId` "
+	    "(set by the producer) names\n"
+	    "   the distributed trace of the order. Open it in the tracing "
+	    "system (Jaeger,\n"
+	    "   Tempo...) and find the span of the failing step's service:\n\n"
+	    "   ```sh\n"
+	    "   curl -s localhost:%d/api/v1/sagas/<sagaId> | jq -r .traceId\n"
+	    "   ```\n\n"
+	    "   ```sql\n"
+	    "   SELECT saga_id, current_step, failure_reason, trace_id\n"
+	    "   FROM saga_instance\n"
+	    "   WHERE status = 'FAILED' AND trace_id IS NOT NULL\n"
+	    "   ORDER BY failed_at DESC\n"
+	    "   LIMIT 20;\n"
+	    "   ```\n\n", MON_PORT);
 
 	mbuf_puts(b, "## Mitigation\n\n"
 	    "- Fix or roll back the failing step's service; saga-tracker "
@@ -315,16 +323,20 @@ consumer_lag(struct rb *rb, struct mon_output *out, const char *dir)
 	rb_access(b, rb);
 
 	mbuf_printf(b, "## Diagnosis\n\n"
-	    "1. Each replica reports the lag of the partitions assigned to "
-	    "it; the alert takes\n"
-	    "   the worst replica. Which replica, which partitions (one "
-	    "partition: a hot key or\n"
-	    "   a stuck assignment; all: too slow overall)?\n\n"
+	    "1. Every replica reads the group's lag over the whole topic from "
+	    "the broker, so\n"
+	    "   they agree; `saga_tracker_consumer_lag_age_seconds` says how "
+	    "old each reading\n"
+	    "   is. Which partitions (one: a hot key or a stuck assignment; "
+	    "all: too slow\n"
+	    "   overall), and which replica holds how many?\n\n"
 	    "   ```promql\n"
 	    "   max by (instance) (saga_tracker_consumer_lag{job=\"%s\", "
 	    "partition=\"\"})\n"
 	    "   max by (partition) (saga_tracker_consumer_lag{job=\"%s\", "
 	    "partition!=\"\"})\n"
+	    "   max by (instance) "
+	    "(saga_tracker_consumer_partitions{job=\"%s\"})\n"
 	    "   ```\n\n"
 	    "   ```sh\n"
 	    "   kcat -b \"$KAFKA_BROKERS\" -L -t %s          # partitions, "
@@ -341,8 +353,8 @@ consumer_lag(struct rb *rb, struct mon_output *out, const char *dir)
 	    "   kubectl -n %s logs -l app.kubernetes.io/name=%s --prefix "
 	    "--since=15m |\n"
 	    "     grep -iE 'kafka|consumer|rebalanc|database'\n"
-	    "   ```\n\n", rb->job, rb->job, rb->topic, rb->topic, rb->group,
-	    rb->ns, MON_APP, rb->ns, MON_APP);
+	    "   ```\n\n", rb->job, rb->job, rb->job, rb->topic, rb->topic,
+	    rb->group, rb->ns, MON_APP, rb->ns, MON_APP);
 	lag_causes(b, rb);
 
 	mbuf_printf(b, "## Mitigation\n\n"
@@ -424,12 +436,15 @@ service_down(struct rb *rb, struct mon_output *out, const char *dir)
 	rb_access(b, rb);
 
 	mbuf_printf(b, "## Diagnosis\n\n"
-	    "The alert has two forms. With an `instance` label, that target "
-	    "answers the scrape\n"
-	    "badly or not at all (`up == 0`). With only `job`, Prometheus has "
-	    "no target for\n"
-	    "job `%s` at all (`absent`): no pod, or the scrape configuration "
-	    "lost it.\n\n"
+	    "The alert has two forms. With an `instance` label naming a "
+	    "target, that target\n"
+	    "answers the scrape badly or not at all (`up == 0`). With "
+	    "`instance=\"%s\"`,\n"
+	    "Prometheus has no target for job `%s` at all (`absent`): no pod, "
+	    "or the scrape\n"
+	    "configuration lost it (step 3). While it fires, Alertmanager "
+	    "mutes the\n"
+	    "service's other alerts.\n\n"
 	    "1. Pods and rollout:\n\n"
 	    "   ```sh\n"
 	    "   kubectl -n %s get deploy,pods,svc,endpoints -l "
@@ -443,8 +458,8 @@ service_down(struct rb *rb, struct mon_output *out, const char *dir)
 	    "line\n"
 	    "   `file:line:col: key.path: what is wrong` and exit status 1 "
 	    "(CrashLoopBackOff).\n\n",
-	    rb->job, rb->ns, MON_APP, rb->ns, MON_APP, rb->ns, MON_APP,
-	    rb->ns, MON_APP);
+	    MON_NO_TARGET, rb->job, rb->ns, MON_APP, rb->ns, MON_APP, rb->ns,
+	    MON_APP, rb->ns, MON_APP);
 	down_causes(b, rb);
 
 	mbuf_printf(b, "## Mitigation\n\n"
@@ -490,6 +505,46 @@ down_causes(struct mbuf *b, const struct rb *rb)
 	    "   and look for job `%s` on the Prometheus Targets page.\n\n",
 	    MON_PORT, MON_PORT, MON_PORT, MON_PORT, MON_METRICS_PATH,
 	    MON_APP, rb->ns, MON_PORT_NAME, MON_METRICS_PATH,
-	    rb->cfg->monitoring.namespace, MON_APP, rb->ns, MON_APP,
-	    rb->job);
+	    rb->cfg->monitoring.service_monitor_namespace, MON_APP, rb->ns,
+	    MON_APP, rb->job);
+	rb_selectors(b, rb);
+}
+
+/* Does the operator's Prometheus select our objects at all? */
+static void
+rb_selectors(struct mbuf *b, const struct rb *rb)
+{
+	const struct config_labels	*l = &rb->cfg->monitoring.labels;
+	size_t				 i;
+
+	mbuf_printf(b, "4. No target at all although the ServiceMonitor "
+	    "exists? The operator's\n"
+	    "   Prometheus loads only the ServiceMonitors and PrometheusRules "
+	    "its selectors\n"
+	    "   match. kube-prometheus-stack selects them by `release: "
+	    "<Helm release name>`;\n"
+	    "   the generated objects carry `monitoring.labels`:");
+	for (i = 0; i < l->count; i++)
+		mbuf_printf(b, "%s `%s: %s`", i == 0 ? "" : ",", l->names[i],
+		    l->values[i]);
+	if (l->count == 0)
+		mbuf_puts(b, " none");
+	mbuf_printf(b, ".\n\n"
+	    "   ```sh\n"
+	    "   kubectl get prometheus -A -o jsonpath='{range .items[*]}"
+	    "{.metadata.name}{\"\\n\"}{.spec.serviceMonitorSelector}{\"\\n\"}"
+	    "{.spec.serviceMonitorNamespaceSelector}{\"\\n\"}"
+	    "{.spec.ruleSelector}{\"\\n\"}{end}'\n"
+	    "   kubectl -n %s get servicemonitor %s --show-labels\n"
+	    "   kubectl -n %s get prometheusrule %s --show-labels\n"
+	    "   ```\n\n"
+	    "   A selector that asks for another release value (`helm list "
+	    "-A` shows the\n"
+	    "   release name): set `monitoring.labels.release` to it and run "
+	    "`make generate`.\n"
+	    "   No serviceMonitorNamespaceSelector means the Prometheus's own "
+	    "namespace only,\n"
+	    "   `{}` every namespace.\n\n",
+	    rb->cfg->monitoring.service_monitor_namespace, MON_APP,
+	    rb->cfg->monitoring.namespace, MON_APP);
 }

@@ -2,12 +2,16 @@
  * monitoring-scrape: the ServiceMonitor that has the Prometheus
  * operator scrape saga-tracker.
  *
- * It lives in monitoring.namespace and selects the Service labelled
+ * It lives in monitoring.service_monitor_namespace (the design puts it
+ * beside the service, in ecommerce) and carries monitoring.labels: a
+ * kube-prometheus-stack Prometheus selects ServiceMonitors by its
+ * release label, in every namespace.  It selects the Service labelled
  * app.kubernetes.io/name: saga-tracker in monitoring.service_namespace,
  * on its port named "http", every 15 s (saga_active_total is refreshed
  * at that pace).  The operator would name the job after the Service;
  * a relabeling sets it to monitoring.job instead, the job label every
- * alert and dashboard query selects on.
+ * alert and dashboard query selects on.  The target keeps the operator's
+ * namespace label, by which the rules aggregate.
  */
 
 #include "monitoring.h"
@@ -17,25 +21,19 @@ mon_scrape_render(const struct config *cfg, struct mon_output *out,
     const char *dir)
 {
 	struct mbuf	*b;
-	char		 ns[MON_TEXT_MAX], svc_ns[MON_TEXT_MAX];
-	char		 job[MON_TEXT_MAX];
+	char		 svc_ns[MON_TEXT_MAX], job[MON_TEXT_MAX];
 
-	mon_yaml_scalar(cfg->monitoring.namespace, ns, sizeof(ns));
 	mon_yaml_scalar(cfg->monitoring.service_namespace, svc_ns,
 	    sizeof(svc_ns));
 	mon_yaml_scalar(cfg->monitoring.job, job, sizeof(job));
 
 	b = mon_output_add(out, dir, "kubernetes/service-monitor.yaml");
 	mbuf_header(b, cfg->path);
-	mbuf_printf(b, "apiVersion: monitoring.coreos.com/v1\n"
-	    "kind: ServiceMonitor\n"
-	    "metadata:\n"
-	    "  name: %s\n"
-	    "  namespace: %s\n"
-	    "  labels:\n"
-	    "    app.kubernetes.io/name: %s\n"
-	    "    app.kubernetes.io/component: monitoring\n"
-	    "spec:\n"
+	mbuf_puts(b, "apiVersion: monitoring.coreos.com/v1\n"
+	    "kind: ServiceMonitor\n");
+	mbuf_metadata(b, cfg, MON_APP,
+	    cfg->monitoring.service_monitor_namespace, NULL);
+	mbuf_printf(b, "spec:\n"
 	    "  namespaceSelector:\n"
 	    "    matchNames:\n"
 	    "      - %s\n"
@@ -52,6 +50,6 @@ mon_scrape_render(const struct config *cfg, struct mon_output *out,
 	    "        - action: replace\n"
 	    "          targetLabel: job\n"
 	    "          replacement: %s\n",
-	    MON_APP, ns, MON_APP, svc_ns, MON_APP, MON_PORT_NAME,
-	    MON_METRICS_PATH, MON_SCRAPE_INTERVAL, job);
+	    svc_ns, MON_APP, MON_PORT_NAME, MON_METRICS_PATH,
+	    MON_SCRAPE_INTERVAL, job);
 }

@@ -21,10 +21,10 @@
 
 #include "config.h"
 
-#define MON_FILES_MAX		16
+#define MON_FILES_MAX		32
 #define MON_PATH_MAX		1024
 #define MON_NUM_MAX		64
-#define MON_EXPR_MAX		512
+#define MON_EXPR_MAX		1024
 #define MON_TEXT_MAX		1024
 #define MON_ERR_MAX		(CONFIG_ERR_MAX + 256)
 
@@ -37,6 +37,9 @@
 #define MON_TOKEN_ENV		"SAGA_TRACKER_INTERNAL_TOKEN"
 #define MON_SECRETS_DIR		"/etc/alertmanager/secrets"
 #define MON_RULE_GROUP		"saga-tracker.alerts"
+#define MON_SLO_GROUP		"saga-tracker.slo"
+#define MON_SLO_RECORD		"saga_tracker:slo_errors:ratio_rate"
+#define MON_NO_TARGET		"no target scraped"
 #define MON_DASH_UID		"saga-tracker"
 
 enum mon_alert_id {
@@ -44,8 +47,29 @@ enum mon_alert_id {
 	ALERT_COMPENSATION_TIMEOUT,
 	ALERT_CONSUMER_LAG,
 	ALERT_SERVICE_DOWN,
+	ALERT_DATABASE_DOWN,
+	ALERT_GAUGES_STALE,
+	ALERT_CONSUMER_STALLED,
+	ALERT_LAG_STALE,
+	ALERT_REJECTED_EVENTS,
 	ALERT_COUNT
 };
+
+enum mon_slo_id {
+	SLO_API_AVAILABILITY = 0,
+	SLO_API_LATENCY,
+	SLO_EVENT_FRESHNESS,
+	SLO_COUNT
+};
+
+/* The two burn-rate alerts of every SLO (SRE workbook, chapter 5). */
+enum mon_burn_id {
+	BURN_FAST = 0,		/* 1h and 5m above 14.4x: critical */
+	BURN_SLOW,		/* 6h and 30m above 6x: warning */
+	BURN_COUNT
+};
+
+#define MON_SLO_WINDOWS		4	/* 5m 30m 1h 6h */
 
 struct mbuf {
 	char		*data;
@@ -74,6 +98,18 @@ struct mon_alert {
 	char		 runbook_url[MON_TEXT_MAX];
 };
 
+/* One SLO: its SLI as an error ratio over any window, and its alerts. */
+struct mon_slo {
+	const char	*key;		/* slo.<key>, the slo label */
+	const char	*title;		/* "API availability" */
+	const char	*alert;		/* one alert name, two severities */
+	const char	*good;		/* what a good event is, in words */
+	double		 objective;	/* percent */
+	char		 budget[MON_NUM_MAX];	/* 1 - objective, as text */
+	char		 errors[MON_EXPR_MAX];	/* "%s" stands for the window */
+	struct mon_alert burn[BURN_COUNT];
+};
+
 /* monitoring-output.c */
 void		 mbuf_init(struct mbuf *);
 void		 mbuf_free(struct mbuf *);
@@ -85,6 +121,10 @@ void		 mbuf_yaml_str(struct mbuf *, const char *);
 void		 mon_yaml_scalar(const char *, char *, size_t);
 void		 mbuf_header(struct mbuf *, const char *);
 void		 mbuf_indent_block(struct mbuf *, const char *, size_t);
+void		 mbuf_metadata(struct mbuf *, const struct config *,
+		    const char *, const char *, const char *);
+void		 mon_scope(const struct config *, int, char *, size_t);
+void		 mon_scope_expr(const struct config *, char *, size_t);
 
 void		 mon_output_init(struct mon_output *);
 void		 mon_output_free(struct mon_output *);
@@ -100,6 +140,9 @@ void		 mon_textf(char *, size_t, const char *, ...)
 /* monitoring-rules.c */
 void		 mon_alerts_build(const struct config *,
 		    struct mon_alert[ALERT_COUNT]);
+void		 mon_slos_build(const struct config *,
+		    struct mon_slo[SLO_COUNT]);
+extern const char	*const mon_slo_windows[MON_SLO_WINDOWS];
 void		 mon_rules_render(const struct config *, struct mon_output *,
 		    const char *);
 

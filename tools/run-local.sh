@@ -100,6 +100,11 @@ done
 job=$(awk -F'job="' 'NF > 1 { split($2, v, "\""); print v[1]; exit }' \
     "$rules")
 [ -n "$job" ] || { log "no job label in $rules"; exit 1; }
+# The namespace label a Kubernetes target carries (monitoring.service_namespace):
+# SagaTrackerDown and the routes select on it.
+ns=$(awk -F'namespace="' 'NF > 1 { split($2, v, "\""); print v[1]; exit }' \
+    "$rules")
+[ -n "$ns" ] || { log "no namespace label in $rules"; exit 1; }
 cat >"$run/prometheus.yml" <<-END
 	# Written by tools/run-local.sh for make run.
 	global:
@@ -112,6 +117,8 @@ cat >"$run/prometheus.yml" <<-END
 	    metrics_path: /actuator/prometheus
 	    static_configs:
 	      - targets: ['127.0.0.1:8080']
+	        labels:
+	          namespace: $ns
 END
 prometheus --config.file="$run/prometheus.yml" \
     --storage.tsdb.path="$run/prometheus" \
