@@ -140,6 +140,8 @@ kore_parent_configure(int argc, char **argv)
 	params.version = build_info_version();
 	params.compensation_buckets = app_cfg.metrics.compensation_buckets;
 	params.compensation_bucket_count = app_cfg.metrics.bucket_count;
+	params.api_slo_bound = app_cfg.slo.api_latency.threshold_sec;
+	params.delay_slo_bound = app_cfg.slo.event_freshness.threshold_sec;
 
 	if (metrics_segment_create(&params, err, sizeof(err)) == -1) {
 		fprintf(stderr, "metrics: %s\n", err);
