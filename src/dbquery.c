@@ -12,8 +12,8 @@
 #include "app.h"
 #include "dbquery.h"
 #include "metrics.h"
+#include "pgerr.h"
 #include "respond.h"
-#include "store.h"
 
 /* What dbquery_poll() saw. */
 #define DBQUERY_POLL_WAIT	0
@@ -94,7 +94,7 @@ dbquery_fail(struct dbquery *q, int status, const char *why)
 
 	q->failed = status;
 	/* libpq messages span lines and end in one; logs and JSON not. */
-	store_error(q->error, sizeof(q->error), "%s",
+	pgerr_format(q->error, sizeof(q->error), "%s",
 	    why != NULL && *why != '\0' ? why : "unknown error");
 	kore_log(LOG_ERR, "database: %s: %s", q->name != NULL ? q->name :
 	    "statement", q->error);

@@ -10,8 +10,8 @@
 #include <libpq-fe.h>
 
 #include "metrics.h"
+#include "pgerr.h"
 #include "pipeline.h"
-#include "store.h"
 
 static int	pipeline_send(struct pipeline *, char *, size_t);
 static int	pipeline_flush(PGconn *, char *, size_t);
@@ -67,12 +67,12 @@ pipeline_run(struct pipeline *p, char *err, size_t errlen)
 	int		rc;
 
 	if (p->n == 0 || p->overflow) {
-		store_error(err, errlen, "pipeline: %s statements",
+		pgerr_format(err, errlen, "pipeline: %s statements",
 		    p->n == 0 ? "no" : "too many");
 		return (-1);
 	}
 	if (PQenterPipelineMode(p->conn) != 1) {
-		store_error(err, errlen, "%s: pipeline: %s", p->stmts[0].name,
+		pgerr_format(err, errlen, "%s: pipeline: %s", p->stmts[0].name,
 		    PQerrorMessage(p->conn));
 		return (-1);
 	}
@@ -104,7 +104,7 @@ pipeline_send(struct pipeline *p, char *err, size_t errlen)
 	int			 i, rc;
 
 	if (PQsetnonblocking(p->conn, 1) != 0) {
-		store_error(err, errlen, "%s: %s", p->stmts[0].name,
+		pgerr_format(err, errlen, "%s: %s", p->stmts[0].name,
 		    PQerrorMessage(p->conn));
 		return (-1);
 	}
@@ -115,13 +115,13 @@ pipeline_send(struct pipeline *p, char *err, size_t errlen)
 		if (PQsendQueryParams(p->conn, st->sql, st->nparams, NULL,
 		    st->values, st->lengths, st->formats, 0) != 1 ||
 		    PQsendFlushRequest(p->conn) != 1) {
-			store_error(err, errlen, "%s: %s", st->name,
+			pgerr_format(err, errlen, "%s: %s", st->name,
 			    PQerrorMessage(p->conn));
 			rc = -1;
 		}
 	}
 	if (rc == 0 && PQpipelineSync(p->conn) != 1) {
-		store_error(err, errlen, "%s: sync: %s", p->stmts[0].name,
+		pgerr_format(err, errlen, "%s: sync: %s", p->stmts[0].name,
 		    PQerrorMessage(p->conn));
 		rc = -1;
 	}
@@ -145,7 +145,7 @@ pipeline_flush(PGconn *conn, char *err, size_t errlen)
 		pfd.events = POLLIN | POLLOUT;
 		pfd.revents = 0;
 		if (poll(&pfd, 1, -1) == -1 && errno != EINTR) {
-			store_error(err, errlen, "pipeline: poll: %s",
+			pgerr_format(err, errlen, "pipeline: poll: %s",
 			    strerror(errno));
 			return (-1);
 		}
@@ -153,7 +153,7 @@ pipeline_flush(PGconn *conn, char *err, size_t errlen)
 			break;
 	}
 	if (rc != 0) {
-		store_error(err, errlen, "pipeline: send: %s",
+		pgerr_format(err, errlen, "pipeline: send: %s",
 		    PQerrorMessage(conn));
 		return (-1);
 	}
@@ -177,7 +177,7 @@ pipeline_collect(struct pipeline *p, char *err, size_t errlen)
 		st = &p->stmts[i];
 		if ((res = PQgetResult(p->conn)) == NULL) {
 			if (rc == 0)
-				store_error(err, errlen, "%s: no result: %s",
+				pgerr_format(err, errlen, "%s: no result: %s",
 				    st->name, PQerrorMessage(p->conn));
 			return (-1);
 		}
@@ -188,7 +188,7 @@ pipeline_collect(struct pipeline *p, char *err, size_t errlen)
 		prev = t;
 
 		if (status != st->want && rc == 0) {
-			store_error(err, errlen, "%s: %s", st->name,
+			pgerr_format(err, errlen, "%s: %s", st->name,
 			    PQresultErrorMessage(res)[0] != '\0' ?
 			    PQresultErrorMessage(res) :
 			    PQresStatus(status));
@@ -205,7 +205,7 @@ pipeline_collect(struct pipeline *p, char *err, size_t errlen)
 	if ((res = PQgetResult(p->conn)) == NULL ||
 	    PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
 		if (rc == 0)
-			store_error(err, errlen, "%s: pipeline: no sync: %s",
+			pgerr_format(err, errlen, "%s: pipeline: no sync: %s",
 			    p->stmts[p->n - 1].name, PQerrorMessage(p->conn));
 		rc = -1;
 	}

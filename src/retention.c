@@ -13,8 +13,8 @@
 #include <libpq-fe.h>
 
 #include "metrics.h"
+#include "pgerr.h"
 #include "retention.h"
-#include "store.h"
 
 #define RETENTION_NUM_LEN	24
 #define RETENTION_TIME_LEN	64
@@ -82,7 +82,7 @@ retention_batch(PGconn *conn, const char *name, const char *sql,
 	metrics_db_observe(name, metrics_now() - t0);
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		store_error(err, errlen, "retention: %s: %s", name,
+		pgerr_format(err, errlen, "retention: %s: %s", name,
 		    PQerrorMessage(conn));
 		PQclear(res);
 		return (NULL);

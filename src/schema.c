@@ -14,8 +14,8 @@
 #include <libpq-fe.h>
 
 #include "metrics.h"
+#include "pgerr.h"
 #include "schema.h"
-#include "store.h"
 
 /* pg_advisory_xact_lock() key of migrations: "sagaschm" as an int8. */
 #define SCHEMA_LOCK_SQL		"SELECT pg_advisory_xact_lock(" \
@@ -206,7 +206,7 @@ schema_exec(PGconn *conn, const char *what, const char *sql,
 	metrics_db_observe(SCHEMA_QUERY_NAME, metrics_now() - t0);
 
 	if (PQresultStatus(res) != want) {
-		store_error(err, errlen, "migrate: %s: %s", what,
+		pgerr_format(err, errlen, "migrate: %s: %s", what,
 		    PQerrorMessage(conn));
 		PQclear(res);
 		return (-1);
@@ -282,7 +282,7 @@ schema_apply(PGconn *conn, const struct migration *m, char *err,
 	metrics_db_observe(SCHEMA_QUERY_NAME, metrics_now() - t0);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		store_error(err, errlen, "migrate: record %s: %s", what,
+		pgerr_format(err, errlen, "migrate: record %s: %s", what,
 		    PQerrorMessage(conn));
 		PQclear(res);
 		return (-1);
@@ -295,7 +295,7 @@ schema_apply(PGconn *conn, const struct migration *m, char *err,
 static void
 schema_newer(long newest, char *err, size_t errlen)
 {
-	store_error(err, errlen, "migrate: the database schema is at version "
+	pgerr_format(err, errlen, "migrate: the database schema is at version "
 	    "%ld, newer than version %d, the newest this saga-tracker knows: "
 	    "run a release that knows it (a database is never migrated down)",
 	    newest, schema_version_latest());
@@ -315,7 +315,7 @@ schema_check_newer(const char *dsn, char *err, size_t errlen)
 
 	conn = PQconnectdbParams(keys, values, 1);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		store_error(err, errlen, "connect: %s", conn != NULL ?
+		pgerr_format(err, errlen, "connect: %s", conn != NULL ?
 		    PQerrorMessage(conn) : "out of memory");
 		PQfinish(conn);
 		return (-1);
@@ -333,7 +333,7 @@ schema_check_newer(const char *dsn, char *err, size_t errlen)
 	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : "", "42P01") == 0) {
 		rc = 0;		/* no schema_migrations: a new database */
 	} else {
-		store_error(err, errlen, "read schema_migrations: %s",
+		pgerr_format(err, errlen, "read schema_migrations: %s",
 		    PQerrorMessage(conn));
 		rc = -1;
 	}
@@ -392,7 +392,7 @@ schema_migrate_to(PGconn *conn, int upto, char *err, size_t errlen)
 	PGresult	*res;
 
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
-		store_error(err, errlen, "migrate: connection is not idle");
+		pgerr_format(err, errlen, "migrate: connection is not idle");
 		return (-1);
 	}
 

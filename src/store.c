@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "outcome.h"
 #include "pgarray.h"
+#include "pgerr.h"
 #include "pipeline.h"
 #include "saga.h"
 #include "schema.h"
@@ -319,33 +320,6 @@ static void	 refresh_set(PGresult *, PGresult *);
 
 /* --- connection ---------------------------------------------------------- */
 
-void
-store_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list		ap;
-	char		*r, *w;
-
-	if (err == NULL || errlen == 0)
-		return;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-
-	/* libpq's messages span lines; a log line should not. */
-	for (r = w = err; *r != '\0'; r++) {
-		if (*r == '\n' || *r == '\t' || *r == ' ') {
-			if (w > err && w[-1] != ' ')
-				*w++ = ' ';
-		} else {
-			*w++ = *r;
-		}
-	}
-	while (w > err && w[-1] == ' ')
-		w--;
-	*w = '\0';
-}
-
 /* NOTICEs ("relation already exists, skipping") are not for stderr. */
 static void
 store_notice(void *arg, const char *message)
@@ -368,7 +342,7 @@ store_open(const char *dsn, char *err, size_t errlen)
 	};
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		store_error(err, errlen, "store: %s", strerror(errno));
+		pgerr_format(err, errlen, "store: %s", strerror(errno));
 		return (NULL);
 	}
 	s->slot = &s->own;
@@ -376,7 +350,7 @@ store_open(const char *dsn, char *err, size_t errlen)
 	/* Keywords before dbname are defaults the DSN may override. */
 	s->conn = PQconnectdbParams(keys, values, 1);
 	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
-		store_error(err, errlen, "connect: %s", s->conn != NULL ?
+		pgerr_format(err, errlen, "connect: %s", s->conn != NULL ?
 		    PQerrorMessage(s->conn) : "out of memory");
 		store_close(s);
 		return (NULL);
@@ -426,7 +400,7 @@ store_query(struct store *s, const char *name, const char *sql, int nparams,
 	metrics_db_observe(name, metrics_now() - t0);
 
 	if (PQresultStatus(res) != want) {
-		store_error(err, errlen, "%s: %s", name,
+		pgerr_format(err, errlen, "%s: %s", name,
 		    PQerrorMessage(s->conn));
 		PQclear(res);
 		return (NULL);
@@ -457,7 +431,7 @@ store_usable(struct store *s, char *err, size_t errlen)
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		PQreset(s->conn);
 		if (PQstatus(s->conn) != CONNECTION_OK) {
-			store_error(err, errlen, "reconnect: %s",
+			pgerr_format(err, errlen, "reconnect: %s",
 			    PQerrorMessage(s->conn));
 			return (-1);
 		}
@@ -633,7 +607,7 @@ batch_parse(struct batch *b, const struct store_msg *msgs, size_t n,
 	b->valid = malloc(n * sizeof(*b->valid));
 	b->bad = malloc(n * sizeof(*b->bad));
 	if (b->items == NULL || b->valid == NULL || b->bad == NULL) {
-		store_error(err, errlen, "batch of %zu: %s", n,
+		pgerr_format(err, errlen, "batch of %zu: %s", n,
 		    strerror(errno));
 		return (-1);
 	}
@@ -723,7 +697,7 @@ batch_sagas(struct batch *b, char *err, size_t errlen)
 	size_t		 i, n;
 
 	if ((b->saga_ids = calloc(b->nvalid, sizeof(*b->saga_ids))) == NULL) {
-		store_error(err, errlen, "sagas of %zu events: %s", b->nvalid,
+		pgerr_format(err, errlen, "sagas of %zu events: %s", b->nvalid,
 		    strerror(errno));
 		return (-1);
 	}
@@ -743,7 +717,7 @@ batch_sagas(struct batch *b, char *err, size_t errlen)
 	b->exists = calloc(b->nsagas, sizeof(*b->exists));
 	b->fresh = calloc(b->nsagas, sizeof(*b->fresh));
 	if (b->sagas == NULL || b->exists == NULL || b->fresh == NULL) {
-		store_error(err, errlen, "%zu sagas: %s", b->nsagas,
+		pgerr_format(err, errlen, "%zu sagas: %s", b->nsagas,
 		    strerror(errno));
 		b->nsagas = 0;
 		return (-1);
@@ -977,7 +951,7 @@ insert_rejected_chunk(struct store *s, struct batch *b, size_t start,
 	int			 j;
 
 	if (reject_params_build(&rp, b, start, rows) == -1) {
-		store_error(err, errlen, "insert_rejected: %zu rows: %s",
+		pgerr_format(err, errlen, "insert_rejected: %zu rows: %s",
 		    rows, strerror(errno));
 		reject_params_free(&rp);
 		return (-1);
@@ -1160,19 +1134,19 @@ load_row(struct batch *b, PGresult *res, int row, char *err, size_t errlen)
 		return (0);
 
 	if ((k = batch_saga_index(b, ev.saga_id)) == b->nsagas) {
-		store_error(err, errlen, "load_events: saga %s event %s: "
+		pgerr_format(err, errlen, "load_events: saga %s event %s: "
 		    "saga not asked for", ev.saga_id, ev.event_id);
 		return (-1);
 	}
 	if (load_row_event(res, row, &ev) == -1) {
-		store_error(err, errlen, "load_events: saga %s event %s: "
+		pgerr_format(err, errlen, "load_events: saga %s event %s: "
 		    "unknown status '%s'", ev.saga_id, ev.event_id,
 		    PQgetvalue(res, row, 5));
 		return (-1);
 	}
 
 	if (saga_state_apply(&b->sagas[k], &ev, &d) == -1) {
-		store_error(err, errlen, "load_events: saga %s event %s: "
+		pgerr_format(err, errlen, "load_events: saga %s event %s: "
 		    "merge: %s", ev.saga_id, ev.event_id, strerror(errno));
 		return (-1);
 	}
@@ -1193,7 +1167,7 @@ apply_fresh(struct batch *b, char *err, size_t errlen)
 			continue;
 		if (saga_state_apply(&b->sagas[it->saga], &it->ev,
 		    &it->delta) == -1) {
-			store_error(err, errlen, "saga %s: event %s (partition "
+			pgerr_format(err, errlen, "saga %s: event %s (partition "
 			    "%" PRId32 " offset %" PRId64 "): merge: %s",
 			    it->ev.saga_id, it->ev.event_id,
 			    it->msg->partition, it->msg->offset,
@@ -1616,7 +1590,7 @@ outcome_settle(struct store *s, PGresult *res, uint64_t token, char *err,
 		    sizeof(why))) == 0)
 			outcome_count(&o);
 		else
-			store_error(err, errlen, "outcome_read: token %" PRId64
+			pgerr_format(err, errlen, "outcome_read: token %" PRId64
 			    ": not counted: %s", (int64_t)token, why);
 	}
 	outcome_free(&o);
@@ -1647,7 +1621,7 @@ outcome_resolve(struct store *s, char *err, size_t errlen)
 	if ((rc = pipeline_run(&p, why, sizeof(why))) == 0)
 		rc = outcome_settle(s, p.stmts[read].res, token, err, errlen);
 	else
-		store_error(err, errlen, "%s (token %" PRId64 " of a COMMIT "
+		pgerr_format(err, errlen, "%s (token %" PRId64 " of a COMMIT "
 		    "not seen)", why, (int64_t)token);
 	pipeline_clear(&p);
 
@@ -1786,7 +1760,7 @@ manual_apply(struct store *s, struct batch *b, struct item *it,
 
 	if ((rc = manual_lock(s, b->saga_ids[0], err, errlen)) != 1) {
 		if (rc == 0)
-			store_error(err, errlen, "saga %s does not exist",
+			pgerr_format(err, errlen, "saga %s does not exist",
 			    b->saga_ids[0]);
 		return (rc == 0 ? STORE_MANUAL_NOT_FOUND : STORE_MANUAL_FAILED);
 	}
@@ -1805,7 +1779,7 @@ manual_apply(struct store *s, struct batch *b, struct item *it,
 		    STORE_MANUAL_INVALID);
 
 	if (saga_state_apply(&b->sagas[0], &it->ev, &it->delta) == -1) {
-		store_error(err, errlen, "saga %s: manual event %s: merge: %s",
+		pgerr_format(err, errlen, "saga %s: manual event %s: merge: %s",
 		    b->saga_ids[0], event_id, strerror(errno));
 		return (STORE_MANUAL_FAILED);
 	}

@@ -230,8 +230,5 @@ void		 store_fault_hook(struct store *,
  */
 int		 store_ping(struct store *);
 
-/* Format into err as one line: libpq's messages span several. */
-void		 store_error(char *err, size_t errlen, const char *fmt, ...)
-		    __attribute__((format(printf, 3, 4)));
 
 #endif /* !SAGA_STORE_H */

@@ -3,9 +3,13 @@
  * configuration's names, the alerts and SLOs as built for the rules,
  * and the sections every runbook has (header, access, tuning).
  *
+ *	monitoring-runbook-sections.c	the sections every runbook has
  *	monitoring-runbooks.c		the four alerts of the design
  *	monitoring-runbooks-more.c	the alerts of issue 15 and the SLO
  *					burn-rate alerts
+ *
+ * Both alert modules use the sections; only monitoring-runbooks.c calls
+ * monitoring-runbooks-more.c, so the modules form no cycle.
  */
 
 #ifndef SAGA_MONITORING_RUNBOOKS_H
@@ -23,7 +27,7 @@ struct rb {
 	const char		*group;
 };
 
-/* monitoring-runbooks.c */
+/* monitoring-runbook-sections.c */
 struct mbuf	*rb_open(struct rb *, struct mon_output *, const char *,
 		    enum mon_alert_id);
 void		 rb_access(struct mbuf *, const struct rb *);
