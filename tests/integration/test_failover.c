@@ -336,7 +336,7 @@ Test(failover, a_killed_worker_1_fails_over_with_a_true_lag,
 	cr_assert_eq(kafka_health(&env, &kh), 0);
 	cr_assert_str_eq(kh.instance, POD);
 
-	n = 30000;
+	n = 120000;	/* seconds of work: the kill lands mid-backlog */
 	before = harness_metric(&env, "saga_events_processed_total");
 	produce(&env, "kw", n);
 	wait_lag_seen(&env);
@@ -390,7 +390,7 @@ Test(failover, the_lag_stays_true_through_a_rebalance, .timeout = 240)
 
 	harness_env(&a);
 	harness_service_start(&a);
-	n = 30000;
+	n = 120000;	/* seconds of work: a rebalance lands mid-backlog */
 	produce(&a, "rb", n);
 	wait_lag_seen(&a);
 
