@@ -1085,6 +1085,15 @@ harness_db_fresh(const char *name, char *dsn, size_t len)
 	    "user=postgres connect_timeout=3", env.pg_port, name);
 }
 
+int64_t
+harness_now_ms(void)
+{
+	struct timespec		ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 void
 harness_metrics_up(void)
 {

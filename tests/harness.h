@@ -94,6 +94,9 @@ const char *harness_reply_header(const struct harness_reply *r,
 int	harness_problem_check(const struct harness_reply *r, int status,
 	    const char *needle, char *why, size_t len);
 
+/* Milliseconds of the monotonic clock, for deadlines and durations. */
+int64_t	harness_now_ms(void);
+
 /* Sleep ms milliseconds. */
 void	harness_sleep_ms(int ms);
 

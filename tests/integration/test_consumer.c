@@ -59,15 +59,6 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 	harness_down(&runner_env);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec		ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* n one-event sagas named prefix-i on topic, produced in one go. */
 static void
 produce(const struct harness_env *env, const char *topic,
@@ -113,10 +104,10 @@ wait_stored(const struct harness_env *env, const char *prefix, int64_t n,
 {
 	int64_t		start;
 
-	start = now_ms();
-	while (now_ms() - start < limit_ms) {
+	start = harness_now_ms();
+	while (harness_now_ms() - start < limit_ms) {
 		if (stored(env, prefix) == n)
-			return (now_ms() - start);
+			return (harness_now_ms() - start);
 		harness_sleep_ms(250);
 	}
 
@@ -130,10 +121,10 @@ wait_metric(const struct harness_env *env, const char *name, double want,
 {
 	int64_t		start;
 
-	start = now_ms();
-	while (now_ms() - start < limit_ms) {
+	start = harness_now_ms();
+	while (harness_now_ms() - start < limit_ms) {
 		if (harness_metric(env, name) == want)
-			return (now_ms() - start);
+			return (harness_now_ms() - start);
 		harness_sleep_ms(200);
 	}
 
@@ -185,8 +176,8 @@ wait_phase(const struct harness_env *env, const char *phase, int nparts,
 	struct kafka_health	kh;
 	int64_t			start;
 
-	start = now_ms();
-	while (now_ms() - start < limit_ms) {
+	start = harness_now_ms();
+	while (harness_now_ms() - start < limit_ms) {
 		if (kafka_health(env, &kh) == 0 && strcmp(kh.phase,
 		    phase) == 0 && (nparts < 0 || kh.partitions == nparts))
 			return;
@@ -239,30 +230,30 @@ Test(consumer, a_broker_frozen_during_the_join_heals, .timeout = 240,
 	harness_service_start(&env);
 
 	/* Freeze while the JoinGroup waits for its answer. */
-	took = now_ms();
+	took = harness_now_ms();
 	while (kafka_health(&env, &kh) == -1 || strcmp(kh.join_state,
 	    "wait-join") != 0) {
-		cr_assert_lt(now_ms() - took, 20000, "no JoinGroup in flight "
+		cr_assert_lt(harness_now_ms() - took, 20000, "no JoinGroup in flight "
 		    "after 20 s (%s, %s)", kh.phase, kh.join_state);
 		harness_sleep_ms(20);
 	}
 	cr_assert_eq(kill(env.broker_pid, SIGSTOP), 0);
 	harness_sleep_ms(FREEZE_MS);
 	cr_assert_eq(kill(env.broker_pid, SIGCONT), 0);
-	resumed = now_ms();
+	resumed = harness_now_ms();
 	produce(&env, TOPIC, "fk", 57000);
 
 	/* Meanwhile: not RUNNING, and the lag from the broker shows it. */
 	saw_stuck = 0;
 	while (stored(&env, "fj") + stored(&env, "fk") < 76000 &&
-	    now_ms() - resumed < HEAL_MS) {
+	    harness_now_ms() - resumed < HEAL_MS) {
 		lag = harness_metric(&env, "saga_tracker_consumer_lag");
 		if (kafka_health(&env, &kh) == 0 && strcmp(kh.phase,
 		    "RUNNING") != 0 && lag >= 19000)
 			saw_stuck = 1;
 		harness_sleep_ms(500);
 	}
-	took = now_ms() - resumed;
+	took = harness_now_ms() - resumed;
 	cr_assert_eq(stored(&env, "fj"), 19000, "after %lld ms",
 	    (long long)took);
 	cr_assert_eq(stored(&env, "fk"), 57000, "after %lld ms",
@@ -293,15 +284,15 @@ Test(consumer, a_broker_frozen_while_running_heals, .timeout = 180,
 	cr_assert_eq(kill(env.broker_pid, SIGSTOP), 0);
 	harness_sleep_ms(FREEZE_MS);
 	cr_assert_eq(kill(env.broker_pid, SIGCONT), 0);
-	resumed = now_ms();
+	resumed = harness_now_ms();
 	produce(&env, TOPIC, "fs", 2000);
 
-	took = wait_stored(&env, "fs", 2000, HEAL_MS - (now_ms() - resumed));
+	took = wait_stored(&env, "fs", 2000, HEAL_MS - (harness_now_ms() - resumed));
 	cr_assert_geq(took, 0, "not applied within 60 s of the resume");
 	cr_assert_eq(harness_metric(&env, "saga_events_processed_total"),
 	    4000.0, "counted twice or not at all");
 	fprintf(stderr, "consumer: frozen while running: applied %lld ms "
-	    "after the resume\n", (long long)(now_ms() - resumed));
+	    "after the resume\n", (long long)(harness_now_ms() - resumed));
 	stop_service(&env);
 }
 
@@ -327,9 +318,9 @@ Test(consumer, a_broker_down_beyond_the_session_timeout_heals,
 	    "saga_tracker_consumer_lag_age_seconds"), 5.0);
 
 	cr_assert_eq(kill(env.broker_pid, SIGUSR1), 0);
-	down = now_ms();
+	down = harness_now_ms();
 	do {
-		cr_assert_lt(now_ms() - down, 30000, "the lag's age did not "
+		cr_assert_lt(harness_now_ms() - down, 30000, "the lag's age did not "
 		    "pass the session timeout");
 		harness_sleep_ms(500);
 		age = harness_metric(&env,
@@ -402,9 +393,9 @@ Test(consumer, a_replica_without_partitions_is_never_restarted,
 	harness_service_start(&b);
 
 	/* Whichever the group gives the partition to, the other idles. */
-	start = now_ms();
+	start = harness_now_ms();
 	do {
-		cr_assert_lt(now_ms() - start, 40000, "no steady split after "
+		cr_assert_lt(harness_now_ms() - start, 40000, "no steady split after "
 		    "40 s (%s %d, %s %d)", ka.phase, ka.partitions, kb.phase,
 		    kb.partitions);
 		harness_sleep_ms(200);
@@ -419,9 +410,9 @@ Test(consumer, a_replica_without_partitions_is_never_restarted,
 	produce(&a, SOLO, "np", 100);
 
 	/* Longer than stuck_after, with the group lagging. */
-	start = now_ms();
+	start = harness_now_ms();
 	lag = 0;
-	while (now_ms() - start < 25000) {
+	while (harness_now_ms() - start < 25000) {
 		cr_assert_eq(kafka_health(idle, &ka), 0);
 		cr_assert_str_eq(ka.phase, "RUNNING");
 		cr_assert_eq(ka.partitions, 0);

@@ -73,15 +73,6 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 }
 
 static int64_t
-now_ms(void)
-{
-	struct timespec		ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-static int64_t
 wall_ms(void)
 {
 	struct timespec		ts;
@@ -229,13 +220,13 @@ follow_phases(const struct harness_env *env, int64_t after_ms,
 	int64_t			start, since;
 	int			rank, last, seen;
 
-	start = now_ms();
+	start = harness_now_ms();
 	last = -1;
 	since = 0;
 	seen = 0;
 	*saw_joining = 0;
 	do {
-		cr_assert_lt(now_ms() - start, 60000, "not RUNNING after 60 s "
+		cr_assert_lt(harness_now_ms() - start, 60000, "not RUNNING after 60 s "
 		    "(%s)", kh.phase);
 		harness_sleep_ms(50);
 		if (kafka_health(env, &kh) == -1 ||
@@ -274,9 +265,9 @@ watch_lag(const struct harness_env *a, const struct harness_env *b,
 	int64_t		start, have;
 	double		la, lb;
 
-	start = now_ms();
+	start = harness_now_ms();
 	do {
-		cr_assert_lt(now_ms() - start, LIMIT_MS, "only %lld of %lld "
+		cr_assert_lt(harness_now_ms() - start, LIMIT_MS, "only %lld of %lld "
 		    "stored", (long long)have, (long long)n);
 		la = sample(a, "saga_tracker_consumer_lag");
 		lb = b != NULL ? sample(b, "saga_tracker_consumer_lag") : -1;
@@ -295,9 +286,9 @@ wait_lag_seen(const struct harness_env *env)
 {
 	int64_t		start;
 
-	start = now_ms();
+	start = harness_now_ms();
 	while (sample(env, "saga_tracker_consumer_lag") <= 0) {
-		cr_assert_lt(now_ms() - start, 10000, "the backlog did not "
+		cr_assert_lt(harness_now_ms() - start, 10000, "the backlog did not "
 		    "show in the lag within 10 s");
 		harness_sleep_ms(100);
 	}
@@ -412,17 +403,17 @@ Test(failover, the_lag_stays_true_through_a_rebalance, .timeout = 240)
 	 * after a session timeout on top.
 	 */
 	stop_service(&b);
-	stopped = now_ms();
+	stopped = harness_now_ms();
 	while (kafka_health(&a, &ka) == -1 || strcmp(ka.phase,
 	    "RUNNING") != 0 || ka.partitions != PARTITIONS) {
-		cr_assert_lt(now_ms() - stopped, SESSION_TIMEOUT_MS + 5000,
+		cr_assert_lt(harness_now_ms() - stopped, SESSION_TIMEOUT_MS + 5000,
 		    "the partitions of the stopped replica were not taken "
 		    "over (%s, %d)", ka.phase, ka.partitions);
 		harness_sleep_ms(100);
 	}
 	fprintf(stderr, "failover: after SIGTERM of a replica the other "
 	    "held every partition %lld ms later\n",
-	    (long long)(now_ms() - stopped));
+	    (long long)(harness_now_ms() - stopped));
 	stop_service(&a);
 }
 
@@ -443,11 +434,11 @@ wait_sample(const struct harness_env *env, const char *name, int above,
 	int64_t		start;
 	double		v;
 
-	start = now_ms();
-	while (now_ms() - start < limit_ms) {
+	start = harness_now_ms();
+	while (harness_now_ms() - start < limit_ms) {
 		v = sample(env, name);
 		if (above ? v > want : (v >= 0 && v < want))
-			return (now_ms() - start);
+			return (harness_now_ms() - start);
 		harness_sleep_ms(200);
 	}
 

@@ -40,15 +40,6 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 	harness_down(&runner_env);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec		ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 static void
 produce(const struct harness_env *env, const char *prefix, int n)
 {
@@ -79,10 +70,10 @@ wait_sagas(const struct harness_env *env, const char *prefix, int n,
 
 	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM saga_instance "
 	    "WHERE saga_id LIKE '%s-%%'", prefix);
-	start = now_ms();
-	while (now_ms() - start < limit_ms) {
+	start = harness_now_ms();
+	while (harness_now_ms() - start < limit_ms) {
 		if (harness_pg_int(env, sql) == n)
-			return (now_ms() - start);
+			return (harness_now_ms() - start);
 		harness_sleep_ms(100);
 	}
 
