@@ -43,6 +43,8 @@ struct reqhead_line {
 /* What the header lines kore reads say. */
 struct reqhead_fields {
 	int			host;
+	int			hosts;		/* lines named Host */
+	int			encodings;	/* Transfer-Encoding lines */
 	int			lengths;	/* Content-Length lines */
 	int			length_ok;	/* the first is a number */
 	unsigned long long	length;
@@ -257,7 +259,9 @@ reqhead_next_line(const char **p, const char *end, size_t *len)
 /*
  * The header lines kore reads (the first header_lines), checked as kore
  * checks them: NAME ":" VALUE with a token for the name and a value
- * that is not empty and has only visible ASCII and spaces, and a Host.
+ * that is not empty and has only visible ASCII and spaces, and a Host;
+ * and RFC 9112's rules kore lacks: one Host only (3.2), and no
+ * Content-Length together with Transfer-Encoding (6.1, smuggling).
  */
 static int
 reqhead_check_fields(const char *head, size_t len,
@@ -279,6 +283,12 @@ reqhead_check_fields(const char *head, size_t len,
 
 	if (!f->host)
 		return (reqhead_refuse(v, 400, "a Host header is required"));
+	if (f->hosts > 1)
+		return (reqhead_refuse(v, 400, "more than one Host header"));
+	if (f->encodings > 0 && f->lengths > 0) {
+		return (reqhead_refuse(v, 400, "Content-Length together with "
+		    "Transfer-Encoding"));
+	}
 
 	return (0);
 }
@@ -313,6 +323,10 @@ reqhead_field(const char *line, size_t n, size_t lineno,
 	}
 
 	/* kore takes the first line that starts with "host" as the Host. */
+	if (name == 4 && strncasecmp(line, "host", 4) == 0)
+		f->hosts++;
+	if (name == 17 && strncasecmp(line, "transfer-encoding", 17) == 0)
+		f->encodings++;
 	if (!f->host && n >= 4 && strncasecmp(line, "host", 4) == 0) {
 		f->host = 1;
 	} else if (name == 14 && strncasecmp(line, "content-length", 14) == 0) {

@@ -91,6 +91,17 @@ static const struct hcase cases[] = {
 	    "/x", "X-Tab has a character" },
 	{ "GET /x HTTP/1.1\r\nHost:\r\n\r\n", 400, "GET", "/x",
 	    "Host has no value" },
+	/* RFC 9112 3.2 and 6.1. */
+	{ "GET /x HTTP/1.1\r\n" HOST "host: b\r\n\r\n", 400, "GET", "/x",
+	    "more than one Host" },
+	{ "GET /x HTTP/1.1\r\n" HOST "Hostname: b\r\n\r\n", 0, "GET", "/x",
+	    NULL },
+	{ "PATCH /p HTTP/1.1\r\n" HOST "Content-Length: 5\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n", 400, "PATCH", "/p",
+	    "Content-Length together with Transfer-Encoding" },
+	{ "GET /x HTTP/1.1\r\n" HOST "transfer-encoding: chunked\r\n"
+	    "content-length: 0\r\n\r\n", 400, "GET", "/x",
+	    "Transfer-Encoding" },
 	/* Request lines. */
 	{ "BREW /pot HTTP/1.1\r\n" HOST "\r\n", 501, "OTHER", "/pot",
 	    "none of" },

@@ -276,3 +276,29 @@ Test(intake, refusals_are_counted_under_endpoint_refused)
 	cr_assert_eq(after - before, 3.0, "before %g, after %g", before,
 	    after);
 }
+
+/* RFC 9112 3.2: a request with more than one Host is a 400. */
+Test(intake, two_host_headers_are_a_400)
+{
+	expect_refusal("GET /actuator/health/liveness HTTP/1.1\r\n"
+	    "Host: localhost\r\nHost: evil.example\r\n\r\n", 400,
+	    "more than one Host", "/actuator/health/liveness");
+}
+
+/*
+ * RFC 9112 6.1: Content-Length with Transfer-Encoding is the shape of
+ * request smuggling; refused, and the connection closed, before the
+ * PATCH can be applied by its Content-Length.
+ */
+Test(intake, content_length_with_transfer_encoding_is_a_400)
+{
+	expect_refusal("PATCH " PATCH_PATH " HTTP/1.1\r\nHost: localhost\r\n"
+	    "Content-Length: 28\r\nTransfer-Encoding: chunked\r\n"
+	    "Content-Type: application/json\r\n\r\n"
+	    "17\r\n{\"status\":\"COMPENSATED\"}\r\n0\r\n\r\n", 400,
+	    "Transfer-Encoding", PATCH_PATH);
+	expect_refusal("GET /actuator/health/liveness HTTP/1.1\r\n"
+	    "Host: localhost\r\nTransfer-Encoding: chunked\r\n"
+	    "Content-Length: 5\r\n\r\n0\r\n\r\n", 400, "Transfer-Encoding",
+	    "/actuator/health/liveness");
+}
