@@ -35,13 +35,15 @@ intake_connect(struct connection *c)
  * kore's net_read, then a look at the head received so far when kore is
  * about to parse one (its header callback is armed and no request of
  * this connection is in flight).  A refused head is answered here and
- * the read reports nothing, so kore's parser never sees it.
+ * the read reports nothing, so kore's parser never sees it; a head with
+ * an absolute-form target is given to kore in origin-form.
  */
 static int
 intake_read(struct connection *c, size_t *bytes)
 {
 	struct reqhead_limits	lim;
 	struct reqhead_verdict	v;
+	size_t			len, n;
 
 	if (!net_read(c, bytes))
 		return (KORE_RESULT_ERROR);
@@ -54,9 +56,17 @@ intake_read(struct connection *c, size_t *bytes)
 	lim.target_max = HTTP_URI_LEN - 2;
 	lim.body_max = http_body_max;
 	lim.header_lines = HTTP_REQ_HEADER_MAX - 2;
-	if (!reqhead_judge((const char *)c->rnb->buf, c->rnb->s_off + *bytes,
-	    &lim, &v) || v.status == 0)
+	len = c->rnb->s_off + *bytes;
+	if (!reqhead_judge((const char *)c->rnb->buf, len, &lim, &v))
 		return (KORE_RESULT_OK);
+	if (v.status == 0) {
+		/* kore routes only origin-form: what it sees is that. */
+		if ((n = reqhead_origin_form((char *)c->rnb->buf, len)) != len) {
+			c->rnb->s_off = n;
+			*bytes = 0;
+		}
+		return (KORE_RESULT_OK);
+	}
 
 	intake_refuse(c, &v);
 	*bytes = 0;

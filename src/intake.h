@@ -9,7 +9,9 @@
  * intake_connect, named on the `bind` line, gives each connection a
  * read function that passes each complete head to reqhead_judge first;
  * a refused head is answered as RFC 9457 problem+json and the
- * connection is closed.  Any other head goes on to kore unchanged.
+ * connection is closed.  Any other head goes on to kore, unchanged but
+ * for an absolute-form target, rewritten to the origin-form kore routes
+ * (kore answered its bare 404 to it).
  * Refusals are observed in saga_tracker_api_latency_seconds under
  * endpoint INTAKE_ENDPOINT.
  */

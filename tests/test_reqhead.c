@@ -121,6 +121,25 @@ static const struct hcase cases[] = {
 	{ "\nGET /x HTTP/1.1\n" "Host: a\n\n", 0, "GET", "/x", NULL },
 	{ "\r\n\r\nGET /x HTTP/1.1\r\n" HOST "\r\n", 400, "OTHER", "",
 	    "request line" },
+	{ "\r\n\r\n", 400, "OTHER", "", "request line is empty" },
+	{ "\n\n", 400, "OTHER", "", "request line is empty" },
+	/* Targets: origin-form or absolute-form (RFC 9112 3.2). */
+	{ "GET /a\x01b HTTP/1.1\r\n" HOST "\r\n", 400, "GET", "",
+	    "control character" },
+	{ "GET /a\x7f HTTP/1.1\r\n" HOST "\r\n", 400, "GET", "",
+	    "control character" },
+	{ "OPTIONS * HTTP/1.1\r\n" HOST "\r\n", 501, "OPTIONS", "*",
+	    "OPTIONS *" },
+	{ "GET * HTTP/1.1\r\n" HOST "\r\n", 400, "GET", "*",
+	    "must start with /" },
+	{ "GET x/y HTTP/1.1\r\n" HOST "\r\n", 400, "GET", "x/y",
+	    "must start with /" },
+	{ "GET http:// HTTP/1.1\r\n" HOST "\r\n", 400, "GET", "http://",
+	    "must start with /" },
+	{ "GET http://a:1/x?y HTTP/1.1\r\n" HOST "\r\n", 0, "GET",
+	    "http://a:1/x?y", NULL },
+	{ "GET HTTPS://a HTTP/1.1\r\n" HOST "\r\n", 0, "GET", "HTTPS://a",
+	    NULL },
 	/* A target that is not printable ASCII is not echoed. */
 	{ "GET /\xff\xfe HTTP/1.1\r\n" HOST "\r\n", 0, "GET", "", NULL },
 };
@@ -272,5 +291,37 @@ Test(reqhead, random_heads_stay_inside_their_buffer)
 			cr_assert_lt(strlen(v.method), sizeof(v.method));
 		}
 		free(buf);
+	}
+}
+
+/* An absolute-form target becomes origin-form; what follows it moves. */
+Test(reqhead, an_absolute_form_target_is_rewritten_to_origin_form)
+{
+	static const struct {
+		const char	*in;
+		const char	*out;
+	} rw[] = {
+		{ "GET http://h:8080/a/b?c=1 HTTP/1.1\r\n" HOST "\r\n",
+		    "GET /a/b?c=1 HTTP/1.1\r\n" HOST "\r\n" },
+		{ "\r\nget HTTPS://h HTTP/1.1\r\n" HOST "\r\n",
+		    "\r\nget / HTTP/1.1\r\n" HOST "\r\n" },
+		{ "GET http://h?q HTTP/1.1\r\n" HOST "\r\n",
+		    "GET /?q HTTP/1.1\r\n" HOST "\r\n" },
+		{ "PATCH http://h/p HTTP/1.1\r\n" HOST "Content-Length: 2"
+		    "\r\n\r\n{}", "PATCH /p HTTP/1.1\r\n" HOST
+		    "Content-Length: 2\r\n\r\n{}" },
+		{ "GET /a HTTP/1.1\r\n" HOST "\r\n",
+		    "GET /a HTTP/1.1\r\n" HOST "\r\n" },
+	};
+	char		buf[256];
+	size_t		i, n;
+
+	for (i = 0; i < NELEM(rw); i++) {
+		n = strlen(rw[i].in);
+		memcpy(buf, rw[i].in, n);
+		n = reqhead_origin_form(buf, n);
+		cr_assert_eq(n, strlen(rw[i].out), "case %zu: %zu bytes", i, n);
+		cr_assert_eq(memcmp(buf, rw[i].out, n), 0, "case %zu: %.*s", i,
+		    (int)n, buf);
 	}
 }

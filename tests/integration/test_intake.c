@@ -31,6 +31,8 @@ static struct harness_env	runner_env;
 static void	expect_problem(const struct harness_reply *, int,
 		    const char *, const char *);
 static void	expect_refusal(const char *, int, const char *, const char *);
+static void	expect_refusal_len(const char *, size_t, int, const char *,
+		    const char *);
 static int	connect_service(void);
 static size_t	read_answer(int, char *, size_t);
 
@@ -74,12 +76,20 @@ static void
 expect_refusal(const char *request, int status, const char *word,
     const char *instance)
 {
+	expect_refusal_len(request, strlen(request), status, word, instance);
+}
+
+/* The len bytes at request, which may hold a NUL, are refused. */
+static void
+expect_refusal_len(const char *request, size_t len, int status,
+    const char *word, const char *instance)
+{
 	struct harness_env	env;
 	struct harness_reply	r;
 
 	harness_env(&env);
-	cr_assert_eq(harness_http_raw(env.service_port, request,
-	    strlen(request), &r), 0, "no answer to %.60s", request);
+	cr_assert_eq(harness_http_raw(env.service_port, request, len, &r), 0,
+	    "no answer to %.60s", request);
 	expect_problem(&r, status, word, instance);
 	harness_reply_free(&r);
 }
@@ -301,4 +311,50 @@ Test(intake, content_length_with_transfer_encoding_is_a_400)
 	    "Host: localhost\r\nTransfer-Encoding: chunked\r\n"
 	    "Content-Length: 5\r\n\r\n0\r\n\r\n", 400, "Transfer-Encoding",
 	    "/actuator/health/liveness");
+}
+
+/* kore answered these with an empty 400 or its bare 404. */
+Test(intake, targets_kore_cannot_route_are_problems)
+{
+	static const char	nul[] = "GET /actuator/health\0/x HTTP/1.1\r\n"
+				    "Host: localhost\r\n\r\n";
+
+	expect_refusal("\r\n\r\n", 400, "request line", NULL);
+	expect_refusal_len(nul, sizeof(nul) - 1, 400, "control character",
+	    NULL);
+	expect_refusal("OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n", 501,
+	    "OPTIONS *", "*");
+	expect_refusal("GET actuator/health HTTP/1.1\r\nHost: localhost\r\n"
+	    "\r\n", 400, "start with /", "actuator/health");
+	expect_refusal("GET ftp://localhost/actuator/health HTTP/1.1\r\n"
+	    "Host: localhost\r\n\r\n", 400, "start with /",
+	    "ftp://localhost/actuator/health");
+}
+
+/* RFC 9112 3.2.2: a server accepts the absolute form of a target. */
+Test(intake, an_absolute_form_target_is_served)
+{
+	struct harness_env	env;
+	struct harness_reply	r;
+	char			req[256];
+
+	harness_env(&env);
+	(void)snprintf(req, sizeof(req), "GET http://localhost:%d"
+	    "/actuator/health/liveness HTTP/1.1\r\nHost: localhost\r\n"
+	    "Connection: close\r\n\r\n", env.service_port);
+	cr_assert_eq(harness_http_raw(env.service_port, req, strlen(req),
+	    &r), 0);
+	cr_assert_eq(r.status, 200, "%d: %s", r.status, r.body);
+	cr_assert_not_null(strstr(r.body, "UP"), "%s", r.body);
+	harness_reply_free(&r);
+
+	/* No path: the target is "/", which no route has (a problem). */
+	(void)snprintf(req, sizeof(req), "GET HTTP://LOCALHOST:%d?x=1 "
+	    "HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+	    env.service_port);
+	cr_assert_eq(harness_http_raw(env.service_port, req, strlen(req),
+	    &r), 0);
+	cr_assert_eq(harness_problem_check(&r, 404, NULL, req, sizeof(req)),
+	    0, "%s", req);
+	harness_reply_free(&r);
 }
