@@ -116,7 +116,8 @@ reqhead_judge(const char *buf, size_t len, const struct reqhead_limits *lim,
 	    reqhead_check_fields(buf, headlen, lim, &f, v))
 		return (1);
 
-	(void)reqhead_check_body(&rl, &f, lim, v);
+	if (!reqhead_check_body(&rl, &f, lim, v))
+		v->length = skip + headlen + (rl.method->body ? f.length : 0);
 	return (1);
 }
 
@@ -141,6 +142,25 @@ reqhead_origin_form(char *buf, size_t len)
 	memmove(t, t + cut, rest);
 
 	return (len - cut);
+}
+
+size_t
+reqhead_add_close(char *buf, size_t len, size_t cap)
+{
+	static const char	 field[] = "Connection: close\r\n";
+	const char		*nl;
+	size_t			 at, n;
+
+	n = sizeof(field) - 1;
+	if (len + n > cap ||
+	    (nl = memchr(buf + reqhead_empty_line(buf, len), '\n',
+	    len - reqhead_empty_line(buf, len))) == NULL)
+		return (0);
+	at = (size_t)(nl + 1 - buf);
+	memmove(buf + at + n, buf + at, len - at);
+	memcpy(buf + at, field, n);
+
+	return (len + n);
 }
 
 /* Bytes up to and with the blank line that ends the head, or 0. */

@@ -325,3 +325,38 @@ Test(reqhead, an_absolute_form_target_is_rewritten_to_origin_form)
 		    (int)n, buf);
 	}
 }
+
+/* The length of a fine request: its head, and its body if kore reads it. */
+Test(reqhead, a_fine_request_has_its_length)
+{
+	static const char	*get = "\r\nGET /a HTTP/1.1\r\n" HOST "\r\n";
+	static const char	*patch = "PATCH /p HTTP/1.1\r\n" HOST
+				    "Content-Length: 2\r\n\r\n";
+	struct reqhead_verdict	 v;
+	char			 buf[128];
+
+	cr_assert_eq(reqhead_judge(get, strlen(get), &lim, &v), 1);
+	cr_assert_eq(v.length, strlen(get));
+	(void)snprintf(buf, sizeof(buf), "%s{}GET /", patch);
+	cr_assert_eq(reqhead_judge(buf, strlen(buf), &lim, &v), 1);
+	cr_assert_eq(v.status, 0);
+	cr_assert_eq(v.length, strlen(patch) + 2);
+}
+
+/* Connection: close goes in as the first header line, if it fits. */
+Test(reqhead, connection_close_is_added_after_the_request_line)
+{
+	static const char	*in = "\r\nGET /a HTTP/1.1\r\n" HOST "\r\n";
+	static const char	*out = "\r\nGET /a HTTP/1.1\r\nConnection: close"
+				    "\r\n" HOST "\r\n";
+	char			 buf[128];
+	size_t			 n;
+
+	memcpy(buf, in, strlen(in));
+	n = reqhead_add_close(buf, strlen(in), sizeof(buf));
+	cr_assert_eq(n, strlen(out));
+	cr_assert_eq(memcmp(buf, out, n), 0, "%.*s", (int)n, buf);
+
+	memcpy(buf, in, strlen(in));
+	cr_assert_eq(reqhead_add_close(buf, strlen(in), strlen(out) - 1), 0);
+}

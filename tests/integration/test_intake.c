@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ static void	expect_refusal_len(const char *, size_t, int, const char *,
 		    const char *);
 static int	connect_service(void);
 static size_t	read_answer(int, char *, size_t);
+static void	expect_one_answer_then_close(const char *, int);
 
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
@@ -357,4 +359,49 @@ Test(intake, an_absolute_form_target_is_served)
 	cr_assert_eq(harness_problem_check(&r, 404, NULL, req, sizeof(req)),
 	    0, "%s", req);
 	harness_reply_free(&r);
+}
+
+/*
+ * Send request in one write; its one answer must have status and
+ * "connection: close", and the connection must end after it (kore 4.1
+ * dropped what followed the first request, or waited for it forever).
+ */
+static void
+expect_one_answer_then_close(const char *request, int status)
+{
+	struct timeval	 tv;
+	char		 buf[16384], more[64];
+	size_t		 len;
+	int		 fd, got;
+
+	fd = connect_service();
+	tv.tv_sec = 10;
+	tv.tv_usec = 0;
+	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
+	cr_assert_eq(write(fd, request, strlen(request)),
+	    (ssize_t)strlen(request));
+	len = read_answer(fd, buf, sizeof(buf));
+	cr_assert_eq(sscanf(buf, "HTTP/1.1 %d", &got), 1, "%s", buf);
+	cr_assert_eq(got, status, "%.*s", (int)len, buf);
+	cr_assert_not_null(strcasestr(buf, "\r\nconnection: close\r\n"),
+	    "%.*s", (int)len, buf);
+	cr_assert_null(strstr(buf + 8, "HTTP/1.1 "), "%.*s", (int)len, buf);
+	cr_assert_eq(read(fd, more, sizeof(more)), 0,
+	    "the connection stayed open after the answer");
+	close(fd);
+}
+
+/* Pipelining: the first request is answered, then the client retries. */
+Test(intake, a_pipelined_request_gets_the_first_answer_and_a_close)
+{
+	expect_one_answer_then_close("GET /actuator/info HTTP/1.1\r\n"
+	    "Host: x\r\n\r\nGET /actuator/health HTTP/1.1\r\nHost: x\r\n\r\n",
+	    200);
+	expect_one_answer_then_close("PATCH " PATCH_PATH " HTTP/1.1\r\n"
+	    "Host: x\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n{}"
+	    "GET /actuator/info HTTP/1.1\r\nHost: x\r\n\r\n", 401);
+	/* The bytes of a GET's body are not taken for a next request. */
+	expect_one_answer_then_close("GET /actuator/health/liveness "
+	    "HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 200);
 }
