@@ -405,3 +405,33 @@ Test(intake, a_pipelined_request_gets_the_first_answer_and_a_close)
 	expect_one_answer_then_close("GET /actuator/health/liveness "
 	    "HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 200);
 }
+
+/* RFC 9110 9.1: HEAD on a GET route is GET's answer without its body. */
+Test(intake, head_on_a_get_route_is_gets_answer_without_a_body)
+{
+	static const char	*paths[] = {
+		"/actuator/health/liveness",
+		"/actuator/info",
+		"/actuator/prometheus",
+		"/api/v1/openapi.yaml",
+	};
+	struct harness_env	 env;
+	struct harness_reply	 r;
+	char			 req[256], len[32];
+	size_t			 i;
+
+	harness_env(&env);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		(void)snprintf(req, sizeof(req), "HEAD %s HTTP/1.1\r\n"
+		    "Host: localhost\r\nConnection: close\r\n\r\n", paths[i]);
+		cr_assert_eq(harness_http_raw(env.service_port, req,
+		    strlen(req), &r), 0, "%s", paths[i]);
+		cr_assert_eq(r.status, 200, "%s: %d %s", paths[i], r.status,
+		    r.body);
+		cr_assert_eq(r.body_len, 0, "%s: %s", paths[i], r.body);
+		cr_assert_not_null(harness_reply_header(&r, "content-length",
+		    len, sizeof(len)), "%s", paths[i]);
+		cr_assert_gt(strtoul(len, NULL, 10), 0, "%s", paths[i]);
+		harness_reply_free(&r);
+	}
+}
