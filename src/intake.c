@@ -15,6 +15,8 @@
 #include "respond.h"
 
 static int	intake_read(struct connection *, size_t *);
+static size_t	intake_rewrite(struct connection *,
+		    const struct reqhead_verdict *, size_t);
 static void	intake_refuse(struct connection *,
 		    const struct reqhead_verdict *);
 static int	intake_discard(struct netbuf *);
@@ -35,13 +37,15 @@ intake_connect(struct connection *c)
  * kore's net_read, then a look at the head received so far when kore is
  * about to parse one (its header callback is armed and no request of
  * this connection is in flight).  A refused head is answered here and
- * the read reports nothing, so kore's parser never sees it.
+ * the read reports nothing, so kore's parser never sees it; a head with
+ * an absolute-form target is given to kore in origin-form.
  */
 static int
 intake_read(struct connection *c, size_t *bytes)
 {
 	struct reqhead_limits	lim;
 	struct reqhead_verdict	v;
+	size_t			len, n;
 
 	if (!net_read(c, bytes))
 		return (KORE_RESULT_ERROR);
@@ -54,15 +58,59 @@ intake_read(struct connection *c, size_t *bytes)
 	lim.target_max = HTTP_URI_LEN - 2;
 	lim.body_max = http_body_max;
 	lim.header_lines = HTTP_REQ_HEADER_MAX - 2;
-	if (!reqhead_judge((const char *)c->rnb->buf, c->rnb->s_off + *bytes,
-	    &lim, &v) || v.status == 0)
+	len = c->rnb->s_off + *bytes;
+	if (!reqhead_judge((const char *)c->rnb->buf, len, &lim, &v))
 		return (KORE_RESULT_OK);
+	if (v.status == 0) {
+		if ((n = intake_rewrite(c, &v, len)) != 0) {
+			if (n != len) {
+				c->rnb->s_off = n;
+				*bytes = 0;
+			}
+			return (KORE_RESULT_OK);
+		}
+		v.status = 400;
+		(void)snprintf(v.detail, sizeof(v.detail), "requests pipelined "
+		    "after one of %zu bytes are not served; send them one at "
+		    "a time", v.length);
+	}
 
 	intake_refuse(c, &v);
 	*bytes = 0;
 	c->evt.flags &= ~KORE_EVENT_READ;
 
 	return (KORE_RESULT_OK);
+}
+
+/*
+ * The head at c->rnb->buf (len bytes received) as kore is to parse it:
+ * in origin-form, which is all kore routes; and alone.  kore 4.1 takes
+ * the bytes after the first request of a read for its body or drops
+ * them: a request pipelined after it would get no answer, or the first
+ * none at all.  So they are dropped here, and the first request is
+ * given a Connection: close: the client sees the connection end after
+ * the first answer and sends the rest again.  Returns the new length,
+ * or 0 when that header does not fit in kore's buffer.
+ */
+static size_t
+intake_rewrite(struct connection *c, const struct reqhead_verdict *v,
+    size_t len)
+{
+	char		*buf;
+	int		 pipelined;
+
+	buf = (char *)c->rnb->buf;
+	if ((pipelined = len > v->length))
+		len = v->length;
+	len = reqhead_origin_form(buf, len);
+	if (pipelined) {
+		kore_log(LOG_NOTICE, "%s %s: a request pipelined after it is "
+		    "dropped, the connection closed after its answer",
+		    v->method, v->target);
+		len = reqhead_add_close(buf, len, c->rnb->b_len);
+	}
+
+	return (len);
 }
 
 /* Answer the problem, close once it is sent, drop what else comes. */

@@ -9,7 +9,11 @@
  * intake_connect, named on the `bind` line, gives each connection a
  * read function that passes each complete head to reqhead_judge first;
  * a refused head is answered as RFC 9457 problem+json and the
- * connection is closed.  Any other head goes on to kore unchanged.
+ * connection is closed.  Any other head goes on to kore, unchanged but
+ * for an absolute-form target, rewritten to the origin-form kore routes
+ * (kore answered its bare 404 to it), and but for the bytes after the
+ * first request of a read (pipelining, which kore 4.1 cannot serve):
+ * those are dropped and the first request gets a Connection: close.
  * Refusals are observed in saga_tracker_api_latency_seconds under
  * endpoint INTAKE_ENDPOINT.
  */

@@ -43,6 +43,8 @@ struct reqhead_line {
 /* What the header lines kore reads say. */
 struct reqhead_fields {
 	int			host;
+	int			hosts;		/* lines named Host */
+	int			encodings;	/* Transfer-Encoding lines */
 	int			lengths;	/* Content-Length lines */
 	int			length_ok;	/* the first is a number */
 	unsigned long long	length;
@@ -56,6 +58,9 @@ static void	reqhead_name_method(struct reqhead_line *,
 		    struct reqhead_verdict *);
 static int	reqhead_check_line(const struct reqhead_line *,
 		    const struct reqhead_limits *, struct reqhead_verdict *);
+static int	reqhead_check_target(const struct reqhead_line *,
+		    struct reqhead_verdict *);
+static size_t	reqhead_absolute(const char *, size_t);
 static const char *reqhead_next_line(const char **, const char *,
 		    size_t *);
 static int	reqhead_check_fields(const char *, size_t,
@@ -86,6 +91,10 @@ reqhead_judge(const char *buf, size_t len, const struct reqhead_limits *lim,
 	skip = reqhead_empty_line(buf, len);
 	buf += skip;
 	len -= skip;
+	if (reqhead_empty_line(buf, len) != 0) {
+		return (reqhead_refuse(v, 400, "the request line is empty, "
+		    "not METHOD TARGET VERSION"));
+	}
 	if ((headlen = reqhead_end(buf, len)) == 0 &&
 	    len + skip < lim->head_max)
 		return (0);
@@ -107,8 +116,51 @@ reqhead_judge(const char *buf, size_t len, const struct reqhead_limits *lim,
 	    reqhead_check_fields(buf, headlen, lim, &f, v))
 		return (1);
 
-	(void)reqhead_check_body(&rl, &f, lim, v);
+	if (!reqhead_check_body(&rl, &f, lim, v))
+		v->length = skip + headlen + (rl.method->body ? f.length : 0);
 	return (1);
+}
+
+size_t
+reqhead_origin_form(char *buf, size_t len)
+{
+	struct reqhead_line	 rl;
+	char			*t;
+	size_t			 skip, cut, rest;
+
+	skip = reqhead_empty_line(buf, len);
+	if (!reqhead_split(buf + skip, reqhead_line_len(buf + skip,
+	    len - skip), &rl) || (cut = reqhead_absolute(rl.tok[1],
+	    rl.toklen[1])) == 0)
+		return (len);
+
+	/* No path: the last byte of the authority becomes the "/". */
+	t = (char *)rl.tok[1];
+	if (cut == rl.toklen[1] || t[cut] == '?')
+		t[--cut] = '/';
+	rest = len - (size_t)(t + cut - buf);
+	memmove(t, t + cut, rest);
+
+	return (len - cut);
+}
+
+size_t
+reqhead_add_close(char *buf, size_t len, size_t cap)
+{
+	static const char	 field[] = "Connection: close\r\n";
+	const char		*nl;
+	size_t			 at, n;
+
+	n = sizeof(field) - 1;
+	if (len + n > cap ||
+	    (nl = memchr(buf + reqhead_empty_line(buf, len), '\n',
+	    len - reqhead_empty_line(buf, len))) == NULL)
+		return (0);
+	at = (size_t)(nl + 1 - buf);
+	memmove(buf + at + n, buf + at, len - at);
+	memcpy(buf + at, field, n);
+
+	return (len + n);
 }
 
 /* Bytes up to and with the blank line that ends the head, or 0. */
@@ -234,7 +286,55 @@ reqhead_check_line(const struct reqhead_line *rl,
 		    "HEAD and POST here"));
 	}
 
-	return (0);
+	return (reqhead_check_target(rl, v));
+}
+
+/*
+ * The forms of target kore can route (RFC 9112 3.2): origin-form, and
+ * absolute-form, which intake rewrites to origin-form with
+ * reqhead_origin_form.  kore cuts a target at a NUL and answers its
+ * bare 404 to any other form.
+ */
+static int
+reqhead_check_target(const struct reqhead_line *rl, struct reqhead_verdict *v)
+{
+	const char	*t;
+	size_t		 i, n;
+
+	t = rl->tok[1];
+	n = rl->toklen[1];
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)t[i] < 0x21 || t[i] == 0x7f) {
+			return (reqhead_refuse(v, 400, "the request target has a "
+			    "control character"));
+		}
+	}
+	if (t[0] == '/' || reqhead_absolute(t, n) != 0)
+		return (0);
+	if (n == 1 && t[0] == '*' && strcmp(rl->method->name, "OPTIONS") == 0)
+		return (reqhead_refuse(v, 501, "OPTIONS * (the server as a "
+		    "whole) is not served; ask a resource"));
+
+	return (reqhead_refuse(v, 400, "the request target must start with / "
+	    "or be an absolute http or https URI"));
+}
+
+/* Length of the "http://authority" a target starts with, or 0. */
+static size_t
+reqhead_absolute(const char *t, size_t n)
+{
+	size_t		i, scheme;
+
+	if (n > 7 && strncasecmp(t, "http://", 7) == 0)
+		scheme = 7;
+	else if (n > 8 && strncasecmp(t, "https://", 8) == 0)
+		scheme = 8;
+	else
+		return (0);
+	for (i = scheme; i < n && t[i] != '/' && t[i] != '?'; i++)
+		;
+
+	return (i > scheme ? i : 0);
 }
 
 /* Next line of a head, split at CR and at LF as kore splits; or NULL. */
@@ -257,7 +357,9 @@ reqhead_next_line(const char **p, const char *end, size_t *len)
 /*
  * The header lines kore reads (the first header_lines), checked as kore
  * checks them: NAME ":" VALUE with a token for the name and a value
- * that is not empty and has only visible ASCII and spaces, and a Host.
+ * that is not empty and has only visible ASCII and spaces, and a Host;
+ * and RFC 9112's rules kore lacks: one Host only (3.2), and no
+ * Content-Length together with Transfer-Encoding (6.1, smuggling).
  */
 static int
 reqhead_check_fields(const char *head, size_t len,
@@ -279,6 +381,12 @@ reqhead_check_fields(const char *head, size_t len,
 
 	if (!f->host)
 		return (reqhead_refuse(v, 400, "a Host header is required"));
+	if (f->hosts > 1)
+		return (reqhead_refuse(v, 400, "more than one Host header"));
+	if (f->encodings > 0 && f->lengths > 0) {
+		return (reqhead_refuse(v, 400, "Content-Length together with "
+		    "Transfer-Encoding"));
+	}
 
 	return (0);
 }
@@ -313,6 +421,10 @@ reqhead_field(const char *line, size_t n, size_t lineno,
 	}
 
 	/* kore takes the first line that starts with "host" as the Host. */
+	if (name == 4 && strncasecmp(line, "host", 4) == 0)
+		f->hosts++;
+	if (name == 17 && strncasecmp(line, "transfer-encoding", 17) == 0)
+		f->encodings++;
 	if (!f->host && n >= 4 && strncasecmp(line, "host", 4) == 0) {
 		f->host = 1;
 	} else if (name == 14 && strncasecmp(line, "content-length", 14) == 0) {

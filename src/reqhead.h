@@ -1,8 +1,12 @@
 /*
  * reqhead: judges an HTTP/1.x request head as received so far, by the
  * limits kore applies after it, so that a refusal can be answered with
- * a body before kore answers it with none.  No kore dependency: the
- * limits come in as arguments.
+ * a body before kore answers it with none, and refuses by RFC 9112 what
+ * kore would serve or route wrongly (two Hosts, Content-Length with
+ * Transfer-Encoding, a target that is not origin- or absolute-form).
+ * Rewrites an absolute-form target to the origin-form kore routes, and
+ * adds the Connection: close that ends pipelining kore cannot serve.
+ * No kore dependency: the limits come in as arguments.
  */
 
 #ifndef SAGA_REQHEAD_H
@@ -22,6 +26,8 @@ struct reqhead_verdict {
 	char		method[8];	/* GET ... PATCH, or OTHER */
 	char		target[256];	/* printable target, or "" */
 	char		detail[160];
+	size_t		length;		/* status 0: bytes of the request,
+					   its head and its body */
 };
 
 /*
@@ -32,5 +38,20 @@ struct reqhead_verdict {
  */
 int	reqhead_judge(const char *buf, size_t len,
 	    const struct reqhead_limits *lim, struct reqhead_verdict *v);
+
+/*
+ * Rewrite in place the absolute-form target (http://host:port/path) of
+ * the request at buf, a head reqhead_judge found fine, to origin-form
+ * (/path; "/" when it has no path), moving the len bytes after it.
+ * Returns the new length: len when the target is origin-form already.
+ */
+size_t	reqhead_origin_form(char *buf, size_t len);
+
+/*
+ * Insert "Connection: close" as the first header line of the request at
+ * buf (len bytes in cap), so that kore closes the connection after its
+ * answer.  Returns the new length, or 0 when it does not fit in cap.
+ */
+size_t	reqhead_add_close(char *buf, size_t len, size_t cap);
 
 #endif

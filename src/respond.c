@@ -44,7 +44,9 @@ respond_observe(struct http_request *req)
 int
 respond_method(struct http_request *req, int method)
 {
-	if (req->method == method)
+	/* RFC 9110 9.1: HEAD too; kore sends no body for a HEAD. */
+	if (req->method == method ||
+	    (method == HTTP_METHOD_GET && req->method == HTTP_METHOD_HEAD))
 		return (1);
 
 	http_response_header(req, "allow", http_method_text(method));

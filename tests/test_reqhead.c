@@ -91,6 +91,17 @@ static const struct hcase cases[] = {
 	    "/x", "X-Tab has a character" },
 	{ "GET /x HTTP/1.1\r\nHost:\r\n\r\n", 400, "GET", "/x",
 	    "Host has no value" },
+	/* RFC 9112 3.2 and 6.1. */
+	{ "GET /x HTTP/1.1\r\n" HOST "host: b\r\n\r\n", 400, "GET", "/x",
+	    "more than one Host" },
+	{ "GET /x HTTP/1.1\r\n" HOST "Hostname: b\r\n\r\n", 0, "GET", "/x",
+	    NULL },
+	{ "PATCH /p HTTP/1.1\r\n" HOST "Content-Length: 5\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n", 400, "PATCH", "/p",
+	    "Content-Length together with Transfer-Encoding" },
+	{ "GET /x HTTP/1.1\r\n" HOST "transfer-encoding: chunked\r\n"
+	    "content-length: 0\r\n\r\n", 400, "GET", "/x",
+	    "Transfer-Encoding" },
 	/* Request lines. */
 	{ "BREW /pot HTTP/1.1\r\n" HOST "\r\n", 501, "OTHER", "/pot",
 	    "none of" },
@@ -110,6 +121,25 @@ static const struct hcase cases[] = {
 	{ "\nGET /x HTTP/1.1\n" "Host: a\n\n", 0, "GET", "/x", NULL },
 	{ "\r\n\r\nGET /x HTTP/1.1\r\n" HOST "\r\n", 400, "OTHER", "",
 	    "request line" },
+	{ "\r\n\r\n", 400, "OTHER", "", "request line is empty" },
+	{ "\n\n", 400, "OTHER", "", "request line is empty" },
+	/* Targets: origin-form or absolute-form (RFC 9112 3.2). */
+	{ "GET /a\x01b HTTP/1.1\r\n" HOST "\r\n", 400, "GET", "",
+	    "control character" },
+	{ "GET /a\x7f HTTP/1.1\r\n" HOST "\r\n", 400, "GET", "",
+	    "control character" },
+	{ "OPTIONS * HTTP/1.1\r\n" HOST "\r\n", 501, "OPTIONS", "*",
+	    "OPTIONS *" },
+	{ "GET * HTTP/1.1\r\n" HOST "\r\n", 400, "GET", "*",
+	    "must start with /" },
+	{ "GET x/y HTTP/1.1\r\n" HOST "\r\n", 400, "GET", "x/y",
+	    "must start with /" },
+	{ "GET http:// HTTP/1.1\r\n" HOST "\r\n", 400, "GET", "http://",
+	    "must start with /" },
+	{ "GET http://a:1/x?y HTTP/1.1\r\n" HOST "\r\n", 0, "GET",
+	    "http://a:1/x?y", NULL },
+	{ "GET HTTPS://a HTTP/1.1\r\n" HOST "\r\n", 0, "GET", "HTTPS://a",
+	    NULL },
 	/* A target that is not printable ASCII is not echoed. */
 	{ "GET /\xff\xfe HTTP/1.1\r\n" HOST "\r\n", 0, "GET", "", NULL },
 };
@@ -262,4 +292,71 @@ Test(reqhead, random_heads_stay_inside_their_buffer)
 		}
 		free(buf);
 	}
+}
+
+/* An absolute-form target becomes origin-form; what follows it moves. */
+Test(reqhead, an_absolute_form_target_is_rewritten_to_origin_form)
+{
+	static const struct {
+		const char	*in;
+		const char	*out;
+	} rw[] = {
+		{ "GET http://h:8080/a/b?c=1 HTTP/1.1\r\n" HOST "\r\n",
+		    "GET /a/b?c=1 HTTP/1.1\r\n" HOST "\r\n" },
+		{ "\r\nget HTTPS://h HTTP/1.1\r\n" HOST "\r\n",
+		    "\r\nget / HTTP/1.1\r\n" HOST "\r\n" },
+		{ "GET http://h?q HTTP/1.1\r\n" HOST "\r\n",
+		    "GET /?q HTTP/1.1\r\n" HOST "\r\n" },
+		{ "PATCH http://h/p HTTP/1.1\r\n" HOST "Content-Length: 2"
+		    "\r\n\r\n{}", "PATCH /p HTTP/1.1\r\n" HOST
+		    "Content-Length: 2\r\n\r\n{}" },
+		{ "GET /a HTTP/1.1\r\n" HOST "\r\n",
+		    "GET /a HTTP/1.1\r\n" HOST "\r\n" },
+	};
+	char		buf[256];
+	size_t		i, n;
+
+	for (i = 0; i < NELEM(rw); i++) {
+		n = strlen(rw[i].in);
+		memcpy(buf, rw[i].in, n);
+		n = reqhead_origin_form(buf, n);
+		cr_assert_eq(n, strlen(rw[i].out), "case %zu: %zu bytes", i, n);
+		cr_assert_eq(memcmp(buf, rw[i].out, n), 0, "case %zu: %.*s", i,
+		    (int)n, buf);
+	}
+}
+
+/* The length of a fine request: its head, and its body if kore reads it. */
+Test(reqhead, a_fine_request_has_its_length)
+{
+	static const char	*get = "\r\nGET /a HTTP/1.1\r\n" HOST "\r\n";
+	static const char	*patch = "PATCH /p HTTP/1.1\r\n" HOST
+				    "Content-Length: 2\r\n\r\n";
+	struct reqhead_verdict	 v;
+	char			 buf[128];
+
+	cr_assert_eq(reqhead_judge(get, strlen(get), &lim, &v), 1);
+	cr_assert_eq(v.length, strlen(get));
+	(void)snprintf(buf, sizeof(buf), "%s{}GET /", patch);
+	cr_assert_eq(reqhead_judge(buf, strlen(buf), &lim, &v), 1);
+	cr_assert_eq(v.status, 0);
+	cr_assert_eq(v.length, strlen(patch) + 2);
+}
+
+/* Connection: close goes in as the first header line, if it fits. */
+Test(reqhead, connection_close_is_added_after_the_request_line)
+{
+	static const char	*in = "\r\nGET /a HTTP/1.1\r\n" HOST "\r\n";
+	static const char	*out = "\r\nGET /a HTTP/1.1\r\nConnection: close"
+				    "\r\n" HOST "\r\n";
+	char			 buf[128];
+	size_t			 n;
+
+	memcpy(buf, in, strlen(in));
+	n = reqhead_add_close(buf, strlen(in), sizeof(buf));
+	cr_assert_eq(n, strlen(out));
+	cr_assert_eq(memcmp(buf, out, n), 0, "%.*s", (int)n, buf);
+
+	memcpy(buf, in, strlen(in));
+	cr_assert_eq(reqhead_add_close(buf, strlen(in), strlen(out) - 1), 0);
 }

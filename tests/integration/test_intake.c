@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +32,11 @@ static struct harness_env	runner_env;
 static void	expect_problem(const struct harness_reply *, int,
 		    const char *, const char *);
 static void	expect_refusal(const char *, int, const char *, const char *);
+static void	expect_refusal_len(const char *, size_t, int, const char *,
+		    const char *);
 static int	connect_service(void);
 static size_t	read_answer(int, char *, size_t);
+static void	expect_one_answer_then_close(const char *, int);
 
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
@@ -74,12 +78,20 @@ static void
 expect_refusal(const char *request, int status, const char *word,
     const char *instance)
 {
+	expect_refusal_len(request, strlen(request), status, word, instance);
+}
+
+/* The len bytes at request, which may hold a NUL, are refused. */
+static void
+expect_refusal_len(const char *request, size_t len, int status,
+    const char *word, const char *instance)
+{
 	struct harness_env	env;
 	struct harness_reply	r;
 
 	harness_env(&env);
-	cr_assert_eq(harness_http_raw(env.service_port, request,
-	    strlen(request), &r), 0, "no answer to %.60s", request);
+	cr_assert_eq(harness_http_raw(env.service_port, request, len, &r), 0,
+	    "no answer to %.60s", request);
 	expect_problem(&r, status, word, instance);
 	harness_reply_free(&r);
 }
@@ -275,4 +287,151 @@ Test(intake, refusals_are_counted_under_endpoint_refused)
 	after = harness_metric(&env, series);
 	cr_assert_eq(after - before, 3.0, "before %g, after %g", before,
 	    after);
+}
+
+/* RFC 9112 3.2: a request with more than one Host is a 400. */
+Test(intake, two_host_headers_are_a_400)
+{
+	expect_refusal("GET /actuator/health/liveness HTTP/1.1\r\n"
+	    "Host: localhost\r\nHost: evil.example\r\n\r\n", 400,
+	    "more than one Host", "/actuator/health/liveness");
+}
+
+/*
+ * RFC 9112 6.1: Content-Length with Transfer-Encoding is the shape of
+ * request smuggling; refused, and the connection closed, before the
+ * PATCH can be applied by its Content-Length.
+ */
+Test(intake, content_length_with_transfer_encoding_is_a_400)
+{
+	expect_refusal("PATCH " PATCH_PATH " HTTP/1.1\r\nHost: localhost\r\n"
+	    "Content-Length: 28\r\nTransfer-Encoding: chunked\r\n"
+	    "Content-Type: application/json\r\n\r\n"
+	    "17\r\n{\"status\":\"COMPENSATED\"}\r\n0\r\n\r\n", 400,
+	    "Transfer-Encoding", PATCH_PATH);
+	expect_refusal("GET /actuator/health/liveness HTTP/1.1\r\n"
+	    "Host: localhost\r\nTransfer-Encoding: chunked\r\n"
+	    "Content-Length: 5\r\n\r\n0\r\n\r\n", 400, "Transfer-Encoding",
+	    "/actuator/health/liveness");
+}
+
+/* kore answered these with an empty 400 or its bare 404. */
+Test(intake, targets_kore_cannot_route_are_problems)
+{
+	static const char	nul[] = "GET /actuator/health\0/x HTTP/1.1\r\n"
+				    "Host: localhost\r\n\r\n";
+
+	expect_refusal("\r\n\r\n", 400, "request line", NULL);
+	expect_refusal_len(nul, sizeof(nul) - 1, 400, "control character",
+	    NULL);
+	expect_refusal("OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n", 501,
+	    "OPTIONS *", "*");
+	expect_refusal("GET actuator/health HTTP/1.1\r\nHost: localhost\r\n"
+	    "\r\n", 400, "start with /", "actuator/health");
+	expect_refusal("GET ftp://localhost/actuator/health HTTP/1.1\r\n"
+	    "Host: localhost\r\n\r\n", 400, "start with /",
+	    "ftp://localhost/actuator/health");
+}
+
+/* RFC 9112 3.2.2: a server accepts the absolute form of a target. */
+Test(intake, an_absolute_form_target_is_served)
+{
+	struct harness_env	env;
+	struct harness_reply	r;
+	char			req[256];
+
+	harness_env(&env);
+	(void)snprintf(req, sizeof(req), "GET http://localhost:%d"
+	    "/actuator/health/liveness HTTP/1.1\r\nHost: localhost\r\n"
+	    "Connection: close\r\n\r\n", env.service_port);
+	cr_assert_eq(harness_http_raw(env.service_port, req, strlen(req),
+	    &r), 0);
+	cr_assert_eq(r.status, 200, "%d: %s", r.status, r.body);
+	cr_assert_not_null(strstr(r.body, "UP"), "%s", r.body);
+	harness_reply_free(&r);
+
+	/* No path: the target is "/", which no route has (a problem). */
+	(void)snprintf(req, sizeof(req), "GET HTTP://LOCALHOST:%d?x=1 "
+	    "HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+	    env.service_port);
+	cr_assert_eq(harness_http_raw(env.service_port, req, strlen(req),
+	    &r), 0);
+	cr_assert_eq(harness_problem_check(&r, 404, NULL, req, sizeof(req)),
+	    0, "%s", req);
+	harness_reply_free(&r);
+}
+
+/*
+ * Send request in one write; its one answer must have status and
+ * "connection: close", and the connection must end after it (kore 4.1
+ * dropped what followed the first request, or waited for it forever).
+ */
+static void
+expect_one_answer_then_close(const char *request, int status)
+{
+	struct timeval	 tv;
+	char		 buf[16384], more[64];
+	size_t		 len;
+	int		 fd, got;
+
+	fd = connect_service();
+	tv.tv_sec = 10;
+	tv.tv_usec = 0;
+	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
+	cr_assert_eq(write(fd, request, strlen(request)),
+	    (ssize_t)strlen(request));
+	len = read_answer(fd, buf, sizeof(buf));
+	cr_assert_eq(sscanf(buf, "HTTP/1.1 %d", &got), 1, "%s", buf);
+	cr_assert_eq(got, status, "%.*s", (int)len, buf);
+	cr_assert_not_null(strcasestr(buf, "\r\nconnection: close\r\n"),
+	    "%.*s", (int)len, buf);
+	cr_assert_null(strstr(buf + 8, "HTTP/1.1 "), "%.*s", (int)len, buf);
+	cr_assert_eq(read(fd, more, sizeof(more)), 0,
+	    "the connection stayed open after the answer");
+	close(fd);
+}
+
+/* Pipelining: the first request is answered, then the client retries. */
+Test(intake, a_pipelined_request_gets_the_first_answer_and_a_close)
+{
+	expect_one_answer_then_close("GET /actuator/info HTTP/1.1\r\n"
+	    "Host: x\r\n\r\nGET /actuator/health HTTP/1.1\r\nHost: x\r\n\r\n",
+	    200);
+	expect_one_answer_then_close("PATCH " PATCH_PATH " HTTP/1.1\r\n"
+	    "Host: x\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n{}"
+	    "GET /actuator/info HTTP/1.1\r\nHost: x\r\n\r\n", 401);
+	/* The bytes of a GET's body are not taken for a next request. */
+	expect_one_answer_then_close("GET /actuator/health/liveness "
+	    "HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 200);
+}
+
+/* RFC 9110 9.1: HEAD on a GET route is GET's answer without its body. */
+Test(intake, head_on_a_get_route_is_gets_answer_without_a_body)
+{
+	static const char	*paths[] = {
+		"/actuator/health/liveness",
+		"/actuator/info",
+		"/actuator/prometheus",
+		"/api/v1/openapi.yaml",
+	};
+	struct harness_env	 env;
+	struct harness_reply	 r;
+	char			 req[256], len[32];
+	size_t			 i;
+
+	harness_env(&env);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		(void)snprintf(req, sizeof(req), "HEAD %s HTTP/1.1\r\n"
+		    "Host: localhost\r\nConnection: close\r\n\r\n", paths[i]);
+		cr_assert_eq(harness_http_raw(env.service_port, req,
+		    strlen(req), &r), 0, "%s", paths[i]);
+		cr_assert_eq(r.status, 200, "%s: %d %s", paths[i], r.status,
+		    r.body);
+		cr_assert_eq(r.body_len, 0, "%s: %s", paths[i], r.body);
+		cr_assert_not_null(harness_reply_header(&r, "content-length",
+		    len, sizeof(len)), "%s", paths[i]);
+		cr_assert_gt(strtoul(len, NULL, 10), 0, "%s", paths[i]);
+		harness_reply_free(&r);
+	}
 }
