@@ -203,22 +203,33 @@ render_saga_metrics(void)
 	return (out);
 }
 
+/* The value of the sample series (name and labels) in the exposition. */
 static uint64_t
-histogram_count(const char *name)
+exposition_value(const char *series)
 {
-	char		*text, *p, key[128];
+	char		*text, *p, key[192];
 	uint64_t	 n;
 	size_t		 len;
 
 	text = metrics_render(&len);
 	cr_assert_not_null(text);
-	(void)snprintf(key, sizeof(key), "\n%s_count ", name);
+	(void)snprintf(key, sizeof(key), "\n%s ", series);
 	p = strstr(text, key);
-	cr_assert_not_null(p, "no %s_count in the exposition", name);
+	cr_assert_not_null(p, "no %s in the exposition", series);
 	n = strtoull(p + strlen(key), NULL, 10);
 	free(text);
 
 	return (n);
+}
+
+static uint64_t
+histogram_count(const char *name)
+{
+	char		series[128];
+
+	(void)snprintf(series, sizeof(series), "%s_count", name);
+
+	return (exposition_value(series));
 }
 
 /* --- the workload ------------------------------------------------------ */
@@ -1436,20 +1447,12 @@ Test(store, gauges_stay_exact_through_batches_retries_manual_and_kills)
 static uint64_t
 delay_bucket(const char *le)
 {
-	char		*text, *p, key[128];
-	uint64_t	 n;
-	size_t		 len;
+	char		series[128];
 
-	text = metrics_render(&len);
-	cr_assert_not_null(text);
-	(void)snprintf(key, sizeof(key),
-	    "\nsaga_tracker_event_delay_seconds_bucket{le=\"%s\"} ", le);
-	p = strstr(text, key);
-	cr_assert_not_null(p, "no bucket le=%s", le);
-	n = strtoull(p + strlen(key), NULL, 10);
-	free(text);
+	(void)snprintf(series, sizeof(series),
+	    "saga_tracker_event_delay_seconds_bucket{le=\"%s\"}", le);
 
-	return (n);
+	return (exposition_value(series));
 }
 
 /*
