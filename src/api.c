@@ -88,18 +88,23 @@ static const char sql_list_head[] =
 	" (extract(epoch FROM i.updated_at) * 1000000)::int8, i.saga_id "
 	"FROM saga_instance i " API_SAGA_JSON;
 
+/*
+ * One saga and its events in one statement, so both are read from one
+ * snapshot (two statements could show a COMPENSATED saga without the
+ * event that made it so) and in one round trip: the Saga object, then
+ * its events as one comma-separated list of objects ('' when none).
+ */
 static const char sql_get_saga[] =
-	"SELECT row_to_json(j)::text FROM saga_instance i " API_SAGA_JSON
-	" WHERE i.saga_id = $1";
-
-static const char sql_get_events[] =
-	"SELECT row_to_json(j)::text FROM saga_event e "
+	"SELECT row_to_json(j)::text, ev.list FROM saga_instance i "
+	API_SAGA_JSON " CROSS JOIN LATERAL (SELECT coalesce(string_agg("
+	"row_to_json(k)::text, ',' ORDER BY e.occurred_at, e.event_id), '')"
+	" AS list FROM saga_event e "
 	"CROSS JOIN LATERAL (SELECT e.event_id AS \"eventId\","
 	" e.step AS \"step\", e.status AS \"status\","
 	" " API_TS("e.occurred_at") " AS \"occurredAt\","
 	" " API_TS("e.received_at") " AS \"receivedAt\","
-	" e.source AS \"source\", e.metadata AS \"metadata\") j "
-	"WHERE e.saga_id = $1 ORDER BY e.occurred_at, e.event_id";
+	" e.source AS \"source\", e.metadata AS \"metadata\") k "
+	"WHERE e.saga_id = i.saga_id) ev WHERE i.saga_id = $1";
 
 /* Head of every request state here: the body being built. */
 struct api_state {
@@ -153,11 +158,9 @@ struct list_state {
 struct saga_state_get {
 	struct api_state	base;
 	struct dbquery		saga;
-	struct dbquery		events;
 	char			id[SAGA_ID_MAX + 1];
 	const char		*values[1];
-	int			missing;
-	int			nevents;
+	int			found;
 };
 
 #define LIST_STATE_SETUP	0
@@ -169,11 +172,8 @@ struct saga_state_get {
 #define GET_STATE_SAGA		0
 #define GET_STATE_SAGA_WAIT	1
 #define GET_STATE_SAGA_READ	2
-#define GET_STATE_EVENTS	3
-#define GET_STATE_EVENTS_WAIT	4
-#define GET_STATE_EVENTS_READ	5
-#define GET_STATE_REPLY		6
-#define GET_STATE_COUNT		7
+#define GET_STATE_REPLY		3
+#define GET_STATE_COUNT		4
 
 static void	*api_begin(struct http_request *, const char *, size_t);
 static void	api_state_free(struct http_request *);
@@ -228,9 +228,6 @@ static int	get_begin(struct http_request *);
 static int	get_saga(struct http_request *);
 static int	get_saga_wait(struct http_request *);
 static int	get_saga_read(struct http_request *);
-static int	get_events(struct http_request *);
-static int	get_events_wait(struct http_request *);
-static int	get_events_read(struct http_request *);
 static int	get_reply(struct http_request *);
 
 static const char list_known[] =
@@ -260,9 +257,6 @@ static struct http_state	get_states[] = {
 	KORE_HTTP_STATE(get_saga),
 	KORE_HTTP_STATE(get_saga_wait),
 	KORE_HTTP_STATE(get_saga_read),
-	KORE_HTTP_STATE(get_events),
-	KORE_HTTP_STATE(get_events_wait),
-	KORE_HTTP_STATE(get_events_read),
 	KORE_HTTP_STATE(get_reply),
 };
 
@@ -1035,7 +1029,6 @@ get_begin(struct http_request *req)
 	(void)kore_strlcpy(st->id, id, sizeof(st->id));
 	st->values[0] = st->id;
 	kore_pgsql_init(&st->saga.pg);
-	kore_pgsql_init(&st->events.pg);
 
 	return (0);
 }
@@ -1055,78 +1048,38 @@ get_saga_wait(struct http_request *req)
 	struct saga_state_get	*st = http_state_get(req);
 
 	return (dbquery_wait(req, &st->saga, GET_STATE_SAGA_WAIT,
-	    GET_STATE_SAGA_READ, GET_STATE_EVENTS));
+	    GET_STATE_SAGA_READ, GET_STATE_REPLY));
 }
 
-/* The saga object without its closing brace: events go in there. */
+/* The saga object with "events" put in before its closing brace. */
 static int
 get_saga_read(struct http_request *req)
 {
 	struct saga_state_get	*st = http_state_get(req);
 	struct kore_pgsql	*pg = &st->saga.pg;
-	const char		*doc;
-	size_t			 len;
+	const char		*doc, *events;
+	size_t			 len, elen;
 
 	if (kore_pgsql_ntuples(pg) == 1) {
 		doc = kore_pgsql_getvalue(pg, 0, 0);
 		len = (size_t)kore_pgsql_getlength(pg, 0, 0);
-		if (len < 2 || doc[len - 1] != '}')
+		events = kore_pgsql_getvalue(pg, 0, 1);
+		elen = (size_t)kore_pgsql_getlength(pg, 0, 1);
+		if (len < 2 || doc[len - 1] != '}') {
 			dbquery_fail(&st->saga, 500, "unexpected saga row");
-		else
+		} else {
+			st->found = 1;
+			api_body_reserve(&st->base, len + elen +
+			    API_BODY_SLACK);
 			api_body_append(&st->base, doc, len - 1);
+			api_body_append(&st->base, ",\"events\":[", 11);
+			api_body_append(&st->base, events, elen);
+			api_body_append(&st->base, "]}", 2);
+		}
 	}
 
 	kore_pgsql_continue(pg);
 	req->fsm_state = GET_STATE_SAGA_WAIT;
-
-	return (HTTP_STATE_CONTINUE);
-}
-
-static int
-get_events(struct http_request *req)
-{
-	struct saga_state_get	*st = http_state_get(req);
-
-	if (st->saga.failed || st->base.body == NULL) {
-		st->missing = !st->saga.failed;
-		req->fsm_state = GET_STATE_REPLY;
-		return (HTTP_STATE_CONTINUE);
-	}
-
-	return (dbquery_step(req, &st->events, "get_saga_events",
-	    sql_get_events, 1, st->values, GET_STATE_EVENTS,
-	    GET_STATE_EVENTS_WAIT, GET_STATE_REPLY));
-}
-
-static int
-get_events_wait(struct http_request *req)
-{
-	struct saga_state_get	*st = http_state_get(req);
-
-	return (dbquery_wait(req, &st->events, GET_STATE_EVENTS_WAIT,
-	    GET_STATE_EVENTS_READ, GET_STATE_REPLY));
-}
-
-static int
-get_events_read(struct http_request *req)
-{
-	struct saga_state_get	*st = http_state_get(req);
-	struct kore_pgsql	*pg = &st->events.pg;
-	int			 i, n;
-
-	api_body_reserve_rows(&st->base, pg);
-	n = kore_pgsql_ntuples(pg);
-	for (i = 0; i < n; i++) {
-		if (st->nevents++ == 0)
-			api_body_append(&st->base, ",\"events\":[", 11);
-		else
-			api_body_append(&st->base, ",", 1);
-		api_body_append(&st->base, kore_pgsql_getvalue(pg, i, 0),
-		    (size_t)kore_pgsql_getlength(pg, i, 0));
-	}
-
-	kore_pgsql_continue(pg);
-	req->fsm_state = GET_STATE_EVENTS_WAIT;
 
 	return (HTTP_STATE_CONTINUE);
 }
@@ -1137,19 +1090,14 @@ get_reply(struct http_request *req)
 	struct saga_state_get	*st = http_state_get(req);
 	struct api_state	*base = &st->base;
 
-	if (st->missing) {
+	if (st->saga.failed) {
+		dbquery_problem(req, &st->saga);
+		return (HTTP_STATE_COMPLETE);
+	}
+	if (!st->found) {
 		respond_problem(req, 404, "no saga with sagaId '%s'", st->id);
 		return (HTTP_STATE_COMPLETE);
 	}
-	if (st->saga.failed || st->events.failed) {
-		dbquery_problem(req, st->saga.failed ? &st->saga :
-		    &st->events);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	if (st->nevents == 0)
-		api_body_append(base, ",\"events\":[", 11);
-	api_body_append(base, "]}", 2);
 
 	respond_text(req, 200, "application/json", base->body->data,
 	    base->body->offset);

@@ -43,7 +43,8 @@
  *	The Saga plus "events":[{eventId, step, status, occurredAt,
  *	receivedAt, source, metadata}] by occurredAt, then eventId.  A
  *	sagaId outside [A-Za-z0-9_-]{1,64} is a 400, an unknown one a 404.
- *	The saga row and its events are read by two statements.
+ *	The saga row and its events are read by one statement, so they
+ *	come from one snapshot.
  *
  * Saga: sagaId, sagaType, orderId, status, currentStep, startedAt,
  * updatedAt, failedAt, compensatedAt, completedAt, traceId,
@@ -52,8 +53,7 @@
  * so metadata goes out as stored.
  *
  * Statements run through kore's async pgsql and are timed in
- * saga_tracker_db_query_seconds{query} as list_sagas, get_saga and
- * get_saga_events.
+ * saga_tracker_db_query_seconds{query} as list_sagas and get_saga.
  */
 
 #ifndef SAGA_API_H
