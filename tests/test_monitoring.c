@@ -78,6 +78,7 @@
 #define DASH_KEY	"saga-tracker.json"
 #define N_ALERTS	9
 #define N_SLOS		3
+#define SLO_AVAILABILITY	0	/* index of api_availability */
 #define N_RUNBOOKS	(N_ALERTS + N_SLOS)
 #define N_FILES		(8 + N_RUNBOOKS)
 #define TEXT_MAX	2048
@@ -1720,8 +1721,9 @@ check_runbooks(const char *name, const struct config *cfg)
 		  "kafka-consumer-groups.sh", "rollout restart", NULL },
 		{ "saga_tracker_consumer_lag_age_seconds", "kcat", NULL },
 		{ "FROM saga_event_rejected", "conflict", "expired", NULL },
-		{ "avg_over_time(up{", "SagaTrackerDown", "rollout undo",
-		  "slo.api_availability", NULL },
+		{ "code=~\"5..\"", "SagaTrackerDatabaseDown",
+		  "SagaTrackerDown", "rollout undo", "slo.api_availability",
+		  NULL },
 		{ "saga_tracker_api_latency_seconds_bucket",
 		  "saga_tracker_db_query_seconds_bucket", "slo.api_latency",
 		  NULL },
@@ -2777,14 +2779,15 @@ Test(monitoring, no_labels_at_all)
 
 /*
  * One SLO scenario: the input as cumulative good and total counts per
- * step (a histogram's le bucket and _count), or as up samples.
+ * step (a histogram's le bucket and _count; for api_availability the
+ * non-5xx and all answers, share4xx of the good ones a 4xx).
  */
 struct slo_case {
-	int		 sampled;	/* api_availability: up */
 	unsigned int	 step;		/* seconds */
 	unsigned int	 n;		/* steps 0..n */
 	double		 budget;
-	double		 good[SLO_STEPS_MAX];	/* cumulative, or up */
+	double		 share4xx;
+	double		 good[SLO_STEPS_MAX];	/* cumulative */
 	double		 total[SLO_STEPS_MAX];
 };
 
@@ -2802,15 +2805,9 @@ static const struct {
 static double
 slo_ratio(const struct slo_case *c, unsigned int i, unsigned int window)
 {
-	unsigned int	lo, k;
-	double		bad;
+	unsigned int	lo;
 
 	lo = i >= window / c->step ? i - window / c->step : 0;
-	if (c->sampled) {
-		for (bad = 0, k = lo; k <= i; k++)
-			bad += c->good[k] == 0;
-		return (bad / (i - lo + 1));
-	}
 	if (i == lo || c->total[i] - c->total[lo] <= 0)
 		return (-1);
 
@@ -2869,6 +2866,52 @@ slo_values(FILE *fp, const struct slo_case *c, const double *v)
 	fprintf(fp, "'\n");
 }
 
+/* One series of the API's answers: endpoint, code, counts per step. */
+static void
+slo_answers(FILE *fp, const struct slo_case *c, const struct config *cfg,
+    const char *endpoint, const char *code, const double *v)
+{
+	fprintf(fp, "      - series: 'saga_tracker_api_latency_seconds_count{"
+	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\", "
+	    "endpoint=\"%s\", method=\"GET\", code=\"%s\"}'",
+	    cfg->monitoring.job, cfg->monitoring.service_namespace, endpoint,
+	    code);
+	slo_values(fp, c, v);
+}
+
+/*
+ * api_availability: the good answers split into 200 and 404, the bad
+ * ones 503 (no 5xx series at all when there are none).  Probes and
+ * scrapes (/actuator/) and refusals answer 5xx far more often than the
+ * budget: they are no API requests and must not count.
+ */
+static void
+slo_input_answers(FILE *fp, const struct slo_case *c,
+    const struct config *cfg)
+{
+	double		*v;
+	unsigned int	 i;
+
+	v = calloc(c->n + 1, sizeof(*v));
+	cr_assert_not_null(v);
+	for (i = 0; i <= c->n; i++)
+		v[i] = c->good[i] * (1 - c->share4xx);
+	slo_answers(fp, c, cfg, "/api/v1/sagas", "200", v);
+	for (i = 0; i <= c->n; i++)
+		v[i] = c->good[i] * c->share4xx;
+	slo_answers(fp, c, cfg, "/api/v1/sagas/{sagaId}", "404", v);
+	if (c->total[c->n] > c->good[c->n]) {
+		for (i = 0; i <= c->n; i++)
+			v[i] = c->total[i] - c->good[i];
+		slo_answers(fp, c, cfg, "/api/v1/sagas", "503", v);
+	}
+	for (i = 0; i <= c->n; i++)
+		v[i] = 100.0 * i;
+	slo_answers(fp, c, cfg, "/actuator/health/readiness", "503", v);
+	slo_answers(fp, c, cfg, "refused", "501", v);
+	free(v);
+}
+
 static void
 slo_input(FILE *fp, const struct slo_case *c, const struct config *cfg,
     const char *hist, const char *le)
@@ -2877,13 +2920,8 @@ slo_input(FILE *fp, const struct slo_case *c, const struct config *cfg,
 	const char	*ns = cfg->monitoring.service_namespace;
 
 	fprintf(fp, "  - interval: %us\n    input_series:\n", c->step);
-	if (c->sampled) {
-		fprintf(fp, "      - series: 'up{job=\"%s\", namespace=\"%s\", "
-		    "instance=\"a:8080\"}'", job, ns);
-		slo_values(fp, c, c->good);
-		fprintf(fp, "      - series: 'up{job=\"%s\", namespace=\"%s\", "
-		    "instance=\"b:8080\"}'", job, ns);
-		slo_values(fp, c, c->good);
+	if (hist == NULL) {
+		slo_input_answers(fp, c, cfg);
 		return;
 	}
 	fprintf(fp, "      - series: '%s_bucket{job=\"%s\", namespace=\"%s\", "
@@ -2936,7 +2974,7 @@ slo_checks(FILE *fp, const struct slo_case *c, struct expect e[2])
 	slo_eval(fp, c, c->n, e);
 }
 
-/* Good until step t0, then every event bad (every scrape failed). */
+/* Good until step t0, then every event bad. */
 static void
 slo_case_outage(struct slo_case *c, unsigned int t0, unsigned int n)
 {
@@ -2945,23 +2983,20 @@ slo_case_outage(struct slo_case *c, unsigned int t0, unsigned int n)
 	c->n = n;
 	for (i = 0; i <= n; i++) {
 		c->total[i] = 1000.0 * i;
-		c->good[i] = c->sampled ? (i < t0 ? 1 : 0) :
-		    1000.0 * (i < t0 ? i : t0);
+		c->good[i] = 1000.0 * (i < t0 ? i : t0);
 	}
 }
 
-/* A constant error ratio r (sampled: one failed scrape in 1/r). */
+/* A constant error ratio r. */
 static void
 slo_case_steady(struct slo_case *c, double r, unsigned int n)
 {
-	unsigned int	i, period;
+	unsigned int	i;
 
 	c->n = n;
-	period = (unsigned int)(1 / r + 0.5);
 	for (i = 0; i <= n; i++) {
 		c->total[i] = 1000.0 * i;
-		c->good[i] = c->sampled ? (i % period != period - 1) :
-		    1000.0 * (1 - r) * i;
+		c->good[i] = 1000.0 * (1 - r) * i;
 	}
 }
 
@@ -3029,6 +3064,52 @@ slo_run(const struct config *cfg, int slo, const char *rules,
 }
 
 /*
+ * api_availability: three hours in which every answer is a 404 fire
+ * nothing (a 4xx is the client's error), and the error ratio is 0, not
+ * absent, although no 5xx series exists.
+ */
+static void
+check_slo_4xx(const struct config *cfg, const char *rules,
+    struct slo_case *c)
+{
+	struct expect	 e[2];
+	struct proc	 p;
+	FILE		*fp;
+	char		 path[PATH_MAX];
+	int		 b;
+
+	slo_case_steady(c, 0, 3 * 3600 / c->step);
+	c->share4xx = 1;
+	cr_assert_eq(slo_first(c, 0) + slo_first(c, 1), 0);
+
+	memset(e, 0, sizeof(e));
+	for (b = 0; b < 2; b++) {
+		e[b].alert = alert_names[N_ALERTS + SLO_AVAILABILITY];
+		e[b].severity = slo_burns[b].severity;
+	}
+	tpath(path, sizeof(path), "api_availability-4xx.test.yml");
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp, "%s", path);
+	t_header(fp, rules, c->step);
+	slo_input(fp, c, cfg, NULL, NULL);
+	slo_checks(fp, c, e);
+	fprintf(fp, "    promql_expr_test:\n"
+	    "      - expr: 'saga_tracker:slo_errors:ratio_rate1h'\n"
+	    "        eval_time: %us\n"
+	    "        exp_samples:\n"
+	    "          - labels: 'saga_tracker:slo_errors:ratio_rate1h{"
+	    "job=\"%s\", namespace=\"%s\", slo=\"api_availability\"}'\n"
+	    "            value: 0\n", c->n * c->step, cfg->monitoring.job,
+	    cfg->monitoring.service_namespace);
+	cr_assert_eq(fclose(fp), 0);
+
+	cr_assert_eq(promtool_test(path, &p), 0, "api_availability 4xx:\n"
+	    "%s%s", p.out, p.err);
+	proc_free(&p);
+	c->share4xx = 0.5;
+}
+
+/*
  * Per SLO: an outage after an hour of good service fires the critical
  * alert (for the shipped objectives within 15 minutes) and later the
  * warning; an error ratio equal to the budget never fires anything;
@@ -3055,9 +3136,9 @@ check_slo_tests(const char *config, const char *name, int shipped)
 		    slo == 1 ? cfg.slo.api_latency.objective :
 		    cfg.slo.event_freshness.objective)) / 100;
 		memset(c, 0, sizeof(*c));
-		c->sampled = slo == 0;
-		c->step = c->sampled ? 15 : 60;
+		c->step = 60;
 		c->budget = budget;
+		c->share4xx = 0.5;
 
 		t0 = 3600 / c->step;
 		slo_case_outage(c, t0, t0 + 5400 / c->step);
@@ -3074,7 +3155,9 @@ check_slo_tests(const char *config, const char *name, int shipped)
 		cr_assert_eq(slo_first(c, 0) + slo_first(c, 1), 0);
 		(void)slo_run(&cfg, slo, rules, c, "neutral");
 
-		if (c->sampled || 15 * budget >= 1)
+		if (slo == SLO_AVAILABILITY)
+			check_slo_4xx(&cfg, rules, c);
+		if (15 * budget >= 1)
 			continue;
 		slo_case_steady(c, 13 * budget, 3600 / c->step);
 		cr_assert_eq(slo_first(c, 0), 0);

@@ -449,10 +449,11 @@ api_row(struct dash *d)
 	    "[$__rate_interval])))", d->job);
 	unit(p, "s");
 
-	p = panel(d, "timeseries", "API Request Rate", "HTTP requests per "
-	    "second by route template and method.", 12, 29, 12, 8);
-	targetf(p, "{{method}} {{endpoint}}", 0, "sum by (endpoint, method) "
-	    "(rate(saga_tracker_api_latency_seconds_count{%s}"
+	p = panel(d, "timeseries", "API Request Rate", "HTTP answers per "
+	    "second by route template, method and status code.", 12, 29, 12,
+	    8);
+	targetf(p, "{{code}} {{method}} {{endpoint}}", 0, "sum by (endpoint, "
+	    "method, code) (rate(saga_tracker_api_latency_seconds_count{%s}"
 	    "[$__rate_interval]))", d->job);
 	unit(p, "reqps");
 }
@@ -545,10 +546,11 @@ slo_row(struct dash *d)
 		budget = (100 - slos[i].objective) / 100;
 		mon_textf(title, sizeof(title), "SLO %s: error ratio",
 		    slos[i].title);
-		p = panel(d, "timeseries", title, "Share of bad events over "
-		    "5m, 1h and 6h (saga_tracker:slo_errors recording rules); "
-		    "the dashed line is the fast burn (14.4x the budget) "
-		    "threshold.", 0, y, 16, 8);
+		mon_textf(e, sizeof(e), "Share of bad events over 5m, 1h and "
+		    "6h (saga_tracker:slo_errors recording rules); good: %s. "
+		    "The dashed line is the fast burn (14.4x the budget) "
+		    "threshold.", slos[i].good);
+		p = panel(d, "timeseries", title, e, 0, y, 16, 8);
 		targetf(p, "5m", 0, MON_SLO_RECORD "5m{%s, slo=\"%s\"}",
 		    d->job, slos[i].key);
 		targetf(p, "1h", 0, MON_SLO_RECORD "1h{%s, slo=\"%s\"}",
