@@ -1477,6 +1477,10 @@ promtool_check_exprs(char *const *exprs, size_t n, int expect_ok)
 			memmove(v + 3, v + 4, strlen(v + 4) + 1);
 			memcpy(v, "job", 3);
 		}
+		while ((v = strstr(expr, "$cluster")) != NULL) {
+			memmove(v + 4, v + 8, strlen(v + 8) + 1);
+			memcpy(v, "east", 4);
+		}
 		fprintf(fp, "      - record: dashboard:expr_%zu\n"
 		    "        expr: ", i);
 		fput_yq(fp, expr);
@@ -3543,6 +3547,67 @@ Test(monitoring, alertmanager_inhibits_as_designed, .fini = am_teardown)
 /* monitoring.cluster_label						*/
 
 /*
+ * With label (the cluster label), $cluster comes first among the
+ * variables and every Prometheus query selects label="$cluster" as
+ * often as job="$job"; without, no $cluster anywhere.  The queries
+ * pass promtool either way.
+ */
+static void
+check_dashboard_cluster(const char *name, const char *label)
+{
+	struct ydoc	 y;
+	json_t		*root, *all, *p, *t, *vars;
+	char		 path[PATH_MAX], want[256], *exprs[64];
+	const char	*expr;
+	size_t		 i, j, n;
+
+	tpath(path, sizeof(path), "%s/deploy/" DASHBOARD, name);
+	root = load_dashboard(path, &y);
+	vars = json_object_get(json_object_get(root, "templating"), "list");
+	if (label != NULL) {
+		p = json_array_get(vars, 1);
+		cr_assert_str_eq(json_string_value(json_object_get(p, "name")),
+		    "cluster");
+		(void)snprintf(want, sizeof(want),
+		    "label_values(saga_tracker_build_info, %s)", label);
+		cr_assert_str_eq(json_string_value(json_object_get(
+		    json_object_get(p, "query"), "query")), want);
+		(void)snprintf(want, sizeof(want), "%s=\"$cluster\"", label);
+		cr_assert_str_eq(json_string_value(json_object_get(
+		    json_array_get(vars, 2), "name")), "job");
+	}
+	json_array_foreach(vars, i, p) {
+		cr_assert(label != NULL || strcmp(json_string_value(
+		    json_object_get(p, "name")), "cluster") != 0);
+	}
+
+	all = json_array();
+	collect_panels(json_object_get(root, "panels"), all);
+	n = 0;
+	json_array_foreach(all, i, p) {
+		json_array_foreach(json_object_get(p, "targets"), j, t) {
+			if ((expr = json_string_value(json_object_get(t,
+			    "expr"))) == NULL)
+				continue;
+			if (label != NULL)
+				cr_assert_eq(count_of(expr, want),
+				    count_of(expr, "job=\"$job\""), "%s",
+				    expr);
+			else
+				cr_assert_null(strstr(expr, "$cluster"), "%s",
+				    expr);
+			cr_assert_lt(n, 64);
+			exprs[n++] = (char *)expr;
+		}
+	}
+	cr_assert_gt(n, 30);
+	cr_assert_eq(promtool_check_exprs(exprs, n, 1), 0);
+	json_decref(all);
+	json_decref(root);
+	ydoc_free(&y);
+}
+
+/*
  * Two clusters, each with 0.6 times the failure threshold: apart they
  * are under it, summed over them they would be over it.  One cluster at
  * 1.2 times fires, naming its cluster.  The rules and the routing group
@@ -3638,4 +3703,76 @@ Test(monitoring, cluster_label_keeps_clusters_apart)
 	cr_assert(yhas(&y, ypath(&y, y.root, "inhibit_rules.1.equal"),
 	    "cluster"));
 	ydoc_free(&y);
+
+	check_dashboard_cluster("gen", "cluster");
+}
+
+/*
+ * Without monitoring.cluster_label (the default) nothing groups by a
+ * cluster: every aggregation is by (namespace, job), the two clusters
+ * of the test above are one deployment (0.6 + 0.6 times the threshold
+ * fires, without a cluster label), and the dashboard has no $cluster.
+ */
+Test(monitoring, cluster_label_off_by_default)
+{
+	struct config	 cfg;
+	struct ydoc	 y;
+	struct proc	 p;
+	struct expect	 e;
+	FILE		*fp;
+	char		 rules_path[PATH_MAX], test[PATH_MAX], *text;
+	const char	*at;
+	unsigned int	 w, n, f;
+	double		 t;
+
+	load_config(&cfg, CONF);
+	cr_assert_str_eq(cfg.monitoring.cluster_label, "");
+	generate(CONF, "gen");
+	tpath(rules_path, sizeof(rules_path), "gen/deploy/" RULES);
+	text = slurp(rules_path, NULL);
+	cr_assert_not_null(text);
+	cr_assert_null(strstr(text, "cluster"));
+	for (at = text; (at = strstr(at, " by (")) != NULL; at++)
+		cr_assert(strncmp(at, " by (namespace, job", 19) == 0 ||
+		    strncmp(at, " by (le", 7) == 0, "%.60s", at);
+	cr_assert_gt(count_of(text, " by (namespace, job)"), 20);
+	free(text);
+
+	w = cfg.alerts.failure_spike.window_sec;
+	f = cfg.alerts.failure_spike.for_sec;
+	t = cfg.alerts.failure_spike.threshold;
+	n = (2 * w + f) / 60 + 2;
+	tpath(test, sizeof(test), "nocluster.test.yml");
+	fp = fopen(test, "w");
+	cr_assert_not_null(fp);
+	t_header(fp, rules_path, 60);
+	fprintf(fp, "  - interval: 1m\n    input_series:\n"
+	    "      - series: 'saga_failed_total{cluster=\"east\", "
+	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\"}'\n"
+	    "        values: '0+%.17gx%u'\n"
+	    "      - series: 'saga_failed_total{cluster=\"west\", "
+	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\"}'\n"
+	    "        values: '0+%.17gx%u'\n"
+	    "    alert_rule_test:\n",
+	    cfg.monitoring.job, cfg.monitoring.service_namespace,
+	    0.6 * t * 60 / w, n, cfg.monitoring.job,
+	    cfg.monitoring.service_namespace, 0.6 * t * 60 / w, n);
+	memset(&e, 0, sizeof(e));
+	e.alert = "SagaFailureSpike";
+	e.severity = config_severity_name(cfg.alerts.failure_spike.severity);
+	e.job = cfg.monitoring.job;
+	e.ns = cfg.monitoring.service_namespace;
+	e.value = 1.2 * t;
+	rule_text(rules_path, e.alert, NULL, &e);
+	t_fire(fp, (n - 1) * 60, &e);
+	cr_assert_eq(fclose(fp), 0);
+	cr_assert_eq(promtool_test(test, &p), 0, "%s%s", p.out, p.err);
+	proc_free(&p);
+
+	tpath(test, sizeof(test), "gen/deploy/" ALERTMANAGER);
+	ydoc_load(&y, test);
+	cr_assert(!yhas(&y, ypath(&y, y.root, "route.group_by"), "cluster"));
+	ydoc_free(&y);
+
+	check_dashboard_cluster("gen", NULL);
 }

@@ -6,14 +6,17 @@
  * Variables: $datasource (Prometheus), $job and $namespace (label values
  * of saga_tracker_build_info, defaulting to monitoring.job and
  * monitoring.service_namespace: one dashboard for every environment),
- * and $postgres, the PostgreSQL datasource of the failed-sagas table.
+ * $cluster before them when monitoring.cluster_label is set (values of
+ * that label), and $postgres, the PostgreSQL datasource of the
+ * failed-sagas table.
  * That table reads saga_instance directly, through the read-only role
  * of deploy/postgres/grafana-readonly.sql (column grants only): Grafana
  * ships the PostgreSQL datasource, and the API's cursor-paged JSON would
  * need a plugin and could not filter on failedAt.
  *
  * Rules every query keeps:
- *  - every Prometheus query selects job="$job", namespace="$namespace";
+ *  - every Prometheus query selects job="$job", namespace="$namespace"
+ *    (and <cluster_label>="$cluster" when set);
  *  - quantiles and rates use $__rate_interval (sparse series, such as
  *    compensation durations, get a panel minimum interval instead of
  *    a fixed window);
@@ -72,6 +75,7 @@ static void	 db_row(struct dash *);
 static void	 health_row(struct dash *);
 static void	 slo_row(struct dash *);
 static json_t	*templating(const struct config *);
+static void	 selector(const struct config *, char *, size_t);
 static json_t	*query_var(const char *, const char *, const char *,
 		    const char *);
 static void	 render_role(const struct config *, struct mon_output *,
@@ -593,18 +597,31 @@ query_var(const char *name, const char *label, const char *query,
 static json_t *
 templating(const struct config *cfg)
 {
+	const char	*c = cfg->monitoring.cluster_label;
 	json_t		*list;
+	char		 q[MON_TEXT_MAX];
 
 	list = json_array();
 	json_array_append_new(list, jpack("{s:s, s:s, s:s, s:s, s:{}, s:i, "
 	    "s:[], s:i, s:s}", "name", "datasource", "label", "Prometheus",
 	    "type", "datasource", "query", "prometheus", "current", "hide", 0,
 	    "options", "refresh", 1, "regex", ""));
-	json_array_append_new(list, query_var("job", "Job",
-	    "label_values(saga_tracker_build_info, job)",
+	if (*c != '\0') {
+		mon_textf(q, sizeof(q), "label_values(saga_tracker_build_info, "
+		    "%s)", c);
+		json_array_append_new(list, query_var("cluster", "Cluster", q,
+		    ""));
+		mon_textf(q, sizeof(q), "label_values(saga_tracker_build_info{"
+		    "%s=\"$cluster\"}, job)", c);
+	} else
+		mon_textf(q, sizeof(q), "label_values(saga_tracker_build_info, "
+		    "job)");
+	json_array_append_new(list, query_var("job", "Job", q,
 	    cfg->monitoring.job));
-	json_array_append_new(list, query_var("namespace", "Namespace",
-	    "label_values(saga_tracker_build_info{job=\"$job\"}, namespace)",
+	mon_textf(q, sizeof(q), "label_values(saga_tracker_build_info{%s%s"
+	    "job=\"$job\"}, namespace)", c,
+	    *c != '\0' ? "=\"$cluster\", " : "");
+	json_array_append_new(list, query_var("namespace", "Namespace", q,
 	    cfg->monitoring.service_namespace));
 	json_array_append_new(list, jpack("{s:s, s:s, s:s, s:s, s:{}, s:i, "
 	    "s:[], s:i, s:s}", "name", "postgres", "label", "PostgreSQL",
@@ -612,6 +629,19 @@ templating(const struct config *cfg)
 	    "options", "refresh", 1, "regex", ""));
 
 	return (jpack("{s:o}", "list", list));
+}
+
+/* The matchers of every Prometheus query: the chosen deployment. */
+static void
+selector(const struct config *cfg, char *buf, size_t len)
+{
+	const char	*c = cfg->monitoring.cluster_label;
+
+	if (*c != '\0')
+		mon_textf(buf, len, "%s=\"$cluster\", job=\"$job\", "
+		    "namespace=\"$namespace\"", c);
+	else
+		mon_textf(buf, len, "job=\"$job\", namespace=\"$namespace\"");
 }
 
 static json_t *
@@ -623,8 +653,7 @@ dashboard(const struct config *cfg)
 	d.cfg = cfg;
 	d.panels = json_array();
 	d.next_id = 1;
-	mon_textf(d.job, sizeof(d.job), "job=\"$job\", "
-	    "namespace=\"$namespace\"");
+	selector(cfg, d.job, sizeof(d.job));
 
 	stats_row(&d);
 	distribution_row(&d);
