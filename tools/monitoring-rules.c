@@ -283,8 +283,9 @@ build_database_down(const struct config *cfg, struct mon_alert *a)
 	mon_textf(a->description, sizeof(a->description), "The last database "
 	    "check of every replica of job %s in namespace "
 	    "{{ $labels.namespace }} failed (saga_tracker_db_up = "
-	    "{{ $value }}) for at least %s. No event is applied, readiness is DOWN, the API answers errors "
-	    "and the saga gauges are frozen at their last value.",
+	    "{{ $value }}) for at least %s. No event is applied, readiness "
+	    "is DOWN, the API answers errors and the saga gauges are frozen "
+	    "at their last value.",
 	    cfg->monitoring.job, a->for_text);
 }
 
