@@ -147,7 +147,8 @@ intake_refuse(struct connection *c, const struct reqhead_verdict *v)
 	if (!net_send_flush(c))
 		kore_connection_disconnect(c);
 
-	metrics_api_observe(INTAKE_ENDPOINT, v->method, metrics_now() - start);
+	metrics_api_observe(INTAKE_ENDPOINT, v->method, v->status,
+	    metrics_now() - start);
 }
 
 /* Until the answer is out: read and forget whatever the client sends. */

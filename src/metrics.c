@@ -9,8 +9,9 @@
  * bounds) that is written once and then only read, followed by:
  *
  *	label tables	one per label dimension (step, status, reason,
- *			endpoint, method, query, table): an open addressing hash
- *			table of claimed values plus ordinal -> entry map
+ *			endpoint, method, code, query, table): an open
+ *			addressing hash table of claimed values plus
+ *			ordinal -> entry map
  *	used flags	one byte per labelled series, set when the series
  *			is first resolved; only used series are rendered
  *	gauges		one 64-bit cell per gauge series (double bits)
@@ -66,7 +67,7 @@
 #include "metrics.h"
 
 #define SEG_MAGIC		0x3152544d41474153ULL	/* "SAGAMTR1" */
-#define SEG_LAYOUT		2
+#define SEG_LAYOUT		3
 #define SEG_ALIGN		128
 #define SEG_TABLE_MIN		16
 #define SEG_WAIT_NSEC		1000000LL	/* spin, then nap and check */
@@ -83,6 +84,7 @@
 #define ENT_TAG(w)		((w) >> 2)
 
 #define STATUS_COUNT		6
+#define LABELS_MAX		3	/* labels of one family */
 
 enum dim_id {
 	DIM_STEP = 0,
@@ -90,6 +92,7 @@ enum dim_id {
 	DIM_REASON,
 	DIM_ENDPOINT,
 	DIM_METHOD,
+	DIM_CODE,
 	DIM_QUERY,
 	DIM_TABLE,
 	DIM_COUNT
@@ -115,8 +118,8 @@ struct family_def {
 	enum fam_type		 type;
 	int			 hist;		/* enum hist_id or -1 */
 	unsigned int		 nlabels;
-	enum dim_id		 dim[2];
-	const char		*label[2];
+	enum dim_id		 dim[LABELS_MAX];
+	const char		*label[LABELS_MAX];
 };
 
 struct seg_entry {
@@ -225,9 +228,9 @@ static const struct family_def	families[METRICS_FAMILY_COUNT] = {
 	    "1 when the last database check succeeded, else 0.",
 	    TYPE_GAUGE, -1, 0, { 0 }, { NULL } },
 	[METRICS_API_LATENCY] = { "saga_tracker_api_latency_seconds",
-	    "HTTP request latency by route template and method.",
-	    TYPE_HISTOGRAM, HIST_API, 2, { DIM_ENDPOINT, DIM_METHOD },
-	    { "endpoint", "method" } },
+	    "HTTP request latency by route template, method and status code.",
+	    TYPE_HISTOGRAM, HIST_API, 3, { DIM_ENDPOINT, DIM_METHOD, DIM_CODE },
+	    { "endpoint", "method", "code" } },
 	[METRICS_DB_QUERY] = { "saga_tracker_db_query_seconds",
 	    "Database statement latency by query name.",
 	    TYPE_HISTOGRAM, HIST_DB, 1, { DIM_QUERY }, { "query" } },
@@ -505,6 +508,7 @@ layout_dims(struct seg_hdr *hdr, const struct metrics_params *p,
 		[DIM_REASON] = METRICS_REASONS_MAX,
 		[DIM_ENDPOINT] = METRICS_ENDPOINTS_MAX,
 		[DIM_METHOD] = METRICS_METHODS_MAX,
+		[DIM_CODE] = METRICS_CODES_MAX,
 		[DIM_QUERY] = METRICS_QUERIES_MAX,
 		[DIM_TABLE] = METRICS_TABLES_MAX,
 	};
@@ -897,7 +901,7 @@ metrics_series_lookup(enum metrics_family family, const char *const *values,
     struct metrics_series *s)
 {
 	const struct family_def	*fd;
-	uint32_t		 ord[2] = { 0, 0 };
+	uint32_t		 ord[LABELS_MAX] = { 0, 0, 0 };
 	unsigned int		 k;
 	int			 other;
 
@@ -921,15 +925,18 @@ metrics_series_lookup(enum metrics_family family, const char *const *values,
 	return (other);
 }
 
+/* The ordinals as digits of a number, each in base cap + 1. */
 static uint32_t
 series_index(const struct family_def *fd, const uint32_t *ord)
 {
-	if (fd->nlabels == 0)
-		return (0);
-	if (fd->nlabels == 1)
-		return (ord[0]);
+	uint32_t	index;
+	unsigned int	k;
 
-	return (ord[0] * (m.hdr->dim[fd->dim[1]].cap + 1) + ord[1]);
+	index = 0;
+	for (k = 0; k < fd->nlabels; k++)
+		index = index * (m.hdr->dim[fd->dim[k]].cap + 1) + ord[k];
+
+	return (index);
 }
 
 static void
@@ -1236,14 +1243,17 @@ metrics_db_up_set(int up)
 }
 
 void
-metrics_api_observe(const char *endpoint, const char *method,
+metrics_api_observe(const char *endpoint, const char *method, int status,
     double seconds)
 {
 	struct metrics_series	s;
-	const char		*v[2];
+	const char		*v[3];
+	char			 code[8];
 
+	(void)snprintf(code, sizeof(code), "%d", status);
 	v[0] = endpoint;
 	v[1] = method;
+	v[2] = status >= 100 && status <= 599 ? code : NULL;
 	if (metrics_series_lookup(METRICS_API_LATENCY, v, &s) != -1)
 		observe_cell(HIST_API, s.cell, seconds);
 }
@@ -1567,16 +1577,12 @@ static void
 render_labelled(struct rbuf *rb, enum metrics_family f)
 {
 	const struct family_def	*fd = &families[f];
-	struct label_ref	*refs[2], other;
+	struct label_ref	*refs[LABELS_MAX];
 	struct rbuf		 lab;
-	size_t			 n[2];
+	size_t			 n[LABELS_MAX];
 	unsigned int		 k;
 
 	memset(&lab, 0, sizeof(lab));
-	other.value = METRICS_OTHER;
-	other.ord = 0;
-	refs[1] = &other;
-	n[1] = 1;
 	for (k = 0; k < fd->nlabels; k++) {
 		refs[k] = calloc(m.hdr->dim[fd->dim[k]].cap + 1,
 		    sizeof(*refs[k]));
@@ -1594,31 +1600,47 @@ render_labelled(struct rbuf *rb, enum metrics_family f)
 	free(lab.data);
 }
 
-/* lab is scratch space for the label text of one series. */
+/*
+ * Every combination of the sorted values of each label, the last label
+ * turning fastest, like an odometer; lab is scratch space for the label
+ * text of one series.
+ */
 static void
 render_product(struct rbuf *rb, struct rbuf *lab, enum metrics_family f,
     struct label_ref **refs, size_t *n)
 {
 	const struct family_def	*fd = &families[f];
 	const _Atomic uint8_t	*used;
-	struct label_ref	 pair[2];
-	uint32_t		 ord[2], series;
-	size_t			 a, b;
+	struct label_ref	 tuple[LABELS_MAX];
+	uint32_t		 ord[LABELS_MAX], series;
+	size_t			 at[LABELS_MAX];
+	unsigned int		 k;
 
 	used = (_Atomic uint8_t *)seg_at(m.hdr->used_off) +
 	    m.hdr->fam[f].used;
-	for (a = 0; a < n[0]; a++) {
-		for (b = 0; b < n[1]; b++) {
-			ord[0] = refs[0][a].ord;
-			ord[1] = refs[1][b].ord;
-			series = series_index(fd, ord);
-			if (atomic_load_explicit(&used[series],
-			    memory_order_relaxed) == 0)
-				continue;
-			pair[0] = refs[0][a];
-			pair[1] = refs[1][b];
-			render_series(rb, lab, f, pair, series);
+	for (k = 0; k < fd->nlabels; k++) {
+		if (n[k] == 0)
+			return;
+		at[k] = 0;
+	}
+
+	for (;;) {
+		for (k = 0; k < fd->nlabels; k++) {
+			tuple[k] = refs[k][at[k]];
+			ord[k] = tuple[k].ord;
 		}
+		series = series_index(fd, ord);
+		if (atomic_load_explicit(&used[series],
+		    memory_order_relaxed) != 0)
+			render_series(rb, lab, f, tuple, series);
+
+		for (k = fd->nlabels; k > 0; k--) {
+			if (++at[k - 1] < n[k - 1])
+				break;
+			at[k - 1] = 0;
+		}
+		if (k == 0)
+			return;
 	}
 }
 

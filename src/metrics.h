@@ -35,6 +35,7 @@
 #define METRICS_REASONS_MAX	32	/* distinct rejection reasons */
 #define METRICS_ENDPOINTS_MAX	32	/* distinct route templates */
 #define METRICS_METHODS_MAX	8	/* distinct HTTP methods */
+#define METRICS_CODES_MAX	24	/* distinct HTTP status codes */
 #define METRICS_QUERIES_MAX	64	/* distinct query names */
 #define METRICS_PARTITIONS_MAX	64	/* partitions 0..63 get own lag */
 #define METRICS_TABLES_MAX	8	/* distinct retention tables */
@@ -58,7 +59,7 @@ enum metrics_family {
 	METRICS_CONSUMER_PARTITIONS,	/* gauge */
 	METRICS_GAUGES_AGE,		/* gauge, age of the db gauges */
 	METRICS_DB_UP,			/* gauge, 1 or 0 */
-	METRICS_API_LATENCY,		/* histogram {endpoint,method} */
+	METRICS_API_LATENCY,		/* histogram {endpoint,method,code} */
 	METRICS_DB_QUERY,		/* histogram {query} */
 	METRICS_RETENTION_DELETED,	/* counter {table} */
 	METRICS_EVENT_DELAY,		/* histogram */
@@ -155,8 +156,12 @@ void		metrics_consumer_lag_read(void);
 void		metrics_consumer_partitions_set(int count);
 void		metrics_gauges_read(void);
 void		metrics_db_up_set(int up);
+/*
+ * One API answer: its route template, method and HTTP status (code is
+ * its decimal text; a status outside 100..599 is counted as "other").
+ */
 void		metrics_api_observe(const char *endpoint, const char *method,
-		    double seconds);
+		    int status, double seconds);
 void		metrics_db_observe(const char *query, double seconds);
 void		metrics_retention_deleted(const char *table, uint64_t rows);
 void		metrics_event_delay_observe(double seconds);

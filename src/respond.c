@@ -12,7 +12,7 @@
 #include "metrics.h"
 #include "respond.h"
 
-static void	respond_observe(struct http_request *);
+static void	respond_observe(struct http_request *, int);
 
 void *
 respond_begin(struct http_request *req, const char *route, size_t statelen)
@@ -30,14 +30,14 @@ respond_begin(struct http_request *req, const char *route, size_t statelen)
 }
 
 static void
-respond_observe(struct http_request *req)
+respond_observe(struct http_request *req, int status)
 {
 	struct respond_ctx	*ctx;
 
 	if ((ctx = http_state_get(req)) == NULL)
 		return;
 
-	metrics_api_observe(ctx->route, http_method_text(req->method),
+	metrics_api_observe(ctx->route, http_method_text(req->method), status,
 	    metrics_now() - ctx->start);
 }
 
@@ -63,7 +63,7 @@ respond_text(struct http_request *req, int status, const char *content_type,
 {
 	http_response_header(req, "content-type", content_type);
 	http_response_header(req, "cache-control", "no-store");
-	respond_observe(req);
+	respond_observe(req, status);
 	http_response(req, status, data, len);
 }
 

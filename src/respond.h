@@ -4,7 +4,7 @@
  * It owns the JSON and RFC 9457 problem+json bodies (built with jansson,
  * which escapes strings, unlike kore's own serializer) and records each
  * answer's latency in saga_tracker_api_latency_seconds under the route
- * template, never the raw path.
+ * template, never the raw path, and the status code it sends.
  */
 
 #ifndef SAGA_RESPOND_H

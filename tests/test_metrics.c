@@ -356,7 +356,7 @@ Test(metrics, other_label_sets_are_bounded)
 	}
 	for (i = 0; i < METRICS_ENDPOINTS_MAX + 1; i++) {
 		snprintf(name, sizeof(name), "/r/%02d", i);
-		metrics_api_observe(name, "GET", 0.01);
+		metrics_api_observe(name, "GET", 200, 0.01);
 	}
 	metrics_event_processed("S", "NOT_A_STATUS");
 
@@ -366,9 +366,62 @@ Test(metrics, other_label_sets_are_bounded)
 	cr_expect_eq(sample(text,
 	    "saga_events_rejected_total{reason=\"other\"}"), 5.0);
 	cr_expect_eq(sample(text, "saga_tracker_api_latency_seconds_count"
-	    "{endpoint=\"other\",method=\"GET\"}"), 1.0);
+	    "{endpoint=\"other\",method=\"GET\",code=\"200\"}"), 1.0);
 	cr_expect_eq(sample(text, "saga_events_processed_total"
 	    "{step=\"S\",status=\"other\"}"), 1.0);
+	free(text);
+}
+
+/*
+ * Every answer is counted under its status code, errors too; a status
+ * that is no HTTP status goes to "other", and so does any code past
+ * METRICS_CODES_MAX distinct ones: the series stay bounded.
+ */
+Test(metrics, api_answers_are_counted_by_status_code)
+{
+	const char	*route = "/api/v1/sagas/{sagaId}";
+	char		 series[256], *text;
+	int		 i;
+
+	setup(8, 2);
+	metrics_api_observe(route, "GET", 200, 0.01);
+	metrics_api_observe(route, "GET", 200, 0.02);
+	metrics_api_observe(route, "GET", 404, 0.01);
+	metrics_api_observe(route, "GET", 503, 0.3);
+	metrics_api_observe(route, "GET", 0, 0.01);
+	metrics_api_observe(route, "GET", 600, 0.01);
+	metrics_api_observe(route, "GET", -500, 0.01);
+
+	text = render();
+	cr_expect_eq(sample(text, "saga_tracker_api_latency_seconds_count{"
+	    "endpoint=\"/api/v1/sagas/{sagaId}\",method=\"GET\","
+	    "code=\"200\"}"), 2.0);
+	cr_expect_eq(sample(text, "saga_tracker_api_latency_seconds_count{"
+	    "endpoint=\"/api/v1/sagas/{sagaId}\",method=\"GET\","
+	    "code=\"404\"}"), 1.0);
+	cr_expect_eq(sample(text, "saga_tracker_api_latency_seconds_count{"
+	    "endpoint=\"/api/v1/sagas/{sagaId}\",method=\"GET\","
+	    "code=\"503\"}"), 1.0);
+	cr_expect_eq(sample(text, "saga_tracker_api_latency_seconds_count{"
+	    "endpoint=\"/api/v1/sagas/{sagaId}\",method=\"GET\","
+	    "code=\"other\"}"), 3.0);
+	cr_expect_eq(count_lines(text, "saga_tracker_api_latency_seconds_"
+	    "count{"), 4);
+	free(text);
+
+	/* 3 codes are claimed: METRICS_CODES_MAX - 3 more, then "other". */
+	for (i = 0; i < METRICS_CODES_MAX; i++)
+		metrics_api_observe(route, "GET", 520 + i, 0.01);
+	text = render();
+	cr_expect_eq(count_lines(text, "saga_tracker_api_latency_seconds_"
+	    "count{"), METRICS_CODES_MAX + 1);
+	(void)snprintf(series, sizeof(series), "saga_tracker_api_latency_"
+	    "seconds_count{endpoint=\"%s\",method=\"GET\",code=\"%d\"}",
+	    route, 520 + METRICS_CODES_MAX - 4);
+	cr_expect_eq(sample(text, series), 1.0, "%s", series);
+	cr_expect_eq(sample(text, "saga_tracker_api_latency_seconds_count{"
+	    "endpoint=\"/api/v1/sagas/{sagaId}\",method=\"GET\","
+	    "code=\"other\"}"), 3.0 + 3.0);
 	free(text);
 }
 
@@ -480,8 +533,8 @@ Test(metrics, inf_bucket_equals_count)
 	for (i = 0; i < sizeof(obs) / sizeof(obs[0]); i++)
 		metrics_compensation_observe(obs[i]);
 	metrics_compensation_observe(NAN);
-	metrics_api_observe("/api/v1/sagas", "GET", 0.0005);
-	metrics_api_observe("/api/v1/sagas", "GET", 20);
+	metrics_api_observe("/api/v1/sagas", "GET", 200, 0.0005);
+	metrics_api_observe("/api/v1/sagas", "GET", 200, 20);
 	metrics_db_observe("saga_list", 0.01);
 	metrics_event_delay_observe(3);
 	metrics_event_delay_observe(1e6);
@@ -492,7 +545,7 @@ Test(metrics, inf_bucket_equals_count)
 	expect_inf_equals_count(text, "saga_compensation_duration_seconds",
 	    "");
 	expect_inf_equals_count(text, "saga_tracker_api_latency_seconds",
-	    "endpoint=\"/api/v1/sagas\",method=\"GET\"");
+	    "endpoint=\"/api/v1/sagas\",method=\"GET\",code=\"200\"");
 	expect_inf_equals_count(text, "saga_tracker_db_query_seconds",
 	    "query=\"saga_list\"");
 	cr_expect_eq(sample(text, "saga_compensation_duration_seconds_count"),
@@ -689,10 +742,12 @@ golden_inputs(void)
 	metrics_consumer_lag_set(12);
 	metrics_consumer_lag_partition_set(0, 5);
 	metrics_consumer_lag_partition_set(1, 7);
-	metrics_api_observe("/api/v1/sagas/{sagaId}", "GET", 0.004);
-	metrics_api_observe("/api/v1/sagas", "GET", 0.0125);
+	metrics_api_observe("/api/v1/sagas/{sagaId}", "GET", 200, 0.004);
+	metrics_api_observe("/api/v1/sagas", "GET", 200, 0.0125);
 	metrics_api_observe("/internal/v1/sagas/{sagaId}/status", "PATCH",
-	    0.25);
+	    200, 0.25);
+	metrics_api_observe("/api/v1/sagas/{sagaId}", "GET", 404, 0.002);
+	metrics_api_observe("/api/v1/sagas", "GET", 503, 0.0012);
 	metrics_db_observe("saga_get", 0.0008);
 	metrics_db_observe("saga_get", 0.003);
 }
@@ -788,7 +843,7 @@ mixed_work(int ready, void *arg)
 		snprintf(step, sizeof(step), "STEP_%d", i % 12);
 		metrics_event_processed(step, i % 3 ? "COMPLETED" : "FAILED");
 		metrics_api_observe("/api/v1/sagas", i % 2 ? "GET" : "HEAD",
-		    i / 1000.0);
+		    i % 7 ? 200 : 503, i / 1000.0);
 		if (i % 50 == 0)
 			metrics_saga_failed(1735689600 + i);
 	}
@@ -843,15 +898,17 @@ Test(metrics, slo_thresholds_are_bucket_bounds)
 	p.delay_slo_bound = 30;
 	cr_assert_eq(metrics_segment_create(&p, err, sizeof(err)), 0, "%s",
 	    err);
-	metrics_api_observe("/api/v1/sagas", "GET", 0.15);
-	metrics_api_observe("/api/v1/sagas", "GET", 0.22);
+	metrics_api_observe("/api/v1/sagas", "GET", 200, 0.15);
+	metrics_api_observe("/api/v1/sagas", "GET", 200, 0.22);
 	metrics_event_delay_observe(29);
 
 	text = render();
 	cr_expect_eq(sample(text, "saga_tracker_api_latency_seconds_bucket{"
-	    "endpoint=\"/api/v1/sagas\",method=\"GET\",le=\"0.2\"}"), 1.0);
+	    "endpoint=\"/api/v1/sagas\",method=\"GET\",code=\"200\","
+	    "le=\"0.2\"}"), 1.0);
 	cr_expect_eq(sample(text, "saga_tracker_api_latency_seconds_bucket{"
-	    "endpoint=\"/api/v1/sagas\",method=\"GET\",le=\"0.25\"}"), 2.0);
+	    "endpoint=\"/api/v1/sagas\",method=\"GET\",code=\"200\","
+	    "le=\"0.25\"}"), 2.0);
 	cr_expect_eq(count_lines(text, "saga_tracker_event_delay_seconds_"
 	    "bucket{le=\"30\"}"), 1, "30 is a default bound: not twice");
 	cr_expect_eq(sample(text, "saga_tracker_event_delay_seconds_bucket{"

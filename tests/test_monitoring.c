@@ -78,6 +78,7 @@
 #define DASH_KEY	"saga-tracker.json"
 #define N_ALERTS	9
 #define N_SLOS		3
+#define SLO_AVAILABILITY	0	/* index of api_availability */
 #define N_RUNBOOKS	(N_ALERTS + N_SLOS)
 #define N_FILES		(8 + N_RUNBOOKS)
 #define TEXT_MAX	2048
@@ -1476,6 +1477,10 @@ promtool_check_exprs(char *const *exprs, size_t n, int expect_ok)
 			memmove(v + 3, v + 4, strlen(v + 4) + 1);
 			memcpy(v, "job", 3);
 		}
+		while ((v = strstr(expr, "$cluster")) != NULL) {
+			memmove(v + 4, v + 8, strlen(v + 8) + 1);
+			memcpy(v, "east", 4);
+		}
 		fprintf(fp, "      - record: dashboard:expr_%zu\n"
 		    "        expr: ", i);
 		fput_yq(fp, expr);
@@ -1720,8 +1725,9 @@ check_runbooks(const char *name, const struct config *cfg)
 		  "kafka-consumer-groups.sh", "rollout restart", NULL },
 		{ "saga_tracker_consumer_lag_age_seconds", "kcat", NULL },
 		{ "FROM saga_event_rejected", "conflict", "expired", NULL },
-		{ "avg_over_time(up{", "SagaTrackerDown", "rollout undo",
-		  "slo.api_availability", NULL },
+		{ "code=~\"5..\"", "SagaTrackerDatabaseDown",
+		  "SagaTrackerDown", "rollout undo", "slo.api_availability",
+		  NULL },
 		{ "saga_tracker_api_latency_seconds_bucket",
 		  "saga_tracker_db_query_seconds_bucket", "slo.api_latency",
 		  NULL },
@@ -2777,14 +2783,15 @@ Test(monitoring, no_labels_at_all)
 
 /*
  * One SLO scenario: the input as cumulative good and total counts per
- * step (a histogram's le bucket and _count), or as up samples.
+ * step (a histogram's le bucket and _count; for api_availability the
+ * non-5xx and all answers, share4xx of the good ones a 4xx).
  */
 struct slo_case {
-	int		 sampled;	/* api_availability: up */
 	unsigned int	 step;		/* seconds */
 	unsigned int	 n;		/* steps 0..n */
 	double		 budget;
-	double		 good[SLO_STEPS_MAX];	/* cumulative, or up */
+	double		 share4xx;
+	double		 good[SLO_STEPS_MAX];	/* cumulative */
 	double		 total[SLO_STEPS_MAX];
 };
 
@@ -2802,15 +2809,9 @@ static const struct {
 static double
 slo_ratio(const struct slo_case *c, unsigned int i, unsigned int window)
 {
-	unsigned int	lo, k;
-	double		bad;
+	unsigned int	lo;
 
 	lo = i >= window / c->step ? i - window / c->step : 0;
-	if (c->sampled) {
-		for (bad = 0, k = lo; k <= i; k++)
-			bad += c->good[k] == 0;
-		return (bad / (i - lo + 1));
-	}
 	if (i == lo || c->total[i] - c->total[lo] <= 0)
 		return (-1);
 
@@ -2869,6 +2870,52 @@ slo_values(FILE *fp, const struct slo_case *c, const double *v)
 	fprintf(fp, "'\n");
 }
 
+/* One series of the API's answers: endpoint, code, counts per step. */
+static void
+slo_answers(FILE *fp, const struct slo_case *c, const struct config *cfg,
+    const char *endpoint, const char *code, const double *v)
+{
+	fprintf(fp, "      - series: 'saga_tracker_api_latency_seconds_count{"
+	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\", "
+	    "endpoint=\"%s\", method=\"GET\", code=\"%s\"}'",
+	    cfg->monitoring.job, cfg->monitoring.service_namespace, endpoint,
+	    code);
+	slo_values(fp, c, v);
+}
+
+/*
+ * api_availability: the good answers split into 200 and 404, the bad
+ * ones 503 (no 5xx series at all when there are none).  Probes and
+ * scrapes (/actuator/) and refusals answer 5xx far more often than the
+ * budget: they are no API requests and must not count.
+ */
+static void
+slo_input_answers(FILE *fp, const struct slo_case *c,
+    const struct config *cfg)
+{
+	double		*v;
+	unsigned int	 i;
+
+	v = calloc(c->n + 1, sizeof(*v));
+	cr_assert_not_null(v);
+	for (i = 0; i <= c->n; i++)
+		v[i] = c->good[i] * (1 - c->share4xx);
+	slo_answers(fp, c, cfg, "/api/v1/sagas", "200", v);
+	for (i = 0; i <= c->n; i++)
+		v[i] = c->good[i] * c->share4xx;
+	slo_answers(fp, c, cfg, "/api/v1/sagas/{sagaId}", "404", v);
+	if (c->total[c->n] > c->good[c->n]) {
+		for (i = 0; i <= c->n; i++)
+			v[i] = c->total[i] - c->good[i];
+		slo_answers(fp, c, cfg, "/api/v1/sagas", "503", v);
+	}
+	for (i = 0; i <= c->n; i++)
+		v[i] = 100.0 * i;
+	slo_answers(fp, c, cfg, "/actuator/health/readiness", "503", v);
+	slo_answers(fp, c, cfg, "refused", "501", v);
+	free(v);
+}
+
 static void
 slo_input(FILE *fp, const struct slo_case *c, const struct config *cfg,
     const char *hist, const char *le)
@@ -2877,13 +2924,8 @@ slo_input(FILE *fp, const struct slo_case *c, const struct config *cfg,
 	const char	*ns = cfg->monitoring.service_namespace;
 
 	fprintf(fp, "  - interval: %us\n    input_series:\n", c->step);
-	if (c->sampled) {
-		fprintf(fp, "      - series: 'up{job=\"%s\", namespace=\"%s\", "
-		    "instance=\"a:8080\"}'", job, ns);
-		slo_values(fp, c, c->good);
-		fprintf(fp, "      - series: 'up{job=\"%s\", namespace=\"%s\", "
-		    "instance=\"b:8080\"}'", job, ns);
-		slo_values(fp, c, c->good);
+	if (hist == NULL) {
+		slo_input_answers(fp, c, cfg);
 		return;
 	}
 	fprintf(fp, "      - series: '%s_bucket{job=\"%s\", namespace=\"%s\", "
@@ -2936,7 +2978,7 @@ slo_checks(FILE *fp, const struct slo_case *c, struct expect e[2])
 	slo_eval(fp, c, c->n, e);
 }
 
-/* Good until step t0, then every event bad (every scrape failed). */
+/* Good until step t0, then every event bad. */
 static void
 slo_case_outage(struct slo_case *c, unsigned int t0, unsigned int n)
 {
@@ -2945,23 +2987,20 @@ slo_case_outage(struct slo_case *c, unsigned int t0, unsigned int n)
 	c->n = n;
 	for (i = 0; i <= n; i++) {
 		c->total[i] = 1000.0 * i;
-		c->good[i] = c->sampled ? (i < t0 ? 1 : 0) :
-		    1000.0 * (i < t0 ? i : t0);
+		c->good[i] = 1000.0 * (i < t0 ? i : t0);
 	}
 }
 
-/* A constant error ratio r (sampled: one failed scrape in 1/r). */
+/* A constant error ratio r. */
 static void
 slo_case_steady(struct slo_case *c, double r, unsigned int n)
 {
-	unsigned int	i, period;
+	unsigned int	i;
 
 	c->n = n;
-	period = (unsigned int)(1 / r + 0.5);
 	for (i = 0; i <= n; i++) {
 		c->total[i] = 1000.0 * i;
-		c->good[i] = c->sampled ? (i % period != period - 1) :
-		    1000.0 * (1 - r) * i;
+		c->good[i] = 1000.0 * (1 - r) * i;
 	}
 }
 
@@ -3029,6 +3068,52 @@ slo_run(const struct config *cfg, int slo, const char *rules,
 }
 
 /*
+ * api_availability: three hours in which every answer is a 404 fire
+ * nothing (a 4xx is the client's error), and the error ratio is 0, not
+ * absent, although no 5xx series exists.
+ */
+static void
+check_slo_4xx(const struct config *cfg, const char *rules,
+    struct slo_case *c)
+{
+	struct expect	 e[2];
+	struct proc	 p;
+	FILE		*fp;
+	char		 path[PATH_MAX];
+	int		 b;
+
+	slo_case_steady(c, 0, 3 * 3600 / c->step);
+	c->share4xx = 1;
+	cr_assert_eq(slo_first(c, 0) + slo_first(c, 1), 0);
+
+	memset(e, 0, sizeof(e));
+	for (b = 0; b < 2; b++) {
+		e[b].alert = alert_names[N_ALERTS + SLO_AVAILABILITY];
+		e[b].severity = slo_burns[b].severity;
+	}
+	tpath(path, sizeof(path), "api_availability-4xx.test.yml");
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp, "%s", path);
+	t_header(fp, rules, c->step);
+	slo_input(fp, c, cfg, NULL, NULL);
+	slo_checks(fp, c, e);
+	fprintf(fp, "    promql_expr_test:\n"
+	    "      - expr: 'saga_tracker:slo_errors:ratio_rate1h'\n"
+	    "        eval_time: %us\n"
+	    "        exp_samples:\n"
+	    "          - labels: 'saga_tracker:slo_errors:ratio_rate1h{"
+	    "job=\"%s\", namespace=\"%s\", slo=\"api_availability\"}'\n"
+	    "            value: 0\n", c->n * c->step, cfg->monitoring.job,
+	    cfg->monitoring.service_namespace);
+	cr_assert_eq(fclose(fp), 0);
+
+	cr_assert_eq(promtool_test(path, &p), 0, "api_availability 4xx:\n"
+	    "%s%s", p.out, p.err);
+	proc_free(&p);
+	c->share4xx = 0.5;
+}
+
+/*
  * Per SLO: an outage after an hour of good service fires the critical
  * alert (for the shipped objectives within 15 minutes) and later the
  * warning; an error ratio equal to the budget never fires anything;
@@ -3055,9 +3140,9 @@ check_slo_tests(const char *config, const char *name, int shipped)
 		    slo == 1 ? cfg.slo.api_latency.objective :
 		    cfg.slo.event_freshness.objective)) / 100;
 		memset(c, 0, sizeof(*c));
-		c->sampled = slo == 0;
-		c->step = c->sampled ? 15 : 60;
+		c->step = 60;
 		c->budget = budget;
+		c->share4xx = 0.5;
 
 		t0 = 3600 / c->step;
 		slo_case_outage(c, t0, t0 + 5400 / c->step);
@@ -3074,7 +3159,9 @@ check_slo_tests(const char *config, const char *name, int shipped)
 		cr_assert_eq(slo_first(c, 0) + slo_first(c, 1), 0);
 		(void)slo_run(&cfg, slo, rules, c, "neutral");
 
-		if (c->sampled || 15 * budget >= 1)
+		if (slo == SLO_AVAILABILITY)
+			check_slo_4xx(&cfg, rules, c);
+		if (15 * budget >= 1)
 			continue;
 		slo_case_steady(c, 13 * budget, 3600 / c->step);
 		cr_assert_eq(slo_first(c, 0), 0);
@@ -3460,6 +3547,67 @@ Test(monitoring, alertmanager_inhibits_as_designed, .fini = am_teardown)
 /* monitoring.cluster_label						*/
 
 /*
+ * With label (the cluster label), $cluster comes first among the
+ * variables and every Prometheus query selects label="$cluster" as
+ * often as job="$job"; without, no $cluster anywhere.  The queries
+ * pass promtool either way.
+ */
+static void
+check_dashboard_cluster(const char *name, const char *label)
+{
+	struct ydoc	 y;
+	json_t		*root, *all, *p, *t, *vars;
+	char		 path[PATH_MAX], want[256], *exprs[64];
+	const char	*expr;
+	size_t		 i, j, n;
+
+	tpath(path, sizeof(path), "%s/deploy/" DASHBOARD, name);
+	root = load_dashboard(path, &y);
+	vars = json_object_get(json_object_get(root, "templating"), "list");
+	if (label != NULL) {
+		p = json_array_get(vars, 1);
+		cr_assert_str_eq(json_string_value(json_object_get(p, "name")),
+		    "cluster");
+		(void)snprintf(want, sizeof(want),
+		    "label_values(saga_tracker_build_info, %s)", label);
+		cr_assert_str_eq(json_string_value(json_object_get(
+		    json_object_get(p, "query"), "query")), want);
+		(void)snprintf(want, sizeof(want), "%s=\"$cluster\"", label);
+		cr_assert_str_eq(json_string_value(json_object_get(
+		    json_array_get(vars, 2), "name")), "job");
+	}
+	json_array_foreach(vars, i, p) {
+		cr_assert(label != NULL || strcmp(json_string_value(
+		    json_object_get(p, "name")), "cluster") != 0);
+	}
+
+	all = json_array();
+	collect_panels(json_object_get(root, "panels"), all);
+	n = 0;
+	json_array_foreach(all, i, p) {
+		json_array_foreach(json_object_get(p, "targets"), j, t) {
+			if ((expr = json_string_value(json_object_get(t,
+			    "expr"))) == NULL)
+				continue;
+			if (label != NULL)
+				cr_assert_eq(count_of(expr, want),
+				    count_of(expr, "job=\"$job\""), "%s",
+				    expr);
+			else
+				cr_assert_null(strstr(expr, "$cluster"), "%s",
+				    expr);
+			cr_assert_lt(n, 64);
+			exprs[n++] = (char *)expr;
+		}
+	}
+	cr_assert_gt(n, 30);
+	cr_assert_eq(promtool_check_exprs(exprs, n, 1), 0);
+	json_decref(all);
+	json_decref(root);
+	ydoc_free(&y);
+}
+
+/*
  * Two clusters, each with 0.6 times the failure threshold: apart they
  * are under it, summed over them they would be over it.  One cluster at
  * 1.2 times fires, naming its cluster.  The rules and the routing group
@@ -3555,4 +3703,76 @@ Test(monitoring, cluster_label_keeps_clusters_apart)
 	cr_assert(yhas(&y, ypath(&y, y.root, "inhibit_rules.1.equal"),
 	    "cluster"));
 	ydoc_free(&y);
+
+	check_dashboard_cluster("gen", "cluster");
+}
+
+/*
+ * Without monitoring.cluster_label (the default) nothing groups by a
+ * cluster: every aggregation is by (namespace, job), the two clusters
+ * of the test above are one deployment (0.6 + 0.6 times the threshold
+ * fires, without a cluster label), and the dashboard has no $cluster.
+ */
+Test(monitoring, cluster_label_off_by_default)
+{
+	struct config	 cfg;
+	struct ydoc	 y;
+	struct proc	 p;
+	struct expect	 e;
+	FILE		*fp;
+	char		 rules_path[PATH_MAX], test[PATH_MAX], *text;
+	const char	*at;
+	unsigned int	 w, n, f;
+	double		 t;
+
+	load_config(&cfg, CONF);
+	cr_assert_str_eq(cfg.monitoring.cluster_label, "");
+	generate(CONF, "gen");
+	tpath(rules_path, sizeof(rules_path), "gen/deploy/" RULES);
+	text = slurp(rules_path, NULL);
+	cr_assert_not_null(text);
+	cr_assert_null(strstr(text, "cluster"));
+	for (at = text; (at = strstr(at, " by (")) != NULL; at++)
+		cr_assert(strncmp(at, " by (namespace, job", 19) == 0 ||
+		    strncmp(at, " by (le", 7) == 0, "%.60s", at);
+	cr_assert_gt(count_of(text, " by (namespace, job)"), 20);
+	free(text);
+
+	w = cfg.alerts.failure_spike.window_sec;
+	f = cfg.alerts.failure_spike.for_sec;
+	t = cfg.alerts.failure_spike.threshold;
+	n = (2 * w + f) / 60 + 2;
+	tpath(test, sizeof(test), "nocluster.test.yml");
+	fp = fopen(test, "w");
+	cr_assert_not_null(fp);
+	t_header(fp, rules_path, 60);
+	fprintf(fp, "  - interval: 1m\n    input_series:\n"
+	    "      - series: 'saga_failed_total{cluster=\"east\", "
+	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\"}'\n"
+	    "        values: '0+%.17gx%u'\n"
+	    "      - series: 'saga_failed_total{cluster=\"west\", "
+	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\"}'\n"
+	    "        values: '0+%.17gx%u'\n"
+	    "    alert_rule_test:\n",
+	    cfg.monitoring.job, cfg.monitoring.service_namespace,
+	    0.6 * t * 60 / w, n, cfg.monitoring.job,
+	    cfg.monitoring.service_namespace, 0.6 * t * 60 / w, n);
+	memset(&e, 0, sizeof(e));
+	e.alert = "SagaFailureSpike";
+	e.severity = config_severity_name(cfg.alerts.failure_spike.severity);
+	e.job = cfg.monitoring.job;
+	e.ns = cfg.monitoring.service_namespace;
+	e.value = 1.2 * t;
+	rule_text(rules_path, e.alert, NULL, &e);
+	t_fire(fp, (n - 1) * 60, &e);
+	cr_assert_eq(fclose(fp), 0);
+	cr_assert_eq(promtool_test(test, &p), 0, "%s%s", p.out, p.err);
+	proc_free(&p);
+
+	tpath(test, sizeof(test), "gen/deploy/" ALERTMANAGER);
+	ydoc_load(&y, test);
+	cr_assert(!yhas(&y, ypath(&y, y.root, "route.group_by"), "cluster"));
+	ydoc_free(&y);
+
+	check_dashboard_cluster("gen", NULL);
 }

@@ -6,14 +6,17 @@
  * Variables: $datasource (Prometheus), $job and $namespace (label values
  * of saga_tracker_build_info, defaulting to monitoring.job and
  * monitoring.service_namespace: one dashboard for every environment),
- * and $postgres, the PostgreSQL datasource of the failed-sagas table.
+ * $cluster before them when monitoring.cluster_label is set (values of
+ * that label), and $postgres, the PostgreSQL datasource of the
+ * failed-sagas table.
  * That table reads saga_instance directly, through the read-only role
  * of deploy/postgres/grafana-readonly.sql (column grants only): Grafana
  * ships the PostgreSQL datasource, and the API's cursor-paged JSON would
  * need a plugin and could not filter on failedAt.
  *
  * Rules every query keeps:
- *  - every Prometheus query selects job="$job", namespace="$namespace";
+ *  - every Prometheus query selects job="$job", namespace="$namespace"
+ *    (and <cluster_label>="$cluster" when set);
  *  - quantiles and rates use $__rate_interval (sparse series, such as
  *    compensation durations, get a panel minimum interval instead of
  *    a fixed window);
@@ -72,6 +75,7 @@ static void	 db_row(struct dash *);
 static void	 health_row(struct dash *);
 static void	 slo_row(struct dash *);
 static json_t	*templating(const struct config *);
+static void	 selector(const struct config *, char *, size_t);
 static json_t	*query_var(const char *, const char *, const char *,
 		    const char *);
 static void	 render_role(const struct config *, struct mon_output *,
@@ -449,10 +453,11 @@ api_row(struct dash *d)
 	    "[$__rate_interval])))", d->job);
 	unit(p, "s");
 
-	p = panel(d, "timeseries", "API Request Rate", "HTTP requests per "
-	    "second by route template and method.", 12, 29, 12, 8);
-	targetf(p, "{{method}} {{endpoint}}", 0, "sum by (endpoint, method) "
-	    "(rate(saga_tracker_api_latency_seconds_count{%s}"
+	p = panel(d, "timeseries", "API Request Rate", "HTTP answers per "
+	    "second by route template, method and status code.", 12, 29, 12,
+	    8);
+	targetf(p, "{{code}} {{method}} {{endpoint}}", 0, "sum by (endpoint, "
+	    "method, code) (rate(saga_tracker_api_latency_seconds_count{%s}"
 	    "[$__rate_interval]))", d->job);
 	unit(p, "reqps");
 }
@@ -545,10 +550,11 @@ slo_row(struct dash *d)
 		budget = (100 - slos[i].objective) / 100;
 		mon_textf(title, sizeof(title), "SLO %s: error ratio",
 		    slos[i].title);
-		p = panel(d, "timeseries", title, "Share of bad events over "
-		    "5m, 1h and 6h (saga_tracker:slo_errors recording rules); "
-		    "the dashed line is the fast burn (14.4x the budget) "
-		    "threshold.", 0, y, 16, 8);
+		mon_textf(e, sizeof(e), "Share of bad events over 5m, 1h and "
+		    "6h (saga_tracker:slo_errors recording rules); good: %s. "
+		    "The dashed line is the fast burn (14.4x the budget) "
+		    "threshold.", slos[i].good);
+		p = panel(d, "timeseries", title, e, 0, y, 16, 8);
 		targetf(p, "5m", 0, MON_SLO_RECORD "5m{%s, slo=\"%s\"}",
 		    d->job, slos[i].key);
 		targetf(p, "1h", 0, MON_SLO_RECORD "1h{%s, slo=\"%s\"}",
@@ -591,18 +597,31 @@ query_var(const char *name, const char *label, const char *query,
 static json_t *
 templating(const struct config *cfg)
 {
+	const char	*c = cfg->monitoring.cluster_label;
 	json_t		*list;
+	char		 q[MON_TEXT_MAX];
 
 	list = json_array();
 	json_array_append_new(list, jpack("{s:s, s:s, s:s, s:s, s:{}, s:i, "
 	    "s:[], s:i, s:s}", "name", "datasource", "label", "Prometheus",
 	    "type", "datasource", "query", "prometheus", "current", "hide", 0,
 	    "options", "refresh", 1, "regex", ""));
-	json_array_append_new(list, query_var("job", "Job",
-	    "label_values(saga_tracker_build_info, job)",
+	if (*c != '\0') {
+		mon_textf(q, sizeof(q), "label_values(saga_tracker_build_info, "
+		    "%s)", c);
+		json_array_append_new(list, query_var("cluster", "Cluster", q,
+		    ""));
+		mon_textf(q, sizeof(q), "label_values(saga_tracker_build_info{"
+		    "%s=\"$cluster\"}, job)", c);
+	} else
+		mon_textf(q, sizeof(q), "label_values(saga_tracker_build_info, "
+		    "job)");
+	json_array_append_new(list, query_var("job", "Job", q,
 	    cfg->monitoring.job));
-	json_array_append_new(list, query_var("namespace", "Namespace",
-	    "label_values(saga_tracker_build_info{job=\"$job\"}, namespace)",
+	mon_textf(q, sizeof(q), "label_values(saga_tracker_build_info{%s%s"
+	    "job=\"$job\"}, namespace)", c,
+	    *c != '\0' ? "=\"$cluster\", " : "");
+	json_array_append_new(list, query_var("namespace", "Namespace", q,
 	    cfg->monitoring.service_namespace));
 	json_array_append_new(list, jpack("{s:s, s:s, s:s, s:s, s:{}, s:i, "
 	    "s:[], s:i, s:s}", "name", "postgres", "label", "PostgreSQL",
@@ -610,6 +629,19 @@ templating(const struct config *cfg)
 	    "options", "refresh", 1, "regex", ""));
 
 	return (jpack("{s:o}", "list", list));
+}
+
+/* The matchers of every Prometheus query: the chosen deployment. */
+static void
+selector(const struct config *cfg, char *buf, size_t len)
+{
+	const char	*c = cfg->monitoring.cluster_label;
+
+	if (*c != '\0')
+		mon_textf(buf, len, "%s=\"$cluster\", job=\"$job\", "
+		    "namespace=\"$namespace\"", c);
+	else
+		mon_textf(buf, len, "job=\"$job\", namespace=\"$namespace\"");
 }
 
 static json_t *
@@ -621,8 +653,7 @@ dashboard(const struct config *cfg)
 	d.cfg = cfg;
 	d.panels = json_array();
 	d.next_id = 1;
-	mon_textf(d.job, sizeof(d.job), "job=\"$job\", "
-	    "namespace=\"$namespace\"");
+	selector(cfg, d.job, sizeof(d.job));
 
 	stats_row(&d);
 	distribution_row(&d);

@@ -51,19 +51,21 @@
  * exceed 6 times (5% in six hours), as the SRE workbook's multiwindow,
  * multi-burn-rate alerts.  The SLIs:
  *
- *	api_availability	the share of failed scrapes of the service
- *				(up): the HTTP API's histogram has no status
- *				code, so a failed answer is not countable;
- *				a scrape is an HTTP request to the same
- *				server
+ *	api_availability	the share of 5xx answers among the API
+ *				requests (saga_tracker_api_latency_seconds_count
+ *				by its code label; the /actuator/ routes and
+ *				requests refused before routing are not API
+ *				requests); a 4xx is the client's error, not
+ *				the service's
  *	api_latency		1 - share of API requests within threshold
  *				(saga_tracker_api_latency_seconds_bucket)
  *	event_freshness		1 - share of events applied within
  *				threshold of their Kafka timestamp
  *				(saga_tracker_event_delay_seconds_bucket)
  *
- * A latency ratio divides by "(total > 0)": an idle window has no
- * ratio, so neither alert can fire on it.
+ * Every ratio divides by "(total > 0)": an idle window has no ratio,
+ * so neither alert can fire on it.  A window with requests and no 5xx
+ * series at all has a ratio of 0 ("or 0 * total"), not none.
  */
 
 #include <stdio.h>
@@ -111,6 +113,7 @@ static void	build_burn(const struct config *, struct mon_slo *,
 		    enum mon_burn_id);
 static void	slo_ratio(char *, size_t, const char *, const char *,
 		    double);
+static void	slo_availability(char *, size_t, const char *);
 static void	render_groups(struct mbuf *, const struct mon_alert *,
 		    const struct mon_slo *);
 static void	render_rule(struct mbuf *, const struct mon_alert *,
@@ -279,9 +282,10 @@ build_database_down(const struct config *cfg, struct mon_alert *a)
 	    "its database (job %s)", cfg->monitoring.job);
 	mon_textf(a->description, sizeof(a->description), "The last database "
 	    "check of every replica of job %s in namespace "
-	    "{{ $labels.namespace }} failed (saga_tracker_db_up = {{ $value }}) for at least %s. "
-	    "No event is applied, readiness is DOWN, the API answers errors "
-	    "and the saga gauges are frozen at their last value.",
+	    "{{ $labels.namespace }} failed (saga_tracker_db_up = "
+	    "{{ $value }}) for at least %s. No event is applied, readiness "
+	    "is DOWN, the API answers errors and the saga gauges are frozen "
+	    "at their last value.",
 	    cfg->monitoring.job, a->for_text);
 }
 
@@ -414,10 +418,8 @@ build_slo(const struct config *cfg, struct mon_slo *s, enum mon_slo_id id)
 		s->key = "api_availability";
 		s->title = "API availability";
 		s->alert = "SagaTrackerApiAvailabilityBudgetBurn";
-		s->good = "scrapes of the service that succeed";
-		mon_textf(s->errors, sizeof(s->errors), "1 - avg " BY " ("
-		    "avg_over_time(up{job=\"%s\", namespace=\"%s\"}[%%s]))",
-		    job, cfg->monitoring.service_namespace);
+		s->good = "API requests answered without a 5xx status";
+		slo_availability(s->errors, sizeof(s->errors), job);
 		break;
 	case SLO_API_LATENCY:
 		c = &cfg->slo.api_latency;
@@ -461,6 +463,22 @@ slo_ratio(char *buf, size_t len, const char *hist, const char *job,
 	mon_textf(buf, len, "1 - (sum " BY " (rate(%s_bucket{job=\"%s\", "
 	    "le=\"%s\"}[%%s])) / (sum " BY " (rate(%s_count{job=\"%s\"}"
 	    "[%%s])) > 0))", hist, job, le, hist, job);
+}
+
+/*
+ * 5xx answers / all answers of the API requests, "%s" left for the
+ * window; with requests but no 5xx series, 0.
+ */
+static void
+slo_availability(char *buf, size_t len, const char *job)
+{
+	char		all[MON_EXPR_MAX];
+
+	mon_textf(all, sizeof(all), "sum " BY " (rate(" MON_API_COUNT
+	    "{job=\"%s\", " MON_API_REQUESTS "}[%%s]))", job);
+	mon_textf(buf, len, "(sum " BY " (rate(" MON_API_COUNT "{job=\"%s\", "
+	    MON_API_REQUESTS ", code=~\"5..\"}[%%s])) or 0 * %s) / (%s > 0)",
+	    job, all, all);
 }
 
 static void
@@ -519,7 +537,8 @@ render_groups(struct mbuf *b, const struct mon_alert *alerts,
 	for (i = 0; i < SLO_COUNT; i++) {
 		for (w = 0; w < MON_SLO_WINDOWS; w++) {
 			mon_textf(expr, sizeof(expr), slos[i].errors,
-			    mon_slo_windows[w], mon_slo_windows[w]);
+			    mon_slo_windows[w], mon_slo_windows[w],
+			    mon_slo_windows[w]);
 			mbuf_printf(b, "      - record: %s%s\n"
 			    "        expr: ", MON_SLO_RECORD,
 			    mon_slo_windows[w]);

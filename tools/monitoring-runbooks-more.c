@@ -317,13 +317,23 @@ slo_diagnosis(struct mbuf *b, const struct rb *rb, enum mon_slo_id id)
 {
 	switch (id) {
 	case SLO_API_AVAILABILITY:
-		mbuf_printf(b, "2. Which targets fail their scrapes?\n\n"
+		mbuf_printf(b, "2. Which routes answer 5xx, with which code, "
+		    "on which replica?\n\n"
 		    "   ```promql\n"
-		    "   avg by (instance) (avg_over_time(up{job=\"%s\"}"
-		    "[1h]))\n"
+		    "   sum by (instance, endpoint, method, code) (rate("
+		    MON_API_COUNT "{job=\"%s\", code=~\"5..\"}[5m]))\n"
 		    "   ```\n\n"
-		    "   Targets down: follow the SagaTrackerDown runbook.\n\n",
-		    rb->job);
+		    "   `503` on every route: the database is unreachable "
+		    "(follow\n"
+		    "   SagaTrackerDatabaseDown). `500`: a statement fails; "
+		    "the log names it:\n\n"
+		    "   ```sh\n"
+		    "   kubectl -n %s logs deploy/%s --since=1h | grep "
+		    "'database:'\n"
+		    "   ```\n\n"
+		    "   No answers at all is not counted here: "
+		    "SagaTrackerDown covers a service that\n"
+		    "   cannot be reached.\n\n", rb->job, rb->ns, MON_APP);
 		break;
 	case SLO_API_LATENCY:
 		mbuf_printf(b, "2. Which routes are slow, and is it the "

@@ -42,6 +42,14 @@
 #define MON_NO_TARGET		"no target scraped"
 #define MON_DASH_UID		"saga-tracker"
 
+/*
+ * The API requests of slo.api_availability: every answer but those of
+ * the /actuator/ routes (probes and scrapes) and of requests refused
+ * before routing (malformed HTTP).
+ */
+#define MON_API_REQUESTS	"endpoint!~\"/actuator/.*|refused\""
+#define MON_API_COUNT		"saga_tracker_api_latency_seconds_count"
+
 enum mon_alert_id {
 	ALERT_FAILURE_SPIKE = 0,
 	ALERT_COMPENSATION_TIMEOUT,
@@ -106,7 +114,7 @@ struct mon_slo {
 	const char	*good;		/* what a good event is, in words */
 	double		 objective;	/* percent */
 	char		 budget[MON_NUM_MAX];	/* 1 - objective, as text */
-	char		 errors[MON_EXPR_MAX];	/* "%s" stands for the window */
+	char		 errors[MON_EXPR_MAX];	/* each "%s" (<= 3): window */
 	struct mon_alert burn[BURN_COUNT];
 };
 

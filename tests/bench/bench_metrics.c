@@ -177,7 +177,7 @@ static double
 work_observe(uint64_t ops)
 {
 	struct metrics_series	s;
-	const char		*v[2] = { "/api/v1/sagas", "GET" };
+	const char		*v[3] = { "/api/v1/sagas", "GET", "200" };
 	uint64_t		i;
 	int64_t			start;
 	size_t			n;

@@ -246,7 +246,8 @@ Test(actuator, live_scrape_passes_promtool)
 	cr_assert_not_null(strstr(r.body, "saga_tracker_build_info{version="));
 	/* The harness polled liveness before any test ran. */
 	cr_assert_not_null(strstr(r.body, "saga_tracker_api_latency_seconds"
-	    "_count{endpoint=\"/actuator/health/liveness\",method=\"GET\"}"),
+	    "_count{endpoint=\"/actuator/health/liveness\",method=\"GET\","
+	    "code=\"200\"}"),
 	    "liveness calls are not in the latency histogram");
 
 	(void)snprintf(path, sizeof(path), "%s/scrape.prom", env.dir);

@@ -1007,10 +1007,13 @@ Test(api, statements_and_latency_are_measured)
 	cr_assert_null(strstr(r.body, "{query=\"get_saga_events\"}"),
 	    "a saga and its events are read by one statement");
 	cr_assert_not_null(strstr(r.body, "saga_tracker_api_latency_seconds_"
-	    "count{endpoint=\"/api/v1/sagas/{sagaId}\",method=\"GET\"}"),
-	    "no latency of the saga route template");
+	    "count{endpoint=\"/api/v1/sagas/{sagaId}\",method=\"GET\","
+	    "code=\"200\"}"), "no latency of the saga route template");
 	cr_assert_not_null(strstr(r.body, "saga_tracker_api_latency_seconds_"
-	    "count{endpoint=\"/api/v1/sagas\",method=\"GET\"}"));
+	    "count{endpoint=\"/api/v1/sagas/{sagaId}\",method=\"GET\","
+	    "code=\"404\"}"), "an error answer is not counted by its code");
+	cr_assert_not_null(strstr(r.body, "saga_tracker_api_latency_seconds_"
+	    "count{endpoint=\"/api/v1/sagas\",method=\"GET\",code=\"200\"}"));
 	cr_assert_null(strstr(r.body, "endpoint=\"/api/v1/sagas/met-1\""),
 	    "a raw path became a label");
 	harness_reply_free(&r);
@@ -1020,9 +1023,14 @@ Test(api, database_outage_is_a_503_problem_then_recovers)
 {
 	struct harness_env	 env;
 	json_t			*doc;
+	const char		*series;
+	double			 before, after;
 	int			 i;
 
 	harness_env(&env);
+	series = "saga_tracker_api_latency_seconds_count{endpoint="
+	    "\"/api/v1/sagas/{sagaId}\",method=\"GET\",code=\"503\"}";
+	before = harness_metric(&env, series);
 	cr_assert_eq(harness_pg_stop(&env), 0, "pg_ctl stop failed");
 
 	/* Several calls: every worker and pooled connection notices. */
@@ -1030,6 +1038,10 @@ Test(api, database_outage_is_a_503_problem_then_recovers)
 		expect_problem("GET", "/api/v1/sagas?limit=1", 503, NULL);
 		expect_problem("GET", "/api/v1/sagas/any-id", 503, NULL);
 	}
+	/* The availability SLO counts them by their code. */
+	after = harness_metric(&env, series);
+	cr_assert_eq(after - before, 6.0, "before %g, after %g", before,
+	    after);
 
 	cr_assert_eq(harness_pg_start_again(&env), 0, "pg_ctl start failed");
 	for (i = 0; i < 8; i++) {

@@ -278,7 +278,7 @@ Test(intake, refusals_are_counted_under_endpoint_refused)
 
 	harness_env(&env);
 	series = "saga_tracker_api_latency_seconds_count"
-	    "{endpoint=\"refused\",method=\"PATCH\"}";
+	    "{endpoint=\"refused\",method=\"PATCH\",code=\"411\"}";
 	before = harness_metric(&env, series);
 	for (i = 0; i < 3; i++)
 		expect_refusal("PATCH " PATCH_PATH " HTTP/1.1\r\n"
