@@ -2916,6 +2916,35 @@ slo_input_answers(FILE *fp, const struct slo_case *c,
 	free(v);
 }
 
+/*
+ * api_latency: scrapes and probes (/actuator/), all slower than the
+ * threshold, far more of them than API requests: not API requests, so
+ * the model (which leaves them out) must still match promtool.
+ */
+static void
+slo_input_slow_scrapes(FILE *fp, const struct slo_case *c,
+    const struct config *cfg, const char *hist, const char *le)
+{
+	const char	*job = cfg->monitoring.job;
+	const char	*ns = cfg->monitoring.service_namespace;
+	double		*v;
+	unsigned int	 i;
+
+	v = calloc(c->n + 1, sizeof(*v));
+	cr_assert_not_null(v);
+	fprintf(fp, "      - series: '%s_bucket{job=\"%s\", namespace=\"%s\", "
+	    "instance=\"a:8080\", endpoint=\"/actuator/prometheus\", "
+	    "le=\"%s\"}'", hist, job, ns, le);
+	slo_values(fp, c, v);
+	for (i = 0; i <= c->n; i++)
+		v[i] = 100.0 * i;
+	fprintf(fp, "      - series: '%s_count{job=\"%s\", namespace=\"%s\", "
+	    "instance=\"a:8080\", endpoint=\"/actuator/prometheus\"}'",
+	    hist, job, ns);
+	slo_values(fp, c, v);
+	free(v);
+}
+
 static void
 slo_input(FILE *fp, const struct slo_case *c, const struct config *cfg,
     const char *hist, const char *le)
@@ -2934,6 +2963,8 @@ slo_input(FILE *fp, const struct slo_case *c, const struct config *cfg,
 	fprintf(fp, "      - series: '%s_count{job=\"%s\", namespace=\"%s\", "
 	    "instance=\"a:8080\"}'", hist, job, ns);
 	slo_values(fp, c, c->total);
+	if (strcmp(hist, "saga_tracker_api_latency_seconds") == 0)
+		slo_input_slow_scrapes(fp, c, cfg, hist, le);
 }
 
 /* What the model says fires at step i, as promtool must find it. */

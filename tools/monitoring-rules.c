@@ -58,7 +58,8 @@
  *				requests); a 4xx is the client's error, not
  *				the service's
  *	api_latency		1 - share of API requests within threshold
- *				(saga_tracker_api_latency_seconds_bucket)
+ *				(saga_tracker_api_latency_seconds_bucket; the
+ *				same API requests as api_availability)
  *	event_freshness		1 - share of events applied within
  *				threshold of their Kafka timestamp
  *				(saga_tracker_event_delay_seconds_bucket)
@@ -112,7 +113,7 @@ static void	build_slo(const struct config *, struct mon_slo *,
 static void	build_burn(const struct config *, struct mon_slo *,
 		    enum mon_burn_id);
 static void	slo_ratio(char *, size_t, const char *, const char *,
-		    double);
+		    const char *, double);
 static void	slo_availability(char *, size_t, const char *);
 static void	render_groups(struct mbuf *, const struct mon_alert *,
 		    const struct mon_slo *);
@@ -428,7 +429,8 @@ build_slo(const struct config *cfg, struct mon_slo *s, enum mon_slo_id id)
 		s->alert = "SagaTrackerApiLatencyBudgetBurn";
 		s->good = "API requests answered within the threshold";
 		slo_ratio(s->errors, sizeof(s->errors),
-		    "saga_tracker_api_latency_seconds", job, c->threshold_sec);
+		    "saga_tracker_api_latency_seconds", job,
+		    ", " MON_API_REQUESTS, c->threshold_sec);
 		break;
 	default:
 		c = &cfg->slo.event_freshness;
@@ -438,7 +440,8 @@ build_slo(const struct config *cfg, struct mon_slo *s, enum mon_slo_id id)
 		s->good = "events applied within the threshold of their "
 		    "Kafka timestamp";
 		slo_ratio(s->errors, sizeof(s->errors),
-		    "saga_tracker_event_delay_seconds", job, c->threshold_sec);
+		    "saga_tracker_event_delay_seconds", job, "",
+		    c->threshold_sec);
 		break;
 	}
 
@@ -452,17 +455,20 @@ build_slo(const struct config *cfg, struct mon_slo *s, enum mon_slo_id id)
 	}
 }
 
-/* 1 - good/total of a histogram, "%s" left for the window. */
+/*
+ * 1 - good/total of a histogram, "%s" left for the window; sel is more
+ * label matchers (", name=value"), or "".
+ */
 static void
 slo_ratio(char *buf, size_t len, const char *hist, const char *job,
-    double threshold)
+    const char *sel, double threshold)
 {
 	char		le[MON_NUM_MAX];
 
 	mon_number(threshold, le, sizeof(le));
-	mon_textf(buf, len, "1 - (sum " BY " (rate(%s_bucket{job=\"%s\", "
-	    "le=\"%s\"}[%%s])) / (sum " BY " (rate(%s_count{job=\"%s\"}"
-	    "[%%s])) > 0))", hist, job, le, hist, job);
+	mon_textf(buf, len, "1 - (sum " BY " (rate(%s_bucket{job=\"%s\"%s, "
+	    "le=\"%s\"}[%%s])) / (sum " BY " (rate(%s_count{job=\"%s\"%s}"
+	    "[%%s])) > 0))", hist, job, sel, le, hist, job, sel);
 }
 
 /*
