@@ -20,6 +20,8 @@ static size_t	intake_rewrite(struct connection *,
 static void	intake_refuse(struct connection *,
 		    const struct reqhead_verdict *);
 static int	intake_discard(struct netbuf *);
+static int	intake_continue(struct connection *,
+		    const struct reqhead_verdict *, size_t);
 
 void
 intake_connect(struct connection *c)
@@ -62,6 +64,8 @@ intake_read(struct connection *c, size_t *bytes)
 	if (!reqhead_judge((const char *)c->rnb->buf, len, &lim, &v))
 		return (KORE_RESULT_OK);
 	if (v.status == 0) {
+		if (!intake_continue(c, &v, len))
+			return (KORE_RESULT_ERROR);
 		if ((n = intake_rewrite(c, &v, len)) != 0) {
 			if (n != len) {
 				c->rnb->s_off = n;
@@ -111,6 +115,28 @@ intake_rewrite(struct connection *c, const struct reqhead_verdict *v,
 	}
 
 	return (len);
+}
+
+/*
+ * RFC 9110 10.1.1: a client that sent Expect: 100-continue may wait for
+ * a 100 Continue before it sends the body, and kore 4.1 never sends one
+ * (the client would wait for its own timeout, curl's 1 s, or forever).
+ * Sent here once the head is judged fine and none of the body is in, so
+ * a refused head (a 413 among them) is answered without the body.
+ * Returns KORE_RESULT_ERROR when it cannot be sent.
+ */
+static int
+intake_continue(struct connection *c, const struct reqhead_verdict *v,
+    size_t len)
+{
+	static const char	line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	if (!v->continue_100 || len > v->head_length)
+		return (KORE_RESULT_OK);
+
+	net_send_queue(c, line, sizeof(line) - 1);
+
+	return (net_send_flush(c));
 }
 
 /* Answer the problem, close once it is sent, drop what else comes. */

@@ -14,6 +14,8 @@
  * (kore answered its bare 404 to it), and but for the bytes after the
  * first request of a read (pipelining, which kore 4.1 cannot serve):
  * those are dropped and the first request gets a Connection: close.
+ * A head with Expect: 100-continue whose body has not come yet is
+ * answered 100 Continue first (kore 4.1 sends none).
  * Refusals are observed in saga_tracker_api_latency_seconds under
  * endpoint INTAKE_ENDPOINT.
  */
