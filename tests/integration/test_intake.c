@@ -12,9 +12,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <errno.h>
 #include <poll.h>
 
 #include <stdio.h>
@@ -29,6 +31,15 @@
 
 #define PATCH_PATH	"/internal/v1/sagas/i-1/status"
 
+/*
+ * More idle connections than both workers may hold (conf: workers 2 x
+ * worker_max_connections 1024): kore 4.1 let them lock every new client
+ * out until its header timeout ended them.  Intake keeps a 16th free:
+ * at most IDLE_KEPT of them stay open.
+ */
+#define IDLE_CONNS	2400
+#define IDLE_KEPT	(2 * (1024 - 1024 / 16))
+
 static struct harness_env	runner_env;
 
 static void	expect_problem(const struct harness_reply *, int,
@@ -39,6 +50,7 @@ static void	expect_refusal_len(const char *, size_t, int, const char *,
 static int	connect_service(void);
 static size_t	read_answer(int, char *, size_t);
 static void	expect_one_answer_then_close(const char *, int);
+static int	poll_until(int, int64_t);
 
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
@@ -495,4 +507,95 @@ Test(intake, expect_100_continue_is_answered_before_the_body)
 	expect_refusal("PATCH " PATCH_PATH " HTTP/1.1\r\nHost: x\r\n"
 	    "Expect: 100-continue\r\nContent-Length: 9000\r\n\r\n", 413,
 	    "at most 8192", PATCH_PATH);
+}
+
+/* Wait until fd is readable or deadline (harness_now_ms) passes. */
+static int
+poll_until(int fd, int64_t deadline)
+{
+	struct pollfd	pfd;
+	int64_t		left;
+	int		n;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	do {
+		left = deadline - harness_now_ms();
+		n = poll(&pfd, 1, left > 0 ? (int)left : 0);
+	} while (n == -1 && errno == EINTR);
+
+	return (n > 0);
+}
+
+/*
+ * Connections that send nothing do not lock new clients out: with
+ * IDLE_CONNS of them open, a new request is answered within 5 s; those
+ * beyond what the workers keep are closed without an answer, the ones
+ * idle longest first (the newest stays open).
+ */
+Test(intake, idle_connections_do_not_lock_new_clients_out)
+{
+	struct rlimit	 rl;
+	struct pollfd	*idle;
+	const char	*req;
+	char		 buf[16384];
+	size_t		 len;
+	ssize_t		 n;
+	int64_t		 deadline;
+	int		 fd, i, got, closed;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur < IDLE_CONNS + 64) {
+		rl.rlim_cur = rl.rlim_max;
+		cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0, "%s",
+		    strerror(errno));
+	}
+	cr_assert_geq(rl.rlim_cur, IDLE_CONNS + 64, "RLIMIT_NOFILE %llu",
+	    (unsigned long long)rl.rlim_cur);
+
+	cr_assert_not_null(idle = calloc(IDLE_CONNS, sizeof(*idle)));
+	for (i = 0; i < IDLE_CONNS; i++) {
+		idle[i].fd = connect_service();
+		idle[i].events = POLLIN;
+	}
+
+	req = "GET /actuator/health/liveness HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n\r\n";
+	fd = connect_service();
+	cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	deadline = harness_now_ms() + 5000;
+	len = 0;
+	buf[0] = '\0';
+	while (strstr(buf, "\r\n\r\n") == NULL) {
+		cr_assert(poll_until(fd, deadline), "no answer within 5 s "
+		    "behind %d idle connections (%zu bytes)", IDLE_CONNS, len);
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		cr_assert_gt(n, 0, "connection ended after %zu bytes", len);
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+	cr_assert_eq(sscanf(buf, "HTTP/1.1 %d", &got), 1, "%s", buf);
+	cr_assert_eq(got, 200, "%s", buf);
+	close(fd);
+
+	/* Dropped as they were accepted, before the request was. */
+	deadline = harness_now_ms() + 2000;
+	do {
+		cr_assert_geq(poll(idle, IDLE_CONNS, 50), 0);
+		for (i = 0, closed = 0; i < IDLE_CONNS; i++)
+			closed += idle[i].revents != 0;
+	} while (closed < IDLE_CONNS - IDLE_KEPT &&
+	    harness_now_ms() < deadline);
+	cr_assert_geq(closed, IDLE_CONNS - IDLE_KEPT, "%d closed", closed);
+	for (i = 0; i < IDLE_CONNS; i++) {
+		if (idle[i].revents != 0)
+			cr_assert_eq(read(idle[i].fd, buf, sizeof(buf)), 0,
+			    "idle connection %d got an answer", i);
+	}
+	cr_assert_eq(idle[IDLE_CONNS - 1].revents, 0,
+	    "the newest idle connection was closed");
+
+	for (i = 0; i < IDLE_CONNS; i++)
+		close(idle[i].fd);
+	free(idle);
 }
