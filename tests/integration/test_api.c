@@ -694,6 +694,7 @@ Test(list, every_bad_parameter_is_a_400_naming_it)
 		{ "fromDate=2026-11-27T10:00:00", "fromDate" },
 		{ "fromDate=2026-11-27T10:00:00+01:00", "%2B" },
 		{ "toDate=2026-13-01T00:00:00Z", "toDate" },
+		{ "fromDate=0000-01-01", "outside 0001-01-01" },
 		{ "toDate=2026-1-01", "toDate" },
 		{ "toDate=", "toDate" },
 		{ "fromDate=2026-11-28&toDate=2026-11-27", "fromDate" },
