@@ -4,7 +4,11 @@
  * target, another HTTP version, no Host or a bad header line, a head
  * over http_header_max) are answered by intake as problem+json, on the
  * first request of a connection and on a later one, and counted under
- * endpoint "refused".
+ * endpoint "refused"; and what intake adds to kore at the connection
+ * layer (issue 17): two Hosts and Content-Length with Transfer-Encoding
+ * refused, absolute-form targets served, pipelining answered with a
+ * close, HEAD, Expect: 100-continue, and room kept for new clients
+ * behind thousands of idle connections.
  */
 
 #include <criterion/criterion.h>
