@@ -1,6 +1,6 @@
 /*
  * intake: kore's connect callback, which shows every request head to
- * reqhead before kore parses it.
+ * reqhead before kore parses it, and keeps room for new connections.
  *
  * kore 4.1 refuses some requests before any handler runs and answers
  * them with an empty body (400 for no Host or a bad header line or a
@@ -14,6 +14,12 @@
  * (kore answered its bare 404 to it), and but for the bytes after the
  * first request of a read (pipelining, which kore 4.1 cannot serve):
  * those are dropped and the first request gets a Connection: close.
+ * A head with Expect: 100-continue whose body has not come yet is
+ * answered 100 Continue first (kore 4.1 sends none).
+ * Before a new connection is served, a worker near worker_max_connections
+ * drops the connection that has waited longest for a request head, so
+ * connections that send nothing cannot lock new clients out (kore 4.1
+ * stopped accepting until its header timeout ended them).
  * Refusals are observed in saga_tracker_api_latency_seconds under
  * endpoint INTAKE_ENDPOINT.
  */

@@ -48,6 +48,8 @@ struct reqhead_fields {
 	int			lengths;	/* Content-Length lines */
 	int			length_ok;	/* the first is a number */
 	unsigned long long	length;
+	int			expects;	/* Expect: 100-continue lines */
+	int			expects_other;	/* any other Expect */
 };
 
 static size_t	reqhead_end(const char *, size_t);
@@ -72,6 +74,7 @@ static int	reqhead_check_body(const struct reqhead_line *,
 		    const struct reqhead_fields *,
 		    const struct reqhead_limits *, struct reqhead_verdict *);
 static int	reqhead_length(const char *, size_t, unsigned long long *);
+static void	reqhead_expect(const char *, size_t, struct reqhead_fields *);
 static int	reqhead_tchar(char);
 static int	reqhead_refuse(struct reqhead_verdict *, int, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
@@ -116,8 +119,13 @@ reqhead_judge(const char *buf, size_t len, const struct reqhead_limits *lim,
 	    reqhead_check_fields(buf, headlen, lim, &f, v))
 		return (1);
 
-	if (!reqhead_check_body(&rl, &f, lim, v))
-		v->length = skip + headlen + (rl.method->body ? f.length : 0);
+	if (reqhead_check_body(&rl, &f, lim, v))
+		return (1);
+	v->head_length = skip + headlen;
+	v->length = v->head_length + (rl.method->body ? f.length : 0);
+	/* RFC 9110 10.1.1: an HTTP/1.0 client's 100-continue is ignored. */
+	v->continue_100 = f.expects > 0 && rl.method->body && f.length > 0 &&
+	    rl.tok[2][7] == '1';
 	return (1);
 }
 
@@ -358,8 +366,9 @@ reqhead_next_line(const char **p, const char *end, size_t *len)
  * The header lines kore reads (the first header_lines), checked as kore
  * checks them: NAME ":" VALUE with a token for the name and a value
  * that is not empty and has only visible ASCII and spaces, and a Host;
- * and RFC 9112's rules kore lacks: one Host only (3.2), and no
- * Content-Length together with Transfer-Encoding (6.1, smuggling).
+ * and RFC 9112's rules kore lacks: one Host only (3.2), no
+ * Content-Length together with Transfer-Encoding (6.1, smuggling), and
+ * no expectation other than 100-continue (RFC 9110 10.1.1: a 417).
  */
 static int
 reqhead_check_fields(const char *head, size_t len,
@@ -386,6 +395,10 @@ reqhead_check_fields(const char *head, size_t len,
 	if (f->encodings > 0 && f->lengths > 0) {
 		return (reqhead_refuse(v, 400, "Content-Length together with "
 		    "Transfer-Encoding"));
+	}
+	if (f->expects_other) {
+		return (reqhead_refuse(v, 417, "the only expectation met is "
+		    "Expect: 100-continue"));
 	}
 
 	return (0);
@@ -425,6 +438,8 @@ reqhead_field(const char *line, size_t n, size_t lineno,
 		f->hosts++;
 	if (name == 17 && strncasecmp(line, "transfer-encoding", 17) == 0)
 		f->encodings++;
+	if (name == 6 && strncasecmp(line, "expect", 6) == 0)
+		reqhead_expect(line + value, n - value, f);
 	if (!f->host && n >= 4 && strncasecmp(line, "host", 4) == 0) {
 		f->host = 1;
 	} else if (name == 14 && strncasecmp(line, "content-length", 14) == 0) {
@@ -478,6 +493,18 @@ reqhead_length(const char *p, size_t n, unsigned long long *out)
 	}
 
 	return (n > 0);
+}
+
+/* An Expect value: 100-continue (any case, then spaces), or another. */
+static void
+reqhead_expect(const char *p, size_t n, struct reqhead_fields *f)
+{
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n == 12 && strncasecmp(p, "100-continue", 12) == 0)
+		f->expects++;
+	else
+		f->expects_other = 1;
 }
 
 /* RFC 9110 tchar, as kore's token table has it. */

@@ -3,7 +3,9 @@
  * limits kore applies after it, so that a refusal can be answered with
  * a body before kore answers it with none, and refuses by RFC 9112 what
  * kore would serve or route wrongly (two Hosts, Content-Length with
- * Transfer-Encoding, a target that is not origin- or absolute-form).
+ * Transfer-Encoding, a target that is not origin- or absolute-form, an
+ * expectation other than 100-continue), and says when a client waits
+ * for a 100 Continue before it sends the body, which kore never sends.
  * Rewrites an absolute-form target to the origin-form kore routes, and
  * adds the Connection: close that ends pipelining kore cannot serve.
  * No kore dependency: the limits come in as arguments.
@@ -28,6 +30,10 @@ struct reqhead_verdict {
 	char		detail[160];
 	size_t		length;		/* status 0: bytes of the request,
 					   its head and its body */
+	size_t		head_length;	/* status 0: bytes of its head */
+	int		continue_100;	/* status 0: an HTTP/1.1 request
+					   with a body and Expect:
+					   100-continue */
 };
 
 /*

@@ -44,15 +44,18 @@ respond_observe(struct http_request *req, int status)
 int
 respond_method(struct http_request *req, int method)
 {
+	const char	*allow;
+
 	/* RFC 9110 9.1: HEAD too; kore sends no body for a HEAD. */
 	if (req->method == method ||
 	    (method == HTTP_METHOD_GET && req->method == HTTP_METHOD_HEAD))
 		return (1);
 
-	http_response_header(req, "allow", http_method_text(method));
+	allow = method == HTTP_METHOD_GET ? "GET, HEAD" :
+	    http_method_text(method);
+	http_response_header(req, "allow", allow);
 	respond_problem(req, 405, "method %s is not allowed on %s; use %s",
-	    http_method_text(req->method), req->path,
-	    http_method_text(method));
+	    http_method_text(req->method), req->path, allow);
 
 	return (0);
 }

@@ -31,8 +31,8 @@ void	*respond_begin(struct http_request *req, const char *route,
 /*
  * 1 if req uses method (a kore HTTP_METHOD_*), or HEAD where method is
  * GET (kore answers a HEAD without the body); otherwise answer 405
- * problem+json with an Allow header and return 0.  Routes carry no kore
- * `restrict`, whose 405 has an empty body.
+ * problem+json with an Allow header ("GET, HEAD" for GET) and return
+ * 0.  Routes carry no kore `restrict`, whose 405 has an empty body.
  */
 int	respond_method(struct http_request *req, int method);
 

@@ -19,7 +19,7 @@
 #include "saga.h"
 
 #define MS_PER_DAY		86400000LL
-#define TIME_MIN		(-62167219200000LL)	/* 0000-01-01 */
+#define TIME_MIN		(-62135596800000LL)	/* 0001-01-01 */
 #define TIME_MAX		253402300799999LL	/* 9999-12-31 */
 #define STATUS_BIT(s)		(1u << (s))
 #define FAILURE_PATH_BITS	(STATUS_BIT(SAGA_FAILED) |		\
@@ -567,7 +567,7 @@ saga_parse_time(const char *s, int64_t *ms, const char **why)
 		t = days * MS_PER_DAY + ((int64_t)(tp.h * 60 + tp.mi -
 		    tp.off) * 60 + sec) * 1000 + tp.frac;
 		if (t < TIME_MIN || t > TIME_MAX)
-			err = "outside 0000-01-01..9999-12-31 in UTC";
+			err = "outside 0001-01-01..9999-12-31 in UTC";
 	}
 
 	if (err != NULL) {
@@ -582,7 +582,7 @@ saga_parse_time(const char *s, int64_t *ms, const char **why)
 
 /*
  * Format UTC milliseconds as "YYYY-MM-DDTHH:MM:SS.mmmZ".  Returns 0, or
- * -1 if buf is shorter than SAGA_TIME_BUFLEN or the year is not 0..9999.
+ * -1 if buf is shorter than SAGA_TIME_BUFLEN or the year is not 1..9999.
  */
 int
 saga_format_time(int64_t ms, char *buf, size_t len)

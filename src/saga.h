@@ -36,7 +36,9 @@
  * are truncated to milliseconds.  Calendar dates are checked (no Feb 30,
  * no hour 24).  A leap second (:60) is accepted only at 23:59 UTC and
  * counts as :59 of the same minute.  The instant must lie within
- * 0000-01-01..9999-12-31 UTC, so saga_format_time() can always print it.
+ * 0001-01-01..9999-12-31 UTC, so saga_format_time() can always print it
+ * and PostgreSQL's to_char() prints it without an era: year 0 is 1 BC
+ * there, which the API's timestamps cannot say (issue 17).
  *
  * Running out of memory while parsing says nothing about the event, so it
  * is not a rejection: the process aborts, as kore does on allocation

@@ -102,6 +102,16 @@ static const struct hcase cases[] = {
 	{ "GET /x HTTP/1.1\r\n" HOST "transfer-encoding: chunked\r\n"
 	    "content-length: 0\r\n\r\n", 400, "GET", "/x",
 	    "Transfer-Encoding" },
+	/* Expectations: 100-continue only (RFC 9110 10.1.1). */
+	{ "PATCH /p HTTP/1.1\r\n" HOST "Expect: 100-Continue \r\n"
+	    "Content-Length: 2\r\n\r\n", 0, "PATCH", "/p", NULL },
+	{ "PATCH /p HTTP/1.1\r\n" HOST "Expect: 200-ok\r\n"
+	    "Content-Length: 2\r\n\r\n", 417, "PATCH", "/p",
+	    "100-continue" },
+	{ "GET /x HTTP/1.1\r\n" HOST "expect: 100-continue, x\r\n\r\n",
+	    417, "GET", "/x", "Expect" },
+	{ "PATCH /p HTTP/1.1\r\n" HOST "Expect: 100-continue\r\n"
+	    "Content-Length: 8193\r\n\r\n", 413, "PATCH", "/p", "8193" },
 	/* Request lines. */
 	{ "BREW /pot HTTP/1.1\r\n" HOST "\r\n", 501, "OTHER", "/pot",
 	    "none of" },
@@ -341,6 +351,40 @@ Test(reqhead, a_fine_request_has_its_length)
 	cr_assert_eq(reqhead_judge(buf, strlen(buf), &lim, &v), 1);
 	cr_assert_eq(v.status, 0);
 	cr_assert_eq(v.length, strlen(patch) + 2);
+}
+
+/*
+ * A 100 Continue is owed to an HTTP/1.1 request with a body and Expect:
+ * 100-continue; not without a body, nor to HTTP/1.0 (RFC 9110 10.1.1).
+ */
+Test(reqhead, a_100_continue_is_owed_only_before_a_body)
+{
+	static const struct {
+		const char	*head;
+		int		 owed;
+	} heads[] = {
+		{ "PATCH /p HTTP/1.1\r\n" HOST "Expect: 100-continue\r\n"
+		    "Content-Length: 2\r\n\r\n", 1 },
+		{ "PATCH /p HTTP/1.1\r\n" HOST "Content-Length: 2\r\n\r\n",
+		    0 },
+		{ "PATCH /p HTTP/1.1\r\n" HOST "Expect: 100-continue\r\n"
+		    "Content-Length: 0\r\n\r\n", 0 },
+		{ "GET /x HTTP/1.1\r\n" HOST "Expect: 100-continue\r\n"
+		    "\r\n", 0 },
+		{ "POST /p HTTP/1.0\r\n" HOST "Expect: 100-continue\r\n"
+		    "Content-Length: 2\r\n\r\n", 0 },
+	};
+	struct reqhead_verdict	v;
+	size_t			i;
+
+	for (i = 0; i < NELEM(heads); i++) {
+		cr_assert_eq(reqhead_judge(heads[i].head,
+		    strlen(heads[i].head), &lim, &v), 1, "head %zu", i);
+		cr_assert_eq(v.status, 0, "head %zu: %s", i, v.detail);
+		cr_assert_eq(v.continue_100, heads[i].owed, "head %zu", i);
+		cr_assert_eq(v.head_length, strlen(heads[i].head),
+		    "head %zu", i);
+	}
 }
 
 /* Connection: close goes in as the first header line, if it fits. */

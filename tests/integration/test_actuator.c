@@ -187,7 +187,7 @@ Test(actuator, wrong_method_is_405)
 	cr_assert_eq(harness_problem_check(&r, 405, NULL, buf, sizeof(buf)),
 	    0, "%s", buf);
 	cr_assert_str_eq(harness_reply_header(&r, "allow", buf, sizeof(buf)),
-	    "GET");
+	    "GET, HEAD");
 	harness_reply_free(&r);
 }
 

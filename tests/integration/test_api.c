@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -693,6 +694,7 @@ Test(list, every_bad_parameter_is_a_400_naming_it)
 		{ "fromDate=2026-11-27T10:00:00", "fromDate" },
 		{ "fromDate=2026-11-27T10:00:00+01:00", "%2B" },
 		{ "toDate=2026-13-01T00:00:00Z", "toDate" },
+		{ "fromDate=0000-01-01", "outside 0001-01-01" },
 		{ "toDate=2026-1-01", "toDate" },
 		{ "toDate=", "toDate" },
 		{ "fromDate=2026-11-28&toDate=2026-11-27", "fromDate" },
@@ -854,8 +856,77 @@ Test(api, other_methods_are_405_problems_with_allow)
 		cr_assert_not_null(harness_reply_header(&r, "allow", allow,
 		    sizeof(allow)), "%s %s: no Allow", calls[i][0],
 		    calls[i][1]);
-		cr_assert_str_eq(allow, "GET");
+		cr_assert_str_eq(allow, "GET, HEAD");
 		harness_reply_free(&r);
+	}
+}
+
+/* The header lines of a raw answer without its Date, which may differ. */
+static void
+head_lines_but_date(const struct harness_reply *r, char *buf, size_t len)
+{
+	const char	*p, *nl;
+	size_t		 n, off;
+
+	off = 0;
+	buf[0] = '\0';
+	for (p = r->headers; *p != '\0'; p = nl + (*nl != '\0' ? 2 : 0)) {
+		if ((nl = strstr(p, "\r\n")) == NULL)
+			nl = p + strlen(p);
+		n = (size_t)(nl - p);
+		if (strncasecmp(p, "date:", 5) != 0 && off + n + 2 < len) {
+			memcpy(buf + off, p, n);
+			off += n;
+			buf[off++] = '\n';
+			buf[off] = '\0';
+		}
+	}
+}
+
+/*
+ * RFC 9110 9.1: HEAD on the database routes is GET's answer, status and
+ * header lines (Content-Length included), without the body; a 404 too.
+ */
+Test(api, head_on_the_saga_routes_is_gets_answer_without_a_body)
+{
+	static const char	*paths[] = {
+		"/api/v1/sagas?sagaType=T_HEAD",
+		"/api/v1/sagas/head-1",
+		"/api/v1/sagas/no-such-saga",
+	};
+	struct harness_env	 env;
+	struct harness_reply	 get, head;
+	PGconn			*c;
+	char			 req[256], want[2048], got[2048];
+	size_t			 i;
+
+	c = db_connect();
+	db_saga(c, "head-1", "T_HEAD", "FAILED", "2026-11-26T10:00:00Z");
+	db_event(c, "head-ev-1", "head-1", "STEP_X", "FAILED",
+	    "2026-11-26T10:00:00Z", "kafka", NULL);
+	PQfinish(c);
+
+	harness_env(&env);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		(void)snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n"
+		    "Host: localhost\r\nConnection: close\r\n\r\n", paths[i]);
+		cr_assert_eq(harness_http_raw(env.service_port, req,
+		    strlen(req), &get), 0, "GET %s", paths[i]);
+		cr_assert_gt(get.body_len, 0, "GET %s", paths[i]);
+		(void)snprintf(req, sizeof(req), "HEAD %s HTTP/1.1\r\n"
+		    "Host: localhost\r\nConnection: close\r\n\r\n", paths[i]);
+		cr_assert_eq(harness_http_raw(env.service_port, req,
+		    strlen(req), &head), 0, "HEAD %s", paths[i]);
+
+		head_lines_but_date(&get, want, sizeof(want));
+		head_lines_but_date(&head, got, sizeof(got));
+		cr_assert_str_eq(got, want, "HEAD %s", paths[i]);
+		cr_assert_not_null(strcasestr(got, "\ncontent-length: "),
+		    "HEAD %s: %s", paths[i], got);
+		cr_assert_eq(head.body_len, 0, "HEAD %s: %s", paths[i],
+		    head.body);
+		harness_reply_free(&get);
+		harness_reply_free(&head);
 	}
 }
 
