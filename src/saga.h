@@ -38,9 +38,9 @@
  * counts as :59 of the same minute.  The instant must lie within
  * 0000-01-01..9999-12-31 UTC, so saga_format_time() can always print it.
  *
- * Running out of memory while parsing says nothing about the event, so it
- * is not a rejection: the process aborts, as kore does on allocation
- * failure.  saga_state_apply() instead fails with ENOMEM, state unchanged.
+ * Running out of memory says nothing about the event, so it is not a
+ * rejection: the process aborts (xalloc.h), as kore does on allocation
+ * failure, while parsing and while merging alike.
  *
  * Saga state merge
  * ----------------
