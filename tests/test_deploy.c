@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -43,6 +44,7 @@
 
 #include "config.h"
 #include "consumer.h"
+#include "harness.h"
 #include "yamldoc.h"
 
 #define K8S_GLOB	"deploy/kubernetes/*.yaml"
@@ -185,20 +187,10 @@ append(char *dst, size_t size, const char *src)
 static char *
 slurp(const char *path)
 {
-	FILE		*fp;
 	char		*buf;
-	long		 len;
 
-	fp = fopen(path, "r");
-	cr_assert_not_null(fp, "%s: cannot open", path);
-	(void)fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	(void)fseek(fp, 0, SEEK_SET);
-	buf = malloc((size_t)len + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)len, fp), (size_t)len, "%s", path);
-	buf[len] = '\0';
-	(void)fclose(fp);
+	buf = harness_read_file(path, NULL);
+	cr_assert_not_null(buf, "%s: %s", path, strerror(errno));
 
 	return (buf);
 }
