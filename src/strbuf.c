@@ -42,22 +42,6 @@ strbuf_reserve(struct strbuf *sb, size_t n)
 }
 
 void
-strbuf_add(struct strbuf *sb, const void *p, size_t n)
-{
-	strbuf_reserve(sb, n);
-	if (n > 0)
-		memcpy(sb->data + sb->len, p, n);
-	sb->len += n;
-	sb->data[sb->len] = '\0';
-}
-
-void
-strbuf_str(struct strbuf *sb, const char *s)
-{
-	strbuf_add(sb, s, strlen(s));
-}
-
-void
 strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 {
 	va_list		ap;
