@@ -32,6 +32,7 @@
 #include "metrics.h"
 #include "respond.h"
 #include "saga.h"
+#include "utf8.h"
 
 #define API_ROUTE_LIST		"/api/v1/sagas"
 #define API_ROUTE_SAGA		"/api/v1/sagas/{sagaId}"
@@ -382,35 +383,13 @@ api_quote(const char *s, char *buf, size_t len)
 static long
 api_utf8_count(const char *s)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	uint32_t		 cp;
-	long			 n;
-	int			 i, k;
+	size_t		 len, k;
+	uint32_t	 cp;
+	long		 n;
 
-	for (n = 0; *p != '\0'; n++, p += k + 1) {
-		if (*p < 0x80) {
-			cp = *p;
-			k = 0;
-		} else if ((*p & 0xe0) == 0xc0) {
-			cp = *p & 0x1f;
-			k = 1;
-		} else if ((*p & 0xf0) == 0xe0) {
-			cp = *p & 0x0f;
-			k = 2;
-		} else if ((*p & 0xf8) == 0xf0) {
-			cp = *p & 0x07;
-			k = 3;
-		} else {
-			return (-1);
-		}
-		for (i = 1; i <= k; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return (-1);
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
+	len = strlen(s);
+	for (n = 0; len > 0; n++, s += k, len -= k) {
+		if ((k = utf8_decode(s, len, &cp)) == 0)
 			return (-1);
 		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
 			return (-1);

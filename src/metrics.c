@@ -54,6 +54,7 @@
 #include <sys/mman.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -64,7 +65,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dblfmt.h"
+#include "fnv.h"
 #include "metrics.h"
+#include "strbuf.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 #define SEG_MAGIC		0x3152544d41474153ULL	/* "SAGAMTR1" */
 #define SEG_LAYOUT		3
@@ -173,13 +179,6 @@ struct label_ref {
 	uint32_t		 ord;
 };
 
-struct rbuf {
-	char			*data;
-	size_t			 len;
-	size_t			 cap;
-	int			 failed;
-};
-
 static const struct family_def	families[METRICS_FAMILY_COUNT] = {
 	[METRICS_SAGA_ACTIVE] = { "saga_active_total",
 	    "Sagas per current status, refreshed from the database.",
@@ -283,8 +282,6 @@ static uint64_t		 dbits(double);
 static double		 bitsd(uint64_t);
 static int64_t		 now_nsec(void);
 static int		 value_ok(const char *, size_t *);
-static int		 utf8_valid(const unsigned char *, size_t);
-static uint64_t		 hash(const char *, size_t);
 static int		 dim_lookup(enum dim_id, const char *, uint32_t *);
 static int		 dim_claim(enum dim_id, uint32_t, const char *,
 			    size_t, uint64_t, uint64_t *, uint32_t *);
@@ -301,34 +298,31 @@ static uint64_t		 cell_sum(uint32_t);
 static double		 gauge_load(uint32_t);
 static struct metrics_series	 series_fixed(enum metrics_family);
 
-static void		 rbuf_reserve(struct rbuf *, size_t);
-static void		 rbuf_add(struct rbuf *, const char *, size_t);
-static void		 rbuf_str(struct rbuf *, const char *);
-static void		 rbuf_u64(struct rbuf *, uint64_t);
-static void		 rbuf_double(struct rbuf *, double);
-static void		 rbuf_escaped(struct rbuf *, const char *);
+static void		 rbuf_u64(struct strbuf *, uint64_t);
+static void		 rbuf_double(struct strbuf *, double);
+static void		 rbuf_escaped(struct strbuf *, const char *);
 static void		 format_double(char *, size_t, double);
 static int		 label_cmp(const void *, const void *);
 static size_t		 dim_sorted(enum dim_id, struct label_ref *);
-static void		 render_family(struct rbuf *, enum metrics_family);
-static void		 render_value(struct rbuf *,
+static void		 render_family(struct strbuf *, enum metrics_family);
+static void		 render_value(struct strbuf *,
 			    const struct family_def *, const char *, double);
-static void		 render_active(struct rbuf *);
-static void		 render_lag(struct rbuf *);
-static void		 render_age(struct rbuf *, enum metrics_family);
-static void		 render_build_info(struct rbuf *);
-static void		 render_labelled(struct rbuf *, enum metrics_family);
-static void		 render_product(struct rbuf *, struct rbuf *,
+static void		 render_active(struct strbuf *);
+static void		 render_lag(struct strbuf *);
+static void		 render_age(struct strbuf *, enum metrics_family);
+static void		 render_build_info(struct strbuf *);
+static void		 render_labelled(struct strbuf *, enum metrics_family);
+static void		 render_product(struct strbuf *, struct strbuf *,
 			    enum metrics_family, struct label_ref **, size_t *);
-static void		 render_series(struct rbuf *, struct rbuf *,
+static void		 render_series(struct strbuf *, struct strbuf *,
 			    enum metrics_family, const struct label_ref *,
 			    uint32_t);
-static void		 render_striped(struct rbuf *, enum metrics_family,
+static void		 render_striped(struct strbuf *, enum metrics_family,
 			    const char *, size_t, uint32_t);
-static void		 render_histogram(struct rbuf *,
+static void		 render_histogram(struct strbuf *,
 			    const struct family_def *, const char *, size_t,
 			    uint32_t);
-static void		 render_name(struct rbuf *, const char *,
+static void		 render_name(struct strbuf *, const char *,
 			    const char *, const char *, size_t);
 
 /* Process-local view of the segment, inherited across fork. */
@@ -704,62 +698,8 @@ value_ok(const char *v, size_t *len)
 	if (*len == 0 || *len == METRICS_VALUE_MAX)
 		return (0);
 
-	return (utf8_valid((const unsigned char *)v, *len));
+	return (utf8_valid(v, *len, NULL));
 }
-
-static int
-utf8_valid(const unsigned char *p, size_t len)
-{
-	size_t		i, k, n;
-	uint32_t	cp, min;
-
-	for (i = 0; i < len; i += n) {
-		if (p[i] < 0x80) {
-			n = 1;
-			continue;
-		}
-		if ((p[i] & 0xe0) == 0xc0) {
-			n = 2;
-			min = 0x80;
-		} else if ((p[i] & 0xf0) == 0xe0) {
-			n = 3;
-			min = 0x800;
-		} else if ((p[i] & 0xf8) == 0xf0) {
-			n = 4;
-			min = 0x10000;
-		} else
-			return (0);
-		if (n > len - i)
-			return (0);
-		cp = p[i] & (0x7f >> n);
-		for (k = 1; k < n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return (0);
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return (0);
-	}
-
-	return (1);
-}
-
-/* FNV-1a, 64 bits. */
-static uint64_t
-hash(const char *v, size_t len)
-{
-	uint64_t	h;
-	size_t		i;
-
-	h = 0xcbf29ce484222325ULL;
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)v[i];
-		h *= 0x100000001b3ULL;
-	}
-
-	return (h);
-}
-
 /*
  * Map a label value to its ordinal in dimension id, claiming it if new.
  * Returns 0, or 1 with the "other" ordinal.
@@ -779,7 +719,7 @@ dim_lookup(enum dim_id id, const char *v, uint32_t *ord)
 		return (1);
 
 	ent = seg_at(d->ent_off);
-	h = hash(v, len);
+	h = fnv1a64(v, len);
 	i = h & d->mask;
 	for (n = 0; n <= d->mask; n++, i = (i + 1) & d->mask) {
 		w = atomic_load_explicit(&ent[i].state, memory_order_acquire);
@@ -1288,70 +1228,23 @@ metrics_retention_deleted(const char *table, uint64_t rows)
 char *
 metrics_render(size_t *len)
 {
-	struct rbuf	rb;
+	struct strbuf	rb;
 	int		f;
 
 	*len = 0;
 	if (m.hdr == NULL)
 		return (NULL);
 
-	memset(&rb, 0, sizeof(rb));
-	rbuf_reserve(&rb, m.render_hint + 4096);
+	strbuf_init(&rb, m.render_hint + 4096);
 	for (f = 0; f < METRICS_FAMILY_COUNT; f++)
 		render_family(&rb, f);
-	rbuf_add(&rb, "", 1);
 
-	if (rb.failed) {
-		free(rb.data);
-		return (NULL);
-	}
-
-	*len = rb.len - 1;
-	m.render_hint = rb.len;
-	return (rb.data);
+	m.render_hint = rb.len + 1;
+	return (strbuf_steal(&rb, len));
 }
 
 static void
-rbuf_reserve(struct rbuf *rb, size_t n)
-{
-	char		*p;
-	size_t		 cap;
-
-	if (rb->failed || rb->cap - rb->len >= n)
-		return;
-
-	for (cap = rb->cap ? rb->cap : 4096; cap - rb->len < n; cap *= 2)
-		;
-	if ((p = realloc(rb->data, cap)) == NULL) {
-		rb->failed = 1;
-		return;
-	}
-	rb->data = p;
-	rb->cap = cap;
-}
-
-static void
-rbuf_add(struct rbuf *rb, const char *p, size_t n)
-{
-	if (n == 0)
-		return;
-
-	rbuf_reserve(rb, n);
-	if (rb->failed)
-		return;
-
-	memcpy(rb->data + rb->len, p, n);
-	rb->len += n;
-}
-
-static void
-rbuf_str(struct rbuf *rb, const char *s)
-{
-	rbuf_add(rb, s, strlen(s));
-}
-
-static void
-rbuf_u64(struct rbuf *rb, uint64_t v)
+rbuf_u64(struct strbuf *rb, uint64_t v)
 {
 	char		buf[24];
 	size_t		i;
@@ -1362,11 +1255,11 @@ rbuf_u64(struct rbuf *rb, uint64_t v)
 		v /= 10;
 	} while (v != 0);
 
-	rbuf_add(rb, buf + i, sizeof(buf) - i);
+	strbuf_add(rb, buf + i, sizeof(buf) - i);
 }
 
 static void
-rbuf_double(struct rbuf *rb, double v)
+rbuf_double(struct strbuf *rb, double v)
 {
 	char		buf[32];
 
@@ -1376,38 +1269,33 @@ rbuf_double(struct rbuf *rb, double v)
 	}
 
 	format_double(buf, sizeof(buf), v);
-	rbuf_str(rb, buf);
+	strbuf_str(rb, buf);
 }
 
-/* Shortest of %.15g / %.17g that reads back as v; Go float syntax. */
+/* Integers plainly, else the shortest form that reads back as v. */
 static void
 format_double(char *buf, size_t len, double v)
 {
-	if (isnan(v))
-		snprintf(buf, len, "NaN");
-	else if (isinf(v))
-		snprintf(buf, len, "%sInf", v > 0 ? "+" : "-");
-	else {
-		snprintf(buf, len, "%.15g", v);
-		if (strtod(buf, NULL) != v)
-			snprintf(buf, len, "%.17g", v);
-	}
+	if (v >= 0 && v < 9007199254740992.0 && v == (double)(uint64_t)v)
+		(void)snprintf(buf, len, "%" PRIu64, (uint64_t)v);
+	else
+		(void)dblfmt_shortest(buf, len, v);
 }
 
 /* A label value with \, " and newline escaped. */
 static void
-rbuf_escaped(struct rbuf *rb, const char *v)
+rbuf_escaped(struct strbuf *rb, const char *v)
 {
 	size_t		n;
 
 	while (*v != '\0') {
 		n = strcspn(v, "\\\"\n");
-		rbuf_add(rb, v, n);
+		strbuf_add(rb, v, n);
 		v += n;
 		if (*v == '\0')
 			break;
-		rbuf_add(rb, "\\", 1);
-		rbuf_add(rb, *v == '\n' ? "n" : v, 1);
+		strbuf_add(rb, "\\", 1);
+		strbuf_add(rb, *v == '\n' ? "n" : v, 1);
 		v++;
 	}
 }
@@ -1454,19 +1342,19 @@ dim_sorted(enum dim_id id, struct label_ref *out)
 }
 
 static void
-render_family(struct rbuf *rb, enum metrics_family f)
+render_family(struct strbuf *rb, enum metrics_family f)
 {
 	const struct family_def	*fd = &families[f];
 
-	rbuf_str(rb, "# HELP ");
-	rbuf_str(rb, fd->name);
-	rbuf_str(rb, " ");
-	rbuf_str(rb, fd->help);
-	rbuf_str(rb, "\n# TYPE ");
-	rbuf_str(rb, fd->name);
-	rbuf_str(rb, " ");
-	rbuf_str(rb, type_names[fd->type]);
-	rbuf_str(rb, "\n");
+	strbuf_str(rb, "# HELP ");
+	strbuf_str(rb, fd->name);
+	strbuf_str(rb, " ");
+	strbuf_str(rb, fd->help);
+	strbuf_str(rb, "\n# TYPE ");
+	strbuf_str(rb, fd->name);
+	strbuf_str(rb, " ");
+	strbuf_str(rb, type_names[fd->type]);
+	strbuf_str(rb, "\n");
 
 	if (f == METRICS_SAGA_ACTIVE)
 		render_active(rb);
@@ -1486,32 +1374,32 @@ render_family(struct rbuf *rb, enum metrics_family f)
 
 /* One gauge sample: name{labels} value, labels already rendered. */
 static void
-render_value(struct rbuf *rb, const struct family_def *fd,
+render_value(struct strbuf *rb, const struct family_def *fd,
     const char *labels, double v)
 {
 	render_name(rb, fd->name, "", labels, labels ? strlen(labels) : 0);
-	rbuf_str(rb, " ");
+	strbuf_str(rb, " ");
 	rbuf_double(rb, v);
-	rbuf_str(rb, "\n");
+	strbuf_str(rb, "\n");
 }
 
 /* name + suffix, then {labels} unless there are none. */
 static void
-render_name(struct rbuf *rb, const char *name, const char *suffix,
+render_name(struct strbuf *rb, const char *name, const char *suffix,
     const char *labels, size_t len)
 {
-	rbuf_str(rb, name);
-	rbuf_str(rb, suffix);
+	strbuf_str(rb, name);
+	strbuf_str(rb, suffix);
 	if (len == 0)
 		return;
 
-	rbuf_str(rb, "{");
-	rbuf_add(rb, labels, len);
-	rbuf_str(rb, "}");
+	strbuf_str(rb, "{");
+	strbuf_add(rb, labels, len);
+	strbuf_str(rb, "}");
 }
 
 static void
-render_active(struct rbuf *rb)
+render_active(struct strbuf *rb)
 {
 	struct label_ref	refs[STATUS_COUNT + 1];
 	char			labels[64];
@@ -1530,7 +1418,7 @@ render_active(struct rbuf *rb)
 }
 
 static void
-render_lag(struct rbuf *rb)
+render_lag(struct strbuf *rb)
 {
 	const struct family_def	*fd = &families[METRICS_CONSUMER_LAG];
 	_Atomic uint64_t	*g;
@@ -1554,7 +1442,7 @@ render_lag(struct rbuf *rb)
 
 /* The cell holds a metrics_now() stamp; the sample is its age in ms. */
 static void
-render_age(struct rbuf *rb, enum metrics_family f)
+render_age(struct strbuf *rb, enum metrics_family f)
 {
 	double		age;
 
@@ -1564,40 +1452,35 @@ render_age(struct rbuf *rb, enum metrics_family f)
 }
 
 static void
-render_build_info(struct rbuf *rb)
+render_build_info(struct strbuf *rb)
 {
-	rbuf_str(rb, families[METRICS_BUILD_INFO].name);
-	rbuf_str(rb, "{version=\"");
+	strbuf_str(rb, families[METRICS_BUILD_INFO].name);
+	strbuf_str(rb, "{version=\"");
 	rbuf_escaped(rb, m.hdr->version);
-	rbuf_str(rb, "\"} 1\n");
+	strbuf_str(rb, "\"} 1\n");
 }
 
 /* Every used series of a striped family with labels, sorted. */
 static void
-render_labelled(struct rbuf *rb, enum metrics_family f)
+render_labelled(struct strbuf *rb, enum metrics_family f)
 {
 	const struct family_def	*fd = &families[f];
 	struct label_ref	*refs[LABELS_MAX];
-	struct rbuf		 lab;
+	struct strbuf		 lab;
 	size_t			 n[LABELS_MAX];
 	unsigned int		 k;
 
-	memset(&lab, 0, sizeof(lab));
+	strbuf_init(&lab, 0);
 	for (k = 0; k < fd->nlabels; k++) {
-		refs[k] = calloc(m.hdr->dim[fd->dim[k]].cap + 1,
-		    sizeof(*refs[k]));
-		if (refs[k] == NULL) {
-			rb->failed = 1;
-			break;
-		}
+		refs[k] = xcalloc(m.hdr->dim[fd->dim[k]].cap + 1,
+		    sizeof(*refs[k]), "metrics_render");
 		n[k] = dim_sorted(fd->dim[k], refs[k]);
 	}
 
-	if (k == fd->nlabels)
-		render_product(rb, &lab, f, refs, n);
+	render_product(rb, &lab, f, refs, n);
 	while (k-- > 0)
 		free(refs[k]);
-	free(lab.data);
+	strbuf_free(&lab);
 }
 
 /*
@@ -1606,7 +1489,7 @@ render_labelled(struct rbuf *rb, enum metrics_family f)
  * text of one series.
  */
 static void
-render_product(struct rbuf *rb, struct rbuf *lab, enum metrics_family f,
+render_product(struct strbuf *rb, struct strbuf *lab, enum metrics_family f,
     struct label_ref **refs, size_t *n)
 {
 	const struct family_def	*fd = &families[f];
@@ -1645,31 +1528,28 @@ render_product(struct rbuf *rb, struct rbuf *lab, enum metrics_family f,
 }
 
 static void
-render_series(struct rbuf *rb, struct rbuf *lab, enum metrics_family f,
+render_series(struct strbuf *rb, struct strbuf *lab, enum metrics_family f,
     const struct label_ref *values, uint32_t series)
 {
 	const struct family_def	*fd = &families[f];
 	unsigned int		 k;
 
-	lab->len = 0;
+	strbuf_truncate(lab, 0);
 	for (k = 0; k < fd->nlabels; k++) {
 		if (k > 0)
-			rbuf_str(lab, ",");
-		rbuf_str(lab, fd->label[k]);
-		rbuf_str(lab, "=\"");
+			strbuf_str(lab, ",");
+		strbuf_str(lab, fd->label[k]);
+		strbuf_str(lab, "=\"");
 		rbuf_escaped(lab, values[k].value);
-		rbuf_str(lab, "\"");
+		strbuf_str(lab, "\"");
 	}
 
-	if (lab->failed)
-		rb->failed = 1;
-	else
-		render_striped(rb, f, lab->data, lab->len,
-		    m.hdr->fam[f].cell + series * m.hdr->fam[f].ncells);
+	render_striped(rb, f, lab->data, lab->len,
+	    m.hdr->fam[f].cell + series * m.hdr->fam[f].ncells);
 }
 
 static void
-render_striped(struct rbuf *rb, enum metrics_family f, const char *labels,
+render_striped(struct strbuf *rb, enum metrics_family f, const char *labels,
     size_t len, uint32_t cell)
 {
 	const struct family_def	*fd = &families[f];
@@ -1680,13 +1560,13 @@ render_striped(struct rbuf *rb, enum metrics_family f, const char *labels,
 	}
 
 	render_name(rb, fd->name, "", labels, len);
-	rbuf_str(rb, " ");
+	strbuf_str(rb, " ");
 	rbuf_u64(rb, cell_sum(cell));
-	rbuf_str(rb, "\n");
+	strbuf_str(rb, "\n");
 }
 
 static void
-render_histogram(struct rbuf *rb, const struct family_def *fd,
+render_histogram(struct strbuf *rb, const struct family_def *fd,
     const char *labels, size_t len, uint32_t cell)
 {
 	uint64_t	cum;
@@ -1698,14 +1578,14 @@ render_histogram(struct rbuf *rb, const struct family_def *fd,
 	cum = 0;
 	for (i = 0; i <= nb; i++) {
 		cum += cell_sum(cell + i);
-		rbuf_str(rb, fd->name);
-		rbuf_str(rb, "_bucket{");
-		rbuf_add(rb, labels, len);
-		rbuf_str(rb, len > 0 ? ",le=\"" : "le=\"");
-		rbuf_str(rb, i < nb ? m.hdr->le[fd->hist][i] : "+Inf");
-		rbuf_str(rb, "\"} ");
+		strbuf_str(rb, fd->name);
+		strbuf_str(rb, "_bucket{");
+		strbuf_add(rb, labels, len);
+		strbuf_str(rb, len > 0 ? ",le=\"" : "le=\"");
+		strbuf_str(rb, i < nb ? m.hdr->le[fd->hist][i] : "+Inf");
+		strbuf_str(rb, "\"} ");
 		rbuf_u64(rb, cum);
-		rbuf_str(rb, "\n");
+		strbuf_str(rb, "\n");
 	}
 
 	sum = 0;
@@ -1714,11 +1594,11 @@ render_histogram(struct rbuf *rb, const struct family_def *fd,
 		    nb + 1, memory_order_relaxed));
 
 	render_name(rb, fd->name, "_sum", labels, len);
-	rbuf_str(rb, " ");
+	strbuf_str(rb, " ");
 	rbuf_double(rb, sum);
-	rbuf_str(rb, "\n");
+	strbuf_str(rb, "\n");
 	render_name(rb, fd->name, "_count", labels, len);
-	rbuf_str(rb, " ");
+	strbuf_str(rb, " ");
 	rbuf_u64(rb, cum);
-	rbuf_str(rb, "\n");
+	strbuf_str(rb, "\n");
 }

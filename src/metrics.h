@@ -172,7 +172,7 @@ double		metrics_now(void);
 /*
  * The full exposition, text format 0.0.4, in a malloc'd buffer of *len
  * bytes (NUL terminated, not counted); the caller frees it.  NULL if
- * there is no segment or memory ran out.
+ * there is no segment (out of memory ends the process: xalloc.h).
  */
 char		*metrics_render(size_t *len);
 

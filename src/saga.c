@@ -2,8 +2,8 @@
  * saga: event validation, RFC 3339 time, and the saga state merge
  * (SPEC §1).  See saga.h for the rules; this file implements them.
  *
- * Owns: the status and rejection-reason label tables, strict UTF-8
- * checking, the compact metadata serializer, the field table of a saga
+ * Owns: the status and rejection-reason label tables, the compact
+ * metadata serializer, the field table of a saga
  * event, and the order-independent merge of events into a saga row.
  */
 
@@ -16,7 +16,11 @@
 
 #include <jansson.h>
 
+#include "dblfmt.h"
 #include "saga.h"
+#include "strbuf.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 #define MS_PER_DAY		86400000LL
 #define TIME_MIN		(-62167219200000LL)	/* 0000-01-01 */
@@ -60,23 +64,15 @@ struct time_parts {
 	int			off;	/* minutes east of UTC */
 };
 
+/* Compact JSON text under construction, at most max bytes. */
 struct jbuf {
-	char			*data;
-	size_t			len;
-	size_t			cap;
+	struct strbuf		sb;
 	size_t			max;
-	int			err;
+	int			too_large;
 };
 
-#define JBUF_TOO_LARGE		1
-#define JBUF_NOMEM		2
-
-static void	nomem(const char *) __attribute__((noreturn));
 static int	reject(char *, size_t, int, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
-static size_t	utf8_seq(const unsigned char *, size_t);
-static int	utf8_valid(const void *, size_t, size_t *);
-static size_t	utf8_count(const char *);
 static void	detail_sanitize(char *);
 static void	echo(const char *, char *, size_t);
 static void	copy_str(char *, size_t, const char *);
@@ -95,7 +91,7 @@ static void	jbuf_put(struct jbuf *, const char *, size_t);
 static void	jbuf_str(struct jbuf *, const char *, size_t);
 static void	jbuf_real(struct jbuf *, double);
 static void	jbuf_json(struct jbuf *, json_t *);
-static char	*metadata_serialize(json_t *, int *);
+static char	*metadata_serialize(json_t *);
 
 static int	charset_saga_id(int);
 static int	charset_step(int);
@@ -223,17 +219,6 @@ saga_reject_reason_name(enum saga_reject reason)
 }
 
 /*
- * Out of memory while parsing is not a property of the event, so it must
- * not dead-letter it: give up like every allocation in the service does.
- */
-static void
-nomem(const char *what)
-{
-	(void)fprintf(stderr, "saga: out of memory (%s)\n", what);
-	abort();
-}
-
-/*
  * Write a rejection detail (always valid UTF-8, no control characters,
  * so it can go to a text column or a log line) and return the reason.
  */
@@ -253,79 +238,6 @@ reject(char *detail, size_t len, int reason, const char *fmt, ...)
 	return (reason);
 }
 
-/* Length of the well-formed UTF-8 sequence at p, 0 if there is none. */
-static size_t
-utf8_seq(const unsigned char *p, size_t avail)
-{
-	size_t		n, k;
-	unsigned int	cp, min;
-
-	if (avail == 0)
-		return (0);
-	if (p[0] < 0x80)
-		return (1);
-
-	if ((p[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = p[0] & 0x1f;
-		min = 0x80;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = p[0] & 0x0f;
-		min = 0x800;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = p[0] & 0x07;
-		min = 0x10000;
-	} else {
-		return (0);
-	}
-
-	if (avail < n)
-		return (0);
-	for (k = 1; k < n; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return (0);
-		cp = (cp << 6) | (p[k] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return (0);
-
-	return (n);
-}
-
-static int
-utf8_valid(const void *data, size_t len, size_t *bad)
-{
-	const unsigned char	*p;
-	size_t			i, n;
-
-	p = data;
-	for (i = 0; i < len; i += n) {
-		if ((n = utf8_seq(p + i, len - i)) == 0) {
-			if (bad != NULL)
-				*bad = i;
-			return (0);
-		}
-	}
-
-	return (1);
-}
-
-/* Code points in a string already known to be valid UTF-8. */
-static size_t
-utf8_count(const char *s)
-{
-	size_t		n;
-
-	for (n = 0; *s != '\0'; s++) {
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	}
-
-	return (n);
-}
-
 /* Replace bytes that are not printable UTF-8 with '?', in place. */
 static void
 detail_sanitize(char *s)
@@ -336,7 +248,7 @@ detail_sanitize(char *s)
 	p = (unsigned char *)s;
 	len = strlen(s);
 	while (len > 0) {
-		n = utf8_seq(p, len);
+		n = utf8_decode(p, len, NULL);
 		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
 			*p = '?';
 			n = 1;
@@ -622,33 +534,14 @@ saga_format_time(int64_t ms, char *buf, size_t len)
 static void
 jbuf_put(struct jbuf *b, const char *s, size_t n)
 {
-	char		*p;
-	size_t		cap;
-
-	if (b->err != 0)
+	if (b->too_large)
 		return;
-	if (n > b->max - b->len) {
-		b->err = JBUF_TOO_LARGE;
+	if (n > b->max - b->sb.len) {
+		b->too_large = 1;
 		return;
 	}
 
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap == 0 ? 256 : b->cap;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (cap > b->max + 1)
-			cap = b->max + 1;
-		if ((p = realloc(b->data, cap)) == NULL) {
-			b->err = JBUF_NOMEM;
-			return;
-		}
-		b->data = p;
-		b->cap = cap;
-	}
-
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
+	strbuf_add(&b->sb, s, n);
 }
 
 static void
@@ -700,15 +593,9 @@ jbuf_str(struct jbuf *b, const char *s, size_t len)
 static void
 jbuf_real(struct jbuf *b, double v)
 {
-	char		num[40];
-	int		prec;
+	char		num[DBLFMT_MAX + 2];
 
-	for (prec = 1; prec < 17; prec++) {
-		(void)snprintf(num, sizeof(num), "%.*g", prec, v);
-		if (strtod(num, NULL) == v)
-			break;
-	}
-	(void)snprintf(num, sizeof(num), "%.*g", prec, v);
+	(void)dblfmt_shortest(num, sizeof(num), v);
 	if (strpbrk(num, ".eE") == NULL)
 		(void)strcat(num, ".0");
 
@@ -768,28 +655,23 @@ jbuf_json(struct jbuf *b, json_t *v)
 	}
 }
 
-/*
- * Compact JSON text of v, at most SAGA_METADATA_MAX bytes.  Returns the
- * text, or NULL with *err JBUF_TOO_LARGE or JBUF_NOMEM.
- */
+/* Compact JSON text of v, or NULL if over SAGA_METADATA_MAX bytes. */
 static char *
-metadata_serialize(json_t *v, int *err)
+metadata_serialize(json_t *v)
 {
 	struct jbuf	b;
 
-	memset(&b, 0, sizeof(b));
+	strbuf_init(&b.sb, 0);
 	b.max = SAGA_METADATA_MAX;
+	b.too_large = 0;
 	jbuf_json(&b, v);
 
-	if (b.err != 0) {
-		free(b.data);
-		*err = b.err;
+	if (b.too_large) {
+		strbuf_free(&b.sb);
 		return (NULL);
 	}
 
-	*err = 0;
-
-	return (b.data);
+	return (strbuf_steal(&b.sb, NULL));
 }
 
 static int
@@ -911,11 +793,8 @@ field_metadata(const struct field_rule *r, json_t *v, struct saga_event *ev,
     char *detail, size_t len)
 {
 	json_t		*reason;
-	int		err;
 
-	if ((ev->metadata = metadata_serialize(v, &err)) == NULL) {
-		if (err == JBUF_NOMEM)
-			nomem(r->name);
+	if ((ev->metadata = metadata_serialize(v)) == NULL) {
 		return (reject(detail, len, SAGA_REJECT_TOO_LARGE,
 		    "%s: serialized size exceeds %d bytes", r->name,
 		    SAGA_METADATA_MAX));
@@ -923,9 +802,8 @@ field_metadata(const struct field_rule *r, json_t *v, struct saga_event *ev,
 
 	reason = json_object_get(v, "failureReason");
 	if (json_is_string(reason) && json_string_length(reason) > 0) {
-		ev->failure_reason = strdup(json_string_value(reason));
-		if (ev->failure_reason == NULL)
-			nomem("metadata.failureReason");
+		ev->failure_reason = xstrdup(json_string_value(reason),
+		    "metadata.failureReason");
 	}
 
 	return (SAGA_REJECT_NONE);
@@ -1003,7 +881,7 @@ saga_event_parse(const void *payload, size_t len, struct saga_event *ev,
 	    JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		if (json_error_code(&jerr) == json_error_out_of_memory)
-			nomem("payload");
+			xalloc_fail("payload");
 		return (reject(detail, detaillen, SAGA_REJECT_INVALID_JSON,
 		    "payload: %s at line %d column %d", jerr.text,
 		    jerr.line, jerr.column));
@@ -1178,8 +1056,8 @@ state_delta(const struct saga_state *st, unsigned int seen0, int both0,
 /*
  * Merge ev into st (saga_state_init() for a new saga) and report in d the
  * counter deltas it causes.  Returns 0, or -1 with errno EINVAL (ev is of
- * another saga or has no valid status) or ENOMEM; st is then unchanged
- * and d all zeros.
+ * another saga or has no valid status); st is then unchanged and d all
+ * zeros.
  */
 int
 saga_state_apply(struct saga_state *st, const struct saga_event *ev,
@@ -1201,13 +1079,10 @@ saga_state_apply(struct saga_state *st, const struct saga_event *ev,
 
 	win = wins(st, ev);
 	give = gives_reason(st, ev);
-	if ((win && ev->metadata != NULL &&
-	    (meta = strdup(ev->metadata)) == NULL) ||
-	    (give && (reason = strdup(ev->failure_reason)) == NULL)) {
-		free(meta);
-		errno = ENOMEM;
-		return (-1);
-	}
+	if (win && ev->metadata != NULL)
+		meta = xstrdup(ev->metadata, "saga_state_apply");
+	if (give)
+		reason = xstrdup(ev->failure_reason, "saga_state_apply");
 
 	seen0 = st->seen;
 	both0 = st->failed_at != SAGA_TIME_NONE &&
@@ -1290,7 +1165,7 @@ saga_manual_event(const struct saga_state *st, enum saga_status target,
     struct saga_event *ev, char *detail, size_t len)
 {
 	json_t		*meta;
-	int		rc, err;
+	int		rc;
 
 	memset(ev, 0, sizeof(*ev));
 	if ((rc = saga_manual_check(st, target, detail, len)) != 0)
@@ -1310,10 +1185,8 @@ saga_manual_event(const struct saga_state *st, enum saga_status target,
 			return (reject(detail, len, SAGA_MANUAL_INVALID,
 			    "reason: must be UTF-8 text"));
 		}
-		ev->metadata = metadata_serialize(meta, &err);
+		ev->metadata = metadata_serialize(meta);
 		json_decref(meta);
-		if (ev->metadata == NULL && err == JBUF_NOMEM)
-			nomem("reason");
 		if (ev->metadata == NULL) {
 			return (reject(detail, len, SAGA_MANUAL_INVALID,
 			    "reason: longer than %d bytes of metadata",

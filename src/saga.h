@@ -38,9 +38,9 @@
  * counts as :59 of the same minute.  The instant must lie within
  * 0000-01-01..9999-12-31 UTC, so saga_format_time() can always print it.
  *
- * Running out of memory while parsing says nothing about the event, so it
- * is not a rejection: the process aborts, as kore does on allocation
- * failure.  saga_state_apply() instead fails with ENOMEM, state unchanged.
+ * Running out of memory says nothing about the event, so it is not a
+ * rejection: the process aborts (xalloc.h), as kore does on allocation
+ * failure, while parsing and while merging alike.
  *
  * Saga state merge
  * ----------------
@@ -100,11 +100,15 @@
  *
  * Manual transitions (PATCH .../status)
  * -------------------------------------
- * saga_manual_event() checks that the saga is FAILED or COMPENSATING and
- * the target is COMPENSATING or COMPENSATED (anything else is a 409),
- * then builds an ordinary event that is stored and applied through
- * saga_state_apply() like any consumed one, which updates the counters
- * the same way.
+ * saga_manual_check() judges the transition alone: the saga must have
+ * events and be FAILED or COMPENSATING, the target COMPENSATING or
+ * COMPENSATED (else SAGA_MANUAL_CONFLICT, a 409; a target that is no
+ * status at all is SAGA_MANUAL_INVALID, a 400).  saga_manual_event(),
+ * which the store calls with the saga row locked, runs that check on
+ * the current state, checks the eventId and the reason
+ * (SAGA_MANUAL_INVALID) and builds the history event: an ordinary event
+ * that is stored and applied through saga_state_apply() like any
+ * consumed one, which updates the counters the same way.
  */
 
 #ifndef SAGA_SAGA_H

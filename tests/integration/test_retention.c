@@ -46,19 +46,9 @@ struct msgs {
 	int64_t			next_offset;
 };
 
-static struct harness_env	runner_env;
-
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	harness_up(&runner_env, HARNESS_PG);
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	harness_down(&runner_env);
-}
+const struct harness_suite	harness_suite = {
+	HARNESS_PG, NULL, NULL
+};
 
 static uint64_t
 counter(enum metrics_family family, const char *value)

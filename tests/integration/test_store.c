@@ -109,8 +109,6 @@ struct worker {
 	char			 err[512];
 };
 
-static struct harness_env	runner_env;
-
 static const char *const forward_steps[GEN_PER_SAGA] = {
 	"ORDER_CREATE", "STOCK_RESERVE", "STOCK_RESERVE", "PAYMENT_INIT",
 	"PAYMENT_AUTHORIZE", "PAYMENT_CAPTURE", "SHIPPING_BOOK",
@@ -130,17 +128,9 @@ static const char *const failure_reasons[] = {
 	"fraud check: C:\\rules\\r7 said no"
 };
 
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	harness_up(&runner_env, HARNESS_PG);
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	harness_down(&runner_env);
-}
+const struct harness_suite	harness_suite = {
+	HARNESS_PG, NULL, NULL
+};
 
 /* --- database and metrics per test ------------------------------------- */
 
