@@ -31,6 +31,7 @@
 #include "dbquery.h"
 #include "metrics.h"
 #include "respond.h"
+#include "rfc3339.h"
 #include "saga.h"
 #include "utf8.h"
 
@@ -526,7 +527,7 @@ param_time(const char *name, char *v, int is_to, int64_t *ms, char *detail,
 		text = buf;
 	}
 
-	if (saga_parse_time(text, ms, &why) == -1) {
+	if (rfc3339_parse(text, ms, &why) == -1) {
 		api_quote(v, quoted, sizeof(quoted));
 		(void)snprintf(detail, len, "%s: '%s' is not an RFC 3339 "
 		    "date-time or full-date (YYYY-MM-DD): %s%s", name, quoted,

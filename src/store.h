@@ -48,7 +48,7 @@
  * Each saga row is rebuilt from its events: its stored events other than
  * the fresh ones are applied to a new saga_state with their deltas thrown
  * away, then the fresh ones (batch order) with their deltas kept (see
- * saga.h for why the row alone is not enough).  An eventId repeated
+ * sagastate.h for why the row alone is not enough).  An eventId repeated
  * inside the batch is kept once, at its first position; an eventId
  * already stored is a duplicate whatever its payload.
  *
@@ -124,7 +124,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "saga.h"
+#include "sagastate.h"
 
 struct store;
 struct outcome_slot;

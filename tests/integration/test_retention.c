@@ -28,6 +28,7 @@
 #include "harness.h"
 #include "metrics.h"
 #include "retention.h"
+#include "rfc3339.h"
 #include "saga.h"
 #include "schema.h"
 #include "store.h"
@@ -72,12 +73,12 @@ msgs_add(struct msgs *m, const char *saga, const char *id,
     const char *status, int64_t at)
 {
 	struct store_msg	*msg;
-	char			 when[SAGA_TIME_BUFLEN];
+	char			 when[RFC3339_BUFLEN];
 
 	cr_assert_lt(m->n, MSGS_MAX);
 	msg = &m->m[m->n];
 	if (id != NULL) {
-		cr_assert_eq(saga_format_time(at, when, sizeof(when)), 0);
+		cr_assert_eq(rfc3339_format(at, when, sizeof(when)), 0);
 		(void)snprintf(m->buf[m->n], PAYLOAD_MAX, "{\"eventId\":"
 		    "\"%s\",\"sagaId\":\"%s\",\"step\":\"S\",\"status\":"
 		    "\"%s\",\"occurredAt\":\"%s\"}", id, saga, status, when);
