@@ -20,6 +20,7 @@
 #include "dbquery.h"
 #include "grouplag.h"
 #include "metrics.h"
+#include "metrics_render.h"
 #include "respond.h"
 #include "rfc3339.h"
 #include "saga.h"

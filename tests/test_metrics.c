@@ -1,5 +1,6 @@
 /*
- * test_metrics: unit tests of src/metrics.c (Criterion).
+ * test_metrics: unit tests of src/metrics.c and src/metrics_render.c
+ * (Criterion).
  *
  * Covers exact totals from concurrent forked writers, contributions of
  * a SIGKILLed writer, a respawned writer on the same stripe, bounded
@@ -27,6 +28,7 @@
 
 #include "harness.h"
 #include "metrics.h"
+#include "metrics_render.h"
 
 #define GOLDEN		"tests/data/metrics/exposition.prom"
 #define PROMTOOL	"promtool"	/* on PATH */

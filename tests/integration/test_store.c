@@ -41,6 +41,7 @@
 #include "applier.h"
 #include "harness.h"
 #include "metrics.h"
+#include "metrics_render.h"
 #include "outcome.h"
 #include "rfc3339.h"
 #include "saga.h"
