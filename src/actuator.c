@@ -20,7 +20,9 @@
 #include "dbquery.h"
 #include "grouplag.h"
 #include "metrics.h"
+#include "metrics_render.h"
 #include "respond.h"
+#include "rfc3339.h"
 #include "saga.h"
 
 #define HEALTH_FULL		0
@@ -134,9 +136,9 @@ health_read(struct http_request *req)
 static void
 health_time(json_t *obj, const char *key, int64_t ms)
 {
-	char		buf[SAGA_TIME_BUFLEN];
+	char		buf[RFC3339_BUFLEN];
 
-	if (ms > 0 && saga_format_time(ms, buf, sizeof(buf)) != -1)
+	if (ms > 0 && rfc3339_format(ms, buf, sizeof(buf)) != -1)
 		json_object_set_new(obj, key, json_string(buf));
 }
 

@@ -2,9 +2,10 @@
  * api: GET /api/v1/sagas, GET /api/v1/sagas/{sagaId} and the OpenAPI
  * document (see api.h for the behaviour).
  *
- * The query string is parsed here rather than through kore's params
- * and validators, which drop an invalid value silently: every unknown,
- * repeated, empty or invalid parameter must be a 400 that names it.
+ * The query string is parsed by querystring.h rather than through
+ * kore's params and validators, which drop an invalid value silently:
+ * every unknown, repeated, empty or invalid parameter must be a 400
+ * that names it.  The functions param_* here judge each value.
  *
  * Statements are built with numbered parameters only and run through
  * kore's async pgsql (dbquery.h) as a small state machine per request.
@@ -16,7 +17,6 @@
 #include <kore/http.h>
 #include <kore/pgsql.h>
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,9 +29,12 @@
 #include "assets.h"
 #include "cursor.h"
 #include "dbquery.h"
+#include "querystring.h"
 #include "metrics.h"
 #include "respond.h"
+#include "rfc3339.h"
 #include "saga.h"
+#include "utf8.h"
 
 #define API_ROUTE_LIST		"/api/v1/sagas"
 #define API_ROUTE_SAGA		"/api/v1/sagas/{sagaId}"
@@ -48,7 +51,6 @@
 #define API_SQL_PARAMS		9
 #define API_SQL_MAX		2048
 #define API_DETAIL_MAX		512
-#define API_QUOTE_MAX		48
 #define API_CANON_MAX		1024
 #define API_BODY_SLACK		(CURSOR_TEXT_MAX + 64)
 
@@ -128,11 +130,6 @@ struct list_query {
 	uint64_t		fp;
 };
 
-struct api_param {
-	const char	*name;
-	int		(*parse)(struct list_query *, char *, char *, size_t);
-};
-
 /* A statement under construction: text and numbered parameters. */
 struct sql_build {
 	char			text[API_SQL_MAX];
@@ -182,28 +179,20 @@ static void	api_body_append(struct api_state *, const void *, size_t);
 static void	api_body_reserve_rows(struct api_state *, struct kore_pgsql *);
 
 
-static int	api_unescape(char *);
-static void	api_quote(const char *, char *, size_t);
 static long	api_utf8_count(const char *);
-static int	api_query_parse(struct http_request *,
-		    const struct api_param *, size_t, const char *,
-		    struct list_query *, char *, size_t);
-static int	api_query_pair(char *, const struct api_param *, size_t,
-		    const char *, unsigned int *, struct list_query *, char *,
-		    size_t);
 
-static int	param_status(struct list_query *, char *, char *, size_t);
+static int	param_status(void *, char *, char *, size_t);
 static int	param_time(const char *, char *, int, int64_t *, char *,
 		    size_t);
-static int	param_from(struct list_query *, char *, char *, size_t);
-static int	param_to(struct list_query *, char *, char *, size_t);
+static int	param_from(void *, char *, char *, size_t);
+static int	param_to(void *, char *, char *, size_t);
 static int	param_text(const char *, char *, char *, size_t, char *,
 		    size_t);
-static int	param_order_id(struct list_query *, char *, char *, size_t);
-static int	param_saga_type(struct list_query *, char *, char *, size_t);
-static int	param_step(struct list_query *, char *, char *, size_t);
-static int	param_limit(struct list_query *, char *, char *, size_t);
-static int	param_cursor(struct list_query *, char *, char *, size_t);
+static int	param_order_id(void *, char *, char *, size_t);
+static int	param_saga_type(void *, char *, char *, size_t);
+static int	param_step(void *, char *, char *, size_t);
+static int	param_limit(void *, char *, char *, size_t);
+static int	param_cursor(void *, char *, char *, size_t);
 
 static int	list_prepare(struct list_query *, char *, size_t);
 static uint64_t	list_fingerprint(const struct list_query *);
@@ -233,7 +222,7 @@ static int	get_reply(struct http_request *);
 static const char list_known[] =
     "status, fromDate, toDate, orderId, sagaType, step, limit, cursor";
 
-static const struct api_param list_params[] = {
+static const struct querystring_param list_params[] = {
 	{ "status",	param_status },
 	{ "fromDate",	param_from },
 	{ "toDate",	param_to },
@@ -330,51 +319,6 @@ api_body_reserve_rows(struct api_state *st, struct kore_pgsql *pg)
 
 /* --- query string ------------------------------------------------------ */
 
-/* Percent-decode s in place, '+' as a space; -1 if malformed or NUL. */
-static int
-api_unescape(char *s)
-{
-	char		*r, *w, hex[3];
-	long		 v;
-
-	for (r = w = s; *r != '\0'; r++) {
-		if (*r == '+') {
-			*w++ = ' ';
-		} else if (*r != '%') {
-			*w++ = *r;
-		} else {
-			if (!isxdigit((unsigned char)r[1]) ||
-			    !isxdigit((unsigned char)r[2]))
-				return (-1);
-			hex[0] = r[1];
-			hex[1] = r[2];
-			hex[2] = '\0';
-			if ((v = strtol(hex, NULL, 16)) == 0)
-				return (-1);
-			*w++ = (char)v;
-			r += 2;
-		}
-	}
-	*w = '\0';
-
-	return (0);
-}
-
-/* A printable copy of s for a problem detail, cut to len with "...". */
-static void
-api_quote(const char *s, char *buf, size_t len)
-{
-	size_t		i;
-
-	for (i = 0; s[i] != '\0' && i + 4 < len; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-
-	if (s[i] != '\0')
-		memcpy(buf + i, "...", 4);
-	else
-		buf[i] = '\0';
-}
-
 /*
  * Code points in s if it is valid UTF-8 (no overlong forms, surrogates
  * or values past U+10FFFF) free of control characters, else -1.
@@ -382,35 +326,13 @@ api_quote(const char *s, char *buf, size_t len)
 static long
 api_utf8_count(const char *s)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	uint32_t		 cp;
-	long			 n;
-	int			 i, k;
+	size_t		 len, k;
+	uint32_t	 cp;
+	long		 n;
 
-	for (n = 0; *p != '\0'; n++, p += k + 1) {
-		if (*p < 0x80) {
-			cp = *p;
-			k = 0;
-		} else if ((*p & 0xe0) == 0xc0) {
-			cp = *p & 0x1f;
-			k = 1;
-		} else if ((*p & 0xf0) == 0xe0) {
-			cp = *p & 0x0f;
-			k = 2;
-		} else if ((*p & 0xf8) == 0xf0) {
-			cp = *p & 0x07;
-			k = 3;
-		} else {
-			return (-1);
-		}
-		for (i = 1; i <= k; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return (-1);
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
+	len = strlen(s);
+	for (n = 0; len > 0; n++, s += k, len -= k) {
+		if ((k = utf8_decode(s, len, &cp)) == 0)
 			return (-1);
 		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
 			return (-1);
@@ -419,102 +341,20 @@ api_utf8_count(const char *s)
 	return (n);
 }
 
-/*
- * Parse the raw query string against params (known lists them for the
- * detail).  Returns 0, or -1 with the problem detail naming the
- * parameter.
- */
-static int
-api_query_parse(struct http_request *req, const struct api_param *params,
-    size_t nparams, const char *known, struct list_query *q, char *detail,
-    size_t len)
-{
-	char		*copy, *pair, *next;
-	unsigned int	 seen;
-	int		 rc;
-
-	if (req->query_string == NULL)
-		return (0);
-
-	copy = kore_strdup(req->query_string);
-	seen = 0;
-	rc = 0;
-	for (pair = copy; pair != NULL && rc == 0; pair = next) {
-		if ((next = strchr(pair, '&')) != NULL)
-			*next++ = '\0';
-		if (*pair != '\0')
-			rc = api_query_pair(pair, params, nparams, known,
-			    &seen, q, detail, len);
-	}
-	kore_free(copy);
-
-	return (rc);
-}
-
-static int
-api_query_pair(char *pair, const struct api_param *params, size_t nparams,
-    const char *known, unsigned int *seen, struct list_query *q,
-    char *detail, size_t len)
-{
-	char		*value, quoted[API_QUOTE_MAX];
-	size_t		 i;
-
-	if ((value = strchr(pair, '=')) != NULL)
-		*value++ = '\0';
-	else
-		value = pair + strlen(pair);
-
-	if (api_unescape(pair) == -1) {
-		api_quote(pair, quoted, sizeof(quoted));
-		(void)snprintf(detail, len, "query parameter name '%s' is "
-		    "not valid percent-encoding", quoted);
-		return (-1);
-	}
-
-	for (i = 0; i < nparams; i++) {
-		if (strcmp(params[i].name, pair) == 0)
-			break;
-	}
-	if (i == nparams) {
-		api_quote(pair, quoted, sizeof(quoted));
-		(void)snprintf(detail, len, "unknown query parameter '%s'; "
-		    "known: %s", quoted, nparams > 0 ? known : "none");
-		return (-1);
-	}
-
-	if (*seen & (1U << i)) {
-		(void)snprintf(detail, len, "%s: given more than once",
-		    params[i].name);
-		return (-1);
-	}
-	*seen |= 1U << i;
-
-	if (api_unescape(value) == -1) {
-		(void)snprintf(detail, len, "%s: the value is not valid "
-		    "percent-encoding", params[i].name);
-		return (-1);
-	}
-	if (*value == '\0') {
-		(void)snprintf(detail, len, "%s: empty value", params[i].name);
-		return (-1);
-	}
-
-	return (params[i].parse(q, value, detail, len));
-}
-
 /* --- the parameters of GET /api/v1/sagas -------------------------------- */
 
 static int
-param_status(struct list_query *q, char *v, char *detail, size_t len)
+param_status(void *arg, char *v, char *detail, size_t len)
 {
+	struct list_query	*q = arg;
 	enum saga_status	 status;
-	char			*item, *next, quoted[API_QUOTE_MAX];
+	char			*item, *next, quoted[QUERYSTRING_QUOTE_MAX];
 
 	for (item = v; item != NULL; item = next) {
 		if ((next = strchr(item, ',')) != NULL)
 			*next++ = '\0';
 		if (saga_status_parse(item, &status) == -1) {
-			api_quote(item, quoted, sizeof(quoted));
+			querystring_quote(item, quoted, sizeof(quoted));
 			(void)snprintf(detail, len, "status: '%s' is not one "
 			    "of STARTED, IN_PROGRESS, COMPLETED, FAILED, "
 			    "COMPENSATING, COMPENSATED", quoted);
@@ -536,7 +376,7 @@ param_time(const char *name, char *v, int is_to, int64_t *ms, char *detail,
     size_t len)
 {
 	const char	*why, *text;
-	char		 buf[32], quoted[API_QUOTE_MAX];
+	char		 buf[32], quoted[QUERYSTRING_QUOTE_MAX];
 	int		 full_date;
 
 	full_date = strlen(v) == 10 && v[4] == '-' && v[7] == '-' &&
@@ -547,8 +387,8 @@ param_time(const char *name, char *v, int is_to, int64_t *ms, char *detail,
 		text = buf;
 	}
 
-	if (saga_parse_time(text, ms, &why) == -1) {
-		api_quote(v, quoted, sizeof(quoted));
+	if (rfc3339_parse(text, ms, &why) == -1) {
+		querystring_quote(v, quoted, sizeof(quoted));
 		(void)snprintf(detail, len, "%s: '%s' is not an RFC 3339 "
 		    "date-time or full-date (YYYY-MM-DD): %s%s", name, quoted,
 		    why, strchr(v, ' ') != NULL ? " (a '+' in a query string "
@@ -563,15 +403,19 @@ param_time(const char *name, char *v, int is_to, int64_t *ms, char *detail,
 }
 
 static int
-param_from(struct list_query *q, char *v, char *detail, size_t len)
+param_from(void *arg, char *v, char *detail, size_t len)
 {
+	struct list_query	*q = arg;
+
 	q->has_from = 1;
 	return (param_time("fromDate", v, 0, &q->from_ms, detail, len));
 }
 
 static int
-param_to(struct list_query *q, char *v, char *detail, size_t len)
+param_to(void *arg, char *v, char *detail, size_t len)
 {
+	struct list_query	*q = arg;
+
 	q->has_to = 1;
 	return (param_time("toDate", v, 1, &q->to_ms, detail, len));
 }
@@ -599,29 +443,34 @@ param_text(const char *name, char *v, char *dst, size_t dstlen,
 }
 
 static int
-param_order_id(struct list_query *q, char *v, char *detail, size_t len)
+param_order_id(void *arg, char *v, char *detail, size_t len)
 {
+	struct list_query	*q = arg;
+
 	return (param_text("orderId", v, q->order_id, sizeof(q->order_id),
 	    detail, len));
 }
 
 static int
-param_saga_type(struct list_query *q, char *v, char *detail, size_t len)
+param_saga_type(void *arg, char *v, char *detail, size_t len)
 {
+	struct list_query	*q = arg;
+
 	return (param_text("sagaType", v, q->saga_type, sizeof(q->saga_type),
 	    detail, len));
 }
 
 static int
-param_step(struct list_query *q, char *v, char *detail, size_t len)
+param_step(void *arg, char *v, char *detail, size_t len)
 {
-	char		quoted[API_QUOTE_MAX];
-	size_t		n;
+	struct list_query	*q = arg;
+	char			 quoted[QUERYSTRING_QUOTE_MAX];
+	size_t			 n;
 
 	n = strlen(v);
 	if (n > SAGA_STEP_MAX ||
 	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n) {
-		api_quote(v, quoted, sizeof(quoted));
+		querystring_quote(v, quoted, sizeof(quoted));
 		(void)snprintf(detail, len, "step: '%s' does not match "
 		    "[A-Z0-9_]{1,64}", quoted);
 		return (-1);
@@ -632,15 +481,16 @@ param_step(struct list_query *q, char *v, char *detail, size_t len)
 }
 
 static int
-param_limit(struct list_query *q, char *v, char *detail, size_t len)
+param_limit(void *arg, char *v, char *detail, size_t len)
 {
-	char		quoted[API_QUOTE_MAX];
-	size_t		n;
+	struct list_query	*q = arg;
+	char			 quoted[QUERYSTRING_QUOTE_MAX];
+	size_t			 n;
 
 	n = strlen(v);
 	if (n > 6 || strspn(v, "0123456789") != n ||
 	    atoi(v) < 1 || atoi(v) > API_LIMIT_MAX) {
-		api_quote(v, quoted, sizeof(quoted));
+		querystring_quote(v, quoted, sizeof(quoted));
 		(void)snprintf(detail, len, "limit: '%s' is not an integer "
 		    "from 1 to %d", quoted, API_LIMIT_MAX);
 		return (-1);
@@ -652,8 +502,10 @@ param_limit(struct list_query *q, char *v, char *detail, size_t len)
 
 /* Kept as text: it is checked against the other filters at the end. */
 static int
-param_cursor(struct list_query *q, char *v, char *detail, size_t len)
+param_cursor(void *arg, char *v, char *detail, size_t len)
 {
+	struct list_query	*q = arg;
+
 	if (kore_strlcpy(q->cursor, v, sizeof(q->cursor)) >= sizeof(q->cursor)) {
 		(void)snprintf(detail, len, "cursor: not a cursor of this "
 		    "service (use nextCursor unchanged)");
@@ -856,7 +708,7 @@ list_begin(struct http_request *req)
 		return (-1);
 
 	st->q.limit = API_LIMIT_DEFAULT;
-	if (api_query_parse(req, list_params, LIST_PARAM_COUNT, list_known,
+	if (querystring_parse(req->query_string, list_params, LIST_PARAM_COUNT, list_known,
 	    &st->q, detail, sizeof(detail)) == -1 ||
 	    list_prepare(&st->q, detail, sizeof(detail)) == -1) {
 		respond_problem(req, 400, "%s", detail);
@@ -1000,7 +852,7 @@ get_begin(struct http_request *req)
 {
 	struct saga_state_get	*st;
 	const char		*id;
-	char			 detail[API_DETAIL_MAX], quoted[API_QUOTE_MAX];
+	char			 detail[API_DETAIL_MAX], quoted[QUERYSTRING_QUOTE_MAX];
 	size_t			 len;
 
 	st = api_begin(req, API_ROUTE_SAGA, sizeof(*st));
@@ -1011,12 +863,12 @@ get_begin(struct http_request *req)
 	id = req->path + strlen(API_SAGA_PREFIX);
 	len = strlen(id);
 	if (len == 0 || len > SAGA_ID_MAX || strspn(id, API_ID_CHARS) != len) {
-		api_quote(id, quoted, sizeof(quoted));
+		querystring_quote(id, quoted, sizeof(quoted));
 		respond_problem(req, 400, "sagaId: '%s' does not match "
 		    "[A-Za-z0-9_-]{1,64}", quoted);
 		return (-1);
 	}
-	if (api_query_parse(req, NULL, 0, NULL, NULL, detail,
+	if (querystring_parse(req->query_string, NULL, 0, NULL, NULL, detail,
 	    sizeof(detail)) == -1) {
 		respond_problem(req, 400, "%s", detail);
 		return (-1);

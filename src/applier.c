@@ -14,6 +14,7 @@
 
 #include "applier.h"
 #include "outcome.h"
+#include "xalloc.h"
 
 _Static_assert(APPLIER_LANES_MAX <= OUTCOME_SLOTS_MAX,
     "every lane needs an outcome slot");
@@ -112,10 +113,7 @@ applier_create(const char *dsn, int lanes, unsigned int expire_sec,
 		    lanes, APPLIER_LANES_MAX);
 		return (NULL);
 	}
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		(void)snprintf(err, errlen, "applier: %s", strerror(errno));
-		return (NULL);
-	}
+	a = xcalloc(1, sizeof(*a), "applier");
 
 	(void)pthread_mutex_init(&a->lock, NULL);
 	(void)applier_cond_init(&a->room);
@@ -144,13 +142,8 @@ applier_lane_init(struct applier *a, struct lane *l, char *err,
 	int		rc;
 
 	l->owner = a;
-	l->queue = calloc(APPLIER_QUEUE_MAX, sizeof(*l->queue));
-	l->batch = calloc(APPLIER_BATCH_MAX, sizeof(*l->batch));
-	if (l->queue == NULL || l->batch == NULL) {
-		(void)snprintf(err, errlen, "applier: lane %d: %s",
-		    (int)(l - a->lanes), strerror(errno));
-		return (-1);
-	}
+	l->queue = xcalloc(APPLIER_QUEUE_MAX, sizeof(*l->queue), "lane");
+	l->batch = xcalloc(APPLIER_BATCH_MAX, sizeof(*l->batch), "lane");
 	if ((rc = pthread_create(&l->thread, NULL, applier_lane_main,
 	    l)) != 0) {
 		(void)snprintf(err, errlen, "applier: lane %d: %s",

@@ -402,20 +402,21 @@ consumer_create(struct consumer_ctx *ctx, char *err, size_t errlen)
 	rd_kafka_conf_t		*conf;
 	rd_kafka_t		*rk;
 	size_t			 i;
-	char			 stats[16];
+	char			 stats[16], session[16];
 	const char		*kv[][2] = {
 		{ "group.id", ctx->cfg->kafka.group },
 		{ "client.id", "saga-tracker" },
 		{ "enable.auto.commit", "false" },
 		{ "enable.auto.offset.store", "false" },
 		{ "auto.offset.reset", "earliest" },
-		{ "session.timeout.ms", "10000" },
+		{ "session.timeout.ms", session },
 		{ "heartbeat.interval.ms", "2000" },
 		{ "log_level", "4" },
 	};
 
 	conf = rd_kafka_conf_new();
 	(void)snprintf(stats, sizeof(stats), "%d", CONSUMER_STATS_MS);
+	(void)snprintf(session, sizeof(session), "%d", CONSUMER_SESSION_MS);
 	if (consumer_conf_set(conf, "bootstrap.servers",
 	    consumer_brokers(ctx->cfg), err, errlen) == -1 ||
 	    consumer_conf_set(conf, "statistics.interval.ms", stats, err,

@@ -58,6 +58,8 @@
 #define CONSUMER_STATS_MS	1000	/* librdkafka statistics interval */
 #define CONSUMER_LAG_FRESH_MS	15000	/* a lag older is not trusted */
 #define CONSUMER_LEAVE_MS	5000	/* shutdown: wait for the revoke */
+/* librdkafka's session.timeout.ms: a member silent this long is gone. */
+#define CONSUMER_SESSION_MS	10000
 #define CONSUMER_BROKERS_ENV	"SAGA_TRACKER_KAFKA_BROKERS"
 #define CONSUMER_BROKERS_DEV	"127.0.0.1:9092"
 #define CONSUMER_INSTANCE_ENV	"POD_NAME"

@@ -10,11 +10,10 @@
 #include <string.h>
 
 #include "cursor.h"
+#include "fnv.h"
 
 #define CURSOR_VERSION		"1."
 #define CURSOR_RAW_MAX		128
-#define CURSOR_FNV_OFFSET	0xcbf29ce484222325ULL
-#define CURSOR_FNV_PRIME	0x100000001b3ULL
 
 static const char	b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -31,17 +30,7 @@ static int	cursor_parse_fp(const char *, const char *, uint64_t *);
 uint64_t
 cursor_fingerprint(const void *data, size_t len)
 {
-	const unsigned char	*p = data;
-	uint64_t		 h;
-	size_t			 i;
-
-	h = CURSOR_FNV_OFFSET;
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= CURSOR_FNV_PRIME;
-	}
-
-	return (h);
+	return (fnv1a64(data, len));
 }
 
 /* Unpadded base64url of len bytes into out; -1 if out is too small. */

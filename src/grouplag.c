@@ -19,6 +19,7 @@
 
 #include "grouplag.h"
 #include "metrics.h"
+#include "xalloc.h"
 
 /* Written by the reading thread, read by every process. */
 struct grouplag_shared {
@@ -214,10 +215,7 @@ grouplag_once(struct grouplag_ctx *ctx, char *err, size_t errlen)
 	if (grouplag_partitions(ctx, parts, err, errlen) == -1 ||
 	    grouplag_committed(ctx, parts, err, errlen) == -1)
 		goto done;
-	if ((lags = calloc((size_t)parts->cnt + 1, sizeof(*lags))) == NULL) {
-		(void)snprintf(err, errlen, "calloc: %s", strerror(errno));
-		goto done;
-	}
+	lags = xcalloc((size_t)parts->cnt + 1, sizeof(*lags), "grouplag");
 	if (grouplag_watermarks(ctx, parts, lags, err, errlen) == -1)
 		goto done;
 

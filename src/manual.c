@@ -22,6 +22,7 @@
 #include "app.h"
 #include "respond.h"
 #include "saga.h"
+#include "sagastate.h"
 #include "store.h"
 
 #define MANUAL_ROUTE		"/internal/v1/sagas/{sagaId}/status"

@@ -1,6 +1,7 @@
 /*
  * metrics: owns the shared metrics segment, the label value tables in
- * it, the update paths and the text exposition (format 0.0.4).
+ * it and the update paths.  The layout definitions it shares with the
+ * text exposition (metrics_render.c) are in metrics_segment.h.
  *
  * Segment.  One MAP_SHARED | MAP_ANONYMOUS mapping made by the kore
  * parent before fork, so every worker (and a respawned one) sees it at
@@ -54,6 +55,7 @@
 #include <sys/mman.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -64,17 +66,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fnv.h"
 #include "metrics.h"
+#include "metrics_segment.h"
+#include "utf8.h"
 
 #define SEG_MAGIC		0x3152544d41474153ULL	/* "SAGAMTR1" */
 #define SEG_LAYOUT		3
-#define SEG_ALIGN		128
 #define SEG_TABLE_MIN		16
 #define SEG_WAIT_NSEC		1000000LL	/* spin, then nap and check */
 #define SEG_NAP_NSEC		100000L
 #define SEG_GIVEUP_NSEC		5000000000LL
-#define SEG_ABSENT		UINT64_MAX	/* gauge cell without value */
-#define SEG_LE_MAX		32
 
 #define ENT_FREE		0
 #define ENT_BUSY		1
@@ -83,104 +85,7 @@
 #define ENT_STATE(w)		((w) & 3)
 #define ENT_TAG(w)		((w) >> 2)
 
-#define STATUS_COUNT		6
-#define LABELS_MAX		3	/* labels of one family */
-
-enum dim_id {
-	DIM_STEP = 0,
-	DIM_STATUS,
-	DIM_REASON,
-	DIM_ENDPOINT,
-	DIM_METHOD,
-	DIM_CODE,
-	DIM_QUERY,
-	DIM_TABLE,
-	DIM_COUNT
-};
-
-enum hist_id {
-	HIST_COMPENSATION = 0,
-	HIST_API,
-	HIST_DB,
-	HIST_DELAY,
-	HIST_COUNT
-};
-
-enum fam_type {
-	TYPE_COUNTER = 0,
-	TYPE_GAUGE,
-	TYPE_HISTOGRAM
-};
-
-struct family_def {
-	const char		*name;
-	const char		*help;
-	enum fam_type		 type;
-	int			 hist;		/* enum hist_id or -1 */
-	unsigned int		 nlabels;
-	enum dim_id		 dim[LABELS_MAX];
-	const char		*label[LABELS_MAX];
-};
-
-struct seg_entry {
-	_Atomic uint64_t	state;		/* tag << 2 | ENT_* */
-	_Atomic int32_t		owner;		/* pid of the claimer */
-	uint32_t		ord;
-	uint32_t		len;
-	char			value[METRICS_VALUE_MAX];
-};
-
-struct seg_dim {
-	uint32_t		cap;		/* ordinal cap is "other" */
-	uint32_t		mask;		/* hash table size - 1 */
-	uint64_t		ent_off;	/* struct seg_entry[mask + 1] */
-	uint64_t		ord_off;	/* entry index + 1, per ordinal */
-};
-
-struct seg_family {
-	uint32_t		cell;		/* first cell: stripe or gauge */
-	uint32_t		nseries;
-	uint32_t		ncells;		/* cells per series */
-	uint32_t		used;		/* first used flag */
-};
-
-struct seg_hdr {
-	uint64_t		magic;
-	uint32_t		layout;
-	uint32_t		hdr_size;
-	uint64_t		size;
-	uint32_t		nstripes;
-	uint32_t		stripe_cells;
-	uint64_t		stripe_off;
-	uint64_t		stripe_stride;	/* in cells */
-	uint64_t		gauge_off;
-	uint64_t		used_off;
-	uint32_t		ngauges;
-	uint32_t		nused;
-	struct seg_dim		dim[DIM_COUNT];
-	struct seg_family	fam[METRICS_FAMILY_COUNT];
-	uint32_t		nbounds[HIST_COUNT];
-	double			bounds[HIST_COUNT][METRICS_BUCKETS_MAX];
-	char			le[HIST_COUNT][METRICS_BUCKETS_MAX][SEG_LE_MAX];
-	char			version[METRICS_VERSION_MAX];
-
-	/* The only mutable header field, away from the read-only ones. */
-	_Alignas(SEG_ALIGN) _Atomic uint32_t	claimed[DIM_COUNT];
-};
-
-struct label_ref {
-	const char		*value;
-	uint32_t		 ord;
-};
-
-struct rbuf {
-	char			*data;
-	size_t			 len;
-	size_t			 cap;
-	int			 failed;
-};
-
-static const struct family_def	families[METRICS_FAMILY_COUNT] = {
+const struct family_def	metrics_families[METRICS_FAMILY_COUNT] = {
 	[METRICS_SAGA_ACTIVE] = { "saga_active_total",
 	    "Sagas per current status, refreshed from the database.",
 	    TYPE_GAUGE, -1, 1, { DIM_STATUS }, { "status" } },
@@ -247,8 +152,6 @@ static const struct family_def	families[METRICS_FAMILY_COUNT] = {
 	    TYPE_GAUGE, -1, 1, { 0 }, { "version" } },
 };
 
-static const char	*type_names[] = { "counter", "gauge", "histogram" };
-
 static const char	*statuses[STATUS_COUNT] = {
 	"STARTED", "IN_PROGRESS", "COMPLETED",
 	"FAILED", "COMPENSATING", "COMPENSATED"
@@ -263,9 +166,7 @@ static const double	default_latency_buckets[] = {
 	0.1, 0.25, 0.5, 1, 2.5, 5, 10
 };
 
-static void		*seg_at(uint64_t);
 static void		 bounds_insert(struct seg_hdr *, int, double);
-static _Atomic uint64_t	*stripe_cells(unsigned int);
 static int		 params_check(const struct metrics_params *,
 			    char *, size_t);
 static int		 bounds_check(const char *, const double *, size_t,
@@ -280,63 +181,26 @@ static void		 layout_bounds(struct seg_hdr *,
 static void		 seg_init(void);
 static uint64_t		 align_up(uint64_t, uint64_t);
 static uint64_t		 dbits(double);
-static double		 bitsd(uint64_t);
 static int64_t		 now_nsec(void);
 static int		 value_ok(const char *, size_t *);
-static int		 utf8_valid(const unsigned char *, size_t);
-static uint64_t		 hash(const char *, size_t);
 static int		 dim_lookup(enum dim_id, const char *, uint32_t *);
 static int		 dim_claim(enum dim_id, uint32_t, const char *,
 			    size_t, uint64_t, uint64_t *, uint32_t *);
 static uint64_t		 entry_wait(struct seg_entry *, uint64_t);
 static int		 owner_gone(int32_t);
-static uint32_t		 series_index(const struct family_def *,
-			    const uint32_t *);
 static void		 mark_used(enum metrics_family, uint32_t);
 static void		 counter_add_cell(uint32_t, uint64_t);
 static void		 observe_cell(int, uint32_t, double);
 static void		 gauge_store(uint32_t, double);
 static void		 gauge_max(uint32_t, double);
-static uint64_t		 cell_sum(uint32_t);
-static double		 gauge_load(uint32_t);
 static struct metrics_series	 series_fixed(enum metrics_family);
-
-static void		 rbuf_reserve(struct rbuf *, size_t);
-static void		 rbuf_add(struct rbuf *, const char *, size_t);
-static void		 rbuf_str(struct rbuf *, const char *);
-static void		 rbuf_u64(struct rbuf *, uint64_t);
-static void		 rbuf_double(struct rbuf *, double);
-static void		 rbuf_escaped(struct rbuf *, const char *);
-static void		 format_double(char *, size_t, double);
-static int		 label_cmp(const void *, const void *);
-static size_t		 dim_sorted(enum dim_id, struct label_ref *);
-static void		 render_family(struct rbuf *, enum metrics_family);
-static void		 render_value(struct rbuf *,
-			    const struct family_def *, const char *, double);
-static void		 render_active(struct rbuf *);
-static void		 render_lag(struct rbuf *);
-static void		 render_age(struct rbuf *, enum metrics_family);
-static void		 render_build_info(struct rbuf *);
-static void		 render_labelled(struct rbuf *, enum metrics_family);
-static void		 render_product(struct rbuf *, struct rbuf *,
-			    enum metrics_family, struct label_ref **, size_t *);
-static void		 render_series(struct rbuf *, struct rbuf *,
-			    enum metrics_family, const struct label_ref *,
-			    uint32_t);
-static void		 render_striped(struct rbuf *, enum metrics_family,
-			    const char *, size_t, uint32_t);
-static void		 render_histogram(struct rbuf *,
-			    const struct family_def *, const char *, size_t,
-			    uint32_t);
-static void		 render_name(struct rbuf *, const char *,
-			    const char *, const char *, size_t);
 
 /* Process-local view of the segment, inherited across fork. */
 static struct {
-	struct seg_hdr		*hdr;
 	_Atomic uint64_t	*cells;		/* this process's stripe */
-	size_t			 render_hint;
 } m;
+
+struct seg_hdr		*metrics_seg;
 
 int
 metrics_segment_create(const struct metrics_params *p, char *err,
@@ -345,7 +209,7 @@ metrics_segment_create(const struct metrics_params *p, char *err,
 	struct seg_hdr		hdr;
 	void			*addr;
 
-	if (m.hdr != NULL) {
+	if (metrics_seg != NULL) {
 		snprintf(err, errlen, "metrics segment already exists");
 		return (-1);
 	}
@@ -364,7 +228,7 @@ metrics_segment_create(const struct metrics_params *p, char *err,
 	}
 
 	memcpy(addr, &hdr, sizeof(hdr));
-	m.hdr = addr;
+	metrics_seg = addr;
 	seg_init();
 	m.cells = stripe_cells(0);
 
@@ -374,42 +238,28 @@ metrics_segment_create(const struct metrics_params *p, char *err,
 void
 metrics_segment_destroy(void)
 {
-	if (m.hdr == NULL)
+	if (metrics_seg == NULL)
 		return;
 
-	munmap(m.hdr, m.hdr->size);
+	munmap(metrics_seg, metrics_seg->size);
+	metrics_seg = NULL;
 	memset(&m, 0, sizeof(m));
 }
 
 int
 metrics_attach_stripe(unsigned int stripe)
 {
-	if (m.hdr == NULL || m.hdr->magic != SEG_MAGIC ||
-	    m.hdr->layout != SEG_LAYOUT)
+	if (metrics_seg == NULL || metrics_seg->magic != SEG_MAGIC ||
+	    metrics_seg->layout != SEG_LAYOUT)
 		return (-1);
 
-	if (stripe >= m.hdr->nstripes) {
+	if (stripe >= metrics_seg->nstripes) {
 		m.cells = stripe_cells(0);
 		return (-1);
 	}
 
 	m.cells = stripe_cells(stripe);
 	return (0);
-}
-
-static void *
-seg_at(uint64_t off)
-{
-	return ((char *)m.hdr + off);
-}
-
-static _Atomic uint64_t *
-stripe_cells(unsigned int stripe)
-{
-	_Atomic uint64_t	*base;
-
-	base = seg_at(m.hdr->stripe_off);
-	return (base + (uint64_t)stripe * m.hdr->stripe_stride);
 }
 
 static int
@@ -539,7 +389,7 @@ layout_families(struct seg_hdr *hdr)
 	for (i = 0; i < METRICS_FAMILY_COUNT; i++) {
 		if (i == METRICS_BUILD_INFO)	/* constant, no cells */
 			continue;
-		fd = &families[i];
+		fd = &metrics_families[i];
 		f = &hdr->fam[i];
 		f->nseries = 1;
 		for (k = 0; k < fd->nlabels; k++)
@@ -635,14 +485,14 @@ seg_init(void)
 	_Atomic uint64_t	*g;
 	uint32_t		 i, ord, first;
 
-	g = seg_at(m.hdr->gauge_off);
+	g = seg_at(metrics_seg->gauge_off);
 	/* The lag has no sample until its first reading (not 0). */
-	first = m.hdr->fam[METRICS_CONSUMER_LAG].cell;
+	first = metrics_seg->fam[METRICS_CONSUMER_LAG].cell;
 	for (i = 0; i <= METRICS_PARTITIONS_MAX; i++)
 		atomic_store(&g[first + i], SEG_ABSENT);
 	/* Ages count from the start until the first reading. */
-	gauge_store(m.hdr->fam[METRICS_CONSUMER_LAG_AGE].cell, metrics_now());
-	gauge_store(m.hdr->fam[METRICS_GAUGES_AGE].cell, metrics_now());
+	gauge_store(metrics_seg->fam[METRICS_CONSUMER_LAG_AGE].cell, metrics_now());
+	gauge_store(metrics_seg->fam[METRICS_GAUGES_AGE].cell, metrics_now());
 
 	for (i = 0; i < STATUS_COUNT; i++)
 		(void)dim_lookup(DIM_STATUS, statuses[i], &ord);
@@ -663,15 +513,6 @@ dbits(double d)
 		d = NAN;
 	memcpy(&u, &d, sizeof(u));
 	return (u);
-}
-
-static double
-bitsd(uint64_t u)
-{
-	double		d;
-
-	memcpy(&d, &u, sizeof(d));
-	return (d);
 }
 
 double
@@ -704,62 +545,8 @@ value_ok(const char *v, size_t *len)
 	if (*len == 0 || *len == METRICS_VALUE_MAX)
 		return (0);
 
-	return (utf8_valid((const unsigned char *)v, *len));
+	return (utf8_valid(v, *len, NULL));
 }
-
-static int
-utf8_valid(const unsigned char *p, size_t len)
-{
-	size_t		i, k, n;
-	uint32_t	cp, min;
-
-	for (i = 0; i < len; i += n) {
-		if (p[i] < 0x80) {
-			n = 1;
-			continue;
-		}
-		if ((p[i] & 0xe0) == 0xc0) {
-			n = 2;
-			min = 0x80;
-		} else if ((p[i] & 0xf0) == 0xe0) {
-			n = 3;
-			min = 0x800;
-		} else if ((p[i] & 0xf8) == 0xf0) {
-			n = 4;
-			min = 0x10000;
-		} else
-			return (0);
-		if (n > len - i)
-			return (0);
-		cp = p[i] & (0x7f >> n);
-		for (k = 1; k < n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return (0);
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return (0);
-	}
-
-	return (1);
-}
-
-/* FNV-1a, 64 bits. */
-static uint64_t
-hash(const char *v, size_t len)
-{
-	uint64_t	h;
-	size_t		i;
-
-	h = 0xcbf29ce484222325ULL;
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)v[i];
-		h *= 0x100000001b3ULL;
-	}
-
-	return (h);
-}
-
 /*
  * Map a label value to its ordinal in dimension id, claiming it if new.
  * Returns 0, or 1 with the "other" ordinal.
@@ -773,18 +560,18 @@ dim_lookup(enum dim_id id, const char *v, uint32_t *ord)
 	uint32_t		 i, n;
 	size_t			 len;
 
-	d = &m.hdr->dim[id];
+	d = &metrics_seg->dim[id];
 	*ord = d->cap;
 	if (!value_ok(v, &len) || strcmp(v, METRICS_OTHER) == 0)
 		return (1);
 
 	ent = seg_at(d->ent_off);
-	h = hash(v, len);
+	h = fnv1a64(v, len);
 	i = h & d->mask;
 	for (n = 0; n <= d->mask; n++, i = (i + 1) & d->mask) {
 		w = atomic_load_explicit(&ent[i].state, memory_order_acquire);
 		if (w == ENT_FREE) {
-			if (atomic_load_explicit(&m.hdr->claimed[id],
+			if (atomic_load_explicit(&metrics_seg->claimed[id],
 			    memory_order_relaxed) >= d->cap)
 				return (1);
 			if (dim_claim(id, i, v, len, ENT_TAG(h), &w, ord))
@@ -819,7 +606,7 @@ dim_claim(enum dim_id id, uint32_t i, const char *v, size_t len,
 	uint64_t		 busy;
 	uint32_t		 ticket;
 
-	d = &m.hdr->dim[id];
+	d = &metrics_seg->dim[id];
 	e = (struct seg_entry *)seg_at(d->ent_off) + i;
 	busy = tag << 2 | ENT_BUSY;
 	*w = ENT_FREE;
@@ -830,7 +617,7 @@ dim_claim(enum dim_id id, uint32_t i, const char *v, size_t len,
 	atomic_store_explicit(&e->owner, (int32_t)getpid(),
 	    memory_order_release);
 	*ord = d->cap;
-	ticket = atomic_fetch_add_explicit(&m.hdr->claimed[id], 1,
+	ticket = atomic_fetch_add_explicit(&metrics_seg->claimed[id], 1,
 	    memory_order_relaxed);
 	if (ticket >= d->cap) {
 		atomic_store_explicit(&e->state, tag << 2 | ENT_DEAD,
@@ -907,36 +694,22 @@ metrics_series_lookup(enum metrics_family family, const char *const *values,
 
 	s->family = family;
 	s->cell = 0;
-	if (m.hdr == NULL || family >= METRICS_FAMILY_COUNT ||
+	if (metrics_seg == NULL || family >= METRICS_FAMILY_COUNT ||
 	    family == METRICS_BUILD_INFO)
 		return (-1);
 
-	fd = &families[family];
+	fd = &metrics_families[family];
 	other = 0;
 	for (k = 0; k < fd->nlabels; k++)
 		other |= dim_lookup(fd->dim[k], values ? values[k] : NULL,
 		    &ord[k]);
 
-	s->cell = m.hdr->fam[family].cell +
-	    series_index(fd, ord) * m.hdr->fam[family].ncells;
+	s->cell = metrics_seg->fam[family].cell +
+	    series_index(fd, ord) * metrics_seg->fam[family].ncells;
 	if (fd->nlabels > 0 && fd->type != TYPE_GAUGE)
 		mark_used(family, series_index(fd, ord));
 
 	return (other);
-}
-
-/* The ordinals as digits of a number, each in base cap + 1. */
-static uint32_t
-series_index(const struct family_def *fd, const uint32_t *ord)
-{
-	uint32_t	index;
-	unsigned int	k;
-
-	index = 0;
-	for (k = 0; k < fd->nlabels; k++)
-		index = index * (m.hdr->dim[fd->dim[k]].cap + 1) + ord[k];
-
-	return (index);
 }
 
 static void
@@ -944,8 +717,8 @@ mark_used(enum metrics_family family, uint32_t series)
 {
 	_Atomic uint8_t		*used;
 
-	used = seg_at(m.hdr->used_off);
-	used += m.hdr->fam[family].used + series;
+	used = seg_at(metrics_seg->used_off);
+	used += metrics_seg->fam[family].used + series;
 	if (atomic_load_explicit(used, memory_order_relaxed) == 0)
 		atomic_store_explicit(used, 1, memory_order_relaxed);
 }
@@ -956,7 +729,7 @@ series_fixed(enum metrics_family family)
 	struct metrics_series	s;
 
 	s.family = family;
-	s.cell = m.hdr->fam[family].cell;
+	s.cell = metrics_seg->fam[family].cell;
 	return (s);
 }
 
@@ -981,7 +754,7 @@ void
 metrics_histogram_observe(struct metrics_series s, double v)
 {
 	if (s.family < METRICS_FAMILY_COUNT)
-		observe_cell(families[s.family].hist, s.cell, v);
+		observe_cell(metrics_families[s.family].hist, s.cell, v);
 }
 
 /* One observation of v into the histogram at cell of kind hist. */
@@ -996,8 +769,8 @@ observe_cell(int hist, uint32_t cell, double v)
 	if ((c = m.cells) == NULL || hist < 0 || isnan(v))
 		return;
 
-	b = m.hdr->bounds[hist];
-	nb = m.hdr->nbounds[hist];
+	b = metrics_seg->bounds[hist];
+	nb = metrics_seg->nbounds[hist];
 	for (i = 0; i < nb && v > b[i]; i++)
 		;
 	c += cell;
@@ -1012,16 +785,16 @@ observe_cell(int hist, uint32_t cell, double v)
 void
 metrics_gauge_set(struct metrics_series s, double v)
 {
-	if (m.hdr != NULL && s.family < METRICS_FAMILY_COUNT &&
-	    families[s.family].type == TYPE_GAUGE)
+	if (metrics_seg != NULL && s.family < METRICS_FAMILY_COUNT &&
+	    metrics_families[s.family].type == TYPE_GAUGE)
 		gauge_store(s.cell, v);
 }
 
 void
 metrics_gauge_raise(struct metrics_series s, double v)
 {
-	if (m.hdr != NULL && s.family < METRICS_FAMILY_COUNT &&
-	    families[s.family].type == TYPE_GAUGE)
+	if (metrics_seg != NULL && s.family < METRICS_FAMILY_COUNT &&
+	    metrics_families[s.family].type == TYPE_GAUGE)
 		gauge_max(s.cell, v);
 }
 
@@ -1030,7 +803,7 @@ gauge_store(uint32_t cell, double v)
 {
 	_Atomic uint64_t	*g;
 
-	g = seg_at(m.hdr->gauge_off);
+	g = seg_at(metrics_seg->gauge_off);
 	atomic_store_explicit(&g[cell], dbits(v), memory_order_relaxed);
 }
 
@@ -1043,7 +816,7 @@ gauge_max(uint32_t cell, double v)
 	if (isnan(v))
 		return;
 
-	g = (_Atomic uint64_t *)seg_at(m.hdr->gauge_off) + cell;
+	g = (_Atomic uint64_t *)seg_at(metrics_seg->gauge_off) + cell;
 	old = atomic_load_explicit(g, memory_order_relaxed);
 	while (bitsd(old) < v || isnan(bitsd(old))) {
 		if (atomic_compare_exchange_weak_explicit(g, &old, dbits(v),
@@ -1055,8 +828,8 @@ gauge_max(uint32_t cell, double v)
 uint64_t
 metrics_counter_value(struct metrics_series s)
 {
-	if (m.hdr == NULL || s.family >= METRICS_FAMILY_COUNT ||
-	    families[s.family].type != TYPE_COUNTER)
+	if (metrics_seg == NULL || s.family >= METRICS_FAMILY_COUNT ||
+	    metrics_families[s.family].type != TYPE_COUNTER)
 		return (0);
 
 	return (cell_sum(s.cell));
@@ -1065,38 +838,11 @@ metrics_counter_value(struct metrics_series s)
 double
 metrics_gauge_value(struct metrics_series s)
 {
-	if (m.hdr == NULL || s.family >= METRICS_FAMILY_COUNT ||
-	    families[s.family].type != TYPE_GAUGE)
+	if (metrics_seg == NULL || s.family >= METRICS_FAMILY_COUNT ||
+	    metrics_families[s.family].type != TYPE_GAUGE)
 		return (NAN);
 
 	return (gauge_load(s.cell));
-}
-
-/* The value of a striped cell: the sum over every stripe. */
-static uint64_t
-cell_sum(uint32_t cell)
-{
-	_Atomic uint64_t	*c;
-	uint64_t		 sum;
-	unsigned int		 i;
-
-	sum = 0;
-	c = stripe_cells(0) + cell;
-	for (i = 0; i < m.hdr->nstripes; i++) {
-		sum += atomic_load_explicit(c, memory_order_relaxed);
-		c += m.hdr->stripe_stride;
-	}
-
-	return (sum);
-}
-
-static double
-gauge_load(uint32_t cell)
-{
-	_Atomic uint64_t	*g;
-
-	g = seg_at(m.hdr->gauge_off);
-	return (bitsd(atomic_load_explicit(&g[cell], memory_order_relaxed)));
 }
 
 void
@@ -1123,33 +869,33 @@ metrics_event_rejected(const char *reason)
 void
 metrics_saga_failed(double failed_at_unix)
 {
-	if (m.hdr == NULL)
+	if (metrics_seg == NULL)
 		return;
 
-	counter_add_cell(m.hdr->fam[METRICS_SAGA_FAILED].cell, 1);
-	gauge_max(m.hdr->fam[METRICS_LAST_FAILED].cell, failed_at_unix);
+	counter_add_cell(metrics_seg->fam[METRICS_SAGA_FAILED].cell, 1);
+	gauge_max(metrics_seg->fam[METRICS_LAST_FAILED].cell, failed_at_unix);
 }
 
 void
 metrics_saga_compensated(void)
 {
-	if (m.hdr != NULL)
-		counter_add_cell(m.hdr->fam[METRICS_SAGA_COMPENSATED].cell, 1);
+	if (metrics_seg != NULL)
+		counter_add_cell(metrics_seg->fam[METRICS_SAGA_COMPENSATED].cell, 1);
 }
 
 void
 metrics_compensation_observe(double seconds)
 {
-	if (m.hdr != NULL)
+	if (metrics_seg != NULL)
 		observe_cell(HIST_COMPENSATION,
-		    m.hdr->fam[METRICS_COMPENSATION_DURATION].cell, seconds);
+		    metrics_seg->fam[METRICS_COMPENSATION_DURATION].cell, seconds);
 }
 
 void
 metrics_last_failed_raise(double failed_at_unix)
 {
-	if (m.hdr != NULL)
-		gauge_max(m.hdr->fam[METRICS_LAST_FAILED].cell,
+	if (metrics_seg != NULL)
+		gauge_max(metrics_seg->fam[METRICS_LAST_FAILED].cell,
 		    failed_at_unix);
 }
 
@@ -1168,7 +914,7 @@ metrics_active_set(const char *status, int64_t count)
 void
 metrics_pending_set(int64_t count, double oldest_seconds)
 {
-	if (m.hdr == NULL)
+	if (metrics_seg == NULL)
 		return;
 
 	gauge_store(series_fixed(METRICS_PENDING).cell, (double)count);
@@ -1179,7 +925,7 @@ metrics_pending_set(int64_t count, double oldest_seconds)
 void
 metrics_consumer_lag_set(int64_t total)
 {
-	if (m.hdr != NULL)
+	if (metrics_seg != NULL)
 		gauge_store(series_fixed(METRICS_CONSUMER_LAG).cell,
 		    (double)total);
 }
@@ -1187,7 +933,7 @@ metrics_consumer_lag_set(int64_t total)
 int
 metrics_consumer_lag_partition_set(int32_t partition, int64_t lag)
 {
-	if (m.hdr == NULL || partition < 0 ||
+	if (metrics_seg == NULL || partition < 0 ||
 	    partition >= METRICS_PARTITIONS_MAX)
 		return (-1);
 
@@ -1202,11 +948,11 @@ metrics_consumer_lag_partition_clear(int32_t partition)
 	_Atomic uint64_t	*g;
 	uint32_t		 cell;
 
-	if (m.hdr == NULL || partition < 0 ||
+	if (metrics_seg == NULL || partition < 0 ||
 	    partition >= METRICS_PARTITIONS_MAX)
 		return;
 
-	g = seg_at(m.hdr->gauge_off);
+	g = seg_at(metrics_seg->gauge_off);
 	cell = series_fixed(METRICS_CONSUMER_LAG).cell + 1 + partition;
 	atomic_store_explicit(&g[cell], SEG_ABSENT, memory_order_relaxed);
 }
@@ -1214,7 +960,7 @@ metrics_consumer_lag_partition_clear(int32_t partition)
 void
 metrics_consumer_lag_read(void)
 {
-	if (m.hdr != NULL)
+	if (metrics_seg != NULL)
 		gauge_store(series_fixed(METRICS_CONSUMER_LAG_AGE).cell,
 		    metrics_now());
 }
@@ -1222,7 +968,7 @@ metrics_consumer_lag_read(void)
 void
 metrics_consumer_partitions_set(int count)
 {
-	if (m.hdr != NULL)
+	if (metrics_seg != NULL)
 		gauge_store(series_fixed(METRICS_CONSUMER_PARTITIONS).cell,
 		    (double)count);
 }
@@ -1230,7 +976,7 @@ metrics_consumer_partitions_set(int count)
 void
 metrics_gauges_read(void)
 {
-	if (m.hdr != NULL)
+	if (metrics_seg != NULL)
 		gauge_store(series_fixed(METRICS_GAUGES_AGE).cell,
 		    metrics_now());
 }
@@ -1238,7 +984,7 @@ metrics_gauges_read(void)
 void
 metrics_db_up_set(int up)
 {
-	if (m.hdr != NULL)
+	if (metrics_seg != NULL)
 		gauge_store(series_fixed(METRICS_DB_UP).cell, up ? 1.0 : 0.0);
 }
 
@@ -1283,442 +1029,4 @@ metrics_retention_deleted(const char *table, uint64_t rows)
 
 	if (metrics_series_lookup(METRICS_RETENTION_DELETED, &table, &s) != -1)
 		metrics_counter_add(s, rows);
-}
-
-char *
-metrics_render(size_t *len)
-{
-	struct rbuf	rb;
-	int		f;
-
-	*len = 0;
-	if (m.hdr == NULL)
-		return (NULL);
-
-	memset(&rb, 0, sizeof(rb));
-	rbuf_reserve(&rb, m.render_hint + 4096);
-	for (f = 0; f < METRICS_FAMILY_COUNT; f++)
-		render_family(&rb, f);
-	rbuf_add(&rb, "", 1);
-
-	if (rb.failed) {
-		free(rb.data);
-		return (NULL);
-	}
-
-	*len = rb.len - 1;
-	m.render_hint = rb.len;
-	return (rb.data);
-}
-
-static void
-rbuf_reserve(struct rbuf *rb, size_t n)
-{
-	char		*p;
-	size_t		 cap;
-
-	if (rb->failed || rb->cap - rb->len >= n)
-		return;
-
-	for (cap = rb->cap ? rb->cap : 4096; cap - rb->len < n; cap *= 2)
-		;
-	if ((p = realloc(rb->data, cap)) == NULL) {
-		rb->failed = 1;
-		return;
-	}
-	rb->data = p;
-	rb->cap = cap;
-}
-
-static void
-rbuf_add(struct rbuf *rb, const char *p, size_t n)
-{
-	if (n == 0)
-		return;
-
-	rbuf_reserve(rb, n);
-	if (rb->failed)
-		return;
-
-	memcpy(rb->data + rb->len, p, n);
-	rb->len += n;
-}
-
-static void
-rbuf_str(struct rbuf *rb, const char *s)
-{
-	rbuf_add(rb, s, strlen(s));
-}
-
-static void
-rbuf_u64(struct rbuf *rb, uint64_t v)
-{
-	char		buf[24];
-	size_t		i;
-
-	i = sizeof(buf);
-	do {
-		buf[--i] = '0' + v % 10;
-		v /= 10;
-	} while (v != 0);
-
-	rbuf_add(rb, buf + i, sizeof(buf) - i);
-}
-
-static void
-rbuf_double(struct rbuf *rb, double v)
-{
-	char		buf[32];
-
-	if (v >= 0 && v < 9007199254740992.0 && v == (double)(uint64_t)v) {
-		rbuf_u64(rb, (uint64_t)v);
-		return;
-	}
-
-	format_double(buf, sizeof(buf), v);
-	rbuf_str(rb, buf);
-}
-
-/* Shortest of %.15g / %.17g that reads back as v; Go float syntax. */
-static void
-format_double(char *buf, size_t len, double v)
-{
-	if (isnan(v))
-		snprintf(buf, len, "NaN");
-	else if (isinf(v))
-		snprintf(buf, len, "%sInf", v > 0 ? "+" : "-");
-	else {
-		snprintf(buf, len, "%.15g", v);
-		if (strtod(buf, NULL) != v)
-			snprintf(buf, len, "%.17g", v);
-	}
-}
-
-/* A label value with \, " and newline escaped. */
-static void
-rbuf_escaped(struct rbuf *rb, const char *v)
-{
-	size_t		n;
-
-	while (*v != '\0') {
-		n = strcspn(v, "\\\"\n");
-		rbuf_add(rb, v, n);
-		v += n;
-		if (*v == '\0')
-			break;
-		rbuf_add(rb, "\\", 1);
-		rbuf_add(rb, *v == '\n' ? "n" : v, 1);
-		v++;
-	}
-}
-
-static int
-label_cmp(const void *a, const void *b)
-{
-	const struct label_ref	*x = a, *y = b;
-
-	return (strcmp(x->value, y->value));
-}
-
-/* The values of dimension id, "other" included, in byte order. */
-static size_t
-dim_sorted(enum dim_id id, struct label_ref *out)
-{
-	const struct seg_dim	*d;
-	struct seg_entry	*ent;
-	_Atomic uint32_t	*ords;
-	uint32_t		 o, count, idx;
-	size_t			 n;
-
-	d = &m.hdr->dim[id];
-	ent = seg_at(d->ent_off);
-	ords = seg_at(d->ord_off);
-	count = atomic_load_explicit(&m.hdr->claimed[id],
-	    memory_order_relaxed);
-	if (count > d->cap)
-		count = d->cap;
-
-	n = 0;
-	for (o = 0; o < count; o++) {
-		idx = atomic_load_explicit(&ords[o], memory_order_acquire);
-		if (idx == 0)
-			continue;
-		out[n].value = ent[idx - 1].value;
-		out[n++].ord = o;
-	}
-	out[n].value = METRICS_OTHER;
-	out[n++].ord = d->cap;
-
-	qsort(out, n, sizeof(*out), label_cmp);
-	return (n);
-}
-
-static void
-render_family(struct rbuf *rb, enum metrics_family f)
-{
-	const struct family_def	*fd = &families[f];
-
-	rbuf_str(rb, "# HELP ");
-	rbuf_str(rb, fd->name);
-	rbuf_str(rb, " ");
-	rbuf_str(rb, fd->help);
-	rbuf_str(rb, "\n# TYPE ");
-	rbuf_str(rb, fd->name);
-	rbuf_str(rb, " ");
-	rbuf_str(rb, type_names[fd->type]);
-	rbuf_str(rb, "\n");
-
-	if (f == METRICS_SAGA_ACTIVE)
-		render_active(rb);
-	else if (f == METRICS_CONSUMER_LAG)
-		render_lag(rb);
-	else if (f == METRICS_CONSUMER_LAG_AGE || f == METRICS_GAUGES_AGE)
-		render_age(rb, f);
-	else if (f == METRICS_BUILD_INFO)
-		render_build_info(rb);
-	else if (fd->nlabels > 0)
-		render_labelled(rb, f);
-	else if (fd->type == TYPE_GAUGE)
-		render_value(rb, fd, NULL, gauge_load(m.hdr->fam[f].cell));
-	else
-		render_striped(rb, f, NULL, 0, m.hdr->fam[f].cell);
-}
-
-/* One gauge sample: name{labels} value, labels already rendered. */
-static void
-render_value(struct rbuf *rb, const struct family_def *fd,
-    const char *labels, double v)
-{
-	render_name(rb, fd->name, "", labels, labels ? strlen(labels) : 0);
-	rbuf_str(rb, " ");
-	rbuf_double(rb, v);
-	rbuf_str(rb, "\n");
-}
-
-/* name + suffix, then {labels} unless there are none. */
-static void
-render_name(struct rbuf *rb, const char *name, const char *suffix,
-    const char *labels, size_t len)
-{
-	rbuf_str(rb, name);
-	rbuf_str(rb, suffix);
-	if (len == 0)
-		return;
-
-	rbuf_str(rb, "{");
-	rbuf_add(rb, labels, len);
-	rbuf_str(rb, "}");
-}
-
-static void
-render_active(struct rbuf *rb)
-{
-	struct label_ref	refs[STATUS_COUNT + 1];
-	char			labels[64];
-	size_t			i, n;
-
-	n = dim_sorted(DIM_STATUS, refs);
-	for (i = 0; i < n; i++) {
-		if (refs[i].ord == STATUS_COUNT)
-			continue;
-		snprintf(labels, sizeof(labels), "status=\"%s\"",
-		    refs[i].value);
-		render_value(rb, &families[METRICS_SAGA_ACTIVE], labels,
-		    gauge_load(m.hdr->fam[METRICS_SAGA_ACTIVE].cell +
-		    refs[i].ord));
-	}
-}
-
-static void
-render_lag(struct rbuf *rb)
-{
-	const struct family_def	*fd = &families[METRICS_CONSUMER_LAG];
-	_Atomic uint64_t	*g;
-	uint64_t		 v;
-	char			 labels[32];
-	int			 p;
-
-	g = (_Atomic uint64_t *)seg_at(m.hdr->gauge_off) +
-	    m.hdr->fam[METRICS_CONSUMER_LAG].cell;
-	if ((v = atomic_load(&g[0])) != SEG_ABSENT)
-		render_value(rb, fd, NULL, bitsd(v));
-
-	for (p = 0; p < METRICS_PARTITIONS_MAX; p++) {
-		v = atomic_load_explicit(&g[1 + p], memory_order_relaxed);
-		if (v == SEG_ABSENT)
-			continue;
-		snprintf(labels, sizeof(labels), "partition=\"%d\"", p);
-		render_value(rb, fd, labels, bitsd(v));
-	}
-}
-
-/* The cell holds a metrics_now() stamp; the sample is its age in ms. */
-static void
-render_age(struct rbuf *rb, enum metrics_family f)
-{
-	double		age;
-
-	age = metrics_now() - gauge_load(m.hdr->fam[f].cell);
-	render_value(rb, &families[f], NULL, age > 0 ?
-	    round(age * 1000) / 1000 : 0);
-}
-
-static void
-render_build_info(struct rbuf *rb)
-{
-	rbuf_str(rb, families[METRICS_BUILD_INFO].name);
-	rbuf_str(rb, "{version=\"");
-	rbuf_escaped(rb, m.hdr->version);
-	rbuf_str(rb, "\"} 1\n");
-}
-
-/* Every used series of a striped family with labels, sorted. */
-static void
-render_labelled(struct rbuf *rb, enum metrics_family f)
-{
-	const struct family_def	*fd = &families[f];
-	struct label_ref	*refs[LABELS_MAX];
-	struct rbuf		 lab;
-	size_t			 n[LABELS_MAX];
-	unsigned int		 k;
-
-	memset(&lab, 0, sizeof(lab));
-	for (k = 0; k < fd->nlabels; k++) {
-		refs[k] = calloc(m.hdr->dim[fd->dim[k]].cap + 1,
-		    sizeof(*refs[k]));
-		if (refs[k] == NULL) {
-			rb->failed = 1;
-			break;
-		}
-		n[k] = dim_sorted(fd->dim[k], refs[k]);
-	}
-
-	if (k == fd->nlabels)
-		render_product(rb, &lab, f, refs, n);
-	while (k-- > 0)
-		free(refs[k]);
-	free(lab.data);
-}
-
-/*
- * Every combination of the sorted values of each label, the last label
- * turning fastest, like an odometer; lab is scratch space for the label
- * text of one series.
- */
-static void
-render_product(struct rbuf *rb, struct rbuf *lab, enum metrics_family f,
-    struct label_ref **refs, size_t *n)
-{
-	const struct family_def	*fd = &families[f];
-	const _Atomic uint8_t	*used;
-	struct label_ref	 tuple[LABELS_MAX];
-	uint32_t		 ord[LABELS_MAX], series;
-	size_t			 at[LABELS_MAX];
-	unsigned int		 k;
-
-	used = (_Atomic uint8_t *)seg_at(m.hdr->used_off) +
-	    m.hdr->fam[f].used;
-	for (k = 0; k < fd->nlabels; k++) {
-		if (n[k] == 0)
-			return;
-		at[k] = 0;
-	}
-
-	for (;;) {
-		for (k = 0; k < fd->nlabels; k++) {
-			tuple[k] = refs[k][at[k]];
-			ord[k] = tuple[k].ord;
-		}
-		series = series_index(fd, ord);
-		if (atomic_load_explicit(&used[series],
-		    memory_order_relaxed) != 0)
-			render_series(rb, lab, f, tuple, series);
-
-		for (k = fd->nlabels; k > 0; k--) {
-			if (++at[k - 1] < n[k - 1])
-				break;
-			at[k - 1] = 0;
-		}
-		if (k == 0)
-			return;
-	}
-}
-
-static void
-render_series(struct rbuf *rb, struct rbuf *lab, enum metrics_family f,
-    const struct label_ref *values, uint32_t series)
-{
-	const struct family_def	*fd = &families[f];
-	unsigned int		 k;
-
-	lab->len = 0;
-	for (k = 0; k < fd->nlabels; k++) {
-		if (k > 0)
-			rbuf_str(lab, ",");
-		rbuf_str(lab, fd->label[k]);
-		rbuf_str(lab, "=\"");
-		rbuf_escaped(lab, values[k].value);
-		rbuf_str(lab, "\"");
-	}
-
-	if (lab->failed)
-		rb->failed = 1;
-	else
-		render_striped(rb, f, lab->data, lab->len,
-		    m.hdr->fam[f].cell + series * m.hdr->fam[f].ncells);
-}
-
-static void
-render_striped(struct rbuf *rb, enum metrics_family f, const char *labels,
-    size_t len, uint32_t cell)
-{
-	const struct family_def	*fd = &families[f];
-
-	if (fd->type == TYPE_HISTOGRAM) {
-		render_histogram(rb, fd, labels, len, cell);
-		return;
-	}
-
-	render_name(rb, fd->name, "", labels, len);
-	rbuf_str(rb, " ");
-	rbuf_u64(rb, cell_sum(cell));
-	rbuf_str(rb, "\n");
-}
-
-static void
-render_histogram(struct rbuf *rb, const struct family_def *fd,
-    const char *labels, size_t len, uint32_t cell)
-{
-	uint64_t	cum;
-	double		sum;
-	uint32_t	i, nb;
-	unsigned int	s;
-
-	nb = m.hdr->nbounds[fd->hist];
-	cum = 0;
-	for (i = 0; i <= nb; i++) {
-		cum += cell_sum(cell + i);
-		rbuf_str(rb, fd->name);
-		rbuf_str(rb, "_bucket{");
-		rbuf_add(rb, labels, len);
-		rbuf_str(rb, len > 0 ? ",le=\"" : "le=\"");
-		rbuf_str(rb, i < nb ? m.hdr->le[fd->hist][i] : "+Inf");
-		rbuf_str(rb, "\"} ");
-		rbuf_u64(rb, cum);
-		rbuf_str(rb, "\n");
-	}
-
-	sum = 0;
-	for (s = 0; s < m.hdr->nstripes; s++)
-		sum += bitsd(atomic_load_explicit(stripe_cells(s) + cell +
-		    nb + 1, memory_order_relaxed));
-
-	render_name(rb, fd->name, "_sum", labels, len);
-	rbuf_str(rb, " ");
-	rbuf_double(rb, sum);
-	rbuf_str(rb, "\n");
-	render_name(rb, fd->name, "_count", labels, len);
-	rbuf_str(rb, " ");
-	rbuf_u64(rb, cum);
-	rbuf_str(rb, "\n");
 }

@@ -6,6 +6,7 @@
  *   parent, before fork:	metrics_segment_create()
  *   each worker:		metrics_attach_stripe(worker id)
  *   anywhere:			the update helpers below, metrics_render()
+ *				(metrics_render.h)
  *   parent teardown:		metrics_segment_destroy()
  *
  * Counters and histograms are striped: each process adds into its own
@@ -168,12 +169,5 @@ void		metrics_event_delay_observe(double seconds);
 
 /* Monotonic seconds: what every _seconds histogram is timed with. */
 double		metrics_now(void);
-
-/*
- * The full exposition, text format 0.0.4, in a malloc'd buffer of *len
- * bytes (NUL terminated, not counted); the caller frees it.  NULL if
- * there is no segment or memory ran out.
- */
-char		*metrics_render(size_t *len);
 
 #endif

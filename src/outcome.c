@@ -9,34 +9,24 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "metrics.h"
 #include "outcome.h"
+#include "strbuf.h"
+#include "xalloc.h"
 
 static struct outcome_slot	*outcome_slots = NULL;
 
-static void	 nomem(const char *);
 static void	*grow(void *, size_t *, size_t, size_t);
 static int	 cmp_processed(const void *, const void *);
 static void	 merge(struct outcome *);
-static void	 text_add(struct outcome *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
 static int	 parse_line(struct outcome *, char *, char *, size_t);
 static int	 parse_count(const char *, uint64_t *);
 static void	 count_series(enum metrics_family, const char *,
 		    const char *, uint64_t);
-
-/* Like every allocation in the service (saga.h): give up. */
-static void
-nomem(const char *what)
-{
-	(void)fprintf(stderr, "outcome: out of memory (%s)\n", what);
-	abort();
-}
 
 /* Room for one more element of size in *p, holding n, capacity *cap. */
 static void *
@@ -48,8 +38,7 @@ grow(void *p, size_t *cap, size_t n, size_t size)
 		return (p);
 
 	ncap = *cap == 0 ? 16 : *cap * 2;
-	if ((p = reallocarray(p, ncap, size)) == NULL)
-		nomem("tally");
+	p = xreallocarray(p, ncap, size, "tally");
 	*cap = ncap;
 
 	return (p);
@@ -67,7 +56,7 @@ outcome_free(struct outcome *o)
 {
 	free(o->processed);
 	free(o->durations);
-	free(o->text);
+	strbuf_free(&o->text);
 	free(o->parsed);
 	outcome_init(o);
 }
@@ -172,31 +161,6 @@ merge(struct outcome *o)
 
 /* --- text ---------------------------------------------------------------- */
 
-static void
-text_add(struct outcome *o, const char *fmt, ...)
-{
-	va_list		ap;
-	size_t		room;
-	int		len;
-
-	for (;;) {
-		room = o->textcap - o->textlen;
-		va_start(ap, fmt);
-		len = vsnprintf(o->text + o->textlen, room, fmt, ap);
-		va_end(ap);
-		if (len < 0)
-			nomem("format");
-		if ((size_t)len < room)
-			break;
-		o->textcap = o->textcap == 0 ? 256 : o->textcap * 2;
-		if (o->textcap < o->textlen + (size_t)len + 1)
-			o->textcap = o->textlen + (size_t)len + 1;
-		if ((o->text = realloc(o->text, o->textcap)) == NULL)
-			nomem("format");
-	}
-	o->textlen += (size_t)len;
-}
-
 const char *
 outcome_format(struct outcome *o)
 {
@@ -204,32 +168,33 @@ outcome_format(struct outcome *o)
 	int		r;
 
 	merge(o);
-	o->textlen = 0;
-	text_add(o, "%s", "");
+	strbuf_truncate(&o->text, 0);
+	strbuf_reserve(&o->text, 0);
 	for (i = 0; i < o->nprocessed; i++)
-		text_add(o, "p %" PRIu64 " %s %s\n", o->processed[i].n,
+		strbuf_printf(&o->text, "p %" PRIu64 " %s %s\n",
+		    o->processed[i].n,
 		    saga_status_name(o->processed[i].status),
 		    o->processed[i].step);
 	for (r = 1; r < SAGA_REJECT_COUNT; r++) {
 		if (o->rejected[r] != 0)
-			text_add(o, "r %" PRIu64 " %s\n", o->rejected[r],
-			    saga_reject_reason_name(r));
+			strbuf_printf(&o->text, "r %" PRIu64 " %s\n",
+			    o->rejected[r], saga_reject_reason_name(r));
 	}
 	if (o->failed != 0)
-		text_add(o, "f %" PRIu64 "\n", o->failed);
+		strbuf_printf(&o->text, "f %" PRIu64 "\n", o->failed);
 	if (o->compensated != 0)
-		text_add(o, "c %" PRIu64 "\n", o->compensated);
+		strbuf_printf(&o->text, "c %" PRIu64 "\n", o->compensated);
 	if (o->last_failed_ms != SAGA_TIME_NONE)
-		text_add(o, "l %" PRId64 "\n", o->last_failed_ms);
+		strbuf_printf(&o->text, "l %" PRId64 "\n", o->last_failed_ms);
 	if (o->ndurations > 0) {
-		text_add(o, "d");
+		strbuf_str(&o->text, "d");
 		/* %.17g: strtod() gives back the very same double. */
 		for (i = 0; i < o->ndurations; i++)
-			text_add(o, " %.17g", o->durations[i]);
-		text_add(o, "\n");
+			strbuf_printf(&o->text, " %.17g", o->durations[i]);
+		strbuf_str(&o->text, "\n");
 	}
 
-	return (o->text);
+	return (o->text.data);
 }
 
 static int
@@ -312,8 +277,7 @@ outcome_parse(struct outcome *o, const char *text, char *err, size_t errlen)
 	char		*line, *next;
 
 	outcome_free(o);
-	if ((o->parsed = strdup(text)) == NULL)
-		nomem("parse");
+	o->parsed = xstrdup(text, "parse");
 
 	for (line = o->parsed; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)

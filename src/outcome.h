@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 #include "saga.h"
+#include "strbuf.h"
 
 #define OUTCOME_SLOTS_MAX	8	/* one per applier lane */
 
@@ -82,9 +83,7 @@ struct outcome {
 	double				*durations;
 	size_t				 ndurations;
 	size_t				 durations_cap;
-	char				*text;	/* outcome_format() */
-	size_t				 textlen;
-	size_t				 textcap;
+	struct strbuf			 text;	/* outcome_format() */
 	char				*parsed; /* outcome_parse()'s copy */
 };
 

@@ -28,6 +28,7 @@ static void
 pgarray_init(struct pgarray *a, uint32_t elemtype)
 {
 	memset(a, 0, sizeof(*a));
+	strbuf_init(&a->buf, 512);
 	a->elemtype = elemtype;
 	/* The header is written last, when the count is known. */
 	pgarray_put(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
@@ -37,26 +38,7 @@ pgarray_init(struct pgarray *a, uint32_t elemtype)
 static void
 pgarray_put(struct pgarray *a, const void *p, size_t n)
 {
-	char		*nbuf;
-	size_t		 ncap;
-
-	if (a->nomem)
-		return;
-
-	if (a->len + n > a->cap) {
-		ncap = a->cap == 0 ? 512 : a->cap;
-		while (a->len + n > ncap)
-			ncap *= 2;
-		if ((nbuf = realloc(a->buf, ncap)) == NULL) {
-			a->nomem = 1;
-			return;
-		}
-		a->buf = nbuf;
-		a->cap = ncap;
-	}
-
-	memcpy(a->buf + a->len, p, n);
-	a->len += n;
+	strbuf_add(&a->buf, p, n);
 }
 
 static void
@@ -124,17 +106,14 @@ pgarray_finish(struct pgarray *a)
 {
 	uint32_t	h[5];
 
-	if (a->nomem)
-		return;
-
 	h[0] = htonl(a->count > 0 ? 1 : 0);
 	h[1] = htonl(a->hasnull ? 1 : 0);
 	h[2] = htonl(a->elemtype);
 	h[3] = htonl((uint32_t)a->count);
 	h[4] = htonl(1);
 	if (a->count == 0)
-		a->len = 3 * sizeof(h[0]);
-	memcpy(a->buf, h, a->count > 0 ? sizeof(h) : 3 * sizeof(h[0]));
+		strbuf_truncate(&a->buf, 3 * sizeof(h[0]));
+	memcpy(a->buf.data, h, a->count > 0 ? sizeof(h) : 3 * sizeof(h[0]));
 }
 
 void
@@ -158,13 +137,13 @@ pgarray_params_finish(struct pgarray_params *p, const char *name,
 
 	for (i = 0; i < p->n; i++) {
 		pgarray_finish(&p->a[i]);
-		if (p->a[i].nomem || p->a[i].len > INT32_MAX) {
-			(void)snprintf(err, errlen, "%s: parameter %d: out "
-			    "of memory, or over 2 GB", name, i + 1);
+		if (p->a[i].buf.len > INT32_MAX) {
+			(void)snprintf(err, errlen, "%s: parameter %d: over "
+			    "2 GB", name, i + 1);
 			return (-1);
 		}
-		p->values[i] = p->a[i].buf;
-		p->lengths[i] = (int)p->a[i].len;
+		p->values[i] = p->a[i].buf.data;
+		p->lengths[i] = (int)p->a[i].buf.len;
 	}
 
 	return (0);
@@ -176,6 +155,6 @@ pgarray_params_free(struct pgarray_params *p)
 	int		i;
 
 	for (i = 0; i < p->n; i++)
-		free(p->a[i].buf);
+		strbuf_free(&p->a[i].buf);
 	memset(p, 0, sizeof(*p));
 }

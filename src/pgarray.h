@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strbuf.h"
+
 /* Element type OIDs (pg_type.h). */
 #define PGARRAY_INT8		20
 #define PGARRAY_INT4		23
@@ -24,13 +26,10 @@
 #define PGARRAY_PARAMS_MAX	16
 
 struct pgarray {
-	char		*buf;
-	size_t		 len;
-	size_t		 cap;
+	struct strbuf	 buf;
 	uint32_t	 elemtype;
 	int32_t		 count;
 	int		 hasnull;
-	int		 nomem;
 };
 
 struct pgarray_params {
@@ -51,7 +50,11 @@ void	pgarray_null(struct pgarray *);
 /* n arrays (1..PGARRAY_PARAMS_MAX) of the given element types. */
 void	pgarray_params_init(struct pgarray_params *, const uint32_t *types,
 	    int n);
-/* Close the arrays; -1 with "name: ..." in err if memory ran out. */
+/*
+ * Close the arrays; -1 with "name: ..." in err if one is over the 2 GB
+ * a libpq parameter can carry.  Memory running out ends the process
+ * (xalloc.h), as everywhere.
+ */
 int	pgarray_params_finish(struct pgarray_params *, const char *name,
 	    char *err, size_t errlen);
 void	pgarray_params_free(struct pgarray_params *);

@@ -1,14 +1,12 @@
 /*
- * saga: saga events and saga state (SPEC §1).
+ * saga: saga events (SPEC §1).
  *
- * This module owns three things:
- *
- *  - the validation of one event payload from the saga topic into a
- *    struct saga_event, with a bounded rejection reason that is the
- *    label value of saga_events_rejected_total{reason};
- *  - RFC 3339 date-time parsing and formatting (UTC milliseconds);
- *  - the merge of one event into a struct saga_state, the saga row, with
- *    the counter deltas the merge causes.
+ * This module owns the event model: struct saga_event, the status and
+ * rejection-reason label tables, and the validation of one event payload
+ * from the saga topic into a struct saga_event, with a bounded rejection
+ * reason that is the label value of saga_events_rejected_total{reason}.
+ * occurredAt is read by rfc3339.h; the merge of events into the saga row
+ * and the manual transition are sagastate.h.
  *
  * It has no kore dependency: it runs in the consumer thread, in the HTTP
  * workers (manual transitions) and in the unit tests.  JSON is jansson.
@@ -31,82 +29,11 @@
  * in their shortest exact form) ready for a jsonb column.  A non-empty
  * string metadata.failureReason is extracted; any other type is ignored.
  *
- * occurredAt is an RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac] with a
- * Z or +hh:mm/-hh:mm offset ('t' and 'z' may be lower case).  Fractions
- * are truncated to milliseconds.  Calendar dates are checked (no Feb 30,
- * no hour 24).  A leap second (:60) is accepted only at 23:59 UTC and
- * counts as :59 of the same minute.  The instant must lie within
- * 0001-01-01..9999-12-31 UTC, so saga_format_time() can always print it
- * and PostgreSQL's to_char() prints it without an era: year 0 is 1 BC
- * there, which the API's timestamps cannot say (issue 17).
+ * occurredAt is an RFC 3339 date-time (rfc3339.h).
  *
- * Running out of memory while parsing says nothing about the event, so it
- * is not a rejection: the process aborts, as kore does on allocation
- * failure.  saga_state_apply() instead fails with ENOMEM, state unchanged.
- *
- * Saga state merge
- * ----------------
- * Every field of struct saga_state is a pure function of the SET of events
- * applied to it: each is a minimum or maximum over the events under a total
- * order whose last key is eventId (unique within a saga), so any arrival
- * order gives the identical row and re-applying an event changes nothing.
- *
- *   status, currentStep, metadata
- *	from the winning event: the greatest by (order, occurredAt, eventId),
- *	later and then greater eventId winning ties.  order is the SPEC rank
- *	(STARTED 0 < IN_PROGRESS 1 < COMPLETED 2 = FAILED 2 < COMPENSATING 3
- *	< COMPENSATED 4) except that FAILED beats COMPLETED at equal rank
- *	whatever their times: a completed saga that also has a failure-path
- *	event takes the failure-path status.  The occurredAt/eventId tie
- *	break therefore only ever chooses between events of the same status.
- *   startedAt	earliest occurredAt of any event.
- *   updatedAt	latest occurredAt of any event.
- *   failedAt, compensatedAt, completedAt
- *	earliest occurredAt of a FAILED, COMPENSATED, COMPLETED event;
- *	SAGA_TIME_NONE when there is none.
- *   sagaType, orderId, traceId
- *	each from the earliest event by (occurredAt, eventId) that carries
- *	it; empty when none does.
- *   failureReason
- *	metadata.failureReason of the failure-path event that carries one
- *	and is least by (status, occurredAt, eventId) with FAILED before
- *	COMPENSATING before COMPENSATED: the reason the saga failed is
- *	preferred over what was said while compensating.  NULL when none.
- *	Events off the failure path never provide it.
- *
- * Counter deltas (struct saga_delta) are computed from the state before
- * and after the event:
- *   failed		1 when the set first contains a FAILED, COMPENSATING
- *			or COMPENSATED event;
- *   compensated	1 when the set first contains a COMPENSATED event;
- *   conflict		1 when the set first contains both a COMPLETED event
- *			and a failure-path event, whichever came first;
- *   observe_duration	1 when failedAt and compensatedAt are first both
- *			known; duration_sec is then compensatedAt - failedAt
- *			in seconds, clamped at 0 (producer clock skew).
- * Summed over all the events of a saga these are the same for every
- * arrival order, and re-applying an event yields all zeros.  The one thing
- * that can depend on arrival order is the duration VALUE: it uses the
- * failedAt and compensatedAt known when both first exist, and a saga with
- * several FAILED or several COMPENSATED events of different times may
- * later move either bound earlier.  A histogram observation cannot be
- * withdrawn, so the first value stands; the row itself always converges.
- *
- * The state keeps the bookkeeping the merge needs (the winning event and
- * the source event of each inherited field).  A caller that persists only
- * the saga row must rebuild the state by applying the saga's stored events
- * (in any order, deltas discarded) before applying a new one.  Dropping a
- * redelivered eventId is the database's job (unique constraint): apply only
- * events the database accepted, or the same event again, never a different
- * event under an eventId already applied.
- *
- * Manual transitions (PATCH .../status)
- * -------------------------------------
- * saga_manual_event() checks that the saga is FAILED or COMPENSATING and
- * the target is COMPENSATING or COMPENSATED (anything else is a 409),
- * then builds an ordinary event that is stored and applied through
- * saga_state_apply() like any consumed one, which updates the counters
- * the same way.
+ * Running out of memory says nothing about the event, so it is not a
+ * rejection: the process aborts (xalloc.h), as kore does on allocation
+ * failure, while parsing as sagastate.c does while merging.
  */
 
 #ifndef SAGA_SAGA_H
@@ -130,8 +57,13 @@
 
 #define SAGA_UTF8_SIZE(n)	((n) * 4 + 1)
 
-/* "2026-11-27T12:00:00.123Z" plus NUL. */
-#define SAGA_TIME_BUFLEN	25
+/* A set of statuses as bits; the failure path (FAILED and after). */
+#define SAGA_STATUS_BIT(s)	(1u << (s))
+#define SAGA_FAILURE_PATH_BITS	(SAGA_STATUS_BIT(SAGA_FAILED) |	\
+				    SAGA_STATUS_BIT(SAGA_COMPENSATING) | \
+				    SAGA_STATUS_BIT(SAGA_COMPENSATED))
+
+/* A time that is not known (UTC ms since the epoch otherwise). */
 #define SAGA_TIME_NONE		INT64_MIN
 
 #define SAGA_DETAIL_MAX		256
@@ -159,12 +91,6 @@ enum saga_reject {
 	SAGA_REJECT_COUNT
 };
 
-enum saga_manual {
-	SAGA_MANUAL_OK = 0,
-	SAGA_MANUAL_CONFLICT,		/* not allowed now: 409 */
-	SAGA_MANUAL_INVALID		/* bad target, id or reason: 400 */
-};
-
 struct saga_event {
 	char			event_id[SAGA_UTF8_SIZE(SAGA_EVENT_ID_MAX)];
 	char			saga_id[SAGA_ID_MAX + 1];
@@ -178,71 +104,20 @@ struct saga_event {
 	char			*failure_reason; /* or NULL */
 };
 
-/* (occurredAt, eventId): the total order of events within a saga. */
-struct saga_key {
-	int64_t			at;
-	char			event_id[SAGA_UTF8_SIZE(SAGA_EVENT_ID_MAX)];
-};
-
-struct saga_state {
-	/* The saga row; empty strings are NULL columns. */
-	char			saga_id[SAGA_ID_MAX + 1];
-	char			saga_type[SAGA_UTF8_SIZE(SAGA_TYPE_MAX)];
-	char			order_id[SAGA_UTF8_SIZE(SAGA_ORDER_ID_MAX)];
-	enum saga_status	status;
-	char			current_step[SAGA_STEP_MAX + 1];
-	int64_t			started_at;
-	int64_t			updated_at;
-	int64_t			failed_at;	/* SAGA_TIME_NONE if unknown */
-	int64_t			compensated_at;
-	int64_t			completed_at;
-	char			trace_id[SAGA_UTF8_SIZE(SAGA_TRACE_ID_MAX)];
-	char			*failure_reason;
-	char			*metadata;
-
-	/* Bookkeeping, see the header comment. */
-	unsigned int		seen;		/* bit (1 << status) */
-	struct saga_key		winner;
-	struct saga_key		saga_type_src;
-	struct saga_key		order_id_src;
-	struct saga_key		trace_id_src;
-	enum saga_status	failure_src_status;
-	struct saga_key		failure_src;
-};
-
-struct saga_delta {
-	int			failed;
-	int			compensated;
-	int			conflict;
-	int			observe_duration;
-	double			duration_sec;
-};
-
 const char	*saga_status_name(enum saga_status);
 int		 saga_status_parse(const char *, enum saga_status *);
 int		 saga_status_rank(enum saga_status);
 int		 saga_status_failure_path(enum saga_status);
 const char	*saga_reject_reason_name(enum saga_reject);
 
-int		 saga_parse_time(const char *, int64_t *, const char **);
-int		 saga_format_time(int64_t, char *, size_t);
-
 int		 saga_event_parse(const void *, size_t, struct saga_event *,
 		    char *, size_t);
 void		 saga_event_free(struct saga_event *);
 
-void		 saga_state_init(struct saga_state *);
-void		 saga_state_free(struct saga_state *);
-int		 saga_state_apply(struct saga_state *,
-		    const struct saga_event *, struct saga_delta *);
+/* For sagastate.c: a detail written as saga_event_parse() writes it. */
+int		 saga_detail(char *, size_t, int, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+char		*saga_metadata_serialize(json_t *);
 
-/* The Saga object of SPEC §2 (new reference; NULL if out of memory). */
-json_t		*saga_state_json(const struct saga_state *);
-
-int		 saga_manual_check(const struct saga_state *,
-		    enum saga_status, char *, size_t);
-int		 saga_manual_event(const struct saga_state *, enum saga_status,
-		    const char *, const char *, int64_t, struct saga_event *,
-		    char *, size_t);
 
 #endif /* !SAGA_SAGA_H */

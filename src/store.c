@@ -29,6 +29,7 @@
 #include "saga.h"
 #include "schema.h"
 #include "store.h"
+#include "xalloc.h"
 
 /* int8 milliseconds to timestamptz, exact over saga.h's whole range. */
 #define MS_TO_TS(ms)	"(timestamptz 'epoch' + (" ms " / 1000) * "	\
@@ -250,11 +251,11 @@ static int	 cmp_str(const void *, const void *);
 static struct item *find_valid(struct batch *, const char *);
 static struct item *find_bad(struct batch *, int32_t, int64_t);
 
-static int	 batch_parse(struct batch *, const struct store_msg *, size_t,
-		    char *, size_t);
+static void	 batch_parse(struct batch *, const struct store_msg *,
+		    size_t);
 static void	 batch_mark_dups(struct batch *);
 static void	 batch_free(struct batch *);
-static int	 batch_sagas(struct batch *, char *, size_t);
+static void	 batch_sagas(struct batch *);
 static size_t	 batch_saga_index(const struct batch *, const char *);
 static int	 batch_transaction(struct store *, struct batch *,
 		    struct outcome *, char *, size_t);
@@ -290,7 +291,7 @@ static char	*reject_sql(size_t);
 static void	 reject_params_free(struct reject_params *);
 static void	 reject_params_row(struct reject_params *, size_t,
 		    const struct item *);
-static int	 reject_params_build(struct reject_params *,
+static void	 reject_params_build(struct reject_params *,
 		    const struct batch *, size_t, size_t);
 static void	 batch_mark_late(struct batch *, unsigned int);
 static int	 batch_late(struct store *, struct batch *, char *, size_t);
@@ -341,10 +342,7 @@ store_open(const char *dsn, char *err, size_t errlen)
 		"saga-tracker", "10", "UTF8", "1", "30", "10", "3", dsn, NULL
 	};
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		pgerr_format(err, errlen, "store: %s", strerror(errno));
-		return (NULL);
-	}
+	s = xcalloc(1, sizeof(*s), "store_open");
 	s->slot = &s->own;
 
 	/* Keywords before dbname are defaults the DSN may override. */
@@ -593,9 +591,8 @@ find_bad(struct batch *b, int32_t partition, int64_t offset)
 }
 
 /* Validate every message; sort the valid and the invalid ones apart. */
-static int
-batch_parse(struct batch *b, const struct store_msg *msgs, size_t n,
-    char *err, size_t errlen)
+static void
+batch_parse(struct batch *b, const struct store_msg *msgs, size_t n)
 {
 	struct item	*it;
 	size_t		 i;
@@ -603,14 +600,9 @@ batch_parse(struct batch *b, const struct store_msg *msgs, size_t n,
 	memset(b, 0, sizeof(*b));
 	b->n = n;
 	/* Not calloc: a batch's items are megabytes, each set below. */
-	b->items = malloc(n * sizeof(*b->items));
-	b->valid = malloc(n * sizeof(*b->valid));
-	b->bad = malloc(n * sizeof(*b->bad));
-	if (b->items == NULL || b->valid == NULL || b->bad == NULL) {
-		pgerr_format(err, errlen, "batch of %zu: %s", n,
-		    strerror(errno));
-		return (-1);
-	}
+	b->items = xreallocarray(NULL, n, sizeof(*b->items), "batch");
+	b->valid = xreallocarray(NULL, n, sizeof(*b->valid), "batch");
+	b->bad = xreallocarray(NULL, n, sizeof(*b->bad), "batch");
 
 	for (i = 0; i < n; i++) {
 		it = &b->items[i];
@@ -632,8 +624,6 @@ batch_parse(struct batch *b, const struct store_msg *msgs, size_t n,
 	qsort(b->valid, b->nvalid, sizeof(*b->valid), cmp_event_id);
 	qsort(b->bad, b->nbad, sizeof(*b->bad), cmp_origin);
 	batch_mark_dups(b);
-
-	return (0);
 }
 
 /* Only the first of equal eventIds, or of equal origins, is inserted. */
@@ -690,17 +680,13 @@ batch_error_where(const struct batch *b, char *err, size_t errlen)
 }
 
 /* The distinct sagas of the valid events, sorted, and each item's. */
-static int
-batch_sagas(struct batch *b, char *err, size_t errlen)
+static void
+batch_sagas(struct batch *b)
 {
 	struct item	*it;
 	size_t		 i, n;
 
-	if ((b->saga_ids = calloc(b->nvalid, sizeof(*b->saga_ids))) == NULL) {
-		pgerr_format(err, errlen, "sagas of %zu events: %s", b->nvalid,
-		    strerror(errno));
-		return (-1);
-	}
+	b->saga_ids = xcalloc(b->nvalid, sizeof(*b->saga_ids), "batch_sagas");
 	for (i = 0, n = 0; i < b->nvalid; i++) {
 		if (!b->valid[i]->dup)
 			b->saga_ids[n++] = b->valid[i]->ev.saga_id;
@@ -713,23 +699,16 @@ batch_sagas(struct batch *b, char *err, size_t errlen)
 	}
 
 	/* Not calloc: a saga state is kilobytes, and each is set below. */
-	b->sagas = malloc(b->nsagas * sizeof(*b->sagas));
-	b->exists = calloc(b->nsagas, sizeof(*b->exists));
-	b->fresh = calloc(b->nsagas, sizeof(*b->fresh));
-	if (b->sagas == NULL || b->exists == NULL || b->fresh == NULL) {
-		pgerr_format(err, errlen, "%zu sagas: %s", b->nsagas,
-		    strerror(errno));
-		b->nsagas = 0;
-		return (-1);
-	}
+	b->sagas = xreallocarray(NULL, b->nsagas, sizeof(*b->sagas),
+	    "batch_sagas");
+	b->exists = xcalloc(b->nsagas, sizeof(*b->exists), "batch_sagas");
+	b->fresh = xcalloc(b->nsagas, sizeof(*b->fresh), "batch_sagas");
 	for (i = 0; i < b->nsagas; i++)
 		saga_state_init(&b->sagas[i]);
 	for (i = 0; i < b->nvalid; i++) {
 		if (!(it = b->valid[i])->dup)
 			it->saga = batch_saga_index(b, it->ev.saga_id);
 	}
-
-	return (0);
 }
 
 /* Index of saga_id in saga_ids, nsagas if it is not there. */
@@ -861,8 +840,7 @@ reject_sql(size_t rows)
 	int		 p;
 
 	cap = sizeof(sql_reject_head) + sizeof(sql_reject_tail) + rows * 128;
-	if ((sql = malloc(cap)) == NULL)
-		return (NULL);
+	sql = xmalloc(cap, "reject_sql");
 
 	len = (size_t)snprintf(sql, cap, "%s", sql_reject_head);
 	for (i = 0; i < rows; i++) {
@@ -915,7 +893,7 @@ reject_params_row(struct reject_params *rp, size_t r, const struct item *it)
 }
 
 /* Statement and parameters for `rows` first occurrences from bad[start]. */
-static int
+static void
 reject_params_build(struct reject_params *rp, const struct batch *b,
     size_t start, size_t rows)
 {
@@ -924,20 +902,15 @@ reject_params_build(struct reject_params *rp, const struct batch *b,
 	memset(rp, 0, sizeof(*rp));
 	k = rows * STORE_REJECT_PARAMS;
 	rp->sql = reject_sql(rows);
-	rp->values = calloc(k, sizeof(*rp->values));
-	rp->lengths = calloc(k, sizeof(*rp->lengths));
-	rp->formats = calloc(k, sizeof(*rp->formats));
-	rp->nums = calloc(rows * 3, sizeof(*rp->nums));
-	if (rp->sql == NULL || rp->values == NULL || rp->lengths == NULL ||
-	    rp->formats == NULL || rp->nums == NULL)
-		return (-1);
+	rp->values = xcalloc(k, sizeof(*rp->values), "insert_rejected");
+	rp->lengths = xcalloc(k, sizeof(*rp->lengths), "insert_rejected");
+	rp->formats = xcalloc(k, sizeof(*rp->formats), "insert_rejected");
+	rp->nums = xcalloc(rows * 3, sizeof(*rp->nums), "insert_rejected");
 
 	for (i = start, r = 0; r < rows; i++) {
 		if (!b->bad[i]->dup)
 			reject_params_row(rp, r++, b->bad[i]);
 	}
-
-	return (0);
 }
 
 /* Insert `rows` first occurrences from bad[start]; mark the new ones. */
@@ -950,12 +923,7 @@ insert_rejected_chunk(struct store *s, struct batch *b, size_t start,
 	struct item		*it;
 	int			 j;
 
-	if (reject_params_build(&rp, b, start, rows) == -1) {
-		pgerr_format(err, errlen, "insert_rejected: %zu rows: %s",
-		    rows, strerror(errno));
-		reject_params_free(&rp);
-		return (-1);
-	}
+	reject_params_build(&rp, b, start, rows);
 
 	res = store_query(s, "insert_rejected", rp.sql,
 	    (int)(rows * STORE_REJECT_PARAMS), rp.values, rp.lengths,
@@ -1269,8 +1237,8 @@ batch_begin(struct store *s, struct batch *b, char *err, size_t errlen)
 	(void)pipeline_add(&p, "begin", "BEGIN", NULL, PGRES_COMMAND_OK);
 	ls = ins = -1;
 	if (b->nvalid > 0) {
-		if (batch_sagas(b, err, errlen) == -1 ||
-		    saga_id_array(b, &ids, 0, err, errlen) == -1 ||
+		batch_sagas(b);
+		if (saga_id_array(b, &ids, 0, err, errlen) == -1 ||
 		    events_arrays(b, ITEM_NOW, &ev, err, errlen) == -1) {
 			rc = -1;
 			goto done;
@@ -1514,8 +1482,8 @@ store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
 		return (0);
 
 	outcome_init(&o);
-	if ((rc = batch_parse(&b, msgs, n, err, errlen)) == 0 &&
-	    (rc = store_usable(s, err, errlen)) == 0 &&
+	batch_parse(&b, msgs, n);
+	if ((rc = store_usable(s, err, errlen)) == 0 &&
 	    (rc = outcome_resolve(s, err, errlen)) == 0) {
 		batch_mark_late(&b, s->expire_sec);
 		rc = batch_transaction(s, &b, &o, err, errlen);

@@ -5,42 +5,56 @@
  * at a time (the Kafka consumer's, or a test).  No kore dependency.
  *
  * store_apply_batch() turns a batch of consumed messages into rows in one
- * transaction with a fixed number of statements, whatever the batch size:
+ * transaction with a fixed number of statements, whatever the batch size,
+ * sent in this order (pipeline.h: the statements of one round trip go
+ * together in libpq pipeline mode):
  *
+ *   round trip 1
  *   BEGIN
- *   insert_rejected	invalid payloads into saga_event_rejected,
- *			ON CONFLICT (partition, offset) DO NOTHING
- *   insert_events	valid events into saga_event,
- *			ON CONFLICT (event_id) DO NOTHING RETURNING event_id:
- *			what comes back is what this batch stored ("fresh")
- *   lock_keys		pg_advisory_xact_lock per saga of a fresh event,
- *			in key order: serialises two consumers on a saga
- *			whose row does not exist yet (a rebalance overlap)
- *   lock_sagas		SELECT ... FOR UPDATE of those saga rows in
- *			saga_id order: serialises with the manual PATCH,
- *			which locks the row the same way
- *   load_events	every stored event of those sagas
+ *   lock_keys		pg_advisory_xact_lock per saga of the batch's valid
+ *			events, in key order: serialises two consumers on a
+ *			saga whose row does not exist yet (a rebalance
+ *			overlap)
+ *   lock_sagas		SELECT ... FOR UPDATE of those saga rows in saga_id
+ *			order: serialises with the manual PATCH, which locks
+ *			the row the same way, and tells which sagas have a
+ *			row
+ *   insert_events	the valid events into saga_event, ON CONFLICT
+ *			(event_id) DO NOTHING RETURNING event_id: what comes
+ *			back is what this batch stored ("fresh")
+ *
+ *   insert_rejected	invalid payloads into saga_event_rejected, ON
+ *			CONFLICT (partition, offset) DO NOTHING; one round
+ *			trip per 1,000 of them
+ *   load_events	every stored event of the sagas of fresh events
+ *			that already had a row: a round trip of its own
+ *
+ *   last round trip
  *   insert_outcome	the batch's counter deltas under a new token (see
  *			below)
  *   upsert_sagas	the rebuilt rows, INSERT ... ON CONFLICT DO UPDATE
  *   COMMIT
  *
- * insert_rejected is skipped when the batch has no invalid payload,
- * insert_events when it has no valid one, the four saga statements
- * when no event was fresh, and insert_outcome when the batch changes no
- * counter, so a batch costs 3 to 8 round trips.  Events
- * are inserted in eventId order, saga locks are taken in a fixed order,
- * so concurrent batches wait for each other but do not deadlock.
+ * The three saga statements of round trip 1 are left out when the batch
+ * has no valid event, insert_rejected when it has no invalid payload,
+ * load_events when no fresh event belongs to a saga with a row,
+ * upsert_sagas when no event was fresh, and insert_outcome when the
+ * batch changes no counter.  So a batch is two round trips, three when
+ * fresh events belong to sagas that already have a row, plus one per
+ * chunk of dead letters.  Events are inserted in eventId order and saga
+ * locks taken in a fixed order, so concurrent batches wait for each
+ * other but do not deadlock.
  *
  * Each saga row is rebuilt from its events: its stored events other than
  * the fresh ones are applied to a new saga_state with their deltas thrown
  * away, then the fresh ones (batch order) with their deltas kept (see
- * saga.h for why the row alone is not enough).  An eventId repeated
+ * sagastate.h for why the row alone is not enough).  An eventId repeated
  * inside the batch is kept once, at its first position; an eventId
  * already stored is a duplicate whatever its payload.
  *
  * Metrics (metrics.h) change only after COMMIT succeeded (or, below,
- * was found to have succeeded), and only for what this batch stored: saga_events_processed_total{step,status} per
+ * was found to have succeeded), and only for what this batch stored:
+ * saga_events_processed_total{step,status} per
  * fresh event, saga_events_rejected_total{reason} per newly stored dead
  * letter and per conflict delta (the conflicting event is stored all the
  * same), saga_failed_total, saga_compensated_total,
@@ -50,17 +64,19 @@
  * order), and saga_tracker_event_delay_seconds, per applied event,
  * from its Kafka timestamp (store_msg.timestamp_ms; else its
  * occurredAt) to the end of the COMMIT.  A redelivered batch therefore
- * changes neither rows nor counters.  saga_tracker_db_query_seconds{query} is observed for
- * every statement under the names above ("begin", "commit" too), whether
- * it succeeded or not.
+ * changes neither rows nor counters.
+ * saga_tracker_db_query_seconds{query} is observed for every statement
+ * under the names above ("begin", "commit" too), whether it succeeded
+ * or not.
  *
  * Retention (retention.h) removes old terminal sagas with their events.
  * An event of such a saga that comes again must not start a half saga:
  * with store_expire_after(N), a valid event whose occurredAt is more
  * than N seconds old is inserted only if its saga has a row once the
- * saga is locked; otherwise it is a dead letter with reason "expired"
- * (one more insert_events round trip when the batch has such events;
- * none otherwise).  Whether a saga has a row is judged at that moment:
+ * saga is locked (round trip 1 tells): otherwise it is a dead letter
+ * with reason "expired".  Such events are left out of round trip 1's
+ * insert_events; those that are inserted cost one more insert_events
+ * round trip after it, none when the batch has no old event.  Whether a saga has a row is judged at that moment:
  * an old event that comes in the batch that first creates its saga is
  * expired too.
  *
@@ -108,7 +124,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "saga.h"
+#include "sagastate.h"
 
 struct store;
 struct outcome_slot;

@@ -40,6 +40,9 @@
 
 #define HARNESS_WAIT_MS		20000
 
+/* harness_yaml_edit()'s copy of the YAML, per runner pid. */
+#define HARNESS_YAML_TMP	"/tmp/saga-harness-%d.yaml"
+
 static struct harness_env	*harness_started = NULL;
 static pid_t			 harness_owner = 0;
 
@@ -460,7 +463,7 @@ harness_yaml_edit(struct harness_env *env, const char *match,
 		root = ".";
 	(void)snprintf(path, sizeof(path), "%s/conf/saga-tracker.yaml", root);
 	(void)snprintf(env->service_yaml, sizeof(env->service_yaml),
-	    "/tmp/saga-harness-%d.yaml", (int)getpid());
+	    HARNESS_YAML_TMP, (int)getpid());
 	if ((in = fopen(path, "r")) == NULL)
 		harness_die("%s: %s", path, strerror(errno));
 	if ((out = fopen(env->service_yaml, "w")) == NULL)
@@ -480,6 +483,96 @@ harness_yaml_edit(struct harness_env *env, const char *match,
 		harness_die("%s: %s", env->service_yaml, strerror(errno));
 	if (!found)
 		harness_die("%s: no line with '%s'", path, match);
+}
+
+void
+harness_suite_up(struct harness_env *env, int what,
+    void (*before)(struct harness_env *),
+    void (*after)(struct harness_env *))
+{
+	if (before != NULL)
+		before(env);
+	harness_up(env, what);
+	if (after != NULL)
+		after(env);
+}
+
+void
+harness_suite_down(struct harness_env *env)
+{
+	char		tmp[64];
+
+	harness_down(env);
+	(void)snprintf(tmp, sizeof(tmp), HARNESS_YAML_TMP, (int)getpid());
+	if (strcmp(env->service_yaml, tmp) == 0)
+		(void)unlink(env->service_yaml);
+}
+
+char *
+harness_read_file(const char *path, size_t *len)
+{
+	FILE		*fp;
+	char		*buf, *nbuf;
+	size_t		 got, cap, n;
+	int		 saved;
+
+	/* Read to the end: /proc files have no size to trust. */
+	if ((fp = fopen(path, "r")) == NULL)
+		return (NULL);
+	buf = NULL;
+	got = cap = 0;
+	do {
+		if (cap - got < 4096) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			if ((nbuf = realloc(buf, cap)) == NULL) {
+				saved = errno;
+				free(buf);
+				(void)fclose(fp);
+				errno = saved;
+				return (NULL);
+			}
+			buf = nbuf;
+		}
+		n = fread(buf + got, 1, cap - got - 1, fp);
+		got += n;
+	} while (n > 0);
+	if (ferror(fp)) {
+		free(buf);
+		(void)fclose(fp);
+		errno = EIO;
+		return (NULL);
+	}
+	(void)fclose(fp);
+	buf[got] = '\0';
+	if (len != NULL)
+		*len = got;
+
+	return (buf);
+}
+
+int
+harness_kafka_detail(const struct harness_env *env, const char *key,
+    char *buf, size_t len)
+{
+	struct harness_reply	 r;
+	json_t			*doc, *v;
+	int			 rc;
+
+	if (harness_http(env->service_port, "GET", "/actuator/health", NULL,
+	    NULL, &r) == -1)
+		return (-1);
+	doc = json_loads(r.body, 0, NULL);
+	harness_reply_free(&r);
+	v = json_object_get(json_object_get(json_object_get(
+	    json_object_get(doc, "components"), "kafka"), "details"), key);
+	rc = -1;
+	if (json_is_string(v)) {
+		(void)snprintf(buf, len, "%s", json_string_value(v));
+		rc = 0;
+	}
+	json_decref(doc);
+
+	return (rc);
 }
 
 void
@@ -940,6 +1033,36 @@ harness_produce(const struct harness_env *env, const char *topic,
 	return (failed == 0 ? 0 : -1);
 }
 
+int
+harness_produce_sagas(const struct harness_env *env, const char *topic,
+    const char *prefix, int n)
+{
+	char		**keys, **payloads;
+	int		  i, rc;
+
+	keys = calloc((size_t)n + 1, sizeof(char *));
+	payloads = calloc((size_t)n + 1, sizeof(char *));
+	if (keys == NULL || payloads == NULL)
+		harness_die("produce: %s", strerror(errno));
+	for (i = 0; i < n; i++) {
+		if (asprintf(&keys[i], "%s-%d", prefix, i) == -1 ||
+		    asprintf(&payloads[i], "{\"eventId\":\"%s-e\","
+		    "\"sagaId\":\"%s\",\"step\":\"STOCK_RESERVE\",\"status\":"
+		    "\"STARTED\",\"occurredAt\":\"2026-11-27T08:00:00Z\"}",
+		    keys[i], keys[i]) == -1)
+			harness_die("produce: %s", strerror(errno));
+	}
+	rc = harness_produce(env, topic, keys, payloads, (size_t)n);
+	for (i = 0; i < n; i++) {
+		free(keys[i]);
+		free(payloads[i]);
+	}
+	free(keys);
+	free(payloads);
+
+	return (rc);
+}
+
 int64_t
 harness_committed(const struct harness_env *env, const char *group,
     const char *topic)
@@ -1037,12 +1160,29 @@ harness_db_connect(const char *dsn)
 	return (conn);
 }
 
+PGconn *
+harness_db_runner(void)
+{
+	struct harness_env	env;
+
+	harness_env(&env);
+
+	return (harness_db_connect(env.pg_dsn));
+}
+
 void
 harness_db_exec(PGconn *conn, const char *sql)
 {
+	harness_db_execv(conn, sql, 0, NULL);
+}
+
+void
+harness_db_execv(PGconn *conn, const char *sql, int n,
+    const char *const *values)
+{
 	PGresult	*res;
 
-	res = PQexec(conn, sql);
+	res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	    PQresultStatus(res) != PGRES_TUPLES_OK)
 		harness_die("%s: %s", sql, PQerrorMessage(conn));

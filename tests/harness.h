@@ -10,6 +10,9 @@
  * Criterion runs each test in a fresh process, so harness_up() is called
  * from a PRE_ALL report hook in the runner, which exports what it started
  * as HARNESS_* environment variables; tests read them with harness_env().
+ * tests/harness_suite.c holds those hooks, for every suite.
+ *
+ * The unit suites link it too, for harness_read_file() only.
  */
 
 #ifndef SAGA_HARNESS_H
@@ -53,6 +56,27 @@ struct harness_reply {
 	char		*body;		/* NUL-terminated */
 	size_t		body_len;
 };
+
+/*
+ * What an integration suite needs started: each suite defines
+ * harness_suite, and the runner hooks of tests/harness_suite.c (linked
+ * into every integration suite) call before(env) unless it is NULL (to
+ * edit the YAML, say), start `what`, then call after(env) unless NULL;
+ * at the end they stop it all and remove a YAML harness_yaml_edit()
+ * wrote.
+ */
+struct harness_suite {
+	int		 what;
+	void		(*before)(struct harness_env *);
+	void		(*after)(struct harness_env *);
+};
+
+extern const struct harness_suite	harness_suite;
+
+void	harness_suite_up(struct harness_env *env, int what,
+	    void (*before)(struct harness_env *),
+	    void (*after)(struct harness_env *));
+void	harness_suite_down(struct harness_env *env);
 
 /* Start what `what` asks for; abort the run on failure. */
 void	harness_up(struct harness_env *env, int what);
@@ -115,9 +139,22 @@ void	harness_kore_conf(const struct harness_env *env, const char *path,
 void	harness_yaml_edit(struct harness_env *env, const char *match,
 	    const char *line);
 
+/*
+ * The whole file at path, NUL-terminated (its length in *len unless
+ * len is NULL), malloc'd; NULL with errno set if it cannot be read.
+ */
+char	*harness_read_file(const char *path, size_t *len);
+
 /* Produce n messages (key may be NULL) to topic and wait for delivery. */
 int	harness_produce(const struct harness_env *env, const char *topic,
 	    char *const keys[], char *const payloads[], size_t n);
+/*
+ * n one-event sagas prefix-0 .. prefix-(n-1), each a STARTED event
+ * prefix-i-e at step STOCK_RESERVE keyed by its sagaId, produced to
+ * topic in one go; 0, or -1 if any was not delivered.
+ */
+int	harness_produce_sagas(const struct harness_env *env,
+	    const char *topic, const char *prefix, int n);
 /* Sum of the group's committed offsets over the topic's partitions. */
 int64_t	harness_committed(const struct harness_env *env, const char *group,
 	    const char *topic);
@@ -131,7 +168,12 @@ int64_t	harness_pg_int(const struct harness_env *env, const char *sql);
  */
 void	harness_db_fresh(const char *name, char *dsn, size_t len);
 PGconn	*harness_db_connect(const char *dsn);
+/* The same to the runner's database (harness_env()'s pg_dsn). */
+PGconn	*harness_db_runner(void);
 void	harness_db_exec(PGconn *conn, const char *sql);
+/* The same with n text parameters. */
+void	harness_db_execv(PGconn *conn, const char *sql, int n,
+	    const char *const *values);
 long long harness_db_count(PGconn *conn, const char *sql);
 /*
  * A metrics segment for this process (64 step labels, 4 stripes, the
@@ -145,6 +187,12 @@ void	harness_metrics_up(void);
  * within 2 s); otherwise -1 and the first difference in why.
  */
 int	harness_gauges_check(PGconn *conn, char *why, size_t len);
+/*
+ * The string components.kafka.details.<key> of the service's
+ * /actuator/health into buf; -1 when there is none (or no answer).
+ */
+int	harness_kafka_detail(const struct harness_env *env, const char *key,
+	    char *buf, size_t len);
 /* Sum of every series of metric name in a live scrape; -1 on error. */
 double	harness_metric(const struct harness_env *env, const char *name);
 /* The pid of kore worker id (1..N) of the running service, or -1. */

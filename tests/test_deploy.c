@@ -14,7 +14,8 @@
  *    service's own config_load() and equals it in every key but
  *    kafka.brokers; the namespace is monitoring.service_namespace and
  *    the DSN variable is postgres.dsn_env;
- *  - src/consumer.c: the grace period outlasts the consumer's close;
+ *  - consumer.h: the grace period outlasts the consumer's close
+ *    (CONSUMER_SESSION_MS, the session.timeout.ms it sets);
  *  - the generated ServiceMonitor selects the Service and its port;
  *  - deploy/README.md documents the Secret the Deployment references;
  *  - the Dockerfile: bookworm stages, unprivileged numeric USER, no
@@ -28,6 +29,7 @@
 #include <sys/wait.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -42,12 +44,12 @@
 
 #include "config.h"
 #include "consumer.h"
+#include "harness.h"
 #include "yamldoc.h"
 
 #define K8S_GLOB	"deploy/kubernetes/*.yaml"
 #define KORE_CONF	"conf/saga-tracker.conf"
 #define SERVICE_YAML	"conf/saga-tracker.yaml"
-#define CONSUMER_SRC	"src/consumer.c"
 #define PROD_CONF	".build/prod/saga-tracker/conf/saga-tracker.conf"
 #define DOCKERFILE	"deploy/Dockerfile"
 #define README		"deploy/README.md"
@@ -142,7 +144,6 @@ static const struct insn *last_insn(const struct dockerfile *, int,
 static void	apt_packages(const struct dockerfile *, int,
 		    struct pkglist *);
 static int	pkg_listed(const struct pkglist *, const char *);
-static long	session_timeout_ms(void);
 static long	prestop_sleep(struct obj);
 static const char *binary_path(void);
 static size_t	ldd_paths(const char *, char [][PATH_MAX], size_t);
@@ -186,20 +187,10 @@ append(char *dst, size_t size, const char *src)
 static char *
 slurp(const char *path)
 {
-	FILE		*fp;
 	char		*buf;
-	long		 len;
 
-	fp = fopen(path, "r");
-	cr_assert_not_null(fp, "%s: cannot open", path);
-	(void)fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	(void)fseek(fp, 0, SEEK_SET);
-	buf = malloc((size_t)len + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)len, fp), (size_t)len, "%s", path);
-	buf[len] = '\0';
-	(void)fclose(fp);
+	buf = harness_read_file(path, NULL);
+	cr_assert_not_null(buf, "%s: %s", path, strerror(errno));
 
 	return (buf);
 }
@@ -682,26 +673,6 @@ pkg_listed(const struct pkglist *pl, const char *name)
 	return (0);
 }
 
-/* session.timeout.ms as src/consumer.c sets it. */
-static long
-session_timeout_ms(void)
-{
-	char		*text, *p;
-	long		 ms;
-
-	text = slurp(CONSUMER_SRC);
-	p = strstr(text, "\"session.timeout.ms\"");
-	cr_assert_not_null(p, "%s: no session.timeout.ms", CONSUMER_SRC);
-	p = strchr(p + strlen("\"session.timeout.ms\""), '"');
-	cr_assert_not_null(p);
-	ms = strtol(p + 1, NULL, 10);
-	free(text);
-	cr_assert_gt(ms, 0, "%s: session.timeout.ms unreadable",
-	    CONSUMER_SRC);
-
-	return (ms);
-}
-
 /* Seconds of a preStop `sleep N`, 0 without one. */
 static long
 prestop_sleep(struct obj dep)
@@ -1059,7 +1030,7 @@ Test(deploy, grace_period_outlasts_the_consumer_close)
 
 	/* preStop, then the last batch, then leaving the group. */
 	need_ms = prestop_sleep(dep) * 1000 + CONSUMER_BATCH_MS +
-	    session_timeout_ms();
+	    CONSUMER_SESSION_MS;
 	cr_assert_gt(grace * 1000, need_ms, "%s: terminationGracePeriodSeconds "
 	    "%ld s does not cover preStop + a batch + session.timeout.ms "
 	    "(%ld ms)", dep.y->file, grace, need_ms);

@@ -59,6 +59,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "harness.h"
 #include "yamldoc.h"
 
 #define GEN		".build/tools/monitoring-gen"
@@ -317,24 +318,7 @@ tpath(char *buf, size_t len, const char *fmt, ...)
 static char *
 slurp(const char *path, size_t *lenp)
 {
-	FILE		*fp;
-	char		*buf;
-	long		 len;
-
-	if ((fp = fopen(path, "r")) == NULL)
-		return (NULL);
-	(void)fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	(void)fseek(fp, 0, SEEK_SET);
-	buf = malloc((size_t)len + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)len, fp), (size_t)len, "%s", path);
-	buf[len] = '\0';
-	(void)fclose(fp);
-	if (lenp != NULL)
-		*lenp = (size_t)len;
-
-	return (buf);
+	return (harness_read_file(path, lenp));
 }
 
 /* Run argv, capturing stdout and stderr. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "metrics_render.h"
 #include "outcome.h"
 #include "saga.h"
 

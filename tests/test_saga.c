@@ -1,5 +1,6 @@
 /*
- * test_saga: unit tests of src/saga.c (SPEC §1).
+ * test_saga: unit tests of src/saga.c, src/sagastate.c and src/rfc3339.c
+ * (SPEC §1).
  *
  * Covers every validation rule of the event table (table-driven, with
  * the rejection reason and the field named in the detail), RFC 3339
@@ -18,7 +19,9 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
+#include "rfc3339.h"
 #include "saga.h"
+#include "sagastate.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_EVENTS	6
@@ -559,14 +562,14 @@ build_event(const struct evspec *s, struct saga_event *ev)
 static void
 expect_time(const char *what, int64_t ms, const char *want)
 {
-	char		buf[SAGA_TIME_BUFLEN];
+	char		buf[RFC3339_BUFLEN];
 
 	if (want == NULL) {
 		cr_expect_eq(ms, SAGA_TIME_NONE, "%s: expected none", what);
 		return;
 	}
 	cr_assert_neq(ms, SAGA_TIME_NONE, "%s: expected %s", what, want);
-	cr_assert_eq(saga_format_time(ms, buf, sizeof(buf)), 0);
+	cr_assert_eq(rfc3339_format(ms, buf, sizeof(buf)), 0);
 	cr_expect_str_eq(buf, want, "%s", what);
 }
 
@@ -1021,7 +1024,7 @@ Test(saga_time, parse_table)
 	for (i = 0; i < NELEM(tcases); i++) {
 		why = NULL;
 		ms = 0x5a5a;
-		rc = saga_parse_time(tcases[i].text, &ms, &why);
+		rc = rfc3339_parse(tcases[i].text, &ms, &why);
 		if (tcases[i].ok) {
 			cr_expect_eq(rc, 0, "'%s' rejected: %s",
 			    tcases[i].text, why);
@@ -1040,32 +1043,32 @@ Test(saga_time, parse_table)
 
 Test(saga_time, format)
 {
-	char		buf[SAGA_TIME_BUFLEN], small[SAGA_TIME_BUFLEN - 1];
+	char		buf[RFC3339_BUFLEN], small[RFC3339_BUFLEN - 1];
 	int64_t		ms, back;
 	uint64_t	x;
 	int		i;
 
-	cr_assert_eq(saga_format_time(0, buf, sizeof(buf)), 0);
+	cr_assert_eq(rfc3339_format(0, buf, sizeof(buf)), 0);
 	cr_expect_str_eq(buf, "1970-01-01T00:00:00.000Z");
-	cr_assert_eq(saga_format_time(1795780800123LL, buf, sizeof(buf)), 0);
+	cr_assert_eq(rfc3339_format(1795780800123LL, buf, sizeof(buf)), 0);
 	cr_expect_str_eq(buf, "2026-11-27T12:00:00.123Z");
-	cr_assert_eq(saga_format_time(-1, buf, sizeof(buf)), 0);
+	cr_assert_eq(rfc3339_format(-1, buf, sizeof(buf)), 0);
 	cr_expect_str_eq(buf, "1969-12-31T23:59:59.999Z");
-	cr_assert_eq(saga_format_time(951868799999LL, buf, sizeof(buf)), 0);
+	cr_assert_eq(rfc3339_format(951868799999LL, buf, sizeof(buf)), 0);
 	cr_expect_str_eq(buf, "2000-02-29T23:59:59.999Z");
-	cr_assert_eq(saga_format_time(-62135596800000LL, buf,
+	cr_assert_eq(rfc3339_format(-62135596800000LL, buf,
 	    sizeof(buf)), 0);
 	cr_expect_str_eq(buf, "0001-01-01T00:00:00.000Z");
-	cr_assert_eq(saga_format_time(253402300799999LL, buf,
+	cr_assert_eq(rfc3339_format(253402300799999LL, buf,
 	    sizeof(buf)), 0);
 	cr_expect_str_eq(buf, "9999-12-31T23:59:59.999Z");
 
-	cr_expect_eq(saga_format_time(253402300800000LL, buf, sizeof(buf)),
+	cr_expect_eq(rfc3339_format(253402300800000LL, buf, sizeof(buf)),
 	    -1);
-	cr_expect_eq(saga_format_time(-62135596800001LL, buf, sizeof(buf)),
+	cr_expect_eq(rfc3339_format(-62135596800001LL, buf, sizeof(buf)),
 	    -1);
-	cr_expect_eq(saga_format_time(SAGA_TIME_NONE, buf, sizeof(buf)), -1);
-	cr_expect_eq(saga_format_time(0, small, sizeof(small)), -1);
+	cr_expect_eq(rfc3339_format(SAGA_TIME_NONE, buf, sizeof(buf)), -1);
+	cr_expect_eq(rfc3339_format(0, small, sizeof(small)), -1);
 
 	/* Round trip over the whole 0001..9999 range. */
 	x = 88172645463325252ULL;
@@ -1074,8 +1077,8 @@ Test(saga_time, format)
 		x ^= x >> 7;
 		x ^= x << 17;
 		ms = (int64_t)(x % 315537897600000ULL) - 62135596800000LL;
-		cr_assert_eq(saga_format_time(ms, buf, sizeof(buf)), 0);
-		cr_assert_eq(saga_parse_time(buf, &back, NULL), 0, "%s", buf);
+		cr_assert_eq(rfc3339_format(ms, buf, sizeof(buf)), 0);
+		cr_assert_eq(rfc3339_parse(buf, &back, NULL), 0, "%s", buf);
 		cr_assert_eq(back, ms, "%s: %lld != %lld", buf,
 		    (long long)back, (long long)ms);
 	}

@@ -35,6 +35,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "config.h"
+#include "rfc3339.h"
 #include "saga.h"
 
 #define GEN_STEPS	3
@@ -152,7 +153,7 @@ gen_time(char *buf, size_t len, long offset_ms)
 
 	(void)clock_gettime(CLOCK_REALTIME, &ts);
 	ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + offset_ms;
-	(void)saga_format_time(ms, buf, len);
+	(void)rfc3339_format(ms, buf, len);
 }
 
 static int

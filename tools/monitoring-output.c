@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "dblfmt.h"
 #include "monitoring.h"
 
 static int	mkdirs(const char *, char *, size_t);
@@ -296,19 +297,12 @@ mon_output_write(const struct mon_output *out, char *errbuf, size_t len)
 void
 mon_number(double v, char *buf, size_t len)
 {
-	int		prec;
-
 	if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
 		(void)snprintf(buf, len, "%lld", (long long)v);
 		return;
 	}
 
-	for (prec = 1; prec < 17; prec++) {
-		(void)snprintf(buf, len, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			return;
-	}
-	(void)snprintf(buf, len, "%.17g", v);
+	(void)dblfmt_shortest(buf, len, v);
 }
 
 void

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "metrics_render.h"
 
 #define PYTHON			"/usr/bin/python3"
 #define COUNTER_OPS		50000000ULL

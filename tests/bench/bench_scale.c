@@ -35,6 +35,7 @@
 #include "harness.h"
 #include "metrics.h"
 #include "retention.h"
+#include "rfc3339.h"
 #include "saga.h"
 #include "schema.h"
 #include "store.h"
@@ -178,7 +179,7 @@ static void
 ingest_push_saga(struct ingest *in, int64_t at_ms)
 {
 	struct store_msg	 m;
-	char			 when[SAGA_TIME_BUFLEN], *p;
+	char			 when[RFC3339_BUFLEN], *p;
 	int			 k;
 	int32_t			 part;
 
@@ -186,7 +187,7 @@ ingest_push_saga(struct ingest *in, int64_t at_ms)
 	for (k = 0; k < EVENTS_PER_SAGA; k++) {
 		if ((p = malloc(PAYLOAD_MAX)) == NULL)
 			die("payload", "out of memory");
-		(void)saga_format_time(at_ms + k * 1000, when, sizeof(when));
+		(void)rfc3339_format(at_ms + k * 1000, when, sizeof(when));
 		(void)snprintf(p, PAYLOAD_MAX, "{\"eventId\":\"ing-%s-%09ld-%d\","
 		    "\"sagaId\":\"ing-%s-%09ld\",\"sagaType\":\"ORDER_CHECKOUT\","
 		    "\"orderId\":\"order-x%09ld\",\"step\":\"PAYMENT_INIT\","

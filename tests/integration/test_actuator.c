@@ -17,23 +17,17 @@
 
 #include "harness.h"
 
-static struct harness_env	runner_env;
-
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
+/* The shipped YAML with the workers on the normal policy. */
+static void
+normal_policy(struct harness_env *env)
 {
-	(void)set;
-	/* The shipped YAML with the workers on the normal policy. */
-	harness_yaml_edit(&runner_env, "batch_scheduling: true",
+	harness_yaml_edit(env, "batch_scheduling: true",
 	    "  batch_scheduling: false");
-	harness_up(&runner_env, HARNESS_PG | HARNESS_SERVICE);
 }
 
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	harness_down(&runner_env);
-	(void)unlink(runner_env.service_yaml);
-}
+const struct harness_suite	harness_suite = {
+	HARNESS_PG | HARNESS_SERVICE, normal_policy, NULL
+};
 
 static json_t *
 get_json(const struct harness_env *env, const char *path, int *status)
@@ -164,12 +158,18 @@ Test(actuator, info_names_the_build)
 	struct harness_env	 env;
 	json_t			*doc;
 	int			 status;
+	char			 path[2 * HARNESS_PATH], *version;
 
 	harness_env(&env);
+	(void)snprintf(path, sizeof(path), "%s/VERSION", env.root);
+	cr_assert_not_null(version = harness_read_file(path, NULL), "%s",
+	    path);
+	version[strcspn(version, " \t\r\n")] = '\0';
 	doc = get_json(&env, "/actuator/info", &status);
 	cr_assert_eq(status, 200);
 	cr_assert_not_null(json_path_str(doc, "version", NULL));
-	cr_assert_str_neq(json_path_str(doc, "version", NULL), "");
+	cr_assert_str_eq(json_path_str(doc, "version", NULL), version);
+	free(version);
 	cr_assert_not_null(json_path_str(doc, "gitCommit", NULL));
 	cr_assert_not_null(json_path_str(doc, "buildTime", NULL));
 	json_decref(doc);

@@ -55,8 +55,6 @@ struct operation {
 	char		method[16];
 };
 
-static struct harness_env	runner_env;
-
 static const char *saga_keys[] = {
 	"sagaId", "sagaType", "orderId", "status", "currentStep",
 	"startedAt", "updatedAt", "failedAt", "compensatedAt", "completedAt",
@@ -68,55 +66,26 @@ static const char *event_keys[] = {
 	"metadata"
 };
 
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
+/* The schema, before any test writes rows. */
+static void
+schema_up(struct harness_env *env)
 {
 	struct store	*s;
 	char		 err[512];
 
-	(void)set;
-	harness_up(&runner_env, HARNESS_PG | HARNESS_SERVICE);
-
-	if ((s = store_open(runner_env.pg_dsn, err, sizeof(err))) == NULL) {
+	if ((s = store_open(env->pg_dsn, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "test_api: schema: %s\n", err);
-		harness_down(&runner_env);
+		harness_down(env);
 		exit(1);
 	}
 	store_close(s);
 }
 
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	harness_down(&runner_env);
-}
+const struct harness_suite	harness_suite = {
+	HARNESS_PG | HARNESS_SERVICE, NULL, schema_up
+};
 
 /* --- database ------------------------------------------------------------ */
-
-static PGconn *
-db_connect(void)
-{
-	struct harness_env	 env;
-	PGconn			*c;
-
-	harness_env(&env);
-	c = PQconnectdb(env.pg_dsn);
-	cr_assert_eq(PQstatus(c), CONNECTION_OK, "connect: %s",
-	    PQerrorMessage(c));
-
-	return (c);
-}
-
-static void
-db_exec(PGconn *c, const char *sql, int n, const char *const *values)
-{
-	PGresult	*res;
-
-	res = PQexecParams(c, sql, n, NULL, values, NULL, NULL, 0);
-	cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK ||
-	    PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
-	    PQerrorMessage(c));
-	PQclear(res);
-}
 
 static void
 db_insert(PGconn *c, const struct row *r)
@@ -137,7 +106,8 @@ db_insert(PGconn *c, const struct row *r)
 	v[11] = r->reason;
 	v[12] = r->metadata;
 
-	db_exec(c, "INSERT INTO saga_instance (saga_id, saga_type, order_id,"
+	harness_db_execv(c,
+	    "INSERT INTO saga_instance (saga_id, saga_type, order_id,"
 	    " status, current_step, started_at, updated_at, failed_at,"
 	    " compensated_at, completed_at, trace_id, failure_reason, metadata)"
 	    " VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7::timestamptz,"
@@ -175,7 +145,8 @@ db_event(PGconn *c, const char *event_id, const char *saga_id,
 	v[4] = occurred;
 	v[5] = source;
 	v[6] = metadata;
-	db_exec(c, "INSERT INTO saga_event (event_id, saga_id, step, status,"
+	harness_db_execv(c,
+	    "INSERT INTO saga_event (event_id, saga_id, step, status,"
 	    " occurred_at, received_at, source, kafka_partition, kafka_offset,"
 	    " metadata) VALUES ($1, $2, $3, $4, $5::timestamptz,"
 	    " $5::timestamptz + interval '1.5 second', $6,"
@@ -317,7 +288,7 @@ Test(list, saga_object_has_every_key_with_nulls_and_utc_millis)
 	PGconn		*c;
 	json_t		*doc, *items, *a, *b, *meta;
 
-	c = db_connect();
+	c = harness_db_runner();
 	memset(&full, 0, sizeof(full));
 	full.id = "shape-full";
 	full.type = "T_SHAPE";
@@ -391,7 +362,7 @@ Test(list, status_one_or_a_list)
 	char			 id[32], at[64];
 	int			 i;
 
-	c = db_connect();
+	c = harness_db_runner();
 	for (i = 0; i < 6; i++) {
 		(void)snprintf(id, sizeof(id), "st-%d", i);
 		(void)snprintf(at, sizeof(at), "2026-11-20T10:00:0%dZ", i);
@@ -418,7 +389,7 @@ Test(list, order_id_saga_type_and_step)
 	struct row	 r;
 	PGconn		*c;
 
-	c = db_connect();
+	c = harness_db_runner();
 	memset(&r, 0, sizeof(r));
 	r.type = "T_FILTER";
 	r.id = "f-1"; r.order = "T_FILTER-o1"; r.status = "FAILED";
@@ -453,7 +424,7 @@ Test(list, from_and_to_date_time_and_full_date)
 {
 	PGconn		*c;
 
-	c = db_connect();
+	c = harness_db_runner();
 	db_saga(c, "d-a", "T_DATES", "FAILED", "2031-03-09T23:59:59.999Z");
 	db_saga(c, "d-b", "T_DATES", "FAILED", "2031-03-10T00:00:00.000Z");
 	db_saga(c, "d-c", "T_DATES", "FAILED", "2031-03-10T12:00:00.000Z");
@@ -488,7 +459,7 @@ Test(list, newest_first_ties_by_saga_id_desc)
 {
 	PGconn		*c;
 
-	c = db_connect();
+	c = harness_db_runner();
 	db_saga(c, "tie-b", "T_ORDER", "FAILED", "2026-11-22T10:00:00Z");
 	db_saga(c, "tie-a", "T_ORDER", "FAILED", "2026-11-22T10:00:00Z");
 	db_saga(c, "tie-c", "T_ORDER", "FAILED", "2026-11-22T10:00:00Z");
@@ -506,8 +477,9 @@ Test(list, default_limit_is_50_and_500_is_allowed)
 	json_t		*doc;
 	const char	*cursor;
 
-	c = db_connect();
-	db_exec(c, "INSERT INTO saga_instance (saga_id, saga_type, status,"
+	c = harness_db_runner();
+	harness_db_execv(c,
+	    "INSERT INTO saga_instance (saga_id, saga_type, status,"
 	    " started_at, updated_at) SELECT 'lim-' || g, 'T_LIMIT', 'FAILED',"
 	    " timestamptz '2026-11-23T00:00:00Z' + g * interval '1 second',"
 	    " timestamptz '2026-11-23T00:00:00Z' + g * interval '1 second'"
@@ -549,7 +521,8 @@ page_concurrent_inserts(PGconn *c, int page)
 
 	(void)snprintf(p, sizeof(p), "%d", page);
 	v[0] = p;
-	db_exec(c, "INSERT INTO saga_instance (saga_id, saga_type, status,"
+	harness_db_execv(c,
+	    "INSERT INTO saga_instance (saga_id, saga_type, status,"
 	    " started_at, updated_at) SELECT 'new-' || $1 || '-' || g,"
 	    " 'T_PAGE', 'FAILED', t.at, t.at FROM generate_series(1, 30) AS g"
 	    " CROSS JOIN LATERAL (SELECT timestamptz '2026-11-24T00:00:00Z' +"
@@ -570,9 +543,10 @@ Test(list, keyset_paging_over_1000_rows_with_inserts_between_pages,
 	size_t		 i;
 	int		 page, n, total, cmp;
 
-	c = db_connect();
+	c = harness_db_runner();
 	/* Three rows per second: ties on updated_at everywhere. */
-	db_exec(c, "INSERT INTO saga_instance (saga_id, saga_type, status,"
+	harness_db_execv(c,
+	    "INSERT INTO saga_instance (saga_id, saga_type, status,"
 	    " started_at, updated_at) SELECT 'pg-' || lpad(g::text, 4, '0'),"
 	    " 'T_PAGE', 'FAILED', t.at, t.at FROM generate_series(0, 999) AS g"
 	    " CROSS JOIN LATERAL (SELECT timestamptz '2026-11-24T00:00:00Z' +"
@@ -637,7 +611,7 @@ Test(list, cursor_is_bound_to_its_filters)
 	char		 cursor[256], bad[PATH_MAX_LEN];
 	const char	*next;
 
-	c = db_connect();
+	c = harness_db_runner();
 	db_saga(c, "cur-1", "T_CURSOR", "FAILED", "2026-11-25T10:00:01Z");
 	db_saga(c, "cur-2", "T_CURSOR", "FAILED", "2026-11-25T10:00:02Z");
 	db_saga(c, "cur-3", "T_CURSOR", "FAILED", "2026-11-25T10:00:03Z");
@@ -752,7 +726,7 @@ Test(saga, one_saga_with_its_events_in_occurred_order)
 	static const char *order[] = { "ev-3", "ev-1", "ev-2", "ev-0" };
 	size_t		 i;
 
-	c = db_connect();
+	c = harness_db_runner();
 	memset(&r, 0, sizeof(r));
 	r.id = "get-1";
 	r.type = "T_GET";
@@ -1018,7 +992,7 @@ Test(api, openapi_documents_the_spec_and_every_path_answers)
 	char			 ctype[128], path[512], *brace;
 	size_t			 n, i;
 
-	c = db_connect();
+	c = harness_db_runner();
 	db_saga(c, "doc-1", "T_DOC", "FAILED", "2026-11-26T12:00:00Z");
 	PQfinish(c);
 
@@ -1058,7 +1032,7 @@ Test(api, statements_and_latency_are_measured)
 	PGconn			*c;
 	json_t			*doc;
 
-	c = db_connect();
+	c = harness_db_runner();
 	db_saga(c, "met-1", "T_METRICS", "FAILED", "2026-11-26T13:00:00Z");
 	PQfinish(c);
 
@@ -1129,17 +1103,17 @@ Test(api, a_failing_statement_is_a_500_problem_then_recovers)
 	json_t		*doc;
 	int		 i;
 
-	c = db_connect();
+	c = harness_db_runner();
 	db_saga(c, "fail-1", "T_FAIL", "FAILED", "2026-11-27T10:00:00Z");
 
 	/* The saga's row is found; the statement for its events fails. */
-	db_exec(c, "ALTER TABLE saga_event RENAME TO saga_event_away", 0,
-	    NULL);
+	harness_db_execv(c,
+	    "ALTER TABLE saga_event RENAME TO saga_event_away", 0, NULL);
 	for (i = 0; i < 4; i++)
 		expect_problem("GET", "/api/v1/sagas/fail-1", 500,
 		    "query failed");
-	db_exec(c, "ALTER TABLE saga_event_away RENAME TO saga_event", 0,
-	    NULL);
+	harness_db_execv(c,
+	    "ALTER TABLE saga_event_away RENAME TO saga_event", 0, NULL);
 
 	doc = get_ok("/api/v1/sagas/fail-1");
 	cr_assert_str_eq(json_string_value(json_object_get(doc, "sagaId")),
@@ -1167,7 +1141,11 @@ get_200_or_503(const char *path)
 Test(api, lost_database_connections_are_503_not_crashes)
 {
 	PGconn		*c;
+	PGresult	*res;
+	int64_t		 deadline;
+	long long	 left;
 	int		 i, ok;
+	char		 pids[1024], sql[1200];
 
 	for (i = 0; i < 16; i++) {
 		cr_assert_eq(get_200_or_503("/api/v1/sagas?limit=1"), 200);
@@ -1175,13 +1153,27 @@ Test(api, lost_database_connections_are_503_not_crashes)
 	}
 
 	/* Kill the service's pooled connections under it. */
-	c = db_connect();
-	db_exec(c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-	    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-	    " AND backend_type = 'client backend'", 0, NULL);
+	c = harness_db_runner();
+	res = PQexec(c, "SELECT coalesce(array_agg(pid), '{}') FROM"
+	    " pg_stat_activity WHERE datname = current_database() AND"
+	    " pid <> pg_backend_pid() AND backend_type = 'client backend'");
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s",
+	    PQerrorMessage(c));
+	(void)snprintf(pids, sizeof(pids), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	cr_assert_neq(strcmp(pids, "{}"), 0, "the service has no connection");
+	(void)snprintf(sql, sizeof(sql), "SELECT count(pg_terminate_backend("
+	    "pid)) FROM unnest('%s'::int[]) AS pid", pids);
+	harness_db_exec(c, sql);
+	/* Until the backends have exited: their sockets are closed then. */
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+	    "pg_stat_activity WHERE pid = ANY ('%s'::int[])", pids);
+	deadline = harness_now_ms() + 10000;
+	while ((left = harness_db_count(c, sql)) > 0 &&
+	    harness_now_ms() < deadline)
+		harness_sleep_ms(10);
+	cr_assert_eq(left, 0, "backends %s still there after 10 s", pids);
 	PQfinish(c);
-	/* Let the backends exit: the pooled sockets are closed by then. */
-	(void)usleep(300 * 1000);
 
 	for (i = ok = 0; i < 24; i++) {
 		if (get_200_or_503("/api/v1/sagas?limit=1") == 200)

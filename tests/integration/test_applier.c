@@ -34,23 +34,13 @@ struct seen {
 	char		 err[512];
 };
 
-static struct harness_env	runner_env;
-
 static char			payloads[EVENTS][256];
 static struct store_msg		msgs[EVENTS];
 static struct seen		seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	harness_up(&runner_env, HARNESS_PG);
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	harness_down(&runner_env);
-}
+const struct harness_suite	harness_suite = {
+	HARNESS_PG, NULL, NULL
+};
 
 static void
 on_done(void *arg, const struct store_msg *m, size_t n,

@@ -42,22 +42,18 @@ struct kafka_health {
 	int		restarts;
 };
 
-static struct harness_env	runner_env;
-
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
+/* PARTITIONS partitions, and the topic SOLO with one. */
+static void
+broker_topics(struct harness_env *env)
 {
-	(void)set;
-	runner_env.broker_partitions = PARTITIONS;
-	(void)snprintf(runner_env.broker_extra,
-	    sizeof(runner_env.broker_extra), "%s:1", SOLO);
-	harness_up(&runner_env, HARNESS_PG | HARNESS_BROKER);
+	env->broker_partitions = PARTITIONS;
+	(void)snprintf(env->broker_extra, sizeof(env->broker_extra),
+	    "%s:1", SOLO);
 }
 
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	harness_down(&runner_env);
-}
+const struct harness_suite	harness_suite = {
+	HARNESS_PG | HARNESS_BROKER, broker_topics, NULL
+};
 
 /* n one-event sagas named prefix-i on topic, produced in one go. */
 static void
@@ -347,15 +343,9 @@ yaml_also(const struct harness_env *env, const char *match,
 {
 	FILE		*fp;
 	char		*text, *p, *end, *out;
-	long		 n;
 
-	cr_assert_not_null(fp = fopen(env->service_yaml, "r"));
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	cr_assert_not_null(text = calloc(1, (size_t)n + 1));
-	cr_assert_eq(fread(text, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
+	cr_assert_not_null(text = harness_read_file(env->service_yaml, NULL),
+	    "%s", env->service_yaml);
 
 	cr_assert_not_null(p = strstr(text, match), "no '%s'", match);
 	while (p > text && p[-1] != '\n')

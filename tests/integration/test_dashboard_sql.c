@@ -31,23 +31,13 @@
 #define DASHBOARD	"deploy/kubernetes/grafana-dashboard-configmap.yaml"
 #define TIME_FILTER	"$__timeFilter(coalesce(failed_at, updated_at))"
 
-static struct harness_env	runner_env;
-
 static void	panel_sql(const struct harness_env *, char *, size_t);
 static PGconn	*as_role(const struct harness_env *, const char *);
 static void	refused(PGconn *, const char *, const char *);
 
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	harness_up(&runner_env, HARNESS_PG);
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	harness_down(&runner_env);
-}
+const struct harness_suite	harness_suite = {
+	HARNESS_PG, NULL, NULL
+};
 
 /* The table's SQL, its time filter over the last day. */
 static void

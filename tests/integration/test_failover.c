@@ -57,20 +57,15 @@ static const char	*phases[] = {
 	"STARTING", "JOINING", "REBALANCING", "RUNNING", NULL
 };
 
-static struct harness_env	runner_env;
-
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
+static void
+broker_topics(struct harness_env *env)
 {
-	(void)set;
-	runner_env.broker_partitions = PARTITIONS;
-	harness_up(&runner_env, HARNESS_PG | HARNESS_BROKER);
+	env->broker_partitions = PARTITIONS;
 }
 
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	harness_down(&runner_env);
-}
+const struct harness_suite	harness_suite = {
+	HARNESS_PG | HARNESS_BROKER, broker_topics, NULL
+};
 
 static int64_t
 wall_ms(void)

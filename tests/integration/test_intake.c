@@ -44,8 +44,6 @@
 #define IDLE_CONNS	2400
 #define IDLE_KEPT	(2 * (1024 - 1024 / 16))
 
-static struct harness_env	runner_env;
-
 static void	expect_problem(const struct harness_reply *, int,
 		    const char *, const char *);
 static void	expect_refusal(const char *, int, const char *, const char *);
@@ -56,17 +54,9 @@ static size_t	read_answer(int, char *, size_t);
 static void	expect_one_answer_then_close(const char *, int);
 static int	poll_until(int, int64_t);
 
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	harness_up(&runner_env, HARNESS_PG | HARNESS_SERVICE);
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	harness_down(&runner_env);
-}
+const struct harness_suite	harness_suite = {
+	HARNESS_PG | HARNESS_SERVICE, NULL, NULL
+};
 
 /* r is a problem+json answer of status, detail with word, instance. */
 static void

@@ -14,8 +14,10 @@
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -26,19 +28,9 @@
 #define GRACE_MS		30000	/* deploy: terminationGracePeriod */
 #define SESSION_TIMEOUT_MS	10000	/* consumer.c session.timeout.ms */
 
-static struct harness_env	runner_env;
-
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	harness_up(&runner_env, HARNESS_PG | HARNESS_BROKER);
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	harness_down(&runner_env);
-}
+const struct harness_suite	harness_suite = {
+	HARNESS_PG | HARNESS_BROKER, NULL, NULL
+};
 
 static void
 produce(const struct harness_env *env, const char *prefix, int n)
@@ -117,7 +109,9 @@ Test(lifecycle, starts_before_its_database_and_waits_for_it)
 {
 	struct harness_env	 env;
 	struct harness_reply	 r;
+	int64_t			 deadline;
 	int			 status, elapsed;
+	char			 err[512];
 
 	harness_env(&env);
 	cr_assert_eq(harness_pg_stop(&env), 0);
@@ -128,7 +122,14 @@ Test(lifecycle, starts_before_its_database_and_waits_for_it)
 	cr_assert_eq(r.status, 503, "ready without a database: %d", r.status);
 	harness_reply_free(&r);
 	produce(&env, "life-c", 5);
-	harness_sleep_ms(2000);
+	/* Until the consumer has tried its database and said so. */
+	deadline = harness_now_ms() + 30000;
+	while ((harness_kafka_detail(&env, "error", err, sizeof(err)) == -1 ||
+	    strncmp(err, "database: ", 10) != 0) &&
+	    harness_now_ms() < deadline)
+		harness_sleep_ms(50);
+	cr_assert_eq(strncmp(err, "database: ", 10), 0,
+	    "no database error reported in 30 s: '%s'", err);
 
 	cr_assert_eq(harness_pg_start_again(&env), 0);
 	cr_assert_geq(wait_sagas(&env, "life-c", 5, 60000), 0,
@@ -140,6 +141,31 @@ Test(lifecycle, starts_before_its_database_and_waits_for_it)
 
 	cr_assert_eq(harness_service_stop(&env, &status, &elapsed), 0);
 	cr_assert_eq(status, 0);
+}
+
+/* Wait (10 s at most) until pid is stopped (T), or is not; 1 if so. */
+static int
+wait_state(pid_t pid, int stopped)
+{
+	char		 path[64], *text, *p;
+	int64_t		 deadline;
+	int		 is;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	deadline = harness_now_ms() + 10000;
+	for (;;) {
+		cr_assert_not_null(text = harness_read_file(path, NULL),
+		    "%s: %s", path, strerror(errno));
+		/* "pid (comm) S ...": comm may hold spaces and parens. */
+		p = strrchr(text, ')');
+		is = p != NULL && p[1] == ' ' && p[2] == 'T';
+		free(text);
+		if (is == stopped)
+			return (1);
+		if (harness_now_ms() >= deadline)
+			return (0);
+		harness_sleep_ms(10);
+	}
 }
 
 /*
@@ -159,15 +185,16 @@ Test(lifecycle, a_stopped_and_continued_worker_carries_on)
 
 	cr_assert_gt(pid = harness_worker_pid(&env, 1), 0);
 	cr_assert_eq(kill(pid, SIGSTOP), 0);
-	harness_sleep_ms(500);
+	cr_assert(wait_state(pid, 1), "worker 1 did not stop");
 	cr_assert_eq(kill(pid, SIGCONT), 0);
-	harness_sleep_ms(1500);
-	cr_assert_eq(harness_worker_pid(&env, 1), pid, "worker 1 died after "
-	    "SIGCONT (was %d)", (int)pid);
+	cr_assert(wait_state(pid, 0), "worker 1 did not continue");
 
+	/* Applied only once its threads have resumed their waits. */
 	produce(&env, "life-e", 5);
 	cr_assert_geq(wait_sagas(&env, "life-e", 5, 60000), 0,
 	    "the consumer stopped after SIGSTOP/SIGCONT");
+	cr_assert_eq(harness_worker_pid(&env, 1), pid, "worker 1 died after "
+	    "SIGCONT (was %d)", (int)pid);
 	cr_assert_eq(harness_service_stop(&env, &status, &elapsed), 0);
 	cr_assert_eq(status, 0);
 }

@@ -18,22 +18,11 @@
 #define TOKEN_OK	"Authorization: Bearer test-internal-token\r\n"
 #define JSON_CT		"Content-Type: application/json\r\n"
 
-static struct harness_env	runner_env;
-
 static void	produce_saga(const char *, const char *);
 
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	harness_up(&runner_env, HARNESS_PG | HARNESS_BROKER |
-	    HARNESS_SERVICE);
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	harness_down(&runner_env);
-}
+const struct harness_suite	harness_suite = {
+	HARNESS_PG | HARNESS_BROKER | HARNESS_SERVICE, NULL, NULL
+};
 
 /* A saga with a STARTED event and a last event of status last. */
 static void

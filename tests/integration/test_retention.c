@@ -28,6 +28,7 @@
 #include "harness.h"
 #include "metrics.h"
 #include "retention.h"
+#include "rfc3339.h"
 #include "saga.h"
 #include "schema.h"
 #include "store.h"
@@ -46,19 +47,9 @@ struct msgs {
 	int64_t			next_offset;
 };
 
-static struct harness_env	runner_env;
-
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	harness_up(&runner_env, HARNESS_PG);
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	harness_down(&runner_env);
-}
+const struct harness_suite	harness_suite = {
+	HARNESS_PG, NULL, NULL
+};
 
 static uint64_t
 counter(enum metrics_family family, const char *value)
@@ -82,12 +73,12 @@ msgs_add(struct msgs *m, const char *saga, const char *id,
     const char *status, int64_t at)
 {
 	struct store_msg	*msg;
-	char			 when[SAGA_TIME_BUFLEN];
+	char			 when[RFC3339_BUFLEN];
 
 	cr_assert_lt(m->n, MSGS_MAX);
 	msg = &m->m[m->n];
 	if (id != NULL) {
-		cr_assert_eq(saga_format_time(at, when, sizeof(when)), 0);
+		cr_assert_eq(rfc3339_format(at, when, sizeof(when)), 0);
 		(void)snprintf(m->buf[m->n], PAYLOAD_MAX, "{\"eventId\":"
 		    "\"%s\",\"sagaId\":\"%s\",\"step\":\"S\",\"status\":"
 		    "\"%s\",\"occurredAt\":\"%s\"}", id, saga, status, when);

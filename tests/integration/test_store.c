@@ -41,8 +41,11 @@
 #include "applier.h"
 #include "harness.h"
 #include "metrics.h"
+#include "metrics_render.h"
 #include "outcome.h"
+#include "rfc3339.h"
 #include "saga.h"
+#include "sagastate.h"
 #include "schema.h"
 #include "store.h"
 
@@ -109,8 +112,6 @@ struct worker {
 	char			 err[512];
 };
 
-static struct harness_env	runner_env;
-
 static const char *const forward_steps[GEN_PER_SAGA] = {
 	"ORDER_CREATE", "STOCK_RESERVE", "STOCK_RESERVE", "PAYMENT_INIT",
 	"PAYMENT_AUTHORIZE", "PAYMENT_CAPTURE", "SHIPPING_BOOK",
@@ -130,17 +131,9 @@ static const char *const failure_reasons[] = {
 	"fraud check: C:\\rules\\r7 said no"
 };
 
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	harness_up(&runner_env, HARNESS_PG);
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-	(void)stats;
-	harness_down(&runner_env);
-}
+const struct harness_suite	harness_suite = {
+	HARNESS_PG, NULL, NULL
+};
 
 /* --- database and metrics per test ------------------------------------- */
 
@@ -363,7 +356,7 @@ gen_saga(struct gen *g, int i)
 	enum gen_kind		 kind;
 	enum saga_status	 st;
 	const char		*step;
-	char			 id[128], sid[32], when[SAGA_TIME_BUFLEN];
+	char			 id[128], sid[32], when[RFC3339_BUFLEN];
 	char			 order[64], trace[32];
 	int64_t			 t;
 	int			 j, k;
@@ -383,7 +376,7 @@ gen_saga(struct gen *g, int i)
 		if (!(i % 20 == 0 && j == 2))
 			t += 1000 + (int64_t)(rnd(g) % 4000);
 		gen_event_id(i, j, id, sizeof(id));
-		cr_assert_eq(saga_format_time(t, when, sizeof(when)), 0);
+		cr_assert_eq(rfc3339_format(t, when, sizeof(when)), 0);
 
 		obj = json_pack("{s:s, s:s, s:s, s:s, s:s}", "eventId", id,
 		    "sagaId", sid, "step", step, "status",
@@ -1097,10 +1090,10 @@ put_event(struct store *s, const char *saga, const char *id,
 {
 	struct store_batch_result	res;
 	struct store_msg		m;
-	char				when[SAGA_TIME_BUFLEN], buf[512];
+	char				when[RFC3339_BUFLEN], buf[512];
 	char				err[512];
 
-	cr_assert_eq(saga_format_time(at, when, sizeof(when)), 0);
+	cr_assert_eq(rfc3339_format(at, when, sizeof(when)), 0);
 	(void)snprintf(buf, sizeof(buf), "{\"eventId\":\"%s\","
 	    "\"sagaId\":\"%s\",\"step\":\"S\",\"status\":\"%s\","
 	    "\"occurredAt\":\"%s\"}", id, saga, status, when);
@@ -1268,10 +1261,10 @@ kill_batch(struct store_msg *msgs, char (*bufs)[256], const char *tag)
 		"STARTED", "IN_PROGRESS", "COMPLETED", "FAILED",
 		"COMPENSATING", "COMPENSATED"
 	};
-	char		when[SAGA_TIME_BUFLEN];
+	char		when[RFC3339_BUFLEN];
 	int		i;
 
-	cr_assert_eq(saga_format_time(GEN_T0_MS, when, sizeof(when)), 0);
+	cr_assert_eq(rfc3339_format(GEN_T0_MS, when, sizeof(when)), 0);
 	for (i = 0; i < KILL_EVENTS; i++) {
 		(void)snprintf(bufs[i], 256, "{\"eventId\":\"kill-%s-%d\","
 		    "\"sagaId\":\"kill-%s-%d\",\"step\":\"S\","
@@ -1466,7 +1459,7 @@ Test(store, event_delay_from_the_kafka_timestamp_else_occurred_at)
 	struct store_msg		 m[3];
 	struct store			*s;
 	char				 dsn[256], err[512], buf[3][256];
-	char				 when[SAGA_TIME_BUFLEN];
+	char				 when[RFC3339_BUFLEN];
 	int64_t				 now;
 	int				 i;
 
@@ -1474,7 +1467,7 @@ Test(store, event_delay_from_the_kafka_timestamp_else_occurred_at)
 	harness_db_fresh("delay", dsn, sizeof(dsn));
 	s = open_store(dsn);
 	now = (int64_t)time(NULL) * 1000;
-	cr_assert_eq(saga_format_time(now - 45000, when, sizeof(when)), 0);
+	cr_assert_eq(rfc3339_format(now - 45000, when, sizeof(when)), 0);
 	for (i = 0; i < 2; i++)
 		(void)snprintf(buf[i], sizeof(buf[i]), "{\"eventId\":\"d%d\","
 		    "\"sagaId\":\"d\",\"step\":\"S\",\"status\":\"STARTED\","
