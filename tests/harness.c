@@ -550,6 +550,28 @@ harness_read_file(const char *path, size_t *len)
 	return (buf);
 }
 
+char *
+harness_mask_ages(char *text)
+{
+	const char	*names[] = { "\nsaga_tracker_consumer_lag_age_seconds ",
+			    "\nsaga_tracker_gauges_age_seconds " };
+	char		*p, *end, *out;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((p = strstr(text, names[i])) == NULL ||
+		    (end = strchr(p += strlen(names[i]), '\n')) == NULL)
+			harness_die("no sample of %s", names[i] + 1);
+		if (asprintf(&out, "%.*sAGE%s", (int)(p - text), text,
+		    end) == -1)
+			harness_die("asprintf: %s", strerror(errno));
+		free(text);
+		text = out;
+	}
+
+	return (text);
+}
+
 int
 harness_kafka_detail(const struct harness_env *env, const char *key,
     char *buf, size_t len)

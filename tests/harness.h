@@ -193,6 +193,11 @@ int	harness_gauges_check(PGconn *conn, char *why, size_t len);
  */
 int	harness_kafka_detail(const struct harness_env *env, const char *key,
 	    char *buf, size_t len);
+/*
+ * text (an exposition, freed) with the samples of the _age_seconds
+ * gauges, which depend on the clock, replaced by "AGE"; a new string.
+ */
+char	*harness_mask_ages(char *text);
 /* Sum of every series of metric name in a live scrape; -1 on error. */
 double	harness_metric(const struct harness_env *env, const char *name);
 /* The pid of kore worker id (1..N) of the running service, or -1. */
