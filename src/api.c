@@ -97,16 +97,15 @@ static const char sql_list_head[] =
  * its events as one comma-separated list of objects ('' when none).
  */
 static const char sql_get_saga[] =
-	"SELECT row_to_json(j)::text, ev.list FROM saga_instance i "
-	API_SAGA_JSON " CROSS JOIN LATERAL (SELECT coalesce(string_agg("
-	"row_to_json(k)::text, ',' ORDER BY e.occurred_at, e.event_id), '')"
-	" AS list FROM saga_event e "
+	"SELECT row_to_json(j)::text, array_to_string(ARRAY("
+	"SELECT row_to_json(k)::text FROM saga_event e "
 	"CROSS JOIN LATERAL (SELECT e.event_id AS \"eventId\","
 	" e.step AS \"step\", e.status AS \"status\","
 	" " API_TS("e.occurred_at") " AS \"occurredAt\","
 	" " API_TS("e.received_at") " AS \"receivedAt\","
 	" e.source AS \"source\", e.metadata AS \"metadata\") k "
-	"WHERE e.saga_id = i.saga_id) ev WHERE i.saga_id = $1";
+	"WHERE e.saga_id = i.saga_id ORDER BY e.occurred_at, e.event_id), ',')"
+	" FROM saga_instance i " API_SAGA_JSON " WHERE i.saga_id = $1";
 
 /* Head of every request state here: the body being built. */
 struct api_state {
