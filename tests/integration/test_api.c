@@ -874,7 +874,7 @@ Test(api, head_on_the_saga_routes_is_gets_answer_without_a_body)
 	char			 req[256], want[2048], got[2048];
 	size_t			 i;
 
-	c = db_connect();
+	c = harness_db_runner();
 	db_saga(c, "head-1", "T_HEAD", "FAILED", "2026-11-26T10:00:00Z");
 	db_event(c, "head-ev-1", "head-1", "STEP_X", "FAILED",
 	    "2026-11-26T10:00:00Z", "kafka", NULL);
