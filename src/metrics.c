@@ -55,7 +55,6 @@
 #include <sys/mman.h>
 
 #include <errno.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <math.h>
 #include <stdatomic.h>

@@ -56,7 +56,6 @@ struct jbuf {
 
 static void	detail_sanitize(char *);
 static void	echo(const char *, char *, size_t);
-static void	copy_str(char *, size_t, const char *);
 static const char *json_type_name(const json_t *);
 
 
@@ -222,7 +221,7 @@ echo(const char *s, char *buf, size_t len)
 
 	n = strlen(s);
 	if (n <= ECHO_MAX) {
-		copy_str(buf, len, s);
+		saga_copy_str(buf, len, s);
 		return;
 	}
 
@@ -232,8 +231,8 @@ echo(const char *s, char *buf, size_t len)
 	(void)snprintf(buf, len, "%.*s...", (int)n, s);
 }
 
-static void
-copy_str(char *dst, size_t size, const char *src)
+void
+saga_copy_str(char *dst, size_t size, const char *src)
 {
 	size_t		n;
 
@@ -485,7 +484,7 @@ field_string(const struct field_rule *r, json_t *v, struct saga_event *ev,
 		return (saga_detail(detail, len, SAGA_REJECT_INVALID_FIELD,
 		    "%s: too long", r->name));
 	}
-	copy_str((char *)ev + r->off, r->size, s);
+	saga_copy_str((char *)ev + r->off, r->size, s);
 
 	return (SAGA_REJECT_NONE);
 }

@@ -118,6 +118,7 @@ void		 saga_event_free(struct saga_event *);
 int		 saga_detail(char *, size_t, int, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
 char		*saga_metadata_serialize(json_t *);
-
+/* src into dst of size bytes, cut to fit, always terminated. */
+void		 saga_copy_str(char *, size_t, const char *);
 
 #endif /* !SAGA_SAGA_H */

@@ -21,7 +21,6 @@
 #include "utf8.h"
 #include "xalloc.h"
 
-static void	copy_str(char *, size_t, const char *);
 static int	status_order(enum saga_status);
 static int	key_cmp(const struct saga_event *, const struct saga_key *);
 static void	key_set(struct saga_key *, const struct saga_event *);
@@ -35,18 +34,6 @@ static void	merge_attr(char *, size_t, struct saga_key *, const char *,
 		    const struct saga_event *);
 static void	state_delta(const struct saga_state *, unsigned int, int,
 		    struct saga_delta *);
-
-static void
-copy_str(char *dst, size_t size, const char *src)
-{
-	size_t		n;
-
-	n = strlen(src);
-	if (n >= size)
-		n = size - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
 
 void
 saga_state_init(struct saga_state *st)
@@ -88,7 +75,7 @@ static void
 key_set(struct saga_key *k, const struct saga_event *ev)
 {
 	k->at = ev->occurred_at;
-	copy_str(k->event_id, sizeof(k->event_id), ev->event_id);
+	saga_copy_str(k->event_id, sizeof(k->event_id), ev->event_id);
 }
 
 /* Does ev beat the current winner by (order, occurredAt, eventId)? */
@@ -163,7 +150,7 @@ merge_attr(char *dst, size_t size, struct saga_key *src, const char *val,
 	if (dst[0] != '\0' && key_cmp(ev, src) >= 0)
 		return;
 
-	copy_str(dst, size, val);
+	saga_copy_str(dst, size, val);
 	key_set(src, ev);
 }
 
@@ -227,13 +214,14 @@ saga_state_apply(struct saga_state *st, const struct saga_event *ev,
 	    st->compensated_at != SAGA_TIME_NONE;
 
 	if (st->seen == 0)
-		copy_str(st->saga_id, sizeof(st->saga_id), ev->saga_id);
+		saga_copy_str(st->saga_id, sizeof(st->saga_id), ev->saga_id);
 	st->seen |= SAGA_STATUS_BIT(ev->status);
 	merge_times(st, ev);
 
 	if (win) {
 		st->status = ev->status;
-		copy_str(st->current_step, sizeof(st->current_step), ev->step);
+		saga_copy_str(st->current_step, sizeof(st->current_step),
+		    ev->step);
 		free(st->metadata);
 		st->metadata = meta;
 		key_set(&st->winner, ev);
@@ -332,9 +320,9 @@ saga_manual_event(const struct saga_state *st, enum saga_status target,
 		}
 	}
 
-	copy_str(ev->event_id, sizeof(ev->event_id), event_id);
-	copy_str(ev->saga_id, sizeof(ev->saga_id), st->saga_id);
-	copy_str(ev->step, sizeof(ev->step), st->current_step);
+	saga_copy_str(ev->event_id, sizeof(ev->event_id), event_id);
+	saga_copy_str(ev->saga_id, sizeof(ev->saga_id), st->saga_id);
+	saga_copy_str(ev->step, sizeof(ev->step), st->current_step);
 	ev->status = target;
 	ev->occurred_at = now_ms;
 
