@@ -3623,6 +3623,28 @@ check_dashboard_cluster(const char *name, const char *label)
 }
 
 /*
+ * A promtool test group: saga_failed_total of clusters east and west,
+ * each growing by per_min for n minutes; its alert_rule_test follows.
+ */
+static void
+two_clusters_input(FILE *fp, const struct config *cfg, double per_min,
+    unsigned int n)
+{
+	const char	*job = cfg->monitoring.job;
+	const char	*ns = cfg->monitoring.service_namespace;
+
+	fprintf(fp, "  - interval: 1m\n    input_series:\n"
+	    "      - series: 'saga_failed_total{cluster=\"east\", "
+	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\"}'\n"
+	    "        values: '0+%.17gx%u'\n"
+	    "      - series: 'saga_failed_total{cluster=\"west\", "
+	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\"}'\n"
+	    "        values: '0+%.17gx%u'\n"
+	    "    alert_rule_test:\n", job, ns, per_min, n, job, ns, per_min,
+	    n);
+}
+
+/*
  * Two clusters, each with 0.6 times the failure threshold: apart they
  * are under it, summed over them they would be over it.  One cluster at
  * 1.2 times fires, naming its cluster.  The rules and the routing group
@@ -3676,19 +3698,9 @@ Test(monitoring, cluster_label_keeps_clusters_apart)
 	fp = fopen(test, "w");
 	cr_assert_not_null(fp);
 	t_header(fp, rules_path, 60);
-	fprintf(fp, "  - interval: 1m\n    input_series:\n"
-	    "      - series: 'saga_failed_total{cluster=\"east\", "
-	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\"}'\n"
-	    "        values: '0+%.17gx%u'\n"
-	    "      - series: 'saga_failed_total{cluster=\"west\", "
-	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\"}'\n"
-	    "        values: '0+%.17gx%u'\n"
-	    "    alert_rule_test:\n"
-	    "      - eval_time: %us\n        alertname: SagaFailureSpike\n"
-	    "        exp_alerts: []\n",
-	    cfg.monitoring.job, cfg.monitoring.service_namespace,
-	    0.6 * t * 60 / w, n, cfg.monitoring.job,
-	    cfg.monitoring.service_namespace, 0.6 * t * 60 / w, n,
+	two_clusters_input(fp, &cfg, 0.6 * t * 60 / w, n);
+	fprintf(fp, "      - eval_time: %us\n"
+	    "        alertname: SagaFailureSpike\n        exp_alerts: []\n",
 	    (n - 1) * 60);
 	fprintf(fp, "  - interval: 1m\n    input_series:\n"
 	    "      - series: 'saga_failed_total{cluster=\"east\", "
@@ -3761,17 +3773,7 @@ Test(monitoring, cluster_label_off_by_default)
 	fp = fopen(test, "w");
 	cr_assert_not_null(fp);
 	t_header(fp, rules_path, 60);
-	fprintf(fp, "  - interval: 1m\n    input_series:\n"
-	    "      - series: 'saga_failed_total{cluster=\"east\", "
-	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\"}'\n"
-	    "        values: '0+%.17gx%u'\n"
-	    "      - series: 'saga_failed_total{cluster=\"west\", "
-	    "job=\"%s\", namespace=\"%s\", instance=\"a:8080\"}'\n"
-	    "        values: '0+%.17gx%u'\n"
-	    "    alert_rule_test:\n",
-	    cfg.monitoring.job, cfg.monitoring.service_namespace,
-	    0.6 * t * 60 / w, n, cfg.monitoring.job,
-	    cfg.monitoring.service_namespace, 0.6 * t * 60 / w, n);
+	two_clusters_input(fp, &cfg, 0.6 * t * 60 / w, n);
 	memset(&e, 0, sizeof(e));
 	e.alert = "SagaFailureSpike";
 	e.severity = config_severity_name(cfg.alerts.failure_spike.severity);
