@@ -50,7 +50,7 @@ ok() { passed=$((passed + 1)); printf 'ok - %s\n' "$*"; }
 fail() { failed=$((failed + 1)); printf 'FAIL - %s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || die "needs root (ip netns, rootful podman): run it as root"
-for p in jq iproute2; do
+for p in jq iproute2 podman runc mmdebstrap kcat curl; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 	    missing="${missing:-} $p"
 done
