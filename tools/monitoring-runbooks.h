@@ -28,6 +28,8 @@ struct rb {
 };
 
 /* monitoring-runbook-sections.c */
+struct strbuf	*rb_new(const struct rb *, struct mon_output *, const char *,
+		    const char *, const char *);
 struct strbuf	*rb_open(struct rb *, struct mon_output *, const char *,
 		    enum mon_alert_id);
 void		 rb_access(struct strbuf *, const struct rb *);
