@@ -84,6 +84,7 @@
 #define N_FILES		(8 + N_RUNBOOKS)
 #define TEXT_MAX	2048
 #define EXPR_MAX	1024
+#define DASH_EXPRS_MAX	64	/* PromQL expressions of one dashboard */
 #define METRICS_MAX	32
 
 enum alert_id { SPIKE, COMP, LAG, DOWN, DB, GAUGES, STALLED, LAGSTALE,
@@ -261,6 +262,7 @@ static size_t	match_close(const char *, size_t);
 static int	promtool_check_exprs(char *const *, size_t, int);
 static json_t	*load_dashboard(const char *, struct ydoc *);
 static void	collect_panels(json_t *, json_t *);
+static size_t	dashboard_exprs(json_t *, char **, size_t);
 static void	routes_test(const char *, const char *const *, const char *,
 		    int);
 static void	routes_ours(const char *, const struct config *, const char *,
@@ -1523,6 +1525,39 @@ collect_panels(json_t *panels, json_t *out)
 	}
 }
 
+/*
+ * Every PromQL expression of the dashboard root, rows' nested panels
+ * included, in panel order: into exprs (at most max, pointers into
+ * root), their count returned.  Each must be asked of the Prometheus
+ * the ${datasource} variable picks.
+ */
+static size_t
+dashboard_exprs(json_t *root, char **exprs, size_t max)
+{
+	json_t		*all, *p, *t;
+	const char	*expr;
+	size_t		 i, j, n;
+
+	all = json_array();
+	collect_panels(json_object_get(root, "panels"), all);
+	n = 0;
+	json_array_foreach(all, i, p) {
+		json_array_foreach(json_object_get(p, "targets"), j, t) {
+			if ((expr = json_string_value(json_object_get(t,
+			    "expr"))) == NULL)
+				continue;
+			cr_assert_str_eq(json_string_value(json_object_get(
+			    json_object_get(t, "datasource"), "uid")),
+			    "${datasource}", "%s", expr);
+			cr_assert_lt(n, max, "more than %zu expressions", max);
+			exprs[n++] = (char *)expr;
+		}
+	}
+	json_decref(all);
+
+	return (n);
+}
+
 /* ---------------------------------------------------------------- */
 /* Alertmanager, ServiceMonitor, runbooks				*/
 
@@ -2503,42 +2538,29 @@ Test(monitoring, dashboard_queries_parse_and_follow_the_rules)
 {
 	struct config	 cfg;
 	struct ydoc	 y;
-	json_t		*root, *all, *p, *t;
-	char		 path[PATH_MAX], *exprs[64];
-	const char	*expr, *why;
-	size_t		 i, j, n;
+	json_t		*root;
+	char		 path[PATH_MAX], *exprs[DASH_EXPRS_MAX], *expr;
+	const char	*why;
+	size_t		 i, n;
 
 	load_config(&cfg, FIXTURES "custom.yaml");
 	generate(FIXTURES "custom.yaml", "gen");
 	tpath(path, sizeof(path), "gen/deploy/" DASHBOARD);
 	root = load_dashboard(path, &y);
-	all = json_array();
-	collect_panels(json_object_get(root, "panels"), all);
-
-	n = 0;
-	json_array_foreach(all, i, p) {
-		json_array_foreach(json_object_get(p, "targets"), j, t) {
-			if ((expr = json_string_value(json_object_get(t,
-			    "expr"))) == NULL)
-				continue;
-			cr_assert_str_eq(json_string_value(json_object_get(
-			    json_object_get(t, "datasource"), "uid")),
-			    "${datasource}");
-			why = check_expr(expr, "$job");
-			cr_assert_null(why, "%s: %s", expr, why);
-			cr_assert_eq(count_of(expr, "job=\"$job\""),
-			    count_of(expr, "namespace=\"$namespace\""),
-			    "%s: a selector without $namespace", expr);
-			if (strstr(expr, "histogram_quantile(") != NULL)
-				cr_assert(strstr(expr, "[$__rate_interval]") !=
-				    NULL, "%s: a fixed window", expr);
-			cr_assert_lt(n, 64);
-			exprs[n++] = (char *)expr;
-		}
-	}
+	n = dashboard_exprs(root, exprs, DASH_EXPRS_MAX);
 	cr_assert_gt(n, 30);
+	for (i = 0; i < n; i++) {
+		expr = exprs[i];
+		why = check_expr(expr, "$job");
+		cr_assert_null(why, "%s: %s", expr, why);
+		cr_assert_eq(count_of(expr, "job=\"$job\""),
+		    count_of(expr, "namespace=\"$namespace\""),
+		    "%s: a selector without $namespace", expr);
+		if (strstr(expr, "histogram_quantile(") != NULL)
+			cr_assert(strstr(expr, "[$__rate_interval]") != NULL,
+			    "%s: a fixed window", expr);
+	}
 	cr_assert_eq(promtool_check_exprs(exprs, n, 1), 0);
-	json_decref(all);
 	json_decref(root);
 	ydoc_free(&y);
 }
@@ -3571,10 +3593,10 @@ static void
 check_dashboard_cluster(const char *name, const char *label)
 {
 	struct ydoc	 y;
-	json_t		*root, *all, *p, *t, *vars;
-	char		 path[PATH_MAX], want[256], *exprs[64];
-	const char	*expr;
-	size_t		 i, j, n;
+	json_t		*root, *p, *vars;
+	char		 path[PATH_MAX], want[256], *exprs[DASH_EXPRS_MAX];
+	char		*expr;
+	size_t		 i, n;
 
 	tpath(path, sizeof(path), "%s/deploy/" DASHBOARD, name);
 	root = load_dashboard(path, &y);
@@ -3596,28 +3618,17 @@ check_dashboard_cluster(const char *name, const char *label)
 		    json_object_get(p, "name")), "cluster") != 0);
 	}
 
-	all = json_array();
-	collect_panels(json_object_get(root, "panels"), all);
-	n = 0;
-	json_array_foreach(all, i, p) {
-		json_array_foreach(json_object_get(p, "targets"), j, t) {
-			if ((expr = json_string_value(json_object_get(t,
-			    "expr"))) == NULL)
-				continue;
-			if (label != NULL)
-				cr_assert_eq(count_of(expr, want),
-				    count_of(expr, "job=\"$job\""), "%s",
-				    expr);
-			else
-				cr_assert_null(strstr(expr, "$cluster"), "%s",
-				    expr);
-			cr_assert_lt(n, 64);
-			exprs[n++] = (char *)expr;
-		}
-	}
+	n = dashboard_exprs(root, exprs, DASH_EXPRS_MAX);
 	cr_assert_gt(n, 30);
+	for (i = 0; i < n; i++) {
+		expr = exprs[i];
+		if (label != NULL)
+			cr_assert_eq(count_of(expr, want),
+			    count_of(expr, "job=\"$job\""), "%s", expr);
+		else
+			cr_assert_null(strstr(expr, "$cluster"), "%s", expr);
+	}
 	cr_assert_eq(promtool_check_exprs(exprs, n, 1), 0);
-	json_decref(all);
 	json_decref(root);
 	ydoc_free(&y);
 }
