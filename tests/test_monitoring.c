@@ -28,7 +28,8 @@
  *    parses (promtool check rules on recording rules wrapping them),
  *    names only SPEC §3 metrics (plus up) selected by job, DB gauges
  *    under max, every ratio guarded;
- *  - the ServiceMonitor and the runbooks follow the configuration.
+ *  - the ServiceMonitor and the runbooks follow the configuration; each
+ *    runbook names the module of tools/ that writes it.
  */
 
 #include <sys/types.h>
@@ -128,6 +129,19 @@ static const char *alert_names[N_RUNBOOKS] = {
 	"SagaEventsRejected", "SagaTrackerApiAvailabilityBudgetBurn",
 	"SagaTrackerApiLatencyBudgetBurn",
 	"SagaTrackerEventFreshnessBudgetBurn"
+};
+/*
+ * How the module that writes each runbook opens it, in alert_names'
+ * order: the module a runbook names as its source must hold this call.
+ */
+static const char *runbook_opens[N_RUNBOOKS] = {
+	"ALERT_FAILURE_SPIKE, __FILE__",
+	"ALERT_COMPENSATION_TIMEOUT, __FILE__",
+	"ALERT_CONSUMER_LAG, __FILE__", "ALERT_SERVICE_DOWN, __FILE__",
+	"ALERT_DATABASE_DOWN, __FILE__", "ALERT_GAUGES_STALE, __FILE__",
+	"ALERT_CONSUMER_STALLED, __FILE__", "ALERT_LAG_STALE, __FILE__",
+	"ALERT_REJECTED_EVENTS, __FILE__", "slo_burn(rb, out, dir,",
+	"slo_burn(rb, out, dir,", "slo_burn(rb, out, dir,"
 };
 static const char *slo_keys[N_SLOS] = {
 	"api_availability", "api_latency", "event_freshness"
@@ -272,6 +286,7 @@ static int	yhas(struct ydoc *, yaml_node_t *, const char *);
 static void	check_routing(const char *, const struct config *);
 static void	check_service_monitor(const char *, const struct config *);
 static void	check_runbooks(const char *, const struct config *);
+static void	check_runbook_source(const char *, const char *, size_t);
 static size_t	runbook_queries(char *, char **, size_t);
 static void	expect_refused(const char *);
 
@@ -1785,9 +1800,36 @@ check_runbooks(const char *name, const struct config *cfg)
 			cr_assert(strstr(text, need[i][j]) != NULL,
 			    "%s: no '%s'", path, need[i][j]);
 		}
+		check_runbook_source(path, text, i);
 		free(text);
 	}
 	ydoc_free(&y);
+}
+
+/*
+ * The module of tools/ that runbook i says to change is the one that
+ * writes it: it exists and opens that alert's runbook.
+ */
+static void
+check_runbook_source(const char *path, const char *text, size_t i)
+{
+	const char	*p, *end;
+	char		 source[PATH_MAX], *code;
+
+	p = strstr(text, "Do not edit: change tools/");
+	cr_assert_not_null(p, "%s names no source in tools/", path);
+	p += strlen("Do not edit: change ");
+	end = strchr(p, ' ');
+	cr_assert(end != NULL && (size_t)(end - p) < sizeof(source),
+	    "%s: no end to the source's name", path);
+	(void)snprintf(source, sizeof(source), "%.*s", (int)(end - p), p);
+	code = slurp(source, NULL);
+	cr_assert_not_null(code, "%s names %s, which does not exist", path,
+	    source);
+	cr_assert(strstr(code, runbook_opens[i]) != NULL,
+	    "%s names %s, which does not write it (no '%s')", path, source,
+	    runbook_opens[i]);
+	free(code);
 }
 
 /* The lines of every ```promql block of a runbook, split in place. */

@@ -82,9 +82,14 @@ static void	 render_role(const struct config *, struct mon_output *,
 		    const char *);
 static json_t	*dashboard(const struct config *);
 
-int
+/*
+ * jansson allocates through xalloc (monitoring-gen installs jsonalloc),
+ * so neither building the document nor encoding it can fail for want of
+ * memory: the program ends there.
+ */
+void
 mon_dashboard_render(const struct config *cfg, struct mon_output *out,
-    const char *dir, char *errbuf, size_t len)
+    const char *dir)
 {
 	struct strbuf	*b;
 	json_t		*root;
@@ -93,10 +98,6 @@ mon_dashboard_render(const struct config *cfg, struct mon_output *out,
 	root = dashboard(cfg);
 	text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
 	json_decref(root);
-	if (text == NULL) {
-		(void)snprintf(errbuf, len, "dashboard: cannot encode JSON");
-		return (-1);
-	}
 
 	b = mon_output_add(out, dir, "kubernetes/grafana-dashboard-"
 	    "configmap.yaml");
@@ -110,8 +111,6 @@ mon_dashboard_render(const struct config *cfg, struct mon_output *out,
 	mon_indent_block(b, text, 4);
 	free(text);
 	render_role(cfg, out, dir);
-
-	return (0);
 }
 
 /*
@@ -153,6 +152,11 @@ render_role(const struct config *cfg, struct mon_output *out,
 	    GRAFANA_ROLE, GRAFANA_ROLE, GRAFANA_ROLE);
 }
 
+/*
+ * A value built by json_pack: it fails only on a format that does not
+ * match its arguments (jansson's allocations cannot fail), the
+ * program's mistake, named.
+ */
 static json_t *
 jpack(const char *fmt, ...)
 {
@@ -210,8 +214,7 @@ panel(struct dash *d, const char *type, const char *title, const char *desc,
 	    "fieldConfig", "defaults", "thresholds", "mode", "absolute",
 	    "steps", "color", "green", "value", "overrides",
 	    "options", "targets");
-	if (json_array_append_new(d->panels, p) == -1)
-		errx(1, "dashboard: out of memory");
+	json_array_append_new(d->panels, p);
 
 	return (p);
 }

@@ -7,22 +7,29 @@
  */
 
 #include <stdio.h>
+#include <string.h>
 
 #include "monitoring.h"
 #include "monitoring-runbooks.h"
 
 /*
- * A new runbook, <alert>.md: its title, the comment naming writer, the
- * module of tools/ that writes it, and the head of the table that sums
- * the alert up.  The caller writes the table's rows.
+ * A new runbook, <alert>.md: its title, the comment naming the module of
+ * tools/ that writes it (source, the writer's __FILE__, so the name
+ * cannot point elsewhere), and the head of the table that sums the alert
+ * up.  The caller writes the table's rows.
  */
 struct strbuf *
 rb_new(const struct rb *rb, struct mon_output *out, const char *dir,
-    const char *alert, const char *writer)
+    const char *alert, const char *source)
 {
 	struct strbuf	*b;
+	const char	*writer;
 	char		 name[MON_PATH_MAX];
 
+	if ((writer = strrchr(source, '/')) != NULL)
+		writer++;
+	else
+		writer = source;
 	mon_textf(name, sizeof(name), "%s.md", alert);
 	b = mon_output_add(out, dir, name);
 	strbuf_printf(b, "# %s\n\n"
@@ -37,12 +44,12 @@ rb_new(const struct rb *rb, struct mon_output *out, const char *dir,
 /* A runbook of one alert: rb_new() and what the alert checks. */
 struct strbuf *
 rb_open(struct rb *rb, struct mon_output *out, const char *dir,
-    enum mon_alert_id id)
+    enum mon_alert_id id, const char *source)
 {
 	const struct mon_alert	*a = &rb->alerts[id];
 	struct strbuf		*b;
 
-	b = rb_new(rb, out, dir, a->name, "monitoring-runbooks.c");
+	b = rb_new(rb, out, dir, a->name, source);
 	strbuf_printf(b, "| Severity | `%s` |\n"
 	    "| Fires when | `%s` holds for `%s` |\n"
 	    "| Summary | %s |\n\n"

@@ -72,7 +72,7 @@ database_down(struct rb *rb, struct mon_output *out, const char *dir)
 {
 	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_DATABASE_DOWN);
+	b = rb_open(rb, out, dir, ALERT_DATABASE_DOWN, __FILE__);
 	strbuf_str(b, "## Impact\n\n"
 	    "No saga event is applied (they wait in Kafka: offsets are "
 	    "committed only after\n"
@@ -113,7 +113,7 @@ gauges_stale(struct rb *rb, struct mon_output *out, const char *dir)
 {
 	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_GAUGES_STALE);
+	b = rb_open(rb, out, dir, ALERT_GAUGES_STALE, __FILE__);
 	strbuf_str(b, "## Impact\n\n"
 	    "The dashboard's Active Sagas, Pending Compensations and status "
 	    "distribution show\n"
@@ -155,7 +155,7 @@ consumer_stalled(struct rb *rb, struct mon_output *out, const char *dir)
 {
 	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_CONSUMER_STALLED);
+	b = rb_open(rb, out, dir, ALERT_CONSUMER_STALLED, __FILE__);
 	strbuf_str(b, "## Impact\n\n"
 	    "Events wait on the topic and none is applied: saga state, the "
 	    "API and the saga\n"
@@ -219,7 +219,7 @@ lag_stale(struct rb *rb, struct mon_output *out, const char *dir)
 {
 	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_LAG_STALE);
+	b = rb_open(rb, out, dir, ALERT_LAG_STALE, __FILE__);
 	strbuf_str(b, "## Impact\n\n"
 	    "Nobody knows how far behind the consumer is: "
 	    "saga_tracker_consumer_lag repeats\n"
@@ -260,7 +260,7 @@ rejected_events(struct rb *rb, struct mon_output *out, const char *dir)
 {
 	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_REJECTED_EVENTS);
+	b = rb_open(rb, out, dir, ALERT_REJECTED_EVENTS, __FILE__);
 	strbuf_str(b, "## Impact\n\n"
 	    "None yet: an anomaly to look at in working hours. Rejected "
 	    "events are stored\n"
@@ -379,7 +379,7 @@ slo_burn(struct rb *rb, struct mon_output *out, const char *dir,
 	const struct mon_alert	*w = &s->burn[BURN_SLOW];
 	struct strbuf		*b;
 
-	b = rb_new(rb, out, dir, s->alert, "monitoring-runbooks-more.c");
+	b = rb_new(rb, out, dir, s->alert, __FILE__);
 	strbuf_printf(b, "| SLO | %s: %s over 30 days, objective %g%% "
 	    "(`slo.%s`) |\n"
 	    "| Severity `%s` when | `%s` holds for `%s` |\n"

@@ -102,7 +102,7 @@ failure_spike(struct rb *rb, struct mon_output *out, const char *dir)
 	struct strbuf			*b;
 	char				 win[MON_NUM_MAX];
 
-	b = rb_open(rb, out, dir, ALERT_FAILURE_SPIKE);
+	b = rb_open(rb, out, dir, ALERT_FAILURE_SPIKE, __FILE__);
 	mon_duration(c->window_sec, win, sizeof(win));
 	strbuf_str(b, "## Impact\n\n"
 	    "Orders are failing: each failed saga is an order that did not "
@@ -174,7 +174,7 @@ compensation_timeout(struct rb *rb, struct mon_output *out, const char *dir)
 	struct strbuf			*b;
 
 	c = &rb->cfg->alerts.compensation_timeout;
-	b = rb_open(rb, out, dir, ALERT_COMPENSATION_TIMEOUT);
+	b = rb_open(rb, out, dir, ALERT_COMPENSATION_TIMEOUT, __FILE__);
 	strbuf_str(b, "## Impact\n\n"
 	    "At least one order failed and was not rolled back: reserved "
 	    "stock or a captured\n"
@@ -244,7 +244,7 @@ consumer_lag(struct rb *rb, struct mon_output *out, const char *dir)
 {
 	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_CONSUMER_LAG);
+	b = rb_open(rb, out, dir, ALERT_CONSUMER_LAG, __FILE__);
 	strbuf_str(b, "## Impact\n\n"
 	    "Saga state is behind the events: the API shows stale statuses, "
 	    "the saga metrics\n"
@@ -358,7 +358,7 @@ service_down(struct rb *rb, struct mon_output *out, const char *dir)
 {
 	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_SERVICE_DOWN);
+	b = rb_open(rb, out, dir, ALERT_SERVICE_DOWN, __FILE__);
 	strbuf_printf(b, "## Impact\n\n"
 	    "Saga events on %s are not being applied (they wait in Kafka; "
 	    "nothing is lost),\n"

@@ -31,7 +31,7 @@ struct rb {
 struct strbuf	*rb_new(const struct rb *, struct mon_output *, const char *,
 		    const char *, const char *);
 struct strbuf	*rb_open(struct rb *, struct mon_output *, const char *,
-		    enum mon_alert_id);
+		    enum mon_alert_id, const char *);
 void		 rb_access(struct strbuf *, const struct rb *);
 void		 rb_tuning(struct strbuf *, const struct rb *,
 		    const char *);

@@ -145,8 +145,8 @@ void		 mon_rules_render(const struct config *, struct mon_output *,
 		    const char *);
 
 /* monitoring-dashboard.c */
-int		 mon_dashboard_render(const struct config *,
-		    struct mon_output *, const char *, char *, size_t);
+void		 mon_dashboard_render(const struct config *,
+		    struct mon_output *, const char *);
 
 /* monitoring-scrape.c */
 void		 mon_scrape_render(const struct config *, struct mon_output *,
