@@ -6,15 +6,26 @@
  * connection); dbquery_wait() waits for it and sends the machine to the
  * state that reads the rows, or on when the statement is done or has
  * failed.  Each statement is observed as
- * saga_tracker_db_query_seconds{query} under its name, from send to the
- * first answer.  A failure keeps an HTTP status: 503 when the database
- * went away, 500 when the statement failed, and the error text.
+ * saga_tracker_db_query_seconds{query} under its name, from the first
+ * send to the first answer.  A failure keeps an HTTP status: 503 when
+ * the database went away, 500 when the statement failed, and the error
+ * text.
+ *
+ * Statements are prepared: the first time a connection runs a statement
+ * text, dbquery_step() sends a PREPARE of it (libpq's PQsendPrepare)
+ * instead, and dbquery_wait() sends the machine back to the step state,
+ * which then executes it by name; stmtcache.c records what each
+ * connection has prepared.  kore 4.1 has no call for either, so this
+ * module sends them with libpq on the connection kore lent it and waits
+ * for the answer as kore's own query calls do (dbquery_schedule()).
  */
 
 #ifndef SAGA_DBQUERY_H
 #define SAGA_DBQUERY_H
 
 #include <kore/pgsql.h>
+
+#include <stdint.h>
 
 struct http_request;
 
@@ -25,6 +36,12 @@ struct dbquery {
 	int			bound;
 	int			observed;
 	int			failed;		/* 0, or the HTTP status */
+	uint64_t		key;		/* stmtcache_key() of the text */
+	int			again;		/* the state that sends */
+	int			preparing;	/* a PREPARE is out */
+	int			resend;		/* send again once drained */
+	int			retried;	/* prepared again once */
+	int			prepares;	/* PREPAREs sent */
 	char			error[256];	/* why, when failed */
 };
 

@@ -1064,6 +1064,95 @@ Test(api, statements_and_latency_are_measured)
 	harness_reply_free(&r);
 }
 
+/* Lines of the PostgreSQL log from byte from on with both a and b. */
+static int
+log_lines(const struct harness_env *env, size_t from, const char *a,
+    const char *b)
+{
+	char		 path[256], *text, *line, *end;
+	size_t		 len;
+	int		 n;
+
+	(void)snprintf(path, sizeof(path), "%s/postgres.log", env->pg_dir);
+	text = harness_read_file(path, &len);
+	cr_assert_not_null(text, "%s: cannot read", path);
+	n = 0;
+	for (line = text + (from < len ? from : len); *line != '\0';
+	    line = end + (*end != '\0')) {
+		end = line + strcspn(line, "\n");
+		if (memmem(line, (size_t)(end - line), a, strlen(a)) != NULL &&
+		    memmem(line, (size_t)(end - line), b, strlen(b)) != NULL)
+			n++;
+	}
+	free(text);
+
+	return (n);
+}
+
+static size_t
+log_size(const struct harness_env *env)
+{
+	char		 path[256], *text;
+	size_t		 len;
+
+	(void)snprintf(path, sizeof(path), "%s/postgres.log", env->pg_dir);
+	text = harness_read_file(path, &len);
+	cr_assert_not_null(text, "%s: cannot read", path);
+	free(text);
+
+	return (len);
+}
+
+/*
+ * A statement is parsed and planned once per connection: later requests
+ * execute it by name.  PostgreSQL logs every statement for the test
+ * (each backend takes the setting after its next command, hence the
+ * warm-up); of 40 requests for one saga each is an execution of the
+ * prepared statement, and at most one PREPARE per connection of the two
+ * workers (pgsql_conn_max 4) is among them.
+ */
+Test(api, statements_are_prepared_once_per_connection)
+{
+	struct harness_env	 env;
+	PGconn			*c;
+	json_t			*doc;
+	size_t			 from;
+	int			 i, named, parsed, unnamed;
+	const char		*text = "array_to_string(ARRAY(SELECT row_to_json";
+
+	harness_env(&env);
+	c = harness_db_runner();
+	db_saga(c, "prep-1", "T_PREP", "STARTED", "2026-11-28T10:00:00Z");
+	harness_db_exec(c,
+	    "ALTER SYSTEM SET log_min_duration_statement = 0");
+	harness_db_exec(c, "SELECT pg_reload_conf()");
+	for (i = 0; i < 40; i++) {
+		doc = get_ok("/api/v1/sagas/prep-1");
+		json_decref(doc);
+	}
+
+	from = log_size(&env);
+	for (i = 0; i < 40; i++) {
+		doc = get_ok("/api/v1/sagas/prep-1");
+		cr_assert_str_eq(json_string_value(json_object_get(doc,
+		    "sagaId")), "prep-1");
+		json_decref(doc);
+	}
+	named = log_lines(&env, from, "execute st_", text);
+	parsed = log_lines(&env, from, "parse st_", text);
+	unnamed = log_lines(&env, from, "execute <unnamed>", text);
+
+	harness_db_exec(c, "ALTER SYSTEM RESET log_min_duration_statement");
+	harness_db_exec(c, "SELECT pg_reload_conf()");
+	PQfinish(c);
+
+	cr_assert_eq(unnamed, 0, "%d of 40 executions were of the text",
+	    unnamed);
+	cr_assert_geq(named, 32, "only %d of 40 executions logged by name",
+	    named);
+	cr_assert_leq(parsed, 8, "%d PREPAREs for 40 requests", parsed);
+}
+
 Test(api, database_outage_is_a_503_problem_then_recovers)
 {
 	struct harness_env	 env;
