@@ -25,10 +25,10 @@
 # workers.batch_scheduling (the header shows the workers' policy).
 #
 # pgbench runs the statement as the service does: the same text, the
-# same parameter values, the extended protocol with an unnamed statement
-# (-M extended).  BENCH_PGBENCH_MODE=prepared shows PostgreSQL without a
-# parse and plan per statement, which the service (kore's async pgsql,
-# unnamed statements) does not get.
+# same parameter values, prepared once per connection (-M prepared; the
+# service prepares each statement text on each connection, see
+# src/dbquery.c).  BENCH_PGBENCH_MODE=extended shows PostgreSQL parsing
+# and planning the statement every time, as the service did before.
 #
 # Everything the script started is stopped on exit; BENCH_KEEP=1 keeps
 # the work directory (logs).  Needs `make app`, wrk, pgbench, psql.
@@ -40,7 +40,7 @@ rounds=${BENCH_ROUNDS:-5}
 rows=${BENCH_ROWS:-100000}
 threads=2
 target=80
-pgbench_mode=${BENCH_PGBENCH_MODE:-extended}
+pgbench_mode=${BENCH_PGBENCH_MODE:-prepared}
 url_path='/api/v1/sagas?status=FAILED&limit=50'
 so="$root/.build/saga-tracker/saga-tracker.so"
 bindir=$(pg_config --bindir)
@@ -151,12 +151,13 @@ capture_statement() {
 	psql_q -c 'ALTER SYSTEM RESET log_min_duration_statement' \
 	    -c 'SELECT pg_reload_conf()' >/dev/null
 
-	line=$(grep -a 'execute <unnamed>: SELECT row_to_json' \
+	# "execute st_...: " (prepared), "execute <unnamed>: ".
+	line=$(grep -a -E '  execute [^ ]+: SELECT row_to_json' \
 	    "$work/pg/postgres.log" | tail -n 1) ||
 	    die "no statement in the PostgreSQL log"
 	params=$(grep -a 'DETAIL:  parameters: ' "$work/pg/postgres.log" |
 	    tail -n 1 | sed 's/.*parameters: //')
-	statement=${line#*execute <unnamed>: }
+	statement=${line#*  execute *: }
 
 	# $N -> :pN (longest numbers first); the values unquoted.
 	pgbench_vars=()

@@ -16,11 +16,17 @@
 #      the oldest day while ingesting; then the purged day is refilled;
 #   4. the API: the service (retention off, no broker) and pgbench
 #      running the very statements the service sends (taken from the
-#      PostgreSQL log, extended protocol), one connection each, after a
-#      warm-up of both, in $BENCH_SCALE_ROUNDS (3) alternating rounds of
+#      PostgreSQL log), one connection each, after a warm-up of all, in
+#      $BENCH_SCALE_ROUNDS (3) alternating rounds of
 #      $BENCH_SCALE_SECONDS (2) per request kind: the list unfiltered
 #      and by each filter, page 100 of a cursor walk, one saga by id;
-#      requests per second and p50/p99 of both (medians of the rounds).
+#      requests per second and p50/p99 of each (medians of the rounds).
+#      pgbench runs each statement twice: prepared, as the service sends
+#      it (-M prepared, the baseline of the target), and parsed and
+#      planned every time (-M extended, what the service did before it
+#      prepared its statements).  The service's request without a
+#      statement (GET /actuator/health/liveness) is its floor: the cost
+#      of HTTP through kore alone.
 # Then one table: each size side by side.  Targets (issue 13): ingest
 # >= 0.7 of COPY at 10^7, API >= 0.8 of pgbench at 10^7 and its p50
 # within 20 % of its own at 10^5, a gauge refresh <= 5 ms.
@@ -172,13 +178,14 @@ capture() {
 	# Only the API's statements (the consumer's gauge refresh may run
 	# meanwhile); a DETAIL line belongs to the statement before it.
 	while IFS= read -r line; do
-		if [[ $line == *"execute <unnamed>: "* ]]; then
+		# "execute st_...: " (prepared), "execute <unnamed>: ".
+		if [[ $line == *"  execute "*": "* ]]; then
 			keep=0
-			[[ $line == *"execute <unnamed>: SELECT row_to_json"* ]] ||
+			[[ $line == *"  execute "*": SELECT row_to_json"* ]] ||
 			    continue
 			keep=1
 			k=$((k + 1))
-			printf '%s;\n' "${line#*execute <unnamed>: }" \
+			printf '%s;\n' "${line#*  execute *: }" \
 			    >>"$work/$name.sql"
 			continue
 		fi
@@ -195,7 +202,7 @@ capture() {
 		done < <(grep -o "\\\$[0-9]\+ = '[^']*'" <<<"$params" |
 		    sort -t' ' -k1,1 -r -V)
 	done < <(tail -c +"$((from + 1))" "$plog" | grep -a -E \
-	    'execute <unnamed>: |DETAIL:  parameters: ')
+	    '  execute [^ ]+: |DETAIL:  parameters: ')
 	[ "$k" -ge 1 ] || die "$path: no statement in the PostgreSQL log"
 }
 
@@ -219,13 +226,14 @@ wrk_once() {
 	    "$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")"
 }
 
-# pgbench_once NAME SECONDS VARS...: "tx/s p50 p99" of one client.
+# pgbench_once NAME MODE SECONDS VARS...: "tx/s p50 p99" of one client
+# sending the statements with protocol MODE (prepared, extended).
 pgbench_once() {
-	local name=$1 secs=$2 out
+	local name=$1 mode=$2 secs=$3 out
 
-	shift 2
+	shift 3
 	rm -f "$work/pgb-$name".*
-	out=$(cd "$work" && pgbench -n -M extended -c1 -j1 -T "$secs" "$@" \
+	out=$(cd "$work" && pgbench -n -M "$mode" -c1 -j1 -T "$secs" "$@" \
 	    -f "$work/$name.sql" -l --log-prefix="pgb-$name" \
 	    -h "$pg_sock" -p "$pg_port" -U postgres saga 2>&1)
 	grep -q 'failed transactions: 0 ' <<<"$out" ||
@@ -235,29 +243,52 @@ pgbench_once() {
 	rm -f "$work/pgb-$name".*
 }
 
-# api_pair NAME PATH: one line "name svc_rps svc_p50 svc_p99 pgb_tps
-# pgb_p50 pgb_p99", each the median of $rounds alternating rounds after
-# a warm-up of both (at 10^7 the history does not fit in memory: the
-# first statements read from disk).
+# api_pair NAME PATH: one line "name", then rps p50 p99 of the service,
+# of pgbench prepared and of pgbench extended, each the median of
+# $rounds alternating rounds after a warm-up of all three (at 10^7 the
+# history does not fit in memory: the first statements read from disk),
+# then the range of the rounds' service / pgbench prepared.
 api_pair() {
-	local name=$1 path=$2 vars=() v r w p
-	local sr=() s50=() s99=() pr=() p50=() p99=()
+	local name=$1 path=$2 vars=() v r w p e
+	local sr=() s50=() s99=() pr=() p50=() p99=() er=() e50=() e99=()
+	local ratios=()
 
 	capture "$name" "$path"
 	while IFS= read -r v; do vars+=(-D "$v"); done <"$work/$name.vars"
 	wrk_once "$path" 1 >/dev/null
-	pgbench_once "$name" 1 "${vars[@]}" >/dev/null
+	pgbench_once "$name" prepared 1 "${vars[@]}" >/dev/null
+	pgbench_once "$name" extended 1 "${vars[@]}" >/dev/null
 	for r in $(seq "$rounds"); do
 		read -r -a w <<<"$(wrk_once "$path" "$seconds")"
-		read -r -a p <<<"$(pgbench_once "$name" "$seconds" \
+		read -r -a p <<<"$(pgbench_once "$name" prepared "$seconds" \
+		    "${vars[@]}")"
+		read -r -a e <<<"$(pgbench_once "$name" extended "$seconds" \
 		    "${vars[@]}")"
 		sr+=("${w[0]}"); s50+=("${w[1]}"); s99+=("${w[2]}")
 		pr+=("${p[0]}"); p50+=("${p[1]}"); p99+=("${p[2]}")
+		er+=("${e[0]}"); e50+=("${e[1]}"); e99+=("${e[2]}")
+		ratios+=("$(awk -v a="${w[0]}" -v b="${p[0]}" \
+		    'BEGIN { printf "%.2f", a / b }')")
 	done
-	printf '%s %s %s %s %s %s %s\n' "$name" "$(median "${sr[@]}")" \
-	    "$(median "${s50[@]}")" "$(median "${s99[@]}")" \
-	    "$(median "${pr[@]}")" "$(median "${p50[@]}")" \
-	    "$(median "${p99[@]}")"
+	printf '%s %s %s %s %s %s %s %s %s %s %s\n' "$name" \
+	    "$(median "${sr[@]}")" "$(median "${s50[@]}")" \
+	    "$(median "${s99[@]}")" "$(median "${pr[@]}")" \
+	    "$(median "${p50[@]}")" "$(median "${p99[@]}")" \
+	    "$(median "${er[@]}")" "$(median "${e50[@]}")" \
+	    "$(median "${e99[@]}")" "$(range "${ratios[@]}")"
+}
+
+# api_floor: "floor rps p50 p99" of a request without a statement.
+api_floor() {
+	local path=/actuator/health/liveness r w sr=() s50=() s99=()
+
+	wrk_once "$path" 1 >/dev/null
+	for r in $(seq "$rounds"); do
+		read -r -a w <<<"$(wrk_once "$path" "$seconds")"
+		sr+=("${w[0]}"); s50+=("${w[1]}"); s99+=("${w[2]}")
+	done
+	printf 'floor %s %s %s\n' "$(median "${sr[@]}")" \
+	    "$(median "${s50[@]}")" "$(median "${s99[@]}")"
 }
 
 # The URL of page 100 of the unfiltered list (99 cursors followed).
@@ -278,6 +309,7 @@ api_all() {
 	mid=$(printf '%09d' $((n / 2)))
 	day10=$(psql_q -c "SELECT to_char((min(updated_at) + interval '10 days')
 	    AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM saga_instance")
+	api_floor
 	api_pair list '/api/v1/sagas?limit=50'
 	api_pair status '/api/v1/sagas?status=FAILED&limit=50'
 	api_pair statuses '/api/v1/sagas?status=FAILED,COMPENSATING&limit=50'
@@ -343,33 +375,50 @@ row() {
 	printf '\n'
 }
 
+# ratio A B: A / B with two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
 api_rows() {
-	local k n rate prate first
+	local k n first
 
 	first=${results# }
 	first=${first%% *}
+	printf '%-34s' "API floor (no statement) p50 ms"
+	for n in $results; do printf ' %14s' "$(api_get "$n" floor 4)"; done
+	printf '\n%-34s' "  req/s"
+	for n in $results; do printf ' %14s' "$(api_get "$n" floor 3)"; done
+	printf '\n'
 	for k in list status statuses order type step dates page100 get; do
 		printf '%-34s' "API $k p50/p99 ms"
 		for n in $results; do
 			printf ' %14s' "$(api_get "$n" "$k" 4)/$(api_get "$n" "$k" 5)"
 		done
-		printf '\n%-34s' "  pgbench p50/p99 ms"
+		printf '\n%-34s' "  pgbench prepared p50/p99 ms"
 		for n in $results; do
 			printf ' %14s' "$(api_get "$n" "$k" 7)/$(api_get "$n" "$k" 8)"
 		done
-		printf '\n%-34s' "  service / pgbench (req/s)"
+		printf '\n%-34s' "  pgbench extended p50/p99 ms"
 		for n in $results; do
-			rate=$(api_get "$n" "$k" 3)
-			prate=$(api_get "$n" "$k" 6)
-			printf ' %14s' "$(awk -v a="$rate" -v b="$prate" \
-			    'BEGIN { printf "%.2f", a / b }')"
+			printf ' %14s' "$(api_get "$n" "$k" 10)/$(api_get "$n" "$k" 11)"
+		done
+		printf '\n%-34s' "  service / prepared (req/s)"
+		for n in $results; do
+			printf ' %14s' "$(ratio "$(api_get "$n" "$k" 3)" \
+			    "$(api_get "$n" "$k" 6)")"
+		done
+		printf '\n%-34s' "    range of the rounds"
+		for n in $results; do
+			printf ' %14s' "$(api_get "$n" "$k" 12)"
+		done
+		printf '\n%-34s' "  service / extended (req/s)"
+		for n in $results; do
+			printf ' %14s' "$(ratio "$(api_get "$n" "$k" 3)" \
+			    "$(api_get "$n" "$k" 9)")"
 		done
 		printf '\n%-34s' "  service req/s / at $first"
 		for n in $results; do
-			rate=$(api_get "$n" "$k" 3)
-			prate=$(api_get "$first" "$k" 3)
-			printf ' %14s' "$(awk -v a="$rate" -v b="$prate" \
-			    'BEGIN { printf "%.2f", a / b }')"
+			printf ' %14s' "$(ratio "$(api_get "$n" "$k" 3)" \
+			    "$(api_get "$first" "$k" 3)")"
 		done
 		printf '\n'
 	done

@@ -48,3 +48,9 @@ median() {
 mean() {
 	tr ' ' '\n' <<<"$*" | awk '{ s += $1 } END { printf "%.1f\n", s / NR }'
 }
+
+# "lowest-highest" of the arguments.
+range() {
+	tr ' ' '\n' <<<"$*" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
+	    END { printf "%s-%s\n", lo, hi }'
+}
