@@ -12,9 +12,9 @@
  *    defaults; a scalar key with no value is an error ("missing value").
  *  - Numbers must be plain scalars: a quoted "10" is a string.
  *  - Durations are Prometheus-style: one or more <digits><unit> with the
- *    units d, h, m, s in that order ("90s", "5m", "1h30m", "1d").  The
- *    canonical form splits into d/h/m/s ("5400" -> "1h30m").  window and
- *    after must be at least 1s; for may be 0s.
+ *    units d, h, m, s in that order ("90s", "5m", "1h30m", "1d"); their
+ *    syntax is duration.h's.  window and after must be at least 1s; for
+ *    may be 0s.
  *  - Receiver names are [A-Za-z0-9._-]+ and appear once per route.
  *  - runbook_base_url loses any trailing '/', so users append "/name.md".
  *  - monitoring.labels is replaced as a whole ({} for none, at most 8);
@@ -36,7 +36,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,6 +46,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "duration.h"
 
 #define CONFIG_FILE_MAX		(1024 * 1024)
 #define CONFIG_KEYPATH_MAX	128
@@ -91,11 +91,6 @@ struct loader {
 	size_t			errlen;
 	char			path[CONFIG_KEYPATH_MAX];
 	char			what[CONFIG_QUOTE_MAX + 32];
-};
-
-struct duration_unit {
-	char			unit;
-	unsigned int		seconds;
 };
 
 static int	errorf(char *, size_t, const char *, ...)
@@ -153,7 +148,6 @@ static int	load_percent(struct loader *, const struct key *,
 		    const yaml_node_t *);
 static int	load_latency(struct loader *, const struct key *,
 		    const yaml_node_t *);
-static int	parse_latency(const char *, double *);
 static void	set_labels(struct config_labels *, const char *,
 		    const char *);
 
@@ -389,17 +383,6 @@ static const double default_buckets[] = {
 	0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600
 };
 
-/* Largest first; parsing requires units in this order. */
-static const struct duration_unit duration_units[] = {
-	{ 'd',	86400 },
-	{ 'h',	3600 },
-	{ 'm',	60 },
-	{ 's',	1 },
-};
-
-#define DURATION_UNITS	\
-    (sizeof(duration_units) / sizeof(duration_units[0]))
-
 void
 config_defaults(struct config *cfg)
 {
@@ -487,83 +470,6 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	}
 
 	return (rc);
-}
-
-int
-config_parse_duration(const char *text, unsigned int *seconds)
-{
-	const char		*p;
-	unsigned long long	total, n;
-	size_t			i, last;
-
-	if (text == NULL || *text == '\0')
-		return (-1);
-
-	/* Zero needs no unit; any other bare number is an error. */
-	if (strcmp(text, "0") == 0) {
-		*seconds = 0;
-		return (0);
-	}
-
-	total = 0;
-	last = DURATION_UNITS;
-	p = text;
-
-	while (*p != '\0') {
-		if (!isdigit((unsigned char)*p))
-			return (-1);
-		for (n = 0; isdigit((unsigned char)*p); p++) {
-			n = n * 10 + (unsigned long long)(*p - '0');
-			if (n > UINT_MAX)
-				return (-1);
-		}
-		for (i = 0; i < DURATION_UNITS; i++) {
-			if (duration_units[i].unit == *p)
-				break;
-		}
-		/* Each unit once, largest first: "1h30m", never "30m1h". */
-		if (i == DURATION_UNITS ||
-		    (last != DURATION_UNITS && i <= last))
-			return (-1);
-		last = i;
-		p++;
-		total += n * duration_units[i].seconds;
-		if (total > UINT_MAX)
-			return (-1);
-	}
-
-	*seconds = (unsigned int)total;
-	return (0);
-}
-
-void
-config_format_duration(unsigned int seconds, char *buf, size_t len)
-{
-	size_t		i, off;
-	unsigned int	v;
-	int		n;
-
-	if (buf == NULL || len == 0)
-		return;
-
-	if (seconds == 0) {
-		(void)snprintf(buf, len, "0s");
-		return;
-	}
-
-	buf[0] = '\0';
-	off = 0;
-	for (i = 0; i < DURATION_UNITS; i++) {
-		v = seconds / duration_units[i].seconds;
-		seconds %= duration_units[i].seconds;
-		if (v == 0)
-			continue;
-		n = snprintf(buf + off, len - off, "%u%c", v,
-		    duration_units[i].unit);
-		if (n < 0 || (size_t)n >= len - off)
-			return;
-		off += (size_t)n;
-	}
 }
 
 const char *
@@ -990,13 +896,13 @@ load_duration(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	if (load_scalar(ld, v, "a duration", &s) == -1)
 		return (-1);
 
-	if (config_parse_duration(s, &secs) == -1) {
+	if (duration_parse(s, &secs) == -1) {
 		return (load_error(ld, v,
 		    "bad duration %s (use e.g. 30s, 5m, 1h)", quote(ld, s)));
 	}
 
 	if (secs < key->min) {
-		config_format_duration((unsigned int)key->min, min,
+		duration_format((unsigned int)key->min, min,
 		    sizeof(min));
 		return (load_error(ld, v, "must be at least %s, got %s", min,
 		    quote(ld, s)));
@@ -1696,45 +1602,12 @@ load_latency(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	if (load_scalar(ld, v, "a latency", &s) == -1)
 		return (-1);
 
-	if (parse_latency(s, &d) == -1) {
+	if (duration_parse_latency(s, &d) == -1) {
 		return (load_error(ld, v, "bad latency %s (use e.g. 250ms, "
 		    "0.5s, 30s, 2m; greater than 0)", quote(ld, s)));
 	}
 
 	*(double *)(void *)((char *)ld->cfg + key->off) = d;
-	return (0);
-}
-
-/* digits [. digits] then ms, s or m; more than 0 and at most a day. */
-static int
-parse_latency(const char *s, double *seconds)
-{
-	char		 num[32];
-	size_t		 len;
-	double		 d, scale;
-
-	len = strspn(s, "0123456789.");
-	if (len == 0 || len >= sizeof(num) || !isdigit((unsigned char)s[0]))
-		return (-1);
-	memcpy(num, s, len);
-	num[len] = '\0';
-	if (!is_number(num) || strchr(num, 'e') != NULL)
-		return (-1);
-
-	if (strcmp(s + len, "ms") == 0)
-		scale = 0.001;
-	else if (strcmp(s + len, "s") == 0)
-		scale = 1;
-	else if (strcmp(s + len, "m") == 0)
-		scale = 60;
-	else
-		return (-1);
-
-	d = strtod(num, NULL) * scale;
-	if (!(d > 0) || d > 86400)
-		return (-1);
-
-	*seconds = d;
 	return (0);
 }
 

@@ -128,16 +128,6 @@ void		config_defaults(struct config *cfg);
 int		config_load(struct config *cfg, const char *path,
 		    char *err, size_t errlen);
 
-/*
- * Parse a duration such as "90s", "5m", "1h", "1h30m", or "0" (zero
- * needs no unit); -1 if invalid.
- */
-int		config_parse_duration(const char *text, unsigned int *seconds);
-
-/* Format seconds as the shortest Prometheus duration ("2m", "1h30m"). */
-void		config_format_duration(unsigned int seconds, char *buf,
-		    size_t len);
-
 const char	*config_severity_name(enum config_severity sev);
 
 #endif
