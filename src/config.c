@@ -28,6 +28,9 @@
  *  - Only one YAML document per file.  Files over 1 MiB are refused.
  *  - On error *cfg is left untouched.
  *
+ * Running out of memory is not a fault of the file: it ends the process
+ * (xalloc.h), as everywhere else.
+ *
  * This file must not depend on kore: unit tests and tools link it.
  */
 
@@ -47,6 +50,7 @@
 
 #include "config.h"
 #include "duration.h"
+#include "xalloc.h"
 
 #define CONFIG_FILE_MAX		(1024 * 1024)
 #define CONFIG_KEYPATH_MAX	128
@@ -535,11 +539,7 @@ read_file(const char *path, char **out, size_t *outlen, char *err,
 		return (-1);
 	}
 
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		(void)fclose(fp);
-		return (errorf(err, errlen, "%s: out of memory", path));
-	}
-
+	buf = xmalloc((size_t)st.st_size + 1, "configuration file");
 	len = fread(buf, 1, (size_t)st.st_size, fp);
 	if (ferror(fp)) {
 		(void)errorf(err, errlen, "%s: cannot read: %s", path,
@@ -592,7 +592,7 @@ load_text(struct config *cfg, const char *file, const char *text,
 	int		rc;
 
 	if (!yaml_parser_initialize(&parser))
-		return (errorf(err, errlen, "%s: out of memory", file));
+		xalloc_fail("YAML parser");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 
 	if (!yaml_parser_load(&parser, &doc)) {
@@ -647,7 +647,7 @@ load_syntax_error(const char *file, const char *text, yaml_parser_t *p,
 	size_t		line, col;
 
 	if (p->error == YAML_MEMORY_ERROR)
-		return (errorf(err, errlen, "%s: out of memory", file));
+		xalloc_fail("YAML document");
 
 	if (p->error == YAML_READER_ERROR) {
 		/* The reader decodes ahead: locate the byte ourselves. */

@@ -5,8 +5,9 @@
  * the YAML file over it.  Unknown keys, wrong types, out-of-range values
  * and bad durations are errors that name file:line:column and the key
  * path.  Secrets never live here: only the names of the environment
- * variables that hold them.  The module has no kore dependency so the
- * generator in tools/ and the unit tests link it as it is.
+ * variables that hold them.  Out of memory is no configuration error:
+ * it ends the process (xalloc.h).  The module has no kore dependency so
+ * the generator in tools/ and the unit tests link it as it is.
  */
 
 #ifndef SAGA_CONFIG_H

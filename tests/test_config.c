@@ -3,7 +3,7 @@
  * the repository root:
  *
  *   cc -std=gnu11 -Wall -Wextra -Werror -g -Isrc -o /tmp/test_config \
- *       tests/test_config.c src/config.c src/duration.c \
+ *       tests/test_config.c src/config.c src/duration.c src/xalloc.c \
  *       -lcriterion -lyaml -lm
  *   /tmp/test_config
  */
