@@ -1,11 +1,12 @@
 /*
  * config: load conf/saga-tracker.yaml (SPEC §4) with libyaml.
  *
- * The file is composed with the libyaml document API and walked against
- * the static key tables below.  Every key has a default; the file only
- * overrides what it names.  Errors read "file:line:col: key.path: what",
- * with the 1-based line and column of the offending node (the key for
- * unknown and duplicate keys, the value for everything else).
+ * yamlfile.c reads the file into a libyaml document, which is walked
+ * here against the static key tables below.  Every key has a default;
+ * the file only overrides what it names.  Errors read "file:line:col:
+ * key.path: what", with the 1-based line and column of the offending
+ * node (the key for unknown and duplicate keys, the value for everything
+ * else).
  *
  * Choices where SPEC §4 is silent:
  *  - An empty file, or a section with no value ("kafka:"), keeps the
@@ -25,17 +26,15 @@
  *    other than namespace, job, alertname and severity.
  *  - SLO objectives are percentages strictly between 0 and 100; latency
  *    thresholds are <number>ms, s or m ("250ms", "0.5s", "30s").
- *  - Only one YAML document per file.  Files over 1 MiB are refused.
+ *  - Only one YAML document per file.  Files over 1 MiB are refused
+ *    (yamlfile.h).
  *  - On error *cfg is left untouched.
  *
  * Running out of memory is not a fault of the file: it ends the process
- * (xalloc.h), as everywhere else.
+ * (xalloc.h), as everywhere else; the file's allocations are yamlfile's.
  *
  * This file must not depend on kore: unit tests and tools link it.
  */
-
-#include <sys/types.h>
-#include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -50,9 +49,8 @@
 
 #include "config.h"
 #include "duration.h"
-#include "xalloc.h"
+#include "yamlfile.h"
 
-#define CONFIG_FILE_MAX		(1024 * 1024)
 #define CONFIG_KEYPATH_MAX	128
 #define CONFIG_QUOTE_MAX	48
 #define CONFIG_LABEL_MAX	63
@@ -101,15 +99,8 @@ static int	errorf(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	load_error(struct loader *, const yaml_node_t *,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
-static int	read_file(const char *, char **, size_t *, char *, size_t);
-static int	check_file(const char *, FILE *, struct stat *, char *,
-		    size_t);
-static int	load_text(struct config *, const char *, const char *,
-		    size_t, char *, size_t);
-static int	load_syntax_error(const char *, const char *,
-		    yaml_parser_t *, char *, size_t);
-static int	load_extra_document(yaml_parser_t *, const char *,
-		    const char *, char *, size_t);
+static int	load_document(struct config *, const char *,
+		    struct yamlfile *, char *, size_t);
 static int	load_mapping(struct loader *, const yaml_node_t *,
 		    const struct key *);
 static int	load_pair(struct loader *, const yaml_node_t *,
@@ -173,8 +164,6 @@ static void		 set_route(struct config_route *, const char *,
 			    const char *);
 static void		 finish(struct config *);
 static void		 config_defaults_monitoring(struct config *);
-static void		 offset_mark(const char *, size_t, size_t, size_t *,
-			    size_t *);
 
 static const char	*check_brokers(const char *);
 static const char	*check_topic(const char *);
@@ -447,15 +436,12 @@ int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct config	tmp;
-	char		*text;
-	size_t		len;
+	struct yamlfile	yf;
 	int		rc;
 
 	if (path == NULL)
 		return (errorf(err, errlen, "(null): no configuration path"));
 
-	text = NULL;
-	len = 0;
 	config_defaults(&tmp);
 	if (strlen(path) >= sizeof(tmp.path)) {
 		return (errorf(err, errlen, "%.64s...: path too long",
@@ -463,10 +449,10 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	}
 	set_str(tmp.path, path);
 
-	if (read_file(path, &text, &len, err, errlen) == -1)
+	if (yamlfile_load(&yf, path, err, errlen) == -1)
 		return (-1);
-	rc = load_text(&tmp, path, text, len, err, errlen);
-	free(text);
+	rc = load_document(&tmp, path, &yf, err, errlen);
+	yamlfile_free(&yf);
 
 	if (rc == 0) {
 		finish(&tmp);
@@ -520,172 +506,24 @@ load_error(struct loader *ld, const yaml_node_t *node, const char *fmt, ...)
 	    ld->path, msg));
 }
 
+/* The file's document over the defaults in cfg: nothing is no change. */
 static int
-read_file(const char *path, char **out, size_t *outlen, char *err,
-    size_t errlen)
-{
-	FILE		*fp;
-	struct stat	st;
-	char		*buf;
-	size_t		len;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		return (errorf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno)));
-	}
-
-	if (check_file(path, fp, &st, err, errlen) == -1) {
-		(void)fclose(fp);
-		return (-1);
-	}
-
-	buf = xmalloc((size_t)st.st_size + 1, "configuration file");
-	len = fread(buf, 1, (size_t)st.st_size, fp);
-	if (ferror(fp)) {
-		(void)errorf(err, errlen, "%s: cannot read: %s", path,
-		    strerror(errno));
-		free(buf);
-		(void)fclose(fp);
-		return (-1);
-	}
-
-	(void)fclose(fp);
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-
-	return (0);
-}
-
-static int
-check_file(const char *path, FILE *fp, struct stat *st, char *err,
-    size_t errlen)
-{
-	if (fstat(fileno(fp), st) == -1) {
-		return (errorf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno)));
-	}
-	if (S_ISDIR(st->st_mode)) {
-		return (errorf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(EISDIR)));
-	}
-	if (!S_ISREG(st->st_mode)) {
-		return (errorf(err, errlen, "%s: cannot open: not a regular "
-		    "file", path));
-	}
-	if (st->st_size > CONFIG_FILE_MAX) {
-		return (errorf(err, errlen, "%s: too large (%lld bytes, at "
-		    "most %d)", path, (long long)st->st_size, CONFIG_FILE_MAX));
-	}
-
-	return (0);
-}
-
-static int
-load_text(struct config *cfg, const char *file, const char *text,
-    size_t len, char *err, size_t errlen)
-{
-	yaml_parser_t	parser;
-	yaml_document_t	doc;
-	struct loader	ld;
-	yaml_node_t	*root;
-	int		rc;
-
-	if (!yaml_parser_initialize(&parser))
-		xalloc_fail("YAML parser");
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-
-	if (!yaml_parser_load(&parser, &doc)) {
-		rc = load_syntax_error(file, text, &parser, err, errlen);
-		yaml_parser_delete(&parser);
-		return (rc);
-	}
-
-	rc = load_extra_document(&parser, file, text, err, errlen);
-	if (rc == 0 && (root = yaml_document_get_root_node(&doc)) != NULL) {
-		memset(&ld, 0, sizeof(ld));
-		ld.file = file;
-		ld.cfg = cfg;
-		ld.doc = &doc;
-		ld.err = err;
-		ld.errlen = errlen;
-		rc = load_mapping(&ld, root, top_keys);
-	}
-
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-
-	return (rc);
-}
-
-static int
-load_extra_document(yaml_parser_t *parser, const char *file,
-    const char *text, char *err, size_t errlen)
-{
-	yaml_document_t	doc;
-	yaml_node_t	*root;
-	int		rc;
-
-	if (!yaml_parser_load(parser, &doc))
-		return (load_syntax_error(file, text, parser, err, errlen));
-
-	rc = 0;
-	if ((root = yaml_document_get_root_node(&doc)) != NULL) {
-		rc = errorf(err, errlen,
-		    "%s:%zu:%zu: only one YAML document is allowed", file,
-		    doc.start_mark.line + 1, doc.start_mark.column + 1);
-	}
-	yaml_document_delete(&doc);
-
-	return (rc);
-}
-
-static int
-load_syntax_error(const char *file, const char *text, yaml_parser_t *p,
+load_document(struct config *cfg, const char *file, struct yamlfile *yf,
     char *err, size_t errlen)
 {
-	size_t		line, col;
+	struct loader	ld;
 
-	if (p->error == YAML_MEMORY_ERROR)
-		xalloc_fail("YAML document");
+	if (yf->root == NULL)
+		return (0);
 
-	if (p->error == YAML_READER_ERROR) {
-		/* The reader decodes ahead: locate the byte ourselves. */
-		offset_mark(text, strlen(text), p->problem_offset, &line, &col);
-		return (errorf(err, errlen, "%s:%zu:%zu: syntax error: %s",
-		    file, line, col, p->problem ? p->problem : "bad input"));
-	}
+	memset(&ld, 0, sizeof(ld));
+	ld.file = file;
+	ld.cfg = cfg;
+	ld.doc = &yf->doc;
+	ld.err = err;
+	ld.errlen = errlen;
 
-	line = p->problem_mark.line + 1;
-	col = p->problem_mark.column + 1;
-	if (p->context == NULL) {
-		return (errorf(err, errlen, "%s:%zu:%zu: syntax error: %s",
-		    file, line, col, p->problem ? p->problem : "bad input"));
-	}
-
-	return (errorf(err, errlen,
-	    "%s:%zu:%zu: syntax error: %s (%s at %zu:%zu)",
-	    file, line, col, p->problem ? p->problem : "bad input",
-	    p->context, p->context_mark.line + 1,
-	    p->context_mark.column + 1));
-}
-
-static void
-offset_mark(const char *text, size_t len, size_t offset, size_t *line,
-    size_t *col)
-{
-	size_t		i;
-
-	*line = 1;
-	*col = 1;
-	for (i = 0; i < offset && i < len; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)text[i] & 0xc0) != 0x80) {
-			(*col)++;
-		}
-	}
+	return (load_mapping(&ld, yf->root, top_keys));
 }
 
 static int

@@ -1,10 +1,11 @@
 /*
- * Unit tests for src/config.c and src/duration.c (SPEC §4).  Run from
- * the repository root:
+ * Unit tests for src/config.c and the modules it loads with:
+ * src/duration.c, src/yamlfile.c (SPEC §4).  Run from the repository
+ * root:
  *
  *   cc -std=gnu11 -Wall -Wextra -Werror -g -Isrc -o /tmp/test_config \
- *       tests/test_config.c src/config.c src/duration.c src/xalloc.c \
- *       -lcriterion -lyaml -lm
+ *       tests/test_config.c src/config.c src/duration.c src/yamlfile.c \
+ *       src/xalloc.c -lcriterion -lyaml -lm
  *   /tmp/test_config
  */
 
