@@ -2,11 +2,11 @@
  * config: load conf/saga-tracker.yaml (SPEC §4) with libyaml.
  *
  * yamlfile.c reads the file into a libyaml document, which is walked
- * here against the static key tables below.  Every key has a default;
- * the file only overrides what it names.  Errors read "file:line:col:
- * key.path: what", with the 1-based line and column of the offending
- * node (the key for unknown and duplicate keys, the value for everything
- * else).
+ * here against the static key tables below, with yamlwalk.c keeping the
+ * key path and wording the errors.  Every key has a default; the file
+ * only overrides what it names.  Errors read "file:line:col: key.path:
+ * what", with the 1-based line and column of the offending node (the
+ * key for unknown and duplicate keys, the value for everything else).
  *
  * Choices where SPEC §4 is silent:
  *  - An empty file, or a section with no value ("kafka:"), keeps the
@@ -37,8 +37,6 @@
  */
 
 #include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -50,9 +48,8 @@
 #include "config.h"
 #include "duration.h"
 #include "yamlfile.h"
+#include "yamlwalk.h"
 
-#define CONFIG_KEYPATH_MAX	128
-#define CONFIG_QUOTE_MAX	48
 #define CONFIG_LABEL_MAX	63
 #define CONFIG_TOPIC_MAX	249
 #define CONFIG_STEP_LABELS_MAX	1024
@@ -85,20 +82,14 @@ struct key {
 	const struct key	*sub;
 };
 
+/* The walk of the file's document and the configuration it fills. */
 struct loader {
-	const char		*file;
+	struct yamlwalk		walk;
 	struct config		*cfg;
-	yaml_document_t		*doc;
-	char			*err;
-	size_t			errlen;
-	char			path[CONFIG_KEYPATH_MAX];
-	char			what[CONFIG_QUOTE_MAX + 32];
 };
 
 static int	errorf(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-static int	load_error(struct loader *, const yaml_node_t *,
-		    const char *, ...) __attribute__((format(printf, 3, 4)));
 static int	load_document(struct config *, const char *,
 		    struct yamlfile *, char *, size_t);
 static int	load_mapping(struct loader *, const yaml_node_t *,
@@ -128,13 +119,6 @@ static int	load_route(struct loader *, const struct key *,
 		    const yaml_node_t *);
 static int	load_receiver(struct loader *, struct config_route *,
 		    const yaml_node_t *, size_t);
-static int	load_sequence(struct loader *, const yaml_node_t *,
-		    const char *, unsigned long, unsigned long);
-static int	load_scalar(struct loader *, const yaml_node_t *,
-		    const char *, const char **);
-static int	load_number(struct loader *, const yaml_node_t *, double *);
-static int	load_type_error(struct loader *, const yaml_node_t *,
-		    const char *);
 static int	load_labels(struct loader *, const struct key *,
 		    const yaml_node_t *);
 static int	load_label(struct loader *, struct config_labels *,
@@ -146,18 +130,8 @@ static int	load_latency(struct loader *, const struct key *,
 static void	set_labels(struct config_labels *, const char *,
 		    const char *);
 
-static int		 node_is_null(const yaml_node_t *);
-static const char	*node_describe(struct loader *, const yaml_node_t *);
-static const char	*quote(struct loader *, const char *);
-static void		 quote_at(char *, size_t, const char *);
-static int		 key_is_duplicate(struct loader *,
-			    const yaml_node_t *, const yaml_node_pair_t *);
 static const struct key	*key_find(const struct key *,
 			    const yaml_node_t *);
-static size_t		 path_push(struct loader *, const char *, size_t);
-static size_t		 path_push_index(struct loader *, size_t);
-static void		 path_pop(struct loader *, size_t);
-static int		 is_number(const char *);
 static int		 has_control(const char *);
 static void		 set_str(char *, const char *);
 static void		 set_route(struct config_route *, const char *,
@@ -325,7 +299,8 @@ static const struct key monitoring_keys[] = {
 	K_STRING("service_monitor_namespace",
 	    monitoring.service_monitor_namespace, check_dns_label),
 	K_LABELS("labels", monitoring.labels),
-	K_STRING("cluster_label", monitoring.cluster_label, check_cluster_label),
+	K_STRING("cluster_label", monitoring.cluster_label,
+	    check_cluster_label),
 	K_END
 };
 
@@ -485,27 +460,6 @@ errorf(char *err, size_t errlen, const char *fmt, ...)
 	return (-1);
 }
 
-static int
-load_error(struct loader *ld, const yaml_node_t *node, const char *fmt, ...)
-{
-	va_list		args;
-	char		msg[CONFIG_ERR_MAX];
-
-	va_start(args, fmt);
-	(void)vsnprintf(msg, sizeof(msg), fmt, args);
-	va_end(args);
-
-	if (ld->path[0] == '\0') {
-		return (errorf(ld->err, ld->errlen, "%s:%zu:%zu: %s", ld->file,
-		    node->start_mark.line + 1, node->start_mark.column + 1,
-		    msg));
-	}
-
-	return (errorf(ld->err, ld->errlen, "%s:%zu:%zu: %s: %s", ld->file,
-	    node->start_mark.line + 1, node->start_mark.column + 1,
-	    ld->path, msg));
-}
-
 /* The file's document over the defaults in cfg: nothing is no change. */
 static int
 load_document(struct config *cfg, const char *file, struct yamlfile *yf,
@@ -516,12 +470,8 @@ load_document(struct config *cfg, const char *file, struct yamlfile *yf,
 	if (yf->root == NULL)
 		return (0);
 
-	memset(&ld, 0, sizeof(ld));
-	ld.file = file;
+	yamlwalk_init(&ld.walk, file, &yf->doc, err, errlen);
 	ld.cfg = cfg;
-	ld.doc = &yf->doc;
-	ld.err = err;
-	ld.errlen = errlen;
 
 	return (load_mapping(&ld, yf->root, top_keys));
 }
@@ -532,10 +482,10 @@ load_mapping(struct loader *ld, const yaml_node_t *map,
 {
 	const yaml_node_pair_t	*pair;
 
-	if (node_is_null(map))
+	if (yamlwalk_is_null(map))
 		return (0);
 	if (map->type != YAML_MAPPING_NODE)
-		return (load_type_error(ld, map, "a mapping"));
+		return (yamlwalk_type_error(&ld->walk, map, "a mapping"));
 
 	for (pair = map->data.mapping.pairs.start;
 	    pair < map->data.mapping.pairs.top; pair++) {
@@ -555,23 +505,24 @@ load_pair(struct loader *ld, const yaml_node_t *map,
 	size_t			saved;
 	int			rc;
 
-	k = yaml_document_get_node(ld->doc, pair->key);
-	v = yaml_document_get_node(ld->doc, pair->value);
+	k = yaml_document_get_node(ld->walk.doc, pair->key);
+	v = yaml_document_get_node(ld->walk.doc, pair->value);
 
 	if (k->type != YAML_SCALAR_NODE) {
-		return (load_error(ld, k, "keys must be strings, got %s",
-		    node_describe(ld, k)));
+		return (yamlwalk_error(&ld->walk, k,
+		    "keys must be strings, got %s",
+		    yamlwalk_describe(&ld->walk, k)));
 	}
 
-	saved = path_push(ld, (const char *)k->data.scalar.value,
+	saved = yamlwalk_push_key(&ld->walk, (const char *)k->data.scalar.value,
 	    k->data.scalar.length);
-	if (key_is_duplicate(ld, map, pair))
-		rc = load_error(ld, k, "duplicate key");
+	if (yamlwalk_key_is_duplicate(&ld->walk, map, pair))
+		rc = yamlwalk_error(&ld->walk, k, "duplicate key");
 	else if ((key = key_find(keys, k)) == NULL)
 		rc = load_unknown(ld, k, keys);
 	else
 		rc = load_value(ld, key, v);
-	path_pop(ld, saved);
+	yamlwalk_pop(&ld->walk, saved);
 
 	return (rc);
 }
@@ -593,7 +544,8 @@ load_unknown(struct loader *ld, const yaml_node_t *k, const struct key *keys)
 		off += (size_t)n;
 	}
 
-	return (load_error(ld, k, "unknown key (expected one of: %s)", known));
+	return (yamlwalk_error(&ld->walk, k,
+	    "unknown key (expected one of: %s)", known));
 }
 
 static int
@@ -626,7 +578,7 @@ load_value(struct loader *ld, const struct key *key, const yaml_node_t *v)
 		return (load_latency(ld, key, v));
 	}
 
-	return (load_error(ld, v, "internal error: bad key type"));
+	return (yamlwalk_error(&ld->walk, v, "internal error: bad key type"));
 }
 
 static int
@@ -635,21 +587,23 @@ load_string(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	const char	*s, *why;
 	size_t		len;
 
-	if (load_scalar(ld, v, "a string", &s) == -1)
+	if (yamlwalk_scalar(&ld->walk, v, "a string", &s) == -1)
 		return (-1);
 
 	len = v->data.scalar.length;
 	if (len > CONFIG_STR_MAX - 1) {
-		return (load_error(ld, v, "too long (%zu bytes, at most %d)",
-		    len, CONFIG_STR_MAX - 1));
+		return (yamlwalk_error(&ld->walk, v,
+		    "too long (%zu bytes, at most %d)", len,
+		    CONFIG_STR_MAX - 1));
 	}
 	if (has_control(s)) {
-		return (load_error(ld, v, "bad value %s: must not contain "
-		    "control characters", quote(ld, s)));
+		return (yamlwalk_error(&ld->walk, v, "bad value %s: must not "
+		    "contain control characters",
+		    yamlwalk_quote(&ld->walk, s)));
 	}
 	if (key->check != NULL && (why = key->check(s)) != NULL)
-		return (load_error(ld, v, "bad value %s: %s", quote(ld, s),
-		    why));
+		return (yamlwalk_error(&ld->walk, v, "bad value %s: %s",
+		    yamlwalk_quote(&ld->walk, s), why));
 
 	memcpy((char *)ld->cfg + key->off, s, len + 1);
 	return (0);
@@ -662,11 +616,11 @@ load_bool(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	const char	*s;
 	int		*dst;
 
-	if (load_scalar(ld, v, "true or false", &s) == -1)
+	if (yamlwalk_scalar(&ld->walk, v, "true or false", &s) == -1)
 		return (-1);
 	if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
 	    (strcmp(s, "true") != 0 && strcmp(s, "false") != 0))
-		return (load_type_error(ld, v, "true or false"));
+		return (yamlwalk_type_error(&ld->walk, v, "true or false"));
 
 	dst = (int *)(void *)((char *)ld->cfg + key->off);
 	*dst = strcmp(s, "true") == 0;
@@ -680,7 +634,7 @@ load_uint(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	const char		*s, *p;
 	unsigned long long	n;
 
-	if (load_scalar(ld, v, "an integer", &s) == -1)
+	if (yamlwalk_scalar(&ld->walk, v, "an integer", &s) == -1)
 		return (-1);
 
 	p = s;
@@ -688,18 +642,19 @@ load_uint(struct loader *ld, const struct key *key, const yaml_node_t *v)
 		p++;
 	if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
 	    !isdigit((unsigned char)*p))
-		return (load_type_error(ld, v, "an integer"));
+		return (yamlwalk_type_error(&ld->walk, v, "an integer"));
 
 	for (n = 0; isdigit((unsigned char)*p) && n <= key->max; p++)
 		n = n * 10 + (unsigned long long)(*p - '0');
 	while (isdigit((unsigned char)*p))
 		p++;
 	if (*p != '\0')
-		return (load_type_error(ld, v, "an integer"));
+		return (yamlwalk_type_error(&ld->walk, v, "an integer"));
 
 	if (n < key->min || n > key->max) {
-		return (load_error(ld, v, "must be between %lu and %lu, got %s",
-		    key->min, key->max, s));
+		return (yamlwalk_error(&ld->walk, v,
+		    "must be between %lu and %lu, got %s", key->min,
+		    key->max, s));
 	}
 
 	*(unsigned int *)(void *)((char *)ld->cfg + key->off) =
@@ -712,11 +667,12 @@ load_positive(struct loader *ld, const struct key *key, const yaml_node_t *v)
 {
 	double		d;
 
-	if (load_number(ld, v, &d) == -1)
+	if (yamlwalk_number(&ld->walk, v, &d) == -1)
 		return (-1);
 
 	if (d <= 0) {
-		return (load_error(ld, v, "must be greater than 0, got %s",
+		return (yamlwalk_error(&ld->walk, v,
+		    "must be greater than 0, got %s",
 		    (const char *)v->data.scalar.value));
 	}
 
@@ -731,19 +687,21 @@ load_duration(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	unsigned int	secs;
 	char		min[32];
 
-	if (load_scalar(ld, v, "a duration", &s) == -1)
+	if (yamlwalk_scalar(&ld->walk, v, "a duration", &s) == -1)
 		return (-1);
 
 	if (duration_parse(s, &secs) == -1) {
-		return (load_error(ld, v,
-		    "bad duration %s (use e.g. 30s, 5m, 1h)", quote(ld, s)));
+		return (yamlwalk_error(&ld->walk, v,
+		    "bad duration %s (use e.g. 30s, 5m, 1h)",
+		    yamlwalk_quote(&ld->walk, s)));
 	}
 
 	if (secs < key->min) {
 		duration_format((unsigned int)key->min, min,
 		    sizeof(min));
-		return (load_error(ld, v, "must be at least %s, got %s", min,
-		    quote(ld, s)));
+		return (yamlwalk_error(&ld->walk, v,
+		    "must be at least %s, got %s", min,
+		    yamlwalk_quote(&ld->walk, s)));
 	}
 
 	*(unsigned int *)(void *)((char *)ld->cfg + key->off) = secs;
@@ -756,7 +714,7 @@ load_severity(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	const char	*s;
 	int		i;
 
-	if (load_scalar(ld, v, "a severity", &s) == -1)
+	if (yamlwalk_scalar(&ld->walk, v, "a severity", &s) == -1)
 		return (-1);
 
 	for (i = 0; i < SEVERITY_COUNT; i++) {
@@ -764,8 +722,8 @@ load_severity(struct loader *ld, const struct key *key, const yaml_node_t *v)
 			break;
 	}
 	if (i == SEVERITY_COUNT) {
-		return (load_error(ld, v, "must be one of critical, warning, "
-		    "info, got %s", quote(ld, s)));
+		return (yamlwalk_error(&ld->walk, v, "must be one of critical, "
+		    "warning, info, got %s", yamlwalk_quote(&ld->walk, s)));
 	}
 
 	*(enum config_severity *)(void *)((char *)ld->cfg + key->off) =
@@ -779,7 +737,8 @@ load_buckets(struct loader *ld, const yaml_node_t *v)
 	double		buckets[CONFIG_BUCKETS_MAX];
 	size_t		i, count;
 
-	if (load_sequence(ld, v, "entries", 1, CONFIG_BUCKETS_MAX) == -1)
+	if (yamlwalk_sequence(&ld->walk, v, "entries", 1,
+	    CONFIG_BUCKETS_MAX) == -1)
 		return (-1);
 
 	count = (size_t)(v->data.sequence.items.top -
@@ -804,22 +763,24 @@ load_bucket(struct loader *ld, const yaml_node_t *seq, size_t i,
 	size_t			saved;
 	int			rc;
 
-	item = yaml_document_get_node(ld->doc,
+	item = yaml_document_get_node(ld->walk.doc,
 	    seq->data.sequence.items.start[i]);
-	saved = path_push_index(ld, i);
+	saved = yamlwalk_push_index(&ld->walk, i);
 
-	if ((rc = load_number(ld, item, &buckets[i])) == 0) {
+	if ((rc = yamlwalk_number(&ld->walk, item, &buckets[i])) == 0) {
 		if (buckets[i] <= 0) {
-			rc = load_error(ld, item, "must be greater than 0, "
-			    "got %s", (const char *)item->data.scalar.value);
+			rc = yamlwalk_error(&ld->walk, item,
+			    "must be greater than 0, got %s",
+			    (const char *)item->data.scalar.value);
 		} else if (i > 0 && buckets[i] <= buckets[i - 1]) {
-			rc = load_error(ld, item, "must be greater than the "
-			    "previous bucket (%g), got %s", buckets[i - 1],
+			rc = yamlwalk_error(&ld->walk, item, "must be greater "
+			    "than the previous bucket (%g), got %s",
+			    buckets[i - 1],
 			    (const char *)item->data.scalar.value);
 		}
 	}
 
-	path_pop(ld, saved);
+	yamlwalk_pop(&ld->walk, saved);
 	return (rc);
 }
 
@@ -829,7 +790,8 @@ load_route(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	struct config_route	route;
 	size_t			i, count;
 
-	if (load_sequence(ld, v, "receivers", key->min, key->max) == -1)
+	if (yamlwalk_sequence(&ld->walk, v, "receivers", key->min,
+	    key->max) == -1)
 		return (-1);
 
 	memset(&route, 0, sizeof(route));
@@ -854,188 +816,30 @@ load_receiver(struct loader *ld, struct config_route *route,
 	int			rc;
 
 	s = NULL;
-	item = yaml_document_get_node(ld->doc,
+	item = yaml_document_get_node(ld->walk.doc,
 	    seq->data.sequence.items.start[i]);
-	saved = path_push_index(ld, i);
+	saved = yamlwalk_push_index(&ld->walk, i);
 
-	if ((rc = load_scalar(ld, item, "a receiver name", &s)) == 0) {
+	rc = yamlwalk_scalar(&ld->walk, item, "a receiver name", &s);
+	if (rc == 0) {
 		for (j = 0; j < route->count; j++) {
 			if (strcmp(route->receivers[j], s) == 0)
 				break;
 		}
 		if ((why = check_receiver(s)) != NULL) {
-			rc = load_error(ld, item, "bad value %s: %s",
-			    quote(ld, s), why);
+			rc = yamlwalk_error(&ld->walk, item, "bad value %s: %s",
+			    yamlwalk_quote(&ld->walk, s), why);
 		} else if (j < route->count) {
-			rc = load_error(ld, item, "duplicate receiver %s",
-			    quote(ld, s));
+			rc = yamlwalk_error(&ld->walk, item,
+			    "duplicate receiver %s",
+			    yamlwalk_quote(&ld->walk, s));
 		} else {
 			set_str(route->receivers[route->count++], s);
 		}
 	}
 
-	path_pop(ld, saved);
+	yamlwalk_pop(&ld->walk, saved);
 	return (rc);
-}
-
-static int
-load_sequence(struct loader *ld, const yaml_node_t *v, const char *what,
-    unsigned long min, unsigned long max)
-{
-	size_t		count;
-
-	if (v->type != YAML_SEQUENCE_NODE)
-		return (load_type_error(ld, v, "a list"));
-
-	count = (size_t)(v->data.sequence.items.top -
-	    v->data.sequence.items.start);
-	if (count < min || count > max) {
-		return (load_error(ld, v, "must have %lu to %lu %s, got %zu",
-		    min, max, what, count));
-	}
-
-	return (0);
-}
-
-static int
-load_scalar(struct loader *ld, const yaml_node_t *v, const char *expected,
-    const char **out)
-{
-	if (v->type != YAML_SCALAR_NODE || node_is_null(v))
-		return (load_type_error(ld, v, expected));
-
-	if (strlen((const char *)v->data.scalar.value) !=
-	    v->data.scalar.length) {
-		return (load_error(ld, v, "bad value: must not contain "
-		    "NUL bytes"));
-	}
-
-	*out = (const char *)v->data.scalar.value;
-	return (0);
-}
-
-static int
-load_number(struct loader *ld, const yaml_node_t *v, double *out)
-{
-	const char	*s;
-	double		d;
-
-	if (load_scalar(ld, v, "a number", &s) == -1)
-		return (-1);
-
-	if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || !is_number(s))
-		return (load_type_error(ld, v, "a number"));
-
-	errno = 0;
-	d = strtod(s, NULL);
-	if (errno == ERANGE || !isfinite(d))
-		return (load_error(ld, v, "number out of range, got %s", s));
-
-	*out = d;
-	return (0);
-}
-
-static int
-load_type_error(struct loader *ld, const yaml_node_t *v, const char *expected)
-{
-	if (node_is_null(v))
-		return (load_error(ld, v, "missing value (expected %s)",
-		    expected));
-
-	return (load_error(ld, v, "expected %s, got %s", expected,
-	    node_describe(ld, v)));
-}
-
-static int
-node_is_null(const yaml_node_t *v)
-{
-	const char	*s;
-
-	if (v->type != YAML_SCALAR_NODE ||
-	    v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return (0);
-
-	s = (const char *)v->data.scalar.value;
-	return (strcmp(s, "") == 0 || strcmp(s, "~") == 0 ||
-	    strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
-	    strcmp(s, "NULL") == 0);
-}
-
-static const char *
-node_describe(struct loader *ld, const yaml_node_t *v)
-{
-	static const char	prefix[] = "the quoted string ";
-
-	switch (v->type) {
-	case YAML_MAPPING_NODE:
-		return ("a mapping");
-	case YAML_SEQUENCE_NODE:
-		return ("a list");
-	case YAML_SCALAR_NODE:
-		break;
-	default:
-		return ("nothing");
-	}
-
-	if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-		return (quote(ld, (const char *)v->data.scalar.value));
-
-	memcpy(ld->what, prefix, sizeof(prefix) - 1);
-	quote_at(ld->what + sizeof(prefix) - 1,
-	    sizeof(ld->what) - (sizeof(prefix) - 1),
-	    (const char *)v->data.scalar.value);
-
-	return (ld->what);
-}
-
-static const char *
-quote(struct loader *ld, const char *s)
-{
-	quote_at(ld->what, sizeof(ld->what), s);
-	return (ld->what);
-}
-
-/* Quote s for a message: bounded, non-printable bytes shown as '?'. */
-static void
-quote_at(char *dst, size_t len, const char *s)
-{
-	size_t		i, off;
-
-	if (len < CONFIG_QUOTE_MAX + 6) {
-		dst[0] = '\0';
-		return;
-	}
-
-	off = 0;
-	dst[off++] = '\'';
-	for (i = 0; s[i] != '\0' && i < CONFIG_QUOTE_MAX; i++)
-		dst[off++] = isprint((unsigned char)s[i]) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(dst + off, "...", 3);
-		off += 3;
-	}
-	dst[off++] = '\'';
-	dst[off] = '\0';
-}
-
-static int
-key_is_duplicate(struct loader *ld, const yaml_node_t *map,
-    const yaml_node_pair_t *pair)
-{
-	const yaml_node_pair_t	*prev;
-	const yaml_node_t	*k, *pk;
-
-	k = yaml_document_get_node(ld->doc, pair->key);
-	for (prev = map->data.mapping.pairs.start; prev < pair; prev++) {
-		pk = yaml_document_get_node(ld->doc, prev->key);
-		if (pk->type == YAML_SCALAR_NODE &&
-		    pk->data.scalar.length == k->data.scalar.length &&
-		    memcmp(pk->data.scalar.value, k->data.scalar.value,
-		    k->data.scalar.length) == 0)
-			return (1);
-	}
-
-	return (0);
 }
 
 static const struct key *
@@ -1054,73 +858,6 @@ key_find(const struct key *keys, const yaml_node_t *k)
 	}
 
 	return (NULL);
-}
-
-static size_t
-path_push(struct loader *ld, const char *name, size_t len)
-{
-	size_t		saved, off, i;
-
-	saved = strlen(ld->path);
-	off = saved;
-	if (off > 0 && off < sizeof(ld->path) - 1)
-		ld->path[off++] = '.';
-
-	for (i = 0; i < len && off < sizeof(ld->path) - 1; i++)
-		ld->path[off++] =
-		    isprint((unsigned char)name[i]) ? name[i] : '?';
-	ld->path[off] = '\0';
-
-	return (saved);
-}
-
-static size_t
-path_push_index(struct loader *ld, size_t index)
-{
-	size_t		saved;
-
-	saved = strlen(ld->path);
-	(void)snprintf(ld->path + saved, sizeof(ld->path) - saved, "[%zu]",
-	    index);
-
-	return (saved);
-}
-
-static void
-path_pop(struct loader *ld, size_t saved)
-{
-	ld->path[saved] = '\0';
-}
-
-/* [+-]? (digits [. digits*] | . digits) ([eE] [+-]? digits)? */
-static int
-is_number(const char *s)
-{
-	size_t		digits;
-
-	if (*s == '+' || *s == '-')
-		s++;
-
-	for (digits = 0; isdigit((unsigned char)*s); s++)
-		digits++;
-	if (*s == '.') {
-		for (s++; isdigit((unsigned char)*s); s++)
-			digits++;
-	}
-	if (digits == 0)
-		return (0);
-
-	if (*s == 'e' || *s == 'E') {
-		s++;
-		if (*s == '+' || *s == '-')
-			s++;
-		if (!isdigit((unsigned char)*s))
-			return (0);
-		while (isdigit((unsigned char)*s))
-			s++;
-	}
-
-	return (*s == '\0');
 }
 
 static int
@@ -1353,23 +1090,25 @@ load_labels(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	const yaml_node_pair_t		*pair;
 	size_t				 count;
 
-	if (node_is_null(v) || v->type != YAML_MAPPING_NODE)
-		return (load_type_error(ld, v, "a mapping of label names to "
-		    "values"));
+	if (yamlwalk_is_null(v) || v->type != YAML_MAPPING_NODE)
+		return (yamlwalk_type_error(&ld->walk, v,
+		    "a mapping of label names to values"));
 
 	count = (size_t)(v->data.mapping.pairs.top -
 	    v->data.mapping.pairs.start);
 	if (count > key->max) {
-		return (load_error(ld, v, "must have at most %lu labels, got "
-		    "%zu", key->max, count));
+		return (yamlwalk_error(&ld->walk, v,
+		    "must have at most %lu labels, got %zu", key->max,
+		    count));
 	}
 
 	memset(&labels, 0, sizeof(labels));
 	for (pair = v->data.mapping.pairs.start;
 	    pair < v->data.mapping.pairs.top; pair++) {
-		if (key_is_duplicate(ld, v, pair)) {
-			return (load_error(ld, yaml_document_get_node(ld->doc,
-			    pair->key), "duplicate key"));
+		if (yamlwalk_key_is_duplicate(&ld->walk, v, pair)) {
+			return (yamlwalk_error(&ld->walk,
+			    yaml_document_get_node(ld->walk.doc, pair->key),
+			    "duplicate key"));
 		}
 		if (load_label(ld, &labels, pair) == -1)
 			return (-1);
@@ -1388,25 +1127,26 @@ load_label(struct loader *ld, struct config_labels *labels,
 	size_t			 saved;
 	int			 rc;
 
-	k = yaml_document_get_node(ld->doc, pair->key);
-	v = yaml_document_get_node(ld->doc, pair->value);
-	if (load_scalar(ld, k, "a label name", &name) == -1)
+	k = yaml_document_get_node(ld->walk.doc, pair->key);
+	v = yaml_document_get_node(ld->walk.doc, pair->value);
+	if (yamlwalk_scalar(&ld->walk, k, "a label name", &name) == -1)
 		return (-1);
 
-	saved = path_push(ld, name, strlen(name));
+	saved = yamlwalk_push_key(&ld->walk, name, strlen(name));
 	if ((why = check_label_name(name)) != NULL) {
-		rc = load_error(ld, k, "bad label name %s: %s",
-		    quote(ld, name), why);
-	} else if ((rc = load_scalar(ld, v, "a label value", &value)) == 0) {
+		rc = yamlwalk_error(&ld->walk, k, "bad label name %s: %s",
+		    yamlwalk_quote(&ld->walk, name), why);
+	} else if ((rc = yamlwalk_scalar(&ld->walk, v, "a label value",
+	    &value)) == 0) {
 		if ((why = check_label_value(value)) != NULL) {
-			rc = load_error(ld, v, "bad value %s: %s",
-			    quote(ld, value), why);
+			rc = yamlwalk_error(&ld->walk, v, "bad value %s: %s",
+			    yamlwalk_quote(&ld->walk, value), why);
 		} else {
 			set_str(labels->names[labels->count], name);
 			set_str(labels->values[labels->count++], value);
 		}
 	}
-	path_pop(ld, saved);
+	yamlwalk_pop(&ld->walk, saved);
 
 	return (rc);
 }
@@ -1417,12 +1157,12 @@ load_percent(struct loader *ld, const struct key *key, const yaml_node_t *v)
 {
 	double		d;
 
-	if (load_number(ld, v, &d) == -1)
+	if (yamlwalk_number(&ld->walk, v, &d) == -1)
 		return (-1);
 
 	if (d <= 0 || d >= 100) {
-		return (load_error(ld, v, "must be a percentage greater than "
-		    "0 and less than 100, got %s",
+		return (yamlwalk_error(&ld->walk, v, "must be a percentage "
+		    "greater than 0 and less than 100, got %s",
 		    (const char *)v->data.scalar.value));
 	}
 
@@ -1437,12 +1177,13 @@ load_latency(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	const char	*s;
 	double		 d;
 
-	if (load_scalar(ld, v, "a latency", &s) == -1)
+	if (yamlwalk_scalar(&ld->walk, v, "a latency", &s) == -1)
 		return (-1);
 
 	if (duration_parse_latency(s, &d) == -1) {
-		return (load_error(ld, v, "bad latency %s (use e.g. 250ms, "
-		    "0.5s, 30s, 2m; greater than 0)", quote(ld, s)));
+		return (yamlwalk_error(&ld->walk, v, "bad latency %s (use e.g. "
+		    "250ms, 0.5s, 30s, 2m; greater than 0)",
+		    yamlwalk_quote(&ld->walk, s)));
 	}
 
 	*(double *)(void *)((char *)ld->cfg + key->off) = d;
