@@ -23,7 +23,7 @@
  *    generator's own labels (app.kubernetes.io/name and /component,
  *    grafana_dashboard) cannot be set.
  *  - monitoring.cluster_label is "" (none) or a Prometheus label name
- *    other than namespace, job, alertname and severity.
+ *    the alerts do not use otherwise (namecheck.h names them).
  *  - SLO objectives are percentages strictly between 0 and 100; latency
  *    thresholds are <number>ms, s or m ("250ms", "0.5s", "30s").
  *  - Only one YAML document per file.  Files over 1 MiB are refused
@@ -47,12 +47,14 @@
 
 #include "config.h"
 #include "duration.h"
+#include "namecheck.h"
 #include "yamlfile.h"
 #include "yamlwalk.h"
 
-#define CONFIG_LABEL_MAX	63
-#define CONFIG_TOPIC_MAX	249
 #define CONFIG_STEP_LABELS_MAX	1024
+
+_Static_assert(NAMECHECK_RECEIVER_MAX < CONFIG_STR_MAX,
+    "a receiver name fits struct config_route");
 
 #define DEFAULT_RUNBOOK_BASE_URL	\
     "https://github.com/example/saga-tracker/blob/main/runbooks"
@@ -139,16 +141,7 @@ static void		 set_route(struct config_route *, const char *,
 static void		 finish(struct config *);
 static void		 config_defaults_monitoring(struct config *);
 
-static const char	*check_brokers(const char *);
-static const char	*check_topic(const char *);
 static const char	*check_nonempty(const char *);
-static const char	*check_env_name(const char *);
-static const char	*check_dns_label(const char *);
-static const char	*check_label_value(const char *);
-static const char	*check_url(const char *);
-static const char	*check_receiver(const char *);
-static const char	*check_label_name(const char *);
-static const char	*check_cluster_label(const char *);
 
 #define CFG_OFF(m)		offsetof(struct config, m)
 #define K_SECTION(n, s)		{ n, KEY_SECTION, 0, 0, 0, NULL, s }
@@ -176,8 +169,8 @@ static const char	*check_cluster_label(const char *);
 #define K_END			{ NULL, KEY_SECTION, 0, 0, 0, NULL, NULL }
 
 static const struct key kafka_keys[] = {
-	K_STRING("brokers", kafka.brokers, check_brokers),
-	K_STRING("topic", kafka.topic, check_topic),
+	K_STRING("brokers", kafka.brokers, namecheck_kafka_brokers),
+	K_STRING("topic", kafka.topic, namecheck_kafka_topic),
 	K_STRING("group", kafka.group, check_nonempty),
 	K_BOOL("static_membership", kafka.static_membership),
 	K_DURATION("stuck_after", kafka.stuck_after_sec, 5),
@@ -185,7 +178,7 @@ static const struct key kafka_keys[] = {
 };
 
 static const struct key postgres_keys[] = {
-	K_STRING("dsn_env", postgres.dsn_env, check_env_name),
+	K_STRING("dsn_env", postgres.dsn_env, namecheck_env_name),
 	K_END
 };
 
@@ -291,16 +284,17 @@ static const struct key routing_keys[] = {
 };
 
 static const struct key monitoring_keys[] = {
-	K_STRING("namespace", monitoring.namespace, check_dns_label),
+	K_STRING("namespace", monitoring.namespace, namecheck_dns_label),
 	K_STRING("service_namespace", monitoring.service_namespace,
-	    check_dns_label),
-	K_STRING("job", monitoring.job, check_label_value),
-	K_STRING("runbook_base_url", monitoring.runbook_base_url, check_url),
+	    namecheck_dns_label),
+	K_STRING("job", monitoring.job, namecheck_label_value),
+	K_STRING("runbook_base_url", monitoring.runbook_base_url,
+	    namecheck_url),
 	K_STRING("service_monitor_namespace",
-	    monitoring.service_monitor_namespace, check_dns_label),
+	    monitoring.service_monitor_namespace, namecheck_dns_label),
 	K_LABELS("labels", monitoring.labels),
 	K_STRING("cluster_label", monitoring.cluster_label,
-	    check_cluster_label),
+	    namecheck_cluster_label),
 	K_END
 };
 
@@ -826,7 +820,7 @@ load_receiver(struct loader *ld, struct config_route *route,
 			if (strcmp(route->receivers[j], s) == 0)
 				break;
 		}
-		if ((why = check_receiver(s)) != NULL) {
+		if ((why = namecheck_receiver(s)) != NULL) {
 			rc = yamlwalk_error(&ld->walk, item, "bad value %s: %s",
 			    yamlwalk_quote(&ld->walk, s), why);
 		} else if (j < route->count) {
@@ -899,134 +893,10 @@ finish(struct config *cfg)
 }
 
 static const char *
-check_brokers(const char *s)
-{
-	const char	*p;
-
-	if (*s == '\0')
-		return (NULL);
-
-	for (p = s; *p != '\0'; p++) {
-		if (isspace((unsigned char)*p) ||
-		    (*p == ',' && (p == s || p[1] == '\0' || p[1] == ',')))
-			break;
-	}
-	if (*p != '\0') {
-		return ("must be a comma-separated list of host:port with no "
-		    "spaces or empty entries (\"\" for the local broker)");
-	}
-
-	return (NULL);
-}
-
-static const char *
-check_topic(const char *s)
-{
-	size_t		len;
-
-	len = strlen(s);
-	if (len == 0 || len > CONFIG_TOPIC_MAX ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-") != len ||
-	    strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
-		return ("must be a Kafka topic name: 1..249 characters of "
-		    "[A-Za-z0-9._-], not '.' or '..'");
-	}
-
-	return (NULL);
-}
-
-static const char *
 check_nonempty(const char *s)
 {
 	if (*s == '\0')
 		return ("must not be empty");
-
-	return (NULL);
-}
-
-static const char *
-check_env_name(const char *s)
-{
-	size_t		len;
-
-	len = strlen(s);
-	if (len == 0 || isdigit((unsigned char)*s) ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != len) {
-		return ("must be the name of an environment variable "
-		    "([A-Z_][A-Z0-9_]*)");
-	}
-
-	return (NULL);
-}
-
-static const char *
-check_dns_label(const char *s)
-{
-	size_t		len;
-
-	len = strlen(s);
-	if (len == 0 || len > CONFIG_LABEL_MAX ||
-	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != len ||
-	    s[0] == '-' || s[len - 1] == '-') {
-		return ("must be a Kubernetes DNS label: 1..63 characters of "
-		    "[a-z0-9-], starting and ending with a letter or digit");
-	}
-
-	return (NULL);
-}
-
-static const char *
-check_label_value(const char *s)
-{
-	size_t		len;
-
-	len = strlen(s);
-	if (len == 0 || len > CONFIG_LABEL_MAX ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-") != len ||
-	    !isalnum((unsigned char)s[0]) ||
-	    !isalnum((unsigned char)s[len - 1])) {
-		return ("must be a Kubernetes label value: 1..63 characters of "
-		    "[A-Za-z0-9._-], starting and ending with a letter or "
-		    "digit");
-	}
-
-	return (NULL);
-}
-
-static const char *
-check_url(const char *s)
-{
-	const char	*host;
-
-	if (strncmp(s, "https://", 8) == 0)
-		host = s + 8;
-	else if (strncmp(s, "http://", 7) == 0)
-		host = s + 7;
-	else
-		host = NULL;
-
-	if (host == NULL || *host == '\0' || *host == '/' ||
-	    strpbrk(s, " \t\"'<>\\`{}|^") != NULL) {
-		return ("must be an http:// or https:// URL with a host and no "
-		    "spaces or quotes");
-	}
-
-	return (NULL);
-}
-
-static const char *
-check_receiver(const char *s)
-{
-	size_t		len;
-
-	len = strlen(s);
-	if (len == 0 || len > CONFIG_STR_MAX - 1 ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789._-") != len)
-		return ("receiver names are 1..255 letters, digits, '.', '_' "
-		    "or '-'");
 
 	return (NULL);
 }
@@ -1133,12 +1003,12 @@ load_label(struct loader *ld, struct config_labels *labels,
 		return (-1);
 
 	saved = yamlwalk_push_key(&ld->walk, name, strlen(name));
-	if ((why = check_label_name(name)) != NULL) {
+	if ((why = namecheck_label_name(name)) != NULL) {
 		rc = yamlwalk_error(&ld->walk, k, "bad label name %s: %s",
 		    yamlwalk_quote(&ld->walk, name), why);
 	} else if ((rc = yamlwalk_scalar(&ld->walk, v, "a label value",
 	    &value)) == 0) {
-		if ((why = check_label_value(value)) != NULL) {
+		if ((why = namecheck_label_value(value)) != NULL) {
 			rc = yamlwalk_error(&ld->walk, v, "bad value %s: %s",
 			    yamlwalk_quote(&ld->walk, value), why);
 		} else {
@@ -1190,66 +1060,3 @@ load_latency(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	return (0);
 }
 
-/*
- * A Kubernetes label name: [prefix/]name, the name 1..63 characters of
- * [A-Za-z0-9._-] starting and ending with a letter or digit, the prefix
- * a DNS subdomain.  The generator's own labels cannot be set here.
- */
-static const char *
-check_label_name(const char *s)
-{
-	static const char	*reserved[] = { "app.kubernetes.io/name",
-		"app.kubernetes.io/component", "grafana_dashboard", NULL };
-	const char		*name;
-	size_t			 i, plen;
-
-	for (i = 0; reserved[i] != NULL; i++) {
-		if (strcmp(s, reserved[i]) == 0)
-			return ("set by the generator itself");
-	}
-
-	if ((name = strrchr(s, '/')) == NULL) {
-		name = s;
-	} else {
-		plen = (size_t)(name - s);
-		name++;
-		if (plen == 0 || plen > 253 ||
-		    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-") !=
-		    plen || !isalnum((unsigned char)s[0]) ||
-		    !isalnum((unsigned char)s[plen - 1]))
-			return ("the prefix before '/' must be a DNS "
-			    "subdomain ([a-z0-9.-], at most 253)");
-	}
-	if (check_label_value(name) != NULL) {
-		return ("must be [prefix/]name, the name 1..63 characters of "
-		    "[A-Za-z0-9._-] starting and ending with a letter or "
-		    "digit");
-	}
-
-	return (NULL);
-}
-
-/* "" or a Prometheus label name the alerts do not use otherwise. */
-static const char *
-check_cluster_label(const char *s)
-{
-	static const char	*taken[] = { "namespace", "job", "alertname",
-		"severity", "instance", "slo", NULL };
-	size_t			 i, len;
-
-	len = strlen(s);
-	if (len == 0)
-		return (NULL);
-	if (len > CONFIG_LABEL_MAX || isdigit((unsigned char)s[0]) ||
-	    strncmp(s, "__", 2) == 0 ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_") != len)
-		return ("must be \"\" or a Prometheus label name "
-		    "([A-Za-z_][A-Za-z0-9_]*, not starting with __)");
-	for (i = 0; taken[i] != NULL; i++) {
-		if (strcmp(s, taken[i]) == 0)
-			return ("is a label the alerts already use");
-	}
-
-	return (NULL);
-}
