@@ -46,9 +46,9 @@
 #include <yaml.h>
 
 #include "config.h"
-#include "duration.h"
 #include "namecheck.h"
 #include "yamlfile.h"
+#include "yamlvalue.h"
 #include "yamlwalk.h"
 
 #define CONFIG_STEP_LABELS_MAX	1024
@@ -80,7 +80,7 @@ struct key {
 	size_t			off;
 	unsigned long		min;
 	unsigned long		max;
-	const char		*(*check)(const char *);
+	yamlvalue_check		check;
 	const struct key	*sub;
 };
 
@@ -102,16 +102,6 @@ static int	load_unknown(struct loader *, const yaml_node_t *,
 		    const struct key *);
 static int	load_value(struct loader *, const struct key *,
 		    const yaml_node_t *);
-static int	load_string(struct loader *, const struct key *,
-		    const yaml_node_t *);
-static int	load_bool(struct loader *, const struct key *,
-		    const yaml_node_t *);
-static int	load_uint(struct loader *, const struct key *,
-		    const yaml_node_t *);
-static int	load_positive(struct loader *, const struct key *,
-		    const yaml_node_t *);
-static int	load_duration(struct loader *, const struct key *,
-		    const yaml_node_t *);
 static int	load_severity(struct loader *, const struct key *,
 		    const yaml_node_t *);
 static int	load_buckets(struct loader *, const yaml_node_t *);
@@ -125,16 +115,11 @@ static int	load_labels(struct loader *, const struct key *,
 		    const yaml_node_t *);
 static int	load_label(struct loader *, struct config_labels *,
 		    const yaml_node_pair_t *);
-static int	load_percent(struct loader *, const struct key *,
-		    const yaml_node_t *);
-static int	load_latency(struct loader *, const struct key *,
-		    const yaml_node_t *);
 static void	set_labels(struct config_labels *, const char *,
 		    const char *);
 
 static const struct key	*key_find(const struct key *,
 			    const yaml_node_t *);
-static int		 has_control(const char *);
 static void		 set_str(char *, const char *);
 static void		 set_route(struct config_route *, const char *,
 			    const char *);
@@ -542,22 +527,31 @@ load_unknown(struct loader *ld, const yaml_node_t *k, const struct key *keys)
 	    "unknown key (expected one of: %s)", known));
 }
 
+/* The value of key into its field of the configuration. */
 static int
 load_value(struct loader *ld, const struct key *key, const yaml_node_t *v)
 {
+	struct yamlwalk	*w;
+	void		*dst;
+
+	w = &ld->walk;
+	dst = (char *)ld->cfg + key->off;
+
 	switch (key->type) {
 	case KEY_SECTION:
 		return (load_mapping(ld, v, key->sub));
 	case KEY_STRING:
-		return (load_string(ld, key, v));
+		return (yamlvalue_string(w, v, dst, CONFIG_STR_MAX,
+		    key->check));
 	case KEY_UINT:
-		return (load_uint(ld, key, v));
+		return (yamlvalue_uint(w, v, key->min, key->max, dst));
 	case KEY_BOOL:
-		return (load_bool(ld, key, v));
+		return (yamlvalue_bool(w, v, dst));
 	case KEY_POSITIVE:
-		return (load_positive(ld, key, v));
+		return (yamlvalue_positive(w, v, dst));
 	case KEY_DURATION:
-		return (load_duration(ld, key, v));
+		return (yamlvalue_duration(w, v, (unsigned int)key->min,
+		    dst));
 	case KEY_SEVERITY:
 		return (load_severity(ld, key, v));
 	case KEY_BUCKETS:
@@ -567,139 +561,12 @@ load_value(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	case KEY_LABELS:
 		return (load_labels(ld, key, v));
 	case KEY_PERCENT:
-		return (load_percent(ld, key, v));
+		return (yamlvalue_percent(w, v, dst));
 	case KEY_LATENCY:
-		return (load_latency(ld, key, v));
+		return (yamlvalue_latency(w, v, dst));
 	}
 
-	return (yamlwalk_error(&ld->walk, v, "internal error: bad key type"));
-}
-
-static int
-load_string(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	const char	*s, *why;
-	size_t		len;
-
-	if (yamlwalk_scalar(&ld->walk, v, "a string", &s) == -1)
-		return (-1);
-
-	len = v->data.scalar.length;
-	if (len > CONFIG_STR_MAX - 1) {
-		return (yamlwalk_error(&ld->walk, v,
-		    "too long (%zu bytes, at most %d)", len,
-		    CONFIG_STR_MAX - 1));
-	}
-	if (has_control(s)) {
-		return (yamlwalk_error(&ld->walk, v, "bad value %s: must not "
-		    "contain control characters",
-		    yamlwalk_quote(&ld->walk, s)));
-	}
-	if (key->check != NULL && (why = key->check(s)) != NULL)
-		return (yamlwalk_error(&ld->walk, v, "bad value %s: %s",
-		    yamlwalk_quote(&ld->walk, s), why));
-
-	memcpy((char *)ld->cfg + key->off, s, len + 1);
-	return (0);
-}
-
-/* Plain true or false only: YAML 1.1's yes/no/on/off are errors. */
-static int
-load_bool(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	const char	*s;
-	int		*dst;
-
-	if (yamlwalk_scalar(&ld->walk, v, "true or false", &s) == -1)
-		return (-1);
-	if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-	    (strcmp(s, "true") != 0 && strcmp(s, "false") != 0))
-		return (yamlwalk_type_error(&ld->walk, v, "true or false"));
-
-	dst = (int *)(void *)((char *)ld->cfg + key->off);
-	*dst = strcmp(s, "true") == 0;
-
-	return (0);
-}
-
-static int
-load_uint(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	const char		*s, *p;
-	unsigned long long	n;
-
-	if (yamlwalk_scalar(&ld->walk, v, "an integer", &s) == -1)
-		return (-1);
-
-	p = s;
-	if (*p == '+')
-		p++;
-	if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-	    !isdigit((unsigned char)*p))
-		return (yamlwalk_type_error(&ld->walk, v, "an integer"));
-
-	for (n = 0; isdigit((unsigned char)*p) && n <= key->max; p++)
-		n = n * 10 + (unsigned long long)(*p - '0');
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (*p != '\0')
-		return (yamlwalk_type_error(&ld->walk, v, "an integer"));
-
-	if (n < key->min || n > key->max) {
-		return (yamlwalk_error(&ld->walk, v,
-		    "must be between %lu and %lu, got %s", key->min,
-		    key->max, s));
-	}
-
-	*(unsigned int *)(void *)((char *)ld->cfg + key->off) =
-	    (unsigned int)n;
-	return (0);
-}
-
-static int
-load_positive(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	double		d;
-
-	if (yamlwalk_number(&ld->walk, v, &d) == -1)
-		return (-1);
-
-	if (d <= 0) {
-		return (yamlwalk_error(&ld->walk, v,
-		    "must be greater than 0, got %s",
-		    (const char *)v->data.scalar.value));
-	}
-
-	*(double *)(void *)((char *)ld->cfg + key->off) = d;
-	return (0);
-}
-
-static int
-load_duration(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	const char	*s;
-	unsigned int	secs;
-	char		min[32];
-
-	if (yamlwalk_scalar(&ld->walk, v, "a duration", &s) == -1)
-		return (-1);
-
-	if (duration_parse(s, &secs) == -1) {
-		return (yamlwalk_error(&ld->walk, v,
-		    "bad duration %s (use e.g. 30s, 5m, 1h)",
-		    yamlwalk_quote(&ld->walk, s)));
-	}
-
-	if (secs < key->min) {
-		duration_format((unsigned int)key->min, min,
-		    sizeof(min));
-		return (yamlwalk_error(&ld->walk, v,
-		    "must be at least %s, got %s", min,
-		    yamlwalk_quote(&ld->walk, s)));
-	}
-
-	*(unsigned int *)(void *)((char *)ld->cfg + key->off) = secs;
-	return (0);
+	return (yamlwalk_error(w, v, "internal error: bad key type"));
 }
 
 static int
@@ -852,17 +719,6 @@ key_find(const struct key *keys, const yaml_node_t *k)
 	}
 
 	return (NULL);
-}
-
-static int
-has_control(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return (1);
-	}
-
-	return (0);
 }
 
 static void
@@ -1019,44 +875,5 @@ load_label(struct loader *ld, struct config_labels *labels,
 	yamlwalk_pop(&ld->walk, saved);
 
 	return (rc);
-}
-
-/* A percentage of good events: a number strictly between 0 and 100. */
-static int
-load_percent(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	double		d;
-
-	if (yamlwalk_number(&ld->walk, v, &d) == -1)
-		return (-1);
-
-	if (d <= 0 || d >= 100) {
-		return (yamlwalk_error(&ld->walk, v, "must be a percentage "
-		    "greater than 0 and less than 100, got %s",
-		    (const char *)v->data.scalar.value));
-	}
-
-	*(double *)(void *)((char *)ld->cfg + key->off) = d;
-	return (0);
-}
-
-/* A latency threshold: 250ms, 0.5s, 30s, 2m. */
-static int
-load_latency(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	const char	*s;
-	double		 d;
-
-	if (yamlwalk_scalar(&ld->walk, v, "a latency", &s) == -1)
-		return (-1);
-
-	if (duration_parse_latency(s, &d) == -1) {
-		return (yamlwalk_error(&ld->walk, v, "bad latency %s (use e.g. "
-		    "250ms, 0.5s, 30s, 2m; greater than 0)",
-		    yamlwalk_quote(&ld->walk, s)));
-	}
-
-	*(double *)(void *)((char *)ld->cfg + key->off) = d;
-	return (0);
 }
 

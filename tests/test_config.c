@@ -1,11 +1,12 @@
 /*
  * Unit tests for src/config.c and the modules it loads with:
- * src/duration.c, src/yamlfile.c, src/yamlwalk.c, src/namecheck.c
- * (SPEC §4).  Run from the repository root:
+ * src/duration.c, src/yamlfile.c, src/yamlwalk.c, src/yamlvalue.c,
+ * src/namecheck.c (SPEC §4).  Run from the repository root:
  *
  *   cc -std=gnu11 -Wall -Wextra -Werror -g -Isrc -o /tmp/test_config \
  *       tests/test_config.c src/config.c src/duration.c src/yamlfile.c \
- *       src/yamlwalk.c src/namecheck.c src/xalloc.c -lcriterion -lyaml -lm
+ *       src/yamlwalk.c src/yamlvalue.c src/namecheck.c src/xalloc.c \
+ *       -lcriterion -lyaml -lm
  *   /tmp/test_config
  */
 
