@@ -1,12 +1,14 @@
 /*
- * config: load conf/saga-tracker.yaml (SPEC §4) with libyaml.
+ * config: load conf/saga-tracker.yaml (SPEC §4) against the key tables
+ * below (config.h says which modules do the rest).
  *
- * yamlfile.c reads the file into a libyaml document, which is walked
- * here against the static key tables below, with yamlwalk.c keeping the
- * key path and wording the errors.  Every key has a default; the file
- * only overrides what it names.  Errors read "file:line:col: key.path:
- * what", with the 1-based line and column of the offending node (the
- * key for unknown and duplicate keys, the value for everything else).
+ * The tables name every key of every section: its type, where its value
+ * goes in struct config, its bounds and the check of its text.  Every
+ * key has a default (config_defaults()); the file only overrides what it
+ * names.  The walk goes down the document's mappings by the tables, so
+ * errors read "file:line:col: key.path: what", with the 1-based line and
+ * column of the offending node: the key for unknown and duplicate keys,
+ * the value for everything else.
  *
  * Choices where SPEC §4 is silent:
  *  - An empty file, or a section with no value ("kafka:"), keeps the
@@ -30,17 +32,12 @@
  *    (yamlfile.h).
  *  - On error *cfg is left untouched.
  *
- * Running out of memory is not a fault of the file: it ends the process
- * (xalloc.h), as everywhere else; the file's allocations are yamlfile's.
- *
  * This file must not depend on kore: unit tests and tools link it.
  */
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <yaml.h>

@@ -8,7 +8,7 @@
  * type reads alike whatever section it is in:
  *
  *  - a string fits its buffer, has no control characters and passes the
- *    key's check (namecheck.h), if the key has one;
+ *    key's check, if the key has one (most are namecheck.h's);
  *  - a boolean is a plain true or false: YAML 1.1's yes, no, on and off
  *    are errors, not booleans;
  *  - an integer is plain decimal digits with an optional '+', within
