@@ -7,7 +7,6 @@
 #include <kore/pgsql.h>
 
 #include <errno.h>
-#include <jansson.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +16,11 @@
 #include "build_info.h"
 #include "consumer.h"
 #include "grouplag.h"
+#include "jsonalloc.h"
 #include "metrics.h"
 #include "outcome.h"
 #include "purger.h"
 #include "schema.h"
-#include "xalloc.h"
 
 /* Stripe per kore worker id; ids beyond share stripe 0, still exact. */
 #define APP_METRIC_STRIPES	64
@@ -37,7 +36,6 @@ static void	app_check_schema(void);
 static int	app_lag_worker(void);
 static void	app_set_scheduling(void);
 static const char *app_register_db(void);
-static void	*app_json_malloc(size_t);
 
 const struct config *
 app_config(void)
@@ -119,13 +117,6 @@ app_set_scheduling(void)
 	    "(workers.batch_scheduling in %s)", app_cfg.path);
 }
 
-/* jansson's allocator: running out of memory ends the process. */
-static void *
-app_json_malloc(size_t len)
-{
-	return (xmalloc(len, "json"));
-}
-
 void
 kore_parent_configure(int argc, char **argv)
 {
@@ -140,8 +131,8 @@ kore_parent_configure(int argc, char **argv)
 	(void)argv;
 #endif
 
-	/* jansson's allocations follow xalloc's policy too (xalloc.h). */
-	json_set_alloc_funcs(app_json_malloc, free);
+	/* jansson's allocations follow xalloc's policy too (jsonalloc.h). */
+	jsonalloc_install();
 
 	app_load_config();
 	app_check_schema();

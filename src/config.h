@@ -26,7 +26,7 @@
  *
  * Out of memory is no configuration error: it ends the process
  * (xalloc.h).  None of them depends on kore, so the generator in tools/
- * and the unit tests link them as they are (CONFIG_OBJS in GNUmakefile).
+ * and the unit tests link them as they are (MONGEN_OBJS in GNUmakefile).
  */
 
 #ifndef SAGA_CONFIG_H

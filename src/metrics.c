@@ -688,6 +688,7 @@ metrics_series_lookup(enum metrics_family family, const char *const *values,
 {
 	const struct family_def	*fd;
 	uint32_t		 ord[LABELS_MAX] = { 0, 0, 0 };
+	uint32_t		 index;
 	unsigned int		 k;
 	int			 other;
 
@@ -703,10 +704,11 @@ metrics_series_lookup(enum metrics_family family, const char *const *values,
 		other |= dim_lookup(fd->dim[k], values ? values[k] : NULL,
 		    &ord[k]);
 
+	index = series_index(fd, ord);
 	s->cell = metrics_seg->fam[family].cell +
-	    series_index(fd, ord) * metrics_seg->fam[family].ncells;
+	    index * metrics_seg->fam[family].ncells;
 	if (fd->nlabels > 0 && fd->type != TYPE_GAUGE)
-		mark_used(family, series_index(fd, ord));
+		mark_used(family, index);
 
 	return (other);
 }

@@ -62,6 +62,11 @@ utf8_valid(const void *data, size_t len, size_t *bad)
 	size_t			 i, n;
 
 	for (i = 0; i < len; i += n) {
+		/* ASCII, most of what is judged, without the decoder. */
+		if (p[i] < 0x80) {
+			n = 1;
+			continue;
+		}
 		if ((n = utf8_decode(p + i, len - i, NULL)) == 0) {
 			if (bad != NULL)
 				*bad = i;

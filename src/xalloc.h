@@ -7,11 +7,12 @@
  * were at fault.  kore's own allocators (kore_malloc() and friends,
  * used by the modules that run inside kore) already behave so; the
  * modules that do not depend on kore allocate through these wrappers,
- * which name what was being allocated on stderr and abort(); and app.c
- * gives jansson xmalloc() as its allocator, so a JSON document that
- * cannot be built ends the process too instead of looking invalid.  A worker
- * that aborts is respawned by the kore parent; its shared state (the
- * metrics segment, the consumer status, the outcome slots) survives.
+ * which name what was being allocated on stderr and abort(); and
+ * jsonalloc.c gives jansson xmalloc() as its allocator (the service and
+ * monitoring-gen install it), so a JSON document that cannot be built
+ * ends the process too instead of looking invalid.  A worker that
+ * aborts is respawned by the kore parent; its shared state (the metrics
+ * segment, the consumer status, the outcome slots) survives.
  *
  * Callers therefore never test these results.  Sizes that overflow
  * count as out of memory.

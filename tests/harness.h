@@ -12,7 +12,8 @@
  * as HARNESS_* environment variables; tests read them with harness_env().
  * tests/harness_suite.c holds those hooks, for every suite.
  *
- * The unit suites link it too, for harness_read_file() only.
+ * The unit suites link it too, for the two helpers that start nothing:
+ * harness_read_file() and harness_mask_ages().
  */
 
 #ifndef SAGA_HARNESS_H

@@ -28,7 +28,8 @@
  *    parses (promtool check rules on recording rules wrapping them),
  *    names only SPEC §3 metrics (plus up) selected by job, DB gauges
  *    under max, every ratio guarded;
- *  - the ServiceMonitor and the runbooks follow the configuration.
+ *  - the ServiceMonitor and the runbooks follow the configuration; each
+ *    runbook names the module of tools/ that writes it.
  */
 
 #include <sys/types.h>
@@ -84,6 +85,7 @@
 #define N_FILES		(8 + N_RUNBOOKS)
 #define TEXT_MAX	2048
 #define EXPR_MAX	1024
+#define DASH_EXPRS_MAX	64	/* PromQL expressions of one dashboard */
 #define METRICS_MAX	32
 
 enum alert_id { SPIKE, COMP, LAG, DOWN, DB, GAUGES, STALLED, LAGSTALE,
@@ -127,6 +129,19 @@ static const char *alert_names[N_RUNBOOKS] = {
 	"SagaEventsRejected", "SagaTrackerApiAvailabilityBudgetBurn",
 	"SagaTrackerApiLatencyBudgetBurn",
 	"SagaTrackerEventFreshnessBudgetBurn"
+};
+/*
+ * How the module that writes each runbook opens it, in alert_names'
+ * order: the module a runbook names as its source must hold this call.
+ */
+static const char *runbook_opens[N_RUNBOOKS] = {
+	"ALERT_FAILURE_SPIKE, __FILE__",
+	"ALERT_COMPENSATION_TIMEOUT, __FILE__",
+	"ALERT_CONSUMER_LAG, __FILE__", "ALERT_SERVICE_DOWN, __FILE__",
+	"ALERT_DATABASE_DOWN, __FILE__", "ALERT_GAUGES_STALE, __FILE__",
+	"ALERT_CONSUMER_STALLED, __FILE__", "ALERT_LAG_STALE, __FILE__",
+	"ALERT_REJECTED_EVENTS, __FILE__", "slo_burn(rb, out, dir,",
+	"slo_burn(rb, out, dir,", "slo_burn(rb, out, dir,"
 };
 static const char *slo_keys[N_SLOS] = {
 	"api_availability", "api_latency", "event_freshness"
@@ -261,6 +276,7 @@ static size_t	match_close(const char *, size_t);
 static int	promtool_check_exprs(char *const *, size_t, int);
 static json_t	*load_dashboard(const char *, struct ydoc *);
 static void	collect_panels(json_t *, json_t *);
+static size_t	dashboard_exprs(json_t *, char **, size_t);
 static void	routes_test(const char *, const char *const *, const char *,
 		    int);
 static void	routes_ours(const char *, const struct config *, const char *,
@@ -270,6 +286,7 @@ static int	yhas(struct ydoc *, yaml_node_t *, const char *);
 static void	check_routing(const char *, const struct config *);
 static void	check_service_monitor(const char *, const struct config *);
 static void	check_runbooks(const char *, const struct config *);
+static void	check_runbook_source(const char *, const char *, size_t);
 static size_t	runbook_queries(char *, char **, size_t);
 static void	expect_refused(const char *);
 
@@ -1523,6 +1540,39 @@ collect_panels(json_t *panels, json_t *out)
 	}
 }
 
+/*
+ * Every PromQL expression of the dashboard root, rows' nested panels
+ * included, in panel order: into exprs (at most max, pointers into
+ * root), their count returned.  Each must be asked of the Prometheus
+ * the ${datasource} variable picks.
+ */
+static size_t
+dashboard_exprs(json_t *root, char **exprs, size_t max)
+{
+	json_t		*all, *p, *t;
+	const char	*expr;
+	size_t		 i, j, n;
+
+	all = json_array();
+	collect_panels(json_object_get(root, "panels"), all);
+	n = 0;
+	json_array_foreach(all, i, p) {
+		json_array_foreach(json_object_get(p, "targets"), j, t) {
+			if ((expr = json_string_value(json_object_get(t,
+			    "expr"))) == NULL)
+				continue;
+			cr_assert_str_eq(json_string_value(json_object_get(
+			    json_object_get(t, "datasource"), "uid")),
+			    "${datasource}", "%s", expr);
+			cr_assert_lt(n, max, "more than %zu expressions", max);
+			exprs[n++] = (char *)expr;
+		}
+	}
+	json_decref(all);
+
+	return (n);
+}
+
 /* ---------------------------------------------------------------- */
 /* Alertmanager, ServiceMonitor, runbooks				*/
 
@@ -1750,9 +1800,36 @@ check_runbooks(const char *name, const struct config *cfg)
 			cr_assert(strstr(text, need[i][j]) != NULL,
 			    "%s: no '%s'", path, need[i][j]);
 		}
+		check_runbook_source(path, text, i);
 		free(text);
 	}
 	ydoc_free(&y);
+}
+
+/*
+ * The module of tools/ that runbook i says to change is the one that
+ * writes it: it exists and opens that alert's runbook.
+ */
+static void
+check_runbook_source(const char *path, const char *text, size_t i)
+{
+	const char	*p, *end;
+	char		 source[PATH_MAX], *code;
+
+	p = strstr(text, "Do not edit: change tools/");
+	cr_assert_not_null(p, "%s names no source in tools/", path);
+	p += strlen("Do not edit: change ");
+	end = strchr(p, ' ');
+	cr_assert(end != NULL && (size_t)(end - p) < sizeof(source),
+	    "%s: no end to the source's name", path);
+	(void)snprintf(source, sizeof(source), "%.*s", (int)(end - p), p);
+	code = slurp(source, NULL);
+	cr_assert_not_null(code, "%s names %s, which does not exist", path,
+	    source);
+	cr_assert(strstr(code, runbook_opens[i]) != NULL,
+	    "%s names %s, which does not write it (no '%s')", path, source,
+	    runbook_opens[i]);
+	free(code);
 }
 
 /* The lines of every ```promql block of a runbook, split in place. */
@@ -2503,42 +2580,29 @@ Test(monitoring, dashboard_queries_parse_and_follow_the_rules)
 {
 	struct config	 cfg;
 	struct ydoc	 y;
-	json_t		*root, *all, *p, *t;
-	char		 path[PATH_MAX], *exprs[64];
-	const char	*expr, *why;
-	size_t		 i, j, n;
+	json_t		*root;
+	char		 path[PATH_MAX], *exprs[DASH_EXPRS_MAX], *expr;
+	const char	*why;
+	size_t		 i, n;
 
 	load_config(&cfg, FIXTURES "custom.yaml");
 	generate(FIXTURES "custom.yaml", "gen");
 	tpath(path, sizeof(path), "gen/deploy/" DASHBOARD);
 	root = load_dashboard(path, &y);
-	all = json_array();
-	collect_panels(json_object_get(root, "panels"), all);
-
-	n = 0;
-	json_array_foreach(all, i, p) {
-		json_array_foreach(json_object_get(p, "targets"), j, t) {
-			if ((expr = json_string_value(json_object_get(t,
-			    "expr"))) == NULL)
-				continue;
-			cr_assert_str_eq(json_string_value(json_object_get(
-			    json_object_get(t, "datasource"), "uid")),
-			    "${datasource}");
-			why = check_expr(expr, "$job");
-			cr_assert_null(why, "%s: %s", expr, why);
-			cr_assert_eq(count_of(expr, "job=\"$job\""),
-			    count_of(expr, "namespace=\"$namespace\""),
-			    "%s: a selector without $namespace", expr);
-			if (strstr(expr, "histogram_quantile(") != NULL)
-				cr_assert(strstr(expr, "[$__rate_interval]") !=
-				    NULL, "%s: a fixed window", expr);
-			cr_assert_lt(n, 64);
-			exprs[n++] = (char *)expr;
-		}
-	}
+	n = dashboard_exprs(root, exprs, DASH_EXPRS_MAX);
 	cr_assert_gt(n, 30);
+	for (i = 0; i < n; i++) {
+		expr = exprs[i];
+		why = check_expr(expr, "$job");
+		cr_assert_null(why, "%s: %s", expr, why);
+		cr_assert_eq(count_of(expr, "job=\"$job\""),
+		    count_of(expr, "namespace=\"$namespace\""),
+		    "%s: a selector without $namespace", expr);
+		if (strstr(expr, "histogram_quantile(") != NULL)
+			cr_assert(strstr(expr, "[$__rate_interval]") != NULL,
+			    "%s: a fixed window", expr);
+	}
 	cr_assert_eq(promtool_check_exprs(exprs, n, 1), 0);
-	json_decref(all);
 	json_decref(root);
 	ydoc_free(&y);
 }
@@ -3571,10 +3635,10 @@ static void
 check_dashboard_cluster(const char *name, const char *label)
 {
 	struct ydoc	 y;
-	json_t		*root, *all, *p, *t, *vars;
-	char		 path[PATH_MAX], want[256], *exprs[64];
-	const char	*expr;
-	size_t		 i, j, n;
+	json_t		*root, *p, *vars;
+	char		 path[PATH_MAX], want[256], *exprs[DASH_EXPRS_MAX];
+	char		*expr;
+	size_t		 i, n;
 
 	tpath(path, sizeof(path), "%s/deploy/" DASHBOARD, name);
 	root = load_dashboard(path, &y);
@@ -3596,28 +3660,17 @@ check_dashboard_cluster(const char *name, const char *label)
 		    json_object_get(p, "name")), "cluster") != 0);
 	}
 
-	all = json_array();
-	collect_panels(json_object_get(root, "panels"), all);
-	n = 0;
-	json_array_foreach(all, i, p) {
-		json_array_foreach(json_object_get(p, "targets"), j, t) {
-			if ((expr = json_string_value(json_object_get(t,
-			    "expr"))) == NULL)
-				continue;
-			if (label != NULL)
-				cr_assert_eq(count_of(expr, want),
-				    count_of(expr, "job=\"$job\""), "%s",
-				    expr);
-			else
-				cr_assert_null(strstr(expr, "$cluster"), "%s",
-				    expr);
-			cr_assert_lt(n, 64);
-			exprs[n++] = (char *)expr;
-		}
-	}
+	n = dashboard_exprs(root, exprs, DASH_EXPRS_MAX);
 	cr_assert_gt(n, 30);
+	for (i = 0; i < n; i++) {
+		expr = exprs[i];
+		if (label != NULL)
+			cr_assert_eq(count_of(expr, want),
+			    count_of(expr, "job=\"$job\""), "%s", expr);
+		else
+			cr_assert_null(strstr(expr, "$cluster"), "%s", expr);
+	}
 	cr_assert_eq(promtool_check_exprs(exprs, n, 1), 0);
-	json_decref(all);
 	json_decref(root);
 	ydoc_free(&y);
 }

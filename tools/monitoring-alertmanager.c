@@ -86,17 +86,17 @@ static const char	slack_text[] = "{{ range .Alerts }}"
 static enum receiver_kind	receiver_kind(const char *);
 static int	collect(const struct config *, struct receiver_set *, char *,
 		    size_t);
-static void	plain_route(struct mbuf *, const struct config *);
-static void	plain_receiver(struct mbuf *, const char *);
-static void	plain_inhibit(struct mbuf *, const struct config *);
+static void	plain_route(struct strbuf *, const struct config *);
+static void	plain_receiver(struct strbuf *, const char *);
+static void	plain_inhibit(struct strbuf *, const struct config *);
 static void	render_plain(const struct config *,
 		    const struct receiver_set *, struct mon_output *,
 		    const char *);
-static void	crd_matcher(struct mbuf *, const char *, const char *,
+static void	crd_matcher(struct strbuf *, const char *, const char *,
 		    const char *, const char *);
-static void	crd_route(struct mbuf *, const struct config *);
-static void	crd_receiver(struct mbuf *, const char *);
-static void	crd_inhibit(struct mbuf *, const struct config *);
+static void	crd_route(struct strbuf *, const struct config *);
+static void	crd_receiver(struct strbuf *, const char *);
+static void	crd_inhibit(struct strbuf *, const struct config *);
 static void	render_crd(const struct config *,
 		    const struct receiver_set *, struct mon_output *,
 		    const char *);
@@ -166,7 +166,7 @@ collect(const struct config *cfg, struct receiver_set *set, char *errbuf,
 
 /* The one item of `routes:`, at indent 0. */
 static void
-plain_route(struct mbuf *b, const struct config *cfg)
+plain_route(struct strbuf *b, const struct config *cfg)
 {
 	const struct config_route	*r;
 	const char			*sev;
@@ -174,7 +174,7 @@ plain_route(struct mbuf *b, const struct config *cfg)
 	size_t				 s, i;
 
 	mon_scope(cfg, 1, group, sizeof(group));
-	mbuf_printf(b, "- receiver: %s%s\n"
+	strbuf_printf(b, "- receiver: %s%s\n"
 	    "  matchers:\n"
 	    "    - job=\"%s\"\n"
 	    "    - namespace=\"%s\"\n"
@@ -190,30 +190,30 @@ plain_route(struct mbuf *b, const struct config *cfg)
 		r = &cfg->routing[route_order[s]];
 		sev = config_severity_name(route_order[s]);
 		for (i = 0; i < r->count; i++) {
-			mbuf_printf(b, "    - receiver: %s%s\n"
+			strbuf_printf(b, "    - receiver: %s%s\n"
 			    "      matchers:\n"
 			    "        - severity=\"%s\"\n",
 			    RECEIVER_PREFIX, r->receivers[i], sev);
 			if (i + 1 < r->count)
-				mbuf_puts(b, "      continue: true\n");
+				strbuf_str(b, "      continue: true\n");
 		}
 	}
 }
 
 /* One item of `receivers:`, at indent 0. */
 static void
-plain_receiver(struct mbuf *b, const char *name)
+plain_receiver(struct strbuf *b, const char *name)
 {
-	mbuf_printf(b, "- name: %s%s\n", RECEIVER_PREFIX, name);
+	strbuf_printf(b, "- name: %s%s\n", RECEIVER_PREFIX, name);
 	if (receiver_kind(name) == RECEIVER_PAGERDUTY) {
-		mbuf_printf(b, "  pagerduty_configs:\n"
+		strbuf_printf(b, "  pagerduty_configs:\n"
 		    "    - routing_key_file: %s/%s%s/routing_key\n"
 		    "      send_resolved: true\n"
 		    "      severity: '{{ .CommonLabels.severity }}'\n"
 		    "      description: ", MON_SECRETS_DIR, RECEIVER_PREFIX,
 		    name);
-		mbuf_yaml_str(b, pd_description);
-		mbuf_puts(b, "\n      details:\n"
+		mon_yaml_str(b, pd_description);
+		strbuf_str(b, "\n      details:\n"
 		    "        description: '{{ .CommonAnnotations.description "
 		    "}}'\n"
 		    "        runbook_url: '{{ .CommonAnnotations.runbook_url "
@@ -224,20 +224,20 @@ plain_receiver(struct mbuf *b, const char *name)
 		return;
 	}
 
-	mbuf_printf(b, "  slack_configs:\n"
+	strbuf_printf(b, "  slack_configs:\n"
 	    "    - api_url_file: %s/%s%s/api_url\n"
 	    "      send_resolved: true\n"
 	    "      title: ", MON_SECRETS_DIR, RECEIVER_PREFIX, name);
-	mbuf_yaml_str(b, slack_title);
-	mbuf_puts(b, "\n      title_link: '{{ .CommonAnnotations.runbook_url "
+	mon_yaml_str(b, slack_title);
+	strbuf_str(b, "\n      title_link: '{{ .CommonAnnotations.runbook_url "
 	    "}}'\n      text: ");
-	mbuf_yaml_str(b, slack_text);
-	mbuf_puts(b, "\n");
+	mon_yaml_str(b, slack_text);
+	strbuf_str(b, "\n");
 }
 
 /* The items of `inhibit_rules:`, at indent 0. */
 static void
-plain_inhibit(struct mbuf *b, const struct config *cfg)
+plain_inhibit(struct strbuf *b, const struct config *cfg)
 {
 	const char	*job = cfg->monitoring.job;
 	const char	*ns = cfg->monitoring.service_namespace;
@@ -245,7 +245,7 @@ plain_inhibit(struct mbuf *b, const struct config *cfg)
 
 	mon_scope(cfg, 0, scope, sizeof(scope));
 	mon_scope(cfg, 1, named, sizeof(named));
-	mbuf_printf(b, "# SagaTrackerDown: the service's other alerts say "
+	strbuf_printf(b, "# SagaTrackerDown: the service's other alerts say "
 	    "nothing new.\n"
 	    "- source_matchers:\n"
 	    "    - alertname=\"SagaTrackerDown\"\n"
@@ -274,21 +274,21 @@ static void
 render_plain(const struct config *cfg, const struct receiver_set *set,
     struct mon_output *out, const char *dir)
 {
-	struct mbuf	 route, recv, inhibit, *b;
+	struct strbuf	 route, recv, inhibit, *b;
 	char		 group[MON_TEXT_MAX];
 	size_t		 i;
 
-	mbuf_init(&route);
-	mbuf_init(&recv);
-	mbuf_init(&inhibit);
+	strbuf_init(&route, 0);
+	strbuf_init(&recv, 0);
+	strbuf_init(&inhibit, 0);
 	plain_route(&route, cfg);
 	for (i = 0; i < set->count; i++)
 		plain_receiver(&recv, set->names[i]);
 	plain_inhibit(&inhibit, cfg);
 
 	b = mon_output_add(out, dir, "alertmanager/saga-tracker-route.yml");
-	mbuf_header(b, cfg->path);
-	mbuf_printf(b, "#\n"
+	mon_header(b, cfg->path);
+	strbuf_printf(b, "#\n"
 	    "# saga-tracker's part of an Alertmanager configuration. Merge "
 	    "it into\n"
 	    "# yours: the item of `routes` goes first under your `route:` "
@@ -302,36 +302,36 @@ render_plain(const struct config *cfg, const struct receiver_set *set,
 	    "# (Slack incoming webhook URL), mounted at %s/saga-tracker-R/\n"
 	    "# (Prometheus operator: list it in the Alertmanager's "
 	    "spec.secrets).\n", MON_SECRETS_DIR);
-	mbuf_puts(b, "routes:\n");
-	mbuf_indent_block(b, route.data, 2);
-	mbuf_puts(b, "receivers:\n");
-	mbuf_indent_block(b, recv.data, 2);
-	mbuf_puts(b, "inhibit_rules:\n");
-	mbuf_indent_block(b, inhibit.data, 2);
+	strbuf_str(b, "routes:\n");
+	mon_indent_block(b, route.data, 2);
+	strbuf_str(b, "receivers:\n");
+	mon_indent_block(b, recv.data, 2);
+	strbuf_str(b, "inhibit_rules:\n");
+	mon_indent_block(b, inhibit.data, 2);
 
 	b = mon_output_add(out, dir, "alertmanager/alertmanager.yml");
-	mbuf_header(b, cfg->path);
-	mbuf_printf(b, "#\n"
+	mon_header(b, cfg->path);
+	strbuf_printf(b, "#\n"
 	    "# A whole configuration: saga-tracker-route.yml under a root "
 	    "route whose\n"
 	    "# receiver, %s, stands for your own and sends nothing.\n"
 	    "# Use it as it is only for an Alertmanager of saga-tracker "
 	    "alone.\n", ROOT_RECEIVER);
 	mon_scope(cfg, 1, group, sizeof(group));
-	mbuf_printf(b, "global:\n  resolve_timeout: 5m\n"
+	strbuf_printf(b, "global:\n  resolve_timeout: 5m\n"
 	    "route:\n"
 	    "  receiver: %s\n"
 	    "  group_by: [%s]\n"
 	    "  routes:\n", ROOT_RECEIVER, group);
-	mbuf_indent_block(b, route.data, 4);
-	mbuf_printf(b, "receivers:\n  - name: %s\n", ROOT_RECEIVER);
-	mbuf_indent_block(b, recv.data, 2);
-	mbuf_puts(b, "inhibit_rules:\n");
-	mbuf_indent_block(b, inhibit.data, 2);
+	mon_indent_block(b, route.data, 4);
+	strbuf_printf(b, "receivers:\n  - name: %s\n", ROOT_RECEIVER);
+	mon_indent_block(b, recv.data, 2);
+	strbuf_str(b, "inhibit_rules:\n");
+	mon_indent_block(b, inhibit.data, 2);
 
-	mbuf_free(&route);
-	mbuf_free(&recv);
-	mbuf_free(&inhibit);
+	strbuf_free(&route);
+	strbuf_free(&recv);
+	strbuf_free(&inhibit);
 }
 
 /* ---------------------------------------------------------------- */
@@ -339,24 +339,24 @@ render_plain(const struct config *cfg, const struct receiver_set *set,
 
 /* One matcher item at the given indent prefix. */
 static void
-crd_matcher(struct mbuf *b, const char *indent, const char *name,
+crd_matcher(struct strbuf *b, const char *indent, const char *name,
     const char *type, const char *value)
 {
-	mbuf_printf(b, "%s- name: %s\n"
+	strbuf_printf(b, "%s- name: %s\n"
 	    "%s  value: ", indent, name, indent);
-	mbuf_yaml_str(b, value);
-	mbuf_printf(b, "\n%s  matchType: '%s'\n", indent, type);
+	mon_yaml_str(b, value);
+	strbuf_printf(b, "\n%s  matchType: '%s'\n", indent, type);
 }
 
 static void
-crd_route(struct mbuf *b, const struct config *cfg)
+crd_route(struct strbuf *b, const struct config *cfg)
 {
 	const struct config_route	*r;
 	char				 group[MON_TEXT_MAX];
 	size_t				 s, i;
 
 	mon_scope(cfg, 1, group, sizeof(group));
-	mbuf_printf(b, "  route:\n"
+	strbuf_printf(b, "  route:\n"
 	    "    receiver: %s\n"
 	    "    groupBy: [%s]\n"
 	    "    groupWait: 30s\n"
@@ -365,35 +365,35 @@ crd_route(struct mbuf *b, const struct config *cfg)
 	    "    matchers:\n", cfg->routing[SEVERITY_WARNING].receivers[0],
 	    group);
 	crd_matcher(b, "      ", "job", "=", cfg->monitoring.job);
-	mbuf_puts(b, "    routes:\n");
+	strbuf_str(b, "    routes:\n");
 
 	for (s = 0; s < SEVERITY_COUNT; s++) {
 		r = &cfg->routing[route_order[s]];
 		for (i = 0; i < r->count; i++) {
-			mbuf_printf(b, "      - receiver: %s\n"
+			strbuf_printf(b, "      - receiver: %s\n"
 			    "        matchers:\n", r->receivers[i]);
 			crd_matcher(b, "          ", "severity", "=",
 			    config_severity_name(route_order[s]));
 			if (i + 1 < r->count)
-				mbuf_puts(b, "        continue: true\n");
+				strbuf_str(b, "        continue: true\n");
 		}
 	}
 }
 
 static void
-crd_receiver(struct mbuf *b, const char *name)
+crd_receiver(struct strbuf *b, const char *name)
 {
-	mbuf_printf(b, "    - name: %s\n", name);
+	strbuf_printf(b, "    - name: %s\n", name);
 	if (receiver_kind(name) == RECEIVER_PAGERDUTY) {
-		mbuf_printf(b, "      pagerdutyConfigs:\n"
+		strbuf_printf(b, "      pagerdutyConfigs:\n"
 		    "        - routingKey:\n"
 		    "            name: %s%s\n"
 		    "            key: routing_key\n"
 		    "          sendResolved: true\n"
 		    "          severity: '{{ .CommonLabels.severity }}'\n"
 		    "          description: ", RECEIVER_PREFIX, name);
-		mbuf_yaml_str(b, pd_description);
-		mbuf_puts(b, "\n          details:\n"
+		mon_yaml_str(b, pd_description);
+		strbuf_str(b, "\n          details:\n"
 		    "            - key: description\n"
 		    "              value: '{{ .CommonAnnotations.description "
 		    "}}'\n"
@@ -407,68 +407,68 @@ crd_receiver(struct mbuf *b, const char *name)
 		return;
 	}
 
-	mbuf_printf(b, "      slackConfigs:\n"
+	strbuf_printf(b, "      slackConfigs:\n"
 	    "        - apiURL:\n"
 	    "            name: %s%s\n"
 	    "            key: api_url\n"
 	    "          sendResolved: true\n"
 	    "          title: ", RECEIVER_PREFIX, name);
-	mbuf_yaml_str(b, slack_title);
-	mbuf_puts(b, "\n          titleLink: "
+	mon_yaml_str(b, slack_title);
+	strbuf_str(b, "\n          titleLink: "
 	    "'{{ .CommonAnnotations.runbook_url }}'\n          text: ");
-	mbuf_yaml_str(b, slack_text);
-	mbuf_puts(b, "\n");
+	mon_yaml_str(b, slack_text);
+	strbuf_str(b, "\n");
 }
 
 /* The plain inhibition rules; the operator adds the namespace. */
 static void
-crd_inhibit(struct mbuf *b, const struct config *cfg)
+crd_inhibit(struct strbuf *b, const struct config *cfg)
 {
 	const char	*job = cfg->monitoring.job;
 	char		 scope[MON_TEXT_MAX], named[MON_TEXT_MAX];
 
 	mon_scope(cfg, 0, scope, sizeof(scope));
 	mon_scope(cfg, 1, named, sizeof(named));
-	mbuf_puts(b, "  inhibitRules:\n"
+	strbuf_str(b, "  inhibitRules:\n"
 	    "    - sourceMatch:\n");
 	crd_matcher(b, "        ", "alertname", "=", "SagaTrackerDown");
 	crd_matcher(b, "        ", "job", "=", job);
-	mbuf_puts(b, "      targetMatch:\n");
+	strbuf_str(b, "      targetMatch:\n");
 	crd_matcher(b, "        ", "alertname", "!=", "SagaTrackerDown");
 	crd_matcher(b, "        ", "job", "=", job);
-	mbuf_printf(b, "      equal: [%s]\n"
+	strbuf_printf(b, "      equal: [%s]\n"
 	    "    - sourceMatch:\n", scope);
 	crd_matcher(b, "        ", "severity", "=", "critical");
 	crd_matcher(b, "        ", "job", "=", job);
-	mbuf_puts(b, "      targetMatch:\n");
+	strbuf_str(b, "      targetMatch:\n");
 	crd_matcher(b, "        ", "severity", "=~", "warning|info");
 	crd_matcher(b, "        ", "job", "=", job);
-	mbuf_printf(b, "      equal: [%s]\n", named);
+	strbuf_printf(b, "      equal: [%s]\n", named);
 }
 
 static void
 render_crd(const struct config *cfg, const struct receiver_set *set,
     struct mon_output *out, const char *dir)
 {
-	struct mbuf	*b;
+	struct strbuf	*b;
 	size_t		 i;
 
 	b = mon_output_add(out, dir, "kubernetes/alertmanager-config.yaml");
-	mbuf_header(b, cfg->path);
-	mbuf_printf(b, "#\n"
+	mon_header(b, cfg->path);
+	strbuf_printf(b, "#\n"
 	    "# In the service's namespace: with the operator's default "
 	    "matcher strategy\n"
 	    "# (OnNamespace) it sees only alerts labelled namespace=\"%s\".\n"
 	    "# Secrets: for receiver R, the Secret %sR in that namespace with "
 	    "the\n# key routing_key (PagerDuty) or api_url (Slack).\n",
 	    cfg->monitoring.service_namespace, RECEIVER_PREFIX);
-	mbuf_puts(b, "apiVersion: monitoring.coreos.com/v1alpha1\n"
+	strbuf_str(b, "apiVersion: monitoring.coreos.com/v1alpha1\n"
 	    "kind: AlertmanagerConfig\n");
-	mbuf_metadata(b, cfg, MON_APP, cfg->monitoring.service_namespace,
+	mon_metadata(b, cfg, MON_APP, cfg->monitoring.service_namespace,
 	    NULL);
-	mbuf_puts(b, "spec:\n");
+	strbuf_str(b, "spec:\n");
 	crd_route(b, cfg);
-	mbuf_puts(b, "  receivers:\n");
+	strbuf_str(b, "  receivers:\n");
 	for (i = 0; i < set->count; i++)
 		crd_receiver(b, set->names[i]);
 	crd_inhibit(b, cfg);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "jsonalloc.h"
 #include "monitoring.h"
 
 #define DEFAULT_CONFIG		"conf/saga-tracker.yaml"
@@ -68,6 +69,9 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 
+	/* The service's out-of-memory policy, jansson's allocations too. */
+	jsonalloc_install();
+
 	/* Exactly what the service prints when it refuses the file. */
 	if (config_load(&cfg, path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
@@ -101,8 +105,7 @@ render(const struct config *cfg, struct mon_output *out, const char *deploy,
     const char *runbooks, char *err, size_t len)
 {
 	mon_rules_render(cfg, out, deploy);
-	if (mon_dashboard_render(cfg, out, deploy, err, len) == -1)
-		return (-1);
+	mon_dashboard_render(cfg, out, deploy);
 	mon_scrape_render(cfg, out, deploy);
 	if (mon_alertmanager_render(cfg, out, deploy, err, len) == -1)
 		return (-1);

@@ -115,9 +115,9 @@ static void	build_burn(const struct config *, struct mon_slo *,
 static void	slo_ratio(char *, size_t, const char *, const char *,
 		    const char *, double);
 static void	slo_availability(char *, size_t, const char *);
-static void	render_groups(struct mbuf *, const struct mon_alert *,
+static void	render_groups(struct strbuf *, const struct mon_alert *,
 		    const struct mon_slo *);
-static void	render_rule(struct mbuf *, const struct mon_alert *,
+static void	render_rule(struct strbuf *, const struct mon_alert *,
 		    const char *);
 
 void
@@ -153,26 +153,26 @@ mon_rules_render(const struct config *cfg, struct mon_output *out,
 {
 	struct mon_alert	 alerts[ALERT_COUNT];
 	struct mon_slo		 slos[SLO_COUNT];
-	struct mbuf		 groups, *b;
+	struct strbuf		 groups, *b;
 
 	mon_alerts_build(cfg, alerts);
 	mon_slos_build(cfg, slos);
-	mbuf_init(&groups);
+	strbuf_init(&groups, 0);
 	render_groups(&groups, alerts, slos);
 
 	b = mon_output_add(out, dir, "prometheus/saga-tracker-rules.yml");
-	mbuf_header(b, cfg->path);
-	mbuf_puts(b, groups.data);
+	mon_header(b, cfg->path);
+	strbuf_str(b, groups.data);
 
 	b = mon_output_add(out, dir, "kubernetes/prometheus-rules.yaml");
-	mbuf_header(b, cfg->path);
-	mbuf_puts(b, "apiVersion: monitoring.coreos.com/v1\n"
+	mon_header(b, cfg->path);
+	strbuf_str(b, "apiVersion: monitoring.coreos.com/v1\n"
 	    "kind: PrometheusRule\n");
-	mbuf_metadata(b, cfg, MON_APP, cfg->monitoring.namespace, NULL);
-	mbuf_puts(b, "spec:\n");
-	mbuf_indent_block(b, groups.data, 2);
+	mon_metadata(b, cfg, MON_APP, cfg->monitoring.namespace, NULL);
+	strbuf_str(b, "spec:\n");
+	mon_indent_block(b, groups.data, 2);
 
-	mbuf_free(&groups);
+	strbuf_free(&groups);
 }
 
 static void
@@ -525,31 +525,31 @@ build_burn(const struct config *cfg, struct mon_slo *s, enum mon_burn_id id)
 /* rendering								*/
 
 static void
-render_groups(struct mbuf *b, const struct mon_alert *alerts,
+render_groups(struct strbuf *b, const struct mon_alert *alerts,
     const struct mon_slo *slos)
 {
 	char		 expr[MON_EXPR_MAX];
 	size_t		 i, w;
 	int		 k;
 
-	mbuf_printf(b, "groups:\n"
+	strbuf_printf(b, "groups:\n"
 	    "  - name: %s\n"
 	    "    rules:\n", MON_RULE_GROUP);
 	for (i = 0; i < ALERT_COUNT; i++)
 		render_rule(b, &alerts[i], NULL);
 
-	mbuf_printf(b, "  - name: %s\n"
+	strbuf_printf(b, "  - name: %s\n"
 	    "    rules:\n", MON_SLO_GROUP);
 	for (i = 0; i < SLO_COUNT; i++) {
 		for (w = 0; w < MON_SLO_WINDOWS; w++) {
 			mon_textf(expr, sizeof(expr), slos[i].errors,
 			    mon_slo_windows[w], mon_slo_windows[w],
 			    mon_slo_windows[w]);
-			mbuf_printf(b, "      - record: %s%s\n"
+			strbuf_printf(b, "      - record: %s%s\n"
 			    "        expr: ", MON_SLO_RECORD,
 			    mon_slo_windows[w]);
-			mbuf_yaml_str(b, expr);
-			mbuf_printf(b, "\n        labels:\n"
+			mon_yaml_str(b, expr);
+			strbuf_printf(b, "\n        labels:\n"
 			    "          slo: %s\n", slos[i].key);
 		}
 		for (k = 0; k < BURN_COUNT; k++)
@@ -558,21 +558,21 @@ render_groups(struct mbuf *b, const struct mon_alert *alerts,
 }
 
 static void
-render_rule(struct mbuf *b, const struct mon_alert *a, const char *slo)
+render_rule(struct strbuf *b, const struct mon_alert *a, const char *slo)
 {
-	mbuf_printf(b, "      - alert: %s\n        expr: ", a->name);
-	mbuf_yaml_str(b, a->expr);
-	mbuf_printf(b, "\n        for: %s\n"
+	strbuf_printf(b, "      - alert: %s\n        expr: ", a->name);
+	mon_yaml_str(b, a->expr);
+	strbuf_printf(b, "\n        for: %s\n"
 	    "        labels:\n"
 	    "          severity: %s\n", a->for_text, a->severity);
 	if (slo != NULL)
-		mbuf_printf(b, "          slo: %s\n", slo);
-	mbuf_puts(b, "        annotations:\n"
+		strbuf_printf(b, "          slo: %s\n", slo);
+	strbuf_str(b, "        annotations:\n"
 	    "          summary: ");
-	mbuf_yaml_str(b, a->summary);
-	mbuf_puts(b, "\n          description: ");
-	mbuf_yaml_str(b, a->description);
-	mbuf_puts(b, "\n          runbook_url: ");
-	mbuf_yaml_str(b, a->runbook_url);
-	mbuf_puts(b, "\n");
+	mon_yaml_str(b, a->summary);
+	strbuf_str(b, "\n          description: ");
+	mon_yaml_str(b, a->description);
+	strbuf_str(b, "\n          runbook_url: ");
+	mon_yaml_str(b, a->runbook_url);
+	strbuf_str(b, "\n");
 }

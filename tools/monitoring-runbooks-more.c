@@ -19,9 +19,9 @@ static void	rejected_events(struct rb *, struct mon_output *,
 		    const char *);
 static void	slo_burn(struct rb *, struct mon_output *, const char *,
 		    enum mon_slo_id);
-static void	slo_diagnosis(struct mbuf *, const struct rb *,
+static void	slo_diagnosis(struct strbuf *, const struct rb *,
 		    enum mon_slo_id);
-static void	db_checks(struct mbuf *, const struct rb *, int);
+static void	db_checks(struct strbuf *, const struct rb *, int);
 
 void
 mon_runbooks_render_more(struct rb *rb, struct mon_output *out,
@@ -40,9 +40,9 @@ mon_runbooks_render_more(struct rb *rb, struct mon_output *out,
 
 /* Numbered step n: is PostgreSQL there, and is it us? */
 static void
-db_checks(struct mbuf *b, const struct rb *rb, int n)
+db_checks(struct strbuf *b, const struct rb *rb, int n)
 {
-	mbuf_printf(b, "%d. What the service says, and from where it "
+	strbuf_printf(b, "%d. What the service says, and from where it "
 	    "connects (the DSN is in the\n"
 	    "   Secret `%s`, key `db-dsn`):\n\n"
 	    "   ```sh\n"
@@ -70,10 +70,10 @@ db_checks(struct mbuf *b, const struct rb *rb, int n)
 static void
 database_down(struct rb *rb, struct mon_output *out, const char *dir)
 {
-	struct mbuf	*b;
+	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_DATABASE_DOWN);
-	mbuf_puts(b, "## Impact\n\n"
+	b = rb_open(rb, out, dir, ALERT_DATABASE_DOWN, __FILE__);
+	strbuf_str(b, "## Impact\n\n"
 	    "No saga event is applied (they wait in Kafka: offsets are "
 	    "committed only after\n"
 	    "the transaction that applied them, so nothing is lost). "
@@ -83,7 +83,7 @@ database_down(struct rb *rb, struct mon_output *out, const char *dir)
 	    "their last value (SagaTrackerGaugesStale follows).\n\n");
 	rb_access(b, rb);
 
-	mbuf_printf(b, "## Diagnosis\n\n"
+	strbuf_printf(b, "## Diagnosis\n\n"
 	    "1. Every replica or only some? The alert needs all of them "
 	    "down; one replica\n"
 	    "   alone points at its node or network:\n\n"
@@ -94,7 +94,7 @@ database_down(struct rb *rb, struct mon_output *out, const char *dir)
 	    "   ```\n\n", rb->job, rb->job);
 	db_checks(b, rb, 2);
 
-	mbuf_printf(b, "## Mitigation\n\n"
+	strbuf_printf(b, "## Mitigation\n\n"
 	    "- Restore the database (failover, disk, connection limit); the "
 	    "service reconnects\n"
 	    "  by itself, readiness comes back and the consumer resumes from "
@@ -111,10 +111,10 @@ database_down(struct rb *rb, struct mon_output *out, const char *dir)
 static void
 gauges_stale(struct rb *rb, struct mon_output *out, const char *dir)
 {
-	struct mbuf	*b;
+	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_GAUGES_STALE);
-	mbuf_puts(b, "## Impact\n\n"
+	b = rb_open(rb, out, dir, ALERT_GAUGES_STALE, __FILE__);
+	strbuf_str(b, "## Impact\n\n"
 	    "The dashboard's Active Sagas, Pending Compensations and status "
 	    "distribution show\n"
 	    "old numbers, and SagaCompensationTimeout judges by an old age: "
@@ -122,7 +122,7 @@ gauges_stale(struct rb *rb, struct mon_output *out, const char *dir)
 	    "or stay firing. Events themselves may still be applied.\n\n");
 	rb_access(b, rb);
 
-	mbuf_printf(b, "## Diagnosis\n\n"
+	strbuf_printf(b, "## Diagnosis\n\n"
 	    "1. Which replicas, and is the database reachable from them?\n\n"
 	    "   ```promql\n"
 	    "   max by (instance) (saga_tracker_gauges_age_seconds"
@@ -140,7 +140,7 @@ gauges_stale(struct rb *rb, struct mon_output *out, const char *dir)
 	    "   ```\n\n", rb->job, rb->job, rb->job);
 	db_checks(b, rb, 3);
 
-	mbuf_printf(b, "## Mitigation\n\n"
+	strbuf_printf(b, "## Mitigation\n\n"
 	    "- Fix the database side (locks, load) first.\n"
 	    "- One replica alone stale while the others refresh: restart "
 	    "that pod:\n\n"
@@ -153,10 +153,10 @@ gauges_stale(struct rb *rb, struct mon_output *out, const char *dir)
 static void
 consumer_stalled(struct rb *rb, struct mon_output *out, const char *dir)
 {
-	struct mbuf	*b;
+	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_CONSUMER_STALLED);
-	mbuf_puts(b, "## Impact\n\n"
+	b = rb_open(rb, out, dir, ALERT_CONSUMER_STALLED, __FILE__);
+	strbuf_str(b, "## Impact\n\n"
 	    "Events wait on the topic and none is applied: saga state, the "
 	    "API and the saga\n"
 	    "alerts freeze, even though the lag may be far below the "
@@ -164,7 +164,7 @@ consumer_stalled(struct rb *rb, struct mon_output *out, const char *dir)
 	    "threshold.\n\n");
 	rb_access(b, rb);
 
-	mbuf_printf(b, "## Diagnosis\n\n"
+	strbuf_printf(b, "## Diagnosis\n\n"
 	    "1. Does any replica hold partitions, and in which phase is each "
 	    "consumer\n"
 	    "   (`STARTING`, `JOINING`, `REBALANCING`, `RUNNING`, "
@@ -197,7 +197,7 @@ consumer_stalled(struct rb *rb, struct mon_output *out, const char *dir)
 	    "   ```\n\n", rb->job, rb->job, rb->ns, MON_APP, rb->ns, MON_PORT,
 	    rb->group, rb->job, rb->ns, MON_APP);
 
-	mbuf_printf(b, "## Mitigation\n\n"
+	strbuf_printf(b, "## Mitigation\n\n"
 	    "- No partitions anywhere, or a rebalance that does not end: "
 	    "restart the\n"
 	    "  consumers; uncommitted events are read again and applied "
@@ -217,10 +217,10 @@ consumer_stalled(struct rb *rb, struct mon_output *out, const char *dir)
 static void
 lag_stale(struct rb *rb, struct mon_output *out, const char *dir)
 {
-	struct mbuf	*b;
+	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_LAG_STALE);
-	mbuf_puts(b, "## Impact\n\n"
+	b = rb_open(rb, out, dir, ALERT_LAG_STALE, __FILE__);
+	strbuf_str(b, "## Impact\n\n"
 	    "Nobody knows how far behind the consumer is: "
 	    "saga_tracker_consumer_lag repeats\n"
 	    "an old reading and SagaTrackerConsumerLag cannot fire. The "
@@ -229,7 +229,7 @@ lag_stale(struct rb *rb, struct mon_output *out, const char *dir)
 	    "well.\n\n");
 	rb_access(b, rb);
 
-	mbuf_printf(b, "## Diagnosis\n\n"
+	strbuf_printf(b, "## Diagnosis\n\n"
 	    "1. How old is each replica's reading, and is anything still "
 	    "applied?\n\n"
 	    "   ```promql\n"
@@ -246,7 +246,7 @@ lag_stale(struct rb *rb, struct mon_output *out, const char *dir)
 	    "     grep -iE 'kafka|broker|timed out|transport'\n"
 	    "   ```\n\n", rb->job, rb->job, rb->topic, rb->ns, MON_APP);
 
-	mbuf_puts(b, "## Mitigation\n\n"
+	strbuf_str(b, "## Mitigation\n\n"
 	    "- Restore the brokers or the network path to them; the "
 	    "readings resume by\n"
 	    "  themselves.\n"
@@ -258,10 +258,10 @@ lag_stale(struct rb *rb, struct mon_output *out, const char *dir)
 static void
 rejected_events(struct rb *rb, struct mon_output *out, const char *dir)
 {
-	struct mbuf	*b;
+	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_REJECTED_EVENTS);
-	mbuf_puts(b, "## Impact\n\n"
+	b = rb_open(rb, out, dir, ALERT_REJECTED_EVENTS, __FILE__);
+	strbuf_str(b, "## Impact\n\n"
 	    "None yet: an anomaly to look at in working hours. Rejected "
 	    "events are stored\n"
 	    "in saga_event_rejected and their offsets committed, so they "
@@ -272,7 +272,7 @@ rejected_events(struct rb *rb, struct mon_output *out, const char *dir)
 	    "afterwards.\n\n");
 	rb_access(b, rb);
 
-	mbuf_printf(b, "## Diagnosis\n\n"
+	strbuf_printf(b, "## Diagnosis\n\n"
 	    "1. Which reasons, since when:\n\n"
 	    "   ```promql\n"
 	    "   sum by (reason) (increase(saga_events_rejected_total"
@@ -301,7 +301,7 @@ rejected_events(struct rb *rb, struct mon_output *out, const char *dir)
 	    "   ORDER BY occurred_at, event_id;\n"
 	    "   ```\n\n", rb->job);
 
-	mbuf_puts(b, "## Mitigation\n\n"
+	strbuf_str(b, "## Mitigation\n\n"
 	    "- Tell the producing team (the payload names its service and "
 	    "step); once\n"
 	    "  fixed, it sends the events again (the same eventId is applied "
@@ -313,11 +313,11 @@ rejected_events(struct rb *rb, struct mon_output *out, const char *dir)
 }
 
 static void
-slo_diagnosis(struct mbuf *b, const struct rb *rb, enum mon_slo_id id)
+slo_diagnosis(struct strbuf *b, const struct rb *rb, enum mon_slo_id id)
 {
 	switch (id) {
 	case SLO_API_AVAILABILITY:
-		mbuf_printf(b, "2. Which routes answer 5xx, with which code, "
+		strbuf_printf(b, "2. Which routes answer 5xx, with which code, "
 		    "on which replica?\n\n"
 		    "   ```promql\n"
 		    "   sum by (instance, endpoint, method, code) (rate("
@@ -336,7 +336,7 @@ slo_diagnosis(struct mbuf *b, const struct rb *rb, enum mon_slo_id id)
 		    "   cannot be reached.\n\n", rb->job, rb->ns, MON_APP);
 		break;
 	case SLO_API_LATENCY:
-		mbuf_printf(b, "2. Which routes are slow, and is it the "
+		strbuf_printf(b, "2. Which routes are slow, and is it the "
 		    "database?\n\n"
 		    "   ```promql\n"
 		    "   histogram_quantile(0.99, sum by (le, endpoint, "
@@ -352,7 +352,7 @@ slo_diagnosis(struct mbuf *b, const struct rb *rb, enum mon_slo_id id)
 		    "unindexed filters.\n\n", rb->job, rb->job);
 		break;
 	default:
-		mbuf_printf(b, "2. Is the consumer behind, stalled, or are "
+		strbuf_printf(b, "2. Is the consumer behind, stalled, or are "
 		    "batches slow?\n\n"
 		    "   ```promql\n"
 		    "   max by (namespace) (saga_tracker_consumer_lag"
@@ -377,24 +377,18 @@ slo_burn(struct rb *rb, struct mon_output *out, const char *dir,
 	const struct mon_slo	*s = &rb->slos[id];
 	const struct mon_alert	*f = &s->burn[BURN_FAST];
 	const struct mon_alert	*w = &s->burn[BURN_SLOW];
-	struct mbuf		*b;
-	char			 name[MON_PATH_MAX];
+	struct strbuf		*b;
 
-	mon_textf(name, sizeof(name), "%s.md", s->alert);
-	b = mon_output_add(out, dir, name);
-	mbuf_printf(b, "# %s\n\n"
-	    "<!-- Generated by tools/monitoring-gen from %s.\n"
-	    "     Do not edit: change tools/monitoring-runbooks-more.c or the "
-	    "configuration\n     and run `make generate`. -->\n\n"
-	    "| | |\n|---|---|\n"
-	    "| SLO | %s: %s over 30 days, objective %g%% (`slo.%s`) |\n"
+	b = rb_new(rb, out, dir, s->alert, __FILE__);
+	strbuf_printf(b, "| SLO | %s: %s over 30 days, objective %g%% "
+	    "(`slo.%s`) |\n"
 	    "| Severity `%s` when | `%s` holds for `%s` |\n"
 	    "| Severity `%s` when | `%s` holds for `%s` |\n\n"
-	    "%s\n\n", s->alert, rb->cfg->path, s->title, s->good,
-	    s->objective, s->key, f->severity, f->expr, f->for_text,
-	    w->severity, w->expr, w->for_text, f->description);
+	    "%s\n\n", s->title, s->good, s->objective, s->key, f->severity,
+	    f->expr, f->for_text, w->severity, w->expr, w->for_text,
+	    f->description);
 
-	mbuf_printf(b, "## Impact\n\n"
+	strbuf_printf(b, "## Impact\n\n"
 	    "The error budget (%s of the events over 30 days) is being spent "
 	    "too fast. The\n"
 	    "`%s` alert means about 2%% of it went in the last hour: users "
@@ -405,7 +399,7 @@ slo_burn(struct rb *rb, struct mon_output *out, const char *dir,
 	    "fires.\n\n", s->budget, f->severity, w->severity);
 	rb_access(b, rb);
 
-	mbuf_printf(b, "## Diagnosis\n\n"
+	strbuf_printf(b, "## Diagnosis\n\n"
 	    "1. The error ratios per window (the Saga Tracker dashboard's SLO "
 	    "row draws them):\n\n"
 	    "   ```promql\n"
@@ -416,7 +410,7 @@ slo_burn(struct rb *rb, struct mon_output *out, const char *dir,
 	    rb->job, s->key, MON_SLO_RECORD, rb->job, s->key);
 	slo_diagnosis(b, rb, id);
 
-	mbuf_printf(b, "## Mitigation\n\n"
+	strbuf_printf(b, "## Mitigation\n\n"
 	    "- Fix the cause found above; the short window clears within "
 	    "minutes once it is\n"
 	    "  gone, which resolves the alert.\n"

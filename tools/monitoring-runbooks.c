@@ -14,17 +14,17 @@
 #include "monitoring.h"
 #include "monitoring-runbooks.h"
 
-static void	rb_saga_detail(struct mbuf *, const struct rb *);
-static void	rb_manual_status(struct mbuf *, const struct rb *);
+static void	rb_saga_detail(struct strbuf *, const struct rb *);
+static void	rb_manual_status(struct strbuf *, const struct rb *);
 static void	failure_spike(struct rb *, struct mon_output *,
 		    const char *);
 static void	compensation_timeout(struct rb *, struct mon_output *,
 		    const char *);
 static void	consumer_lag(struct rb *, struct mon_output *, const char *);
-static void	lag_causes(struct mbuf *, const struct rb *);
+static void	lag_causes(struct strbuf *, const struct rb *);
 static void	service_down(struct rb *, struct mon_output *, const char *);
-static void	down_causes(struct mbuf *, const struct rb *);
-static void	rb_selectors(struct mbuf *, const struct rb *);
+static void	down_causes(struct strbuf *, const struct rb *);
+static void	rb_selectors(struct strbuf *, const struct rb *);
 
 void
 mon_runbooks_render(const struct config *cfg, struct mon_output *out,
@@ -49,12 +49,12 @@ mon_runbooks_render(const struct config *cfg, struct mon_output *out,
 
 /* A list item: the caller wrote its number, the rest is indented. */
 static void
-rb_saga_detail(struct mbuf *b, const struct rb *rb)
+rb_saga_detail(struct strbuf *b, const struct rb *rb)
 {
 	(void)rb;
 
-	mbuf_printf(b, "One saga and its history (events in occurredAt order; "
-	    "`source` is\n"
+	strbuf_printf(b, "One saga and its history (events in occurredAt "
+	    "order; `source` is\n"
 	    "   `manual` for status changes made through the internal API):"
 	    "\n\n"
 	    "   ```sh\n"
@@ -71,9 +71,9 @@ rb_saga_detail(struct mbuf *b, const struct rb *rb)
 }
 
 static void
-rb_manual_status(struct mbuf *b, const struct rb *rb)
+rb_manual_status(struct strbuf *b, const struct rb *rb)
 {
-	mbuf_printf(b, "### Recording a manual compensation\n\n"
+	strbuf_printf(b, "### Recording a manual compensation\n\n"
 	    "Only FAILED and COMPENSATING sagas accept it. The change is "
 	    "kept in the saga's\n"
 	    "history as a `manual` event with the reason, and updates the "
@@ -99,18 +99,18 @@ static void
 failure_spike(struct rb *rb, struct mon_output *out, const char *dir)
 {
 	const struct config_alert	*c = &rb->cfg->alerts.failure_spike;
-	struct mbuf			*b;
+	struct strbuf			*b;
 	char				 win[MON_NUM_MAX];
 
-	b = rb_open(rb, out, dir, ALERT_FAILURE_SPIKE);
+	b = rb_open(rb, out, dir, ALERT_FAILURE_SPIKE, __FILE__);
 	mon_duration(c->window_sec, win, sizeof(win));
-	mbuf_puts(b, "## Impact\n\n"
+	strbuf_str(b, "## Impact\n\n"
 	    "Orders are failing: each failed saga is an order that did not "
 	    "complete and\n"
 	    "must be compensated (stock released, payment refunded).\n\n");
 	rb_access(b, rb);
 
-	mbuf_printf(b, "## Diagnosis\n\n"
+	strbuf_printf(b, "## Diagnosis\n\n"
 	    "1. Which step fails? Failures per step in the window "
 	    "(Prometheus):\n\n"
 	    "   ```promql\n"
@@ -138,7 +138,7 @@ failure_spike(struct rb *rb, struct mon_output *out, const char *dir)
 	    "shared dependency.\n\n"
 	    "4. ", rb->job, win, MON_PORT, c->window_sec);
 	rb_saga_detail(b, rb);
-	mbuf_printf(b, "5. Follow the failing call: the saga's `traceId` "
+	strbuf_printf(b, "5. Follow the failing call: the saga's `traceId` "
 	    "(set by the producer) names\n"
 	    "   the distributed trace of the order. Open it in the tracing "
 	    "system (Jaeger,\n"
@@ -154,7 +154,7 @@ failure_spike(struct rb *rb, struct mon_output *out, const char *dir)
 	    "   LIMIT 20;\n"
 	    "   ```\n\n", MON_PORT);
 
-	mbuf_puts(b, "## Mitigation\n\n"
+	strbuf_str(b, "## Mitigation\n\n"
 	    "- Fix or roll back the failing step's service; saga-tracker "
 	    "only reports the\n"
 	    "  failures. The orchestrators compensate the failed sagas; "
@@ -171,18 +171,18 @@ static void
 compensation_timeout(struct rb *rb, struct mon_output *out, const char *dir)
 {
 	const struct config_alert	*c;
-	struct mbuf			*b;
+	struct strbuf			*b;
 
 	c = &rb->cfg->alerts.compensation_timeout;
-	b = rb_open(rb, out, dir, ALERT_COMPENSATION_TIMEOUT);
-	mbuf_puts(b, "## Impact\n\n"
+	b = rb_open(rb, out, dir, ALERT_COMPENSATION_TIMEOUT, __FILE__);
+	strbuf_str(b, "## Impact\n\n"
 	    "At least one order failed and was not rolled back: reserved "
 	    "stock or a captured\n"
 	    "payment may still be held for a customer whose order "
 	    "failed.\n\n");
 	rb_access(b, rb);
 
-	mbuf_printf(b, "## Diagnosis\n\n"
+	strbuf_printf(b, "## Diagnosis\n\n"
 	    "1. How many are waiting, and since when (the metrics read the "
 	    "database, so every\n"
 	    "   replica reports the same value):\n\n"
@@ -207,7 +207,7 @@ compensation_timeout(struct rb *rb, struct mon_output *out, const char *dir)
 	    "3. ", rb->job, rb->job, c->after_sec);
 	rb_saga_detail(b, rb);
 
-	mbuf_printf(b, "4. Was the saga's COMPENSATED event sent but "
+	strbuf_printf(b, "4. Was the saga's COMPENSATED event sent but "
 	    "refused? Rejected events keep the\n"
 	    "   raw payload, the reason and the Kafka position:\n\n"
 	    "   ```sql\n"
@@ -242,10 +242,10 @@ compensation_timeout(struct rb *rb, struct mon_output *out, const char *dir)
 static void
 consumer_lag(struct rb *rb, struct mon_output *out, const char *dir)
 {
-	struct mbuf	*b;
+	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_CONSUMER_LAG);
-	mbuf_puts(b, "## Impact\n\n"
+	b = rb_open(rb, out, dir, ALERT_CONSUMER_LAG, __FILE__);
+	strbuf_str(b, "## Impact\n\n"
 	    "Saga state is behind the events: the API shows stale statuses, "
 	    "the saga metrics\n"
 	    "and the other saga alerts react late. No event is lost: offsets "
@@ -253,7 +253,7 @@ consumer_lag(struct rb *rb, struct mon_output *out, const char *dir)
 	    "after the database transaction that applied them.\n\n");
 	rb_access(b, rb);
 
-	mbuf_printf(b, "## Diagnosis\n\n"
+	strbuf_printf(b, "## Diagnosis\n\n"
 	    "1. Every replica reads the group's lag over the whole topic from "
 	    "the broker, so\n"
 	    "   they agree; `saga_tracker_consumer_lag_age_seconds` says how "
@@ -288,7 +288,7 @@ consumer_lag(struct rb *rb, struct mon_output *out, const char *dir)
 	    rb->group, rb->ns, MON_APP, rb->ns, MON_APP);
 	lag_causes(b, rb);
 
-	mbuf_printf(b, "## Mitigation\n\n"
+	strbuf_printf(b, "## Mitigation\n\n"
 	    "- Database slow: fix the database first; the consumer catches up "
 	    "by itself.\n"
 	    "- Consumers too few for the load: scale out, up to the number "
@@ -312,9 +312,9 @@ consumer_lag(struct rb *rb, struct mon_output *out, const char *dir)
 }
 
 static void
-lag_causes(struct mbuf *b, const struct rb *rb)
+lag_causes(struct strbuf *b, const struct rb *rb)
 {
-	mbuf_printf(b, "3. Is the database slowing the consumer down (each "
+	strbuf_printf(b, "3. Is the database slowing the consumer down (each "
 	    "batch is one transaction)?\n\n"
 	    "   ```promql\n"
 	    "   histogram_quantile(0.99, sum by (le, query) "
@@ -356,17 +356,17 @@ lag_causes(struct mbuf *b, const struct rb *rb)
 static void
 service_down(struct rb *rb, struct mon_output *out, const char *dir)
 {
-	struct mbuf	*b;
+	struct strbuf	*b;
 
-	b = rb_open(rb, out, dir, ALERT_SERVICE_DOWN);
-	mbuf_printf(b, "## Impact\n\n"
+	b = rb_open(rb, out, dir, ALERT_SERVICE_DOWN, __FILE__);
+	strbuf_printf(b, "## Impact\n\n"
 	    "Saga events on %s are not being applied (they wait in Kafka; "
 	    "nothing is lost),\n"
 	    "the saga API is unavailable, and the other saga alerts cannot "
 	    "fire.\n\n", rb->topic);
 	rb_access(b, rb);
 
-	mbuf_printf(b, "## Diagnosis\n\n"
+	strbuf_printf(b, "## Diagnosis\n\n"
 	    "The alert has two forms. With an `instance` label naming a "
 	    "target, that target\n"
 	    "answers the scrape badly or not at all (`up == 0`). With "
@@ -393,7 +393,7 @@ service_down(struct rb *rb, struct mon_output *out, const char *dir)
 	    MON_APP, rb->ns, MON_APP);
 	down_causes(b, rb);
 
-	mbuf_printf(b, "## Mitigation\n\n"
+	strbuf_printf(b, "## Mitigation\n\n"
 	    "- Bad release or configuration: roll back.\n\n"
 	    "  ```sh\n"
 	    "  kubectl -n %s rollout undo deploy/%s\n"
@@ -409,9 +409,9 @@ service_down(struct rb *rb, struct mon_output *out, const char *dir)
 }
 
 static void
-down_causes(struct mbuf *b, const struct rb *rb)
+down_causes(struct strbuf *b, const struct rb *rb)
 {
-	mbuf_printf(b, "2. Health, from inside the cluster network (port-"
+	strbuf_printf(b, "2. Health, from inside the cluster network (port-"
 	    "forward as above). Readiness is\n"
 	    "   DOWN while the database is unreachable; `/actuator/health` "
 	    "names the failing\n"
@@ -443,12 +443,12 @@ down_causes(struct mbuf *b, const struct rb *rb)
 
 /* Does the operator's Prometheus select our objects at all? */
 static void
-rb_selectors(struct mbuf *b, const struct rb *rb)
+rb_selectors(struct strbuf *b, const struct rb *rb)
 {
 	const struct config_labels	*l = &rb->cfg->monitoring.labels;
 	size_t				 i;
 
-	mbuf_printf(b, "4. No target at all although the ServiceMonitor "
+	strbuf_printf(b, "4. No target at all although the ServiceMonitor "
 	    "exists? The operator's\n"
 	    "   Prometheus loads only the ServiceMonitors and PrometheusRules "
 	    "its selectors\n"
@@ -456,11 +456,11 @@ rb_selectors(struct mbuf *b, const struct rb *rb)
 	    "<Helm release name>`;\n"
 	    "   the generated objects carry `monitoring.labels`:");
 	for (i = 0; i < l->count; i++)
-		mbuf_printf(b, "%s `%s: %s`", i == 0 ? "" : ",", l->names[i],
+		strbuf_printf(b, "%s `%s: %s`", i == 0 ? "" : ",", l->names[i],
 		    l->values[i]);
 	if (l->count == 0)
-		mbuf_puts(b, " none");
-	mbuf_printf(b, ".\n\n"
+		strbuf_str(b, " none");
+	strbuf_printf(b, ".\n\n"
 	    "   ```sh\n"
 	    "   kubectl get prometheus -A -o jsonpath='{range .items[*]}"
 	    "{.metadata.name}{\"\\n\"}{.spec.serviceMonitorSelector}{\"\\n\"}"

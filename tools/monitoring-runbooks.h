@@ -28,10 +28,13 @@ struct rb {
 };
 
 /* monitoring-runbook-sections.c */
-struct mbuf	*rb_open(struct rb *, struct mon_output *, const char *,
-		    enum mon_alert_id);
-void		 rb_access(struct mbuf *, const struct rb *);
-void		 rb_tuning(struct mbuf *, const struct rb *, const char *);
+struct strbuf	*rb_new(const struct rb *, struct mon_output *, const char *,
+		    const char *, const char *);
+struct strbuf	*rb_open(struct rb *, struct mon_output *, const char *,
+		    enum mon_alert_id, const char *);
+void		 rb_access(struct strbuf *, const struct rb *);
+void		 rb_tuning(struct strbuf *, const struct rb *,
+		    const char *);
 
 /* monitoring-runbooks-more.c */
 void		 mon_runbooks_render_more(struct rb *, struct mon_output *,

@@ -20,7 +20,7 @@ void
 mon_scrape_render(const struct config *cfg, struct mon_output *out,
     const char *dir)
 {
-	struct mbuf	*b;
+	struct strbuf	*b;
 	char		 svc_ns[MON_TEXT_MAX], job[MON_TEXT_MAX];
 
 	mon_yaml_scalar(cfg->monitoring.service_namespace, svc_ns,
@@ -28,12 +28,12 @@ mon_scrape_render(const struct config *cfg, struct mon_output *out,
 	mon_yaml_scalar(cfg->monitoring.job, job, sizeof(job));
 
 	b = mon_output_add(out, dir, "kubernetes/service-monitor.yaml");
-	mbuf_header(b, cfg->path);
-	mbuf_puts(b, "apiVersion: monitoring.coreos.com/v1\n"
+	mon_header(b, cfg->path);
+	strbuf_str(b, "apiVersion: monitoring.coreos.com/v1\n"
 	    "kind: ServiceMonitor\n");
-	mbuf_metadata(b, cfg, MON_APP,
+	mon_metadata(b, cfg, MON_APP,
 	    cfg->monitoring.service_monitor_namespace, NULL);
-	mbuf_printf(b, "spec:\n"
+	strbuf_printf(b, "spec:\n"
 	    "  namespaceSelector:\n"
 	    "    matchNames:\n"
 	    "      - %s\n"

@@ -3,10 +3,11 @@
  * that turns conf/saga-tracker.yaml into the monitoring manifests.
  *
  * Every generator module renders its files into a struct mon_output in
- * memory; monitoring-gen writes them only once all rendered, so a bad
- * configuration leaves the output directories untouched.
+ * memory, one struct strbuf (src/strbuf.h) per file; monitoring-gen
+ * writes them only once all rendered, so a bad configuration leaves the
+ * output directories untouched.
  *
- *	monitoring-output.c	output buffers, quoting, numbers, writing
+ *	monitoring-output.c	the output files, quoting, numbers, writing
  *	monitoring-rules.c	the alerts: PrometheusRule and rules file
  *	monitoring-dashboard.c	the Grafana dashboard ConfigMap
  *	monitoring-scrape.c	the ServiceMonitor
@@ -20,6 +21,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "strbuf.h"
 
 #define MON_FILES_MAX		32
 #define MON_PATH_MAX		1024
@@ -79,15 +81,9 @@ enum mon_burn_id {
 
 #define MON_SLO_WINDOWS		4	/* 5m 30m 1h 6h */
 
-struct mbuf {
-	char		*data;
-	size_t		 len;
-	size_t		 cap;
-};
-
 struct mon_file {
 	char		 path[MON_PATH_MAX];
-	struct mbuf	 body;
+	struct strbuf	 body;
 };
 
 struct mon_output {
@@ -119,24 +115,18 @@ struct mon_slo {
 };
 
 /* monitoring-output.c */
-void		 mbuf_init(struct mbuf *);
-void		 mbuf_free(struct mbuf *);
-void		 mbuf_append(struct mbuf *, const char *, size_t);
-void		 mbuf_puts(struct mbuf *, const char *);
-void		 mbuf_printf(struct mbuf *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-void		 mbuf_yaml_str(struct mbuf *, const char *);
+void		 mon_yaml_str(struct strbuf *, const char *);
 void		 mon_yaml_scalar(const char *, char *, size_t);
-void		 mbuf_header(struct mbuf *, const char *);
-void		 mbuf_indent_block(struct mbuf *, const char *, size_t);
-void		 mbuf_metadata(struct mbuf *, const struct config *,
+void		 mon_header(struct strbuf *, const char *);
+void		 mon_indent_block(struct strbuf *, const char *, size_t);
+void		 mon_metadata(struct strbuf *, const struct config *,
 		    const char *, const char *, const char *);
 void		 mon_scope(const struct config *, int, char *, size_t);
 void		 mon_scope_expr(const struct config *, char *, size_t);
 
 void		 mon_output_init(struct mon_output *);
 void		 mon_output_free(struct mon_output *);
-struct mbuf	*mon_output_add(struct mon_output *, const char *,
+struct strbuf	*mon_output_add(struct mon_output *, const char *,
 		    const char *);
 int		 mon_output_write(const struct mon_output *, char *, size_t);
 
@@ -155,8 +145,8 @@ void		 mon_rules_render(const struct config *, struct mon_output *,
 		    const char *);
 
 /* monitoring-dashboard.c */
-int		 mon_dashboard_render(const struct config *,
-		    struct mon_output *, const char *, char *, size_t);
+void		 mon_dashboard_render(const struct config *,
+		    struct mon_output *, const char *);
 
 /* monitoring-scrape.c */
 void		 mon_scrape_render(const struct config *, struct mon_output *,
