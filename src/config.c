@@ -1,20 +1,23 @@
 /*
- * config: load conf/saga-tracker.yaml (SPEC §4) with libyaml.
+ * config: load conf/saga-tracker.yaml (SPEC §4) against the key tables
+ * below (config.h says which modules do the rest).
  *
- * The file is composed with the libyaml document API and walked against
- * the static key tables below.  Every key has a default; the file only
- * overrides what it names.  Errors read "file:line:col: key.path: what",
- * with the 1-based line and column of the offending node (the key for
- * unknown and duplicate keys, the value for everything else).
+ * The tables name every key of every section: its type, where its value
+ * goes in struct config, its bounds and the check of its text.  Every
+ * key has a default (config_defaults()); the file only overrides what it
+ * names.  The walk goes down the document's mappings by the tables, so
+ * errors read "file:line:col: key.path: what", with the 1-based line and
+ * column of the offending node: the key for unknown and duplicate keys,
+ * the value for everything else.
  *
  * Choices where SPEC §4 is silent:
  *  - An empty file, or a section with no value ("kafka:"), keeps the
  *    defaults; a scalar key with no value is an error ("missing value").
  *  - Numbers must be plain scalars: a quoted "10" is a string.
  *  - Durations are Prometheus-style: one or more <digits><unit> with the
- *    units d, h, m, s in that order ("90s", "5m", "1h30m", "1d").  The
- *    canonical form splits into d/h/m/s ("5400" -> "1h30m").  window and
- *    after must be at least 1s; for may be 0s.
+ *    units d, h, m, s in that order ("90s", "5m", "1h30m", "1d"); their
+ *    syntax is duration.h's.  window and after must be at least 1s; for
+ *    may be 0s.
  *  - Receiver names are [A-Za-z0-9._-]+ and appear once per route.
  *  - runbook_base_url loses any trailing '/', so users append "/name.md".
  *  - monitoring.labels is replaced as a whole ({} for none, at most 8);
@@ -22,38 +25,33 @@
  *    generator's own labels (app.kubernetes.io/name and /component,
  *    grafana_dashboard) cannot be set.
  *  - monitoring.cluster_label is "" (none) or a Prometheus label name
- *    other than namespace, job, alertname and severity.
+ *    the alerts do not use otherwise (namecheck.h names them).
  *  - SLO objectives are percentages strictly between 0 and 100; latency
  *    thresholds are <number>ms, s or m ("250ms", "0.5s", "30s").
- *  - Only one YAML document per file.  Files over 1 MiB are refused.
+ *  - Only one YAML document per file.  Files over 1 MiB are refused
+ *    (yamlfile.h).
  *  - On error *cfg is left untouched.
  *
  * This file must not depend on kore: unit tests and tools link it.
  */
 
-#include <sys/types.h>
-#include <sys/stat.h>
-
-#include <ctype.h>
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <yaml.h>
 
 #include "config.h"
+#include "namecheck.h"
+#include "yamlfile.h"
+#include "yamlvalue.h"
+#include "yamlwalk.h"
 
-#define CONFIG_FILE_MAX		(1024 * 1024)
-#define CONFIG_KEYPATH_MAX	128
-#define CONFIG_QUOTE_MAX	48
-#define CONFIG_LABEL_MAX	63
-#define CONFIG_TOPIC_MAX	249
 #define CONFIG_STEP_LABELS_MAX	1024
+
+_Static_assert(NAMECHECK_RECEIVER_MAX < CONFIG_STR_MAX,
+    "a receiver name fits struct config_route");
 
 #define DEFAULT_RUNBOOK_BASE_URL	\
     "https://github.com/example/saga-tracker/blob/main/runbooks"
@@ -79,38 +77,20 @@ struct key {
 	size_t			off;
 	unsigned long		min;
 	unsigned long		max;
-	const char		*(*check)(const char *);
+	yamlvalue_check		check;
 	const struct key	*sub;
 };
 
+/* The walk of the file's document and the configuration it fills. */
 struct loader {
-	const char		*file;
+	struct yamlwalk		walk;
 	struct config		*cfg;
-	yaml_document_t		*doc;
-	char			*err;
-	size_t			errlen;
-	char			path[CONFIG_KEYPATH_MAX];
-	char			what[CONFIG_QUOTE_MAX + 32];
-};
-
-struct duration_unit {
-	char			unit;
-	unsigned int		seconds;
 };
 
 static int	errorf(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-static int	load_error(struct loader *, const yaml_node_t *,
-		    const char *, ...) __attribute__((format(printf, 3, 4)));
-static int	read_file(const char *, char **, size_t *, char *, size_t);
-static int	check_file(const char *, FILE *, struct stat *, char *,
-		    size_t);
-static int	load_text(struct config *, const char *, const char *,
-		    size_t, char *, size_t);
-static int	load_syntax_error(const char *, const char *,
-		    yaml_parser_t *, char *, size_t);
-static int	load_extra_document(yaml_parser_t *, const char *,
-		    const char *, char *, size_t);
+static int	load_document(struct config *, const char *,
+		    struct yamlfile *, char *, size_t);
 static int	load_mapping(struct loader *, const yaml_node_t *,
 		    const struct key *);
 static int	load_pair(struct loader *, const yaml_node_t *,
@@ -118,16 +98,6 @@ static int	load_pair(struct loader *, const yaml_node_t *,
 static int	load_unknown(struct loader *, const yaml_node_t *,
 		    const struct key *);
 static int	load_value(struct loader *, const struct key *,
-		    const yaml_node_t *);
-static int	load_string(struct loader *, const struct key *,
-		    const yaml_node_t *);
-static int	load_bool(struct loader *, const struct key *,
-		    const yaml_node_t *);
-static int	load_uint(struct loader *, const struct key *,
-		    const yaml_node_t *);
-static int	load_positive(struct loader *, const struct key *,
-		    const yaml_node_t *);
-static int	load_duration(struct loader *, const struct key *,
 		    const yaml_node_t *);
 static int	load_severity(struct loader *, const struct key *,
 		    const yaml_node_t *);
@@ -138,56 +108,22 @@ static int	load_route(struct loader *, const struct key *,
 		    const yaml_node_t *);
 static int	load_receiver(struct loader *, struct config_route *,
 		    const yaml_node_t *, size_t);
-static int	load_sequence(struct loader *, const yaml_node_t *,
-		    const char *, unsigned long, unsigned long);
-static int	load_scalar(struct loader *, const yaml_node_t *,
-		    const char *, const char **);
-static int	load_number(struct loader *, const yaml_node_t *, double *);
-static int	load_type_error(struct loader *, const yaml_node_t *,
-		    const char *);
 static int	load_labels(struct loader *, const struct key *,
 		    const yaml_node_t *);
 static int	load_label(struct loader *, struct config_labels *,
 		    const yaml_node_pair_t *);
-static int	load_percent(struct loader *, const struct key *,
-		    const yaml_node_t *);
-static int	load_latency(struct loader *, const struct key *,
-		    const yaml_node_t *);
-static int	parse_latency(const char *, double *);
 static void	set_labels(struct config_labels *, const char *,
 		    const char *);
 
-static int		 node_is_null(const yaml_node_t *);
-static const char	*node_describe(struct loader *, const yaml_node_t *);
-static const char	*quote(struct loader *, const char *);
-static void		 quote_at(char *, size_t, const char *);
-static int		 key_is_duplicate(struct loader *,
-			    const yaml_node_t *, const yaml_node_pair_t *);
 static const struct key	*key_find(const struct key *,
 			    const yaml_node_t *);
-static size_t		 path_push(struct loader *, const char *, size_t);
-static size_t		 path_push_index(struct loader *, size_t);
-static void		 path_pop(struct loader *, size_t);
-static int		 is_number(const char *);
-static int		 has_control(const char *);
 static void		 set_str(char *, const char *);
 static void		 set_route(struct config_route *, const char *,
 			    const char *);
 static void		 finish(struct config *);
 static void		 config_defaults_monitoring(struct config *);
-static void		 offset_mark(const char *, size_t, size_t, size_t *,
-			    size_t *);
 
-static const char	*check_brokers(const char *);
-static const char	*check_topic(const char *);
 static const char	*check_nonempty(const char *);
-static const char	*check_env_name(const char *);
-static const char	*check_dns_label(const char *);
-static const char	*check_label_value(const char *);
-static const char	*check_url(const char *);
-static const char	*check_receiver(const char *);
-static const char	*check_label_name(const char *);
-static const char	*check_cluster_label(const char *);
 
 #define CFG_OFF(m)		offsetof(struct config, m)
 #define K_SECTION(n, s)		{ n, KEY_SECTION, 0, 0, 0, NULL, s }
@@ -215,8 +151,8 @@ static const char	*check_cluster_label(const char *);
 #define K_END			{ NULL, KEY_SECTION, 0, 0, 0, NULL, NULL }
 
 static const struct key kafka_keys[] = {
-	K_STRING("brokers", kafka.brokers, check_brokers),
-	K_STRING("topic", kafka.topic, check_topic),
+	K_STRING("brokers", kafka.brokers, namecheck_kafka_brokers),
+	K_STRING("topic", kafka.topic, namecheck_kafka_topic),
 	K_STRING("group", kafka.group, check_nonempty),
 	K_BOOL("static_membership", kafka.static_membership),
 	K_DURATION("stuck_after", kafka.stuck_after_sec, 5),
@@ -224,7 +160,7 @@ static const struct key kafka_keys[] = {
 };
 
 static const struct key postgres_keys[] = {
-	K_STRING("dsn_env", postgres.dsn_env, check_env_name),
+	K_STRING("dsn_env", postgres.dsn_env, namecheck_env_name),
 	K_END
 };
 
@@ -330,15 +266,17 @@ static const struct key routing_keys[] = {
 };
 
 static const struct key monitoring_keys[] = {
-	K_STRING("namespace", monitoring.namespace, check_dns_label),
+	K_STRING("namespace", monitoring.namespace, namecheck_dns_label),
 	K_STRING("service_namespace", monitoring.service_namespace,
-	    check_dns_label),
-	K_STRING("job", monitoring.job, check_label_value),
-	K_STRING("runbook_base_url", monitoring.runbook_base_url, check_url),
+	    namecheck_dns_label),
+	K_STRING("job", monitoring.job, namecheck_label_value),
+	K_STRING("runbook_base_url", monitoring.runbook_base_url,
+	    namecheck_url),
 	K_STRING("service_monitor_namespace",
-	    monitoring.service_monitor_namespace, check_dns_label),
+	    monitoring.service_monitor_namespace, namecheck_dns_label),
 	K_LABELS("labels", monitoring.labels),
-	K_STRING("cluster_label", monitoring.cluster_label, check_cluster_label),
+	K_STRING("cluster_label", monitoring.cluster_label,
+	    namecheck_cluster_label),
 	K_END
 };
 
@@ -388,17 +326,6 @@ static const char *severity_names[SEVERITY_COUNT] = {
 static const double default_buckets[] = {
 	0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600
 };
-
-/* Largest first; parsing requires units in this order. */
-static const struct duration_unit duration_units[] = {
-	{ 'd',	86400 },
-	{ 'h',	3600 },
-	{ 'm',	60 },
-	{ 's',	1 },
-};
-
-#define DURATION_UNITS	\
-    (sizeof(duration_units) / sizeof(duration_units[0]))
 
 void
 config_defaults(struct config *cfg)
@@ -460,15 +387,12 @@ int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct config	tmp;
-	char		*text;
-	size_t		len;
+	struct yamlfile	yf;
 	int		rc;
 
 	if (path == NULL)
 		return (errorf(err, errlen, "(null): no configuration path"));
 
-	text = NULL;
-	len = 0;
 	config_defaults(&tmp);
 	if (strlen(path) >= sizeof(tmp.path)) {
 		return (errorf(err, errlen, "%.64s...: path too long",
@@ -476,10 +400,10 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	}
 	set_str(tmp.path, path);
 
-	if (read_file(path, &text, &len, err, errlen) == -1)
+	if (yamlfile_load(&yf, path, err, errlen) == -1)
 		return (-1);
-	rc = load_text(&tmp, path, text, len, err, errlen);
-	free(text);
+	rc = load_document(&tmp, path, &yf, err, errlen);
+	yamlfile_free(&yf);
 
 	if (rc == 0) {
 		finish(&tmp);
@@ -487,83 +411,6 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	}
 
 	return (rc);
-}
-
-int
-config_parse_duration(const char *text, unsigned int *seconds)
-{
-	const char		*p;
-	unsigned long long	total, n;
-	size_t			i, last;
-
-	if (text == NULL || *text == '\0')
-		return (-1);
-
-	/* Zero needs no unit; any other bare number is an error. */
-	if (strcmp(text, "0") == 0) {
-		*seconds = 0;
-		return (0);
-	}
-
-	total = 0;
-	last = DURATION_UNITS;
-	p = text;
-
-	while (*p != '\0') {
-		if (!isdigit((unsigned char)*p))
-			return (-1);
-		for (n = 0; isdigit((unsigned char)*p); p++) {
-			n = n * 10 + (unsigned long long)(*p - '0');
-			if (n > UINT_MAX)
-				return (-1);
-		}
-		for (i = 0; i < DURATION_UNITS; i++) {
-			if (duration_units[i].unit == *p)
-				break;
-		}
-		/* Each unit once, largest first: "1h30m", never "30m1h". */
-		if (i == DURATION_UNITS ||
-		    (last != DURATION_UNITS && i <= last))
-			return (-1);
-		last = i;
-		p++;
-		total += n * duration_units[i].seconds;
-		if (total > UINT_MAX)
-			return (-1);
-	}
-
-	*seconds = (unsigned int)total;
-	return (0);
-}
-
-void
-config_format_duration(unsigned int seconds, char *buf, size_t len)
-{
-	size_t		i, off;
-	unsigned int	v;
-	int		n;
-
-	if (buf == NULL || len == 0)
-		return;
-
-	if (seconds == 0) {
-		(void)snprintf(buf, len, "0s");
-		return;
-	}
-
-	buf[0] = '\0';
-	off = 0;
-	for (i = 0; i < DURATION_UNITS; i++) {
-		v = seconds / duration_units[i].seconds;
-		seconds %= duration_units[i].seconds;
-		if (v == 0)
-			continue;
-		n = snprintf(buf + off, len - off, "%u%c", v,
-		    duration_units[i].unit);
-		if (n < 0 || (size_t)n >= len - off)
-			return;
-		off += (size_t)n;
-	}
 }
 
 const char *
@@ -589,197 +436,20 @@ errorf(char *err, size_t errlen, const char *fmt, ...)
 	return (-1);
 }
 
+/* The file's document over the defaults in cfg: nothing is no change. */
 static int
-load_error(struct loader *ld, const yaml_node_t *node, const char *fmt, ...)
-{
-	va_list		args;
-	char		msg[CONFIG_ERR_MAX];
-
-	va_start(args, fmt);
-	(void)vsnprintf(msg, sizeof(msg), fmt, args);
-	va_end(args);
-
-	if (ld->path[0] == '\0') {
-		return (errorf(ld->err, ld->errlen, "%s:%zu:%zu: %s", ld->file,
-		    node->start_mark.line + 1, node->start_mark.column + 1,
-		    msg));
-	}
-
-	return (errorf(ld->err, ld->errlen, "%s:%zu:%zu: %s: %s", ld->file,
-	    node->start_mark.line + 1, node->start_mark.column + 1,
-	    ld->path, msg));
-}
-
-static int
-read_file(const char *path, char **out, size_t *outlen, char *err,
-    size_t errlen)
-{
-	FILE		*fp;
-	struct stat	st;
-	char		*buf;
-	size_t		len;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		return (errorf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno)));
-	}
-
-	if (check_file(path, fp, &st, err, errlen) == -1) {
-		(void)fclose(fp);
-		return (-1);
-	}
-
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		(void)fclose(fp);
-		return (errorf(err, errlen, "%s: out of memory", path));
-	}
-
-	len = fread(buf, 1, (size_t)st.st_size, fp);
-	if (ferror(fp)) {
-		(void)errorf(err, errlen, "%s: cannot read: %s", path,
-		    strerror(errno));
-		free(buf);
-		(void)fclose(fp);
-		return (-1);
-	}
-
-	(void)fclose(fp);
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-
-	return (0);
-}
-
-static int
-check_file(const char *path, FILE *fp, struct stat *st, char *err,
-    size_t errlen)
-{
-	if (fstat(fileno(fp), st) == -1) {
-		return (errorf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno)));
-	}
-	if (S_ISDIR(st->st_mode)) {
-		return (errorf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(EISDIR)));
-	}
-	if (!S_ISREG(st->st_mode)) {
-		return (errorf(err, errlen, "%s: cannot open: not a regular "
-		    "file", path));
-	}
-	if (st->st_size > CONFIG_FILE_MAX) {
-		return (errorf(err, errlen, "%s: too large (%lld bytes, at "
-		    "most %d)", path, (long long)st->st_size, CONFIG_FILE_MAX));
-	}
-
-	return (0);
-}
-
-static int
-load_text(struct config *cfg, const char *file, const char *text,
-    size_t len, char *err, size_t errlen)
-{
-	yaml_parser_t	parser;
-	yaml_document_t	doc;
-	struct loader	ld;
-	yaml_node_t	*root;
-	int		rc;
-
-	if (!yaml_parser_initialize(&parser))
-		return (errorf(err, errlen, "%s: out of memory", file));
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-
-	if (!yaml_parser_load(&parser, &doc)) {
-		rc = load_syntax_error(file, text, &parser, err, errlen);
-		yaml_parser_delete(&parser);
-		return (rc);
-	}
-
-	rc = load_extra_document(&parser, file, text, err, errlen);
-	if (rc == 0 && (root = yaml_document_get_root_node(&doc)) != NULL) {
-		memset(&ld, 0, sizeof(ld));
-		ld.file = file;
-		ld.cfg = cfg;
-		ld.doc = &doc;
-		ld.err = err;
-		ld.errlen = errlen;
-		rc = load_mapping(&ld, root, top_keys);
-	}
-
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-
-	return (rc);
-}
-
-static int
-load_extra_document(yaml_parser_t *parser, const char *file,
-    const char *text, char *err, size_t errlen)
-{
-	yaml_document_t	doc;
-	yaml_node_t	*root;
-	int		rc;
-
-	if (!yaml_parser_load(parser, &doc))
-		return (load_syntax_error(file, text, parser, err, errlen));
-
-	rc = 0;
-	if ((root = yaml_document_get_root_node(&doc)) != NULL) {
-		rc = errorf(err, errlen,
-		    "%s:%zu:%zu: only one YAML document is allowed", file,
-		    doc.start_mark.line + 1, doc.start_mark.column + 1);
-	}
-	yaml_document_delete(&doc);
-
-	return (rc);
-}
-
-static int
-load_syntax_error(const char *file, const char *text, yaml_parser_t *p,
+load_document(struct config *cfg, const char *file, struct yamlfile *yf,
     char *err, size_t errlen)
 {
-	size_t		line, col;
+	struct loader	ld;
 
-	if (p->error == YAML_MEMORY_ERROR)
-		return (errorf(err, errlen, "%s: out of memory", file));
+	if (yf->root == NULL)
+		return (0);
 
-	if (p->error == YAML_READER_ERROR) {
-		/* The reader decodes ahead: locate the byte ourselves. */
-		offset_mark(text, strlen(text), p->problem_offset, &line, &col);
-		return (errorf(err, errlen, "%s:%zu:%zu: syntax error: %s",
-		    file, line, col, p->problem ? p->problem : "bad input"));
-	}
+	yamlwalk_init(&ld.walk, file, &yf->doc, err, errlen);
+	ld.cfg = cfg;
 
-	line = p->problem_mark.line + 1;
-	col = p->problem_mark.column + 1;
-	if (p->context == NULL) {
-		return (errorf(err, errlen, "%s:%zu:%zu: syntax error: %s",
-		    file, line, col, p->problem ? p->problem : "bad input"));
-	}
-
-	return (errorf(err, errlen,
-	    "%s:%zu:%zu: syntax error: %s (%s at %zu:%zu)",
-	    file, line, col, p->problem ? p->problem : "bad input",
-	    p->context, p->context_mark.line + 1,
-	    p->context_mark.column + 1));
-}
-
-static void
-offset_mark(const char *text, size_t len, size_t offset, size_t *line,
-    size_t *col)
-{
-	size_t		i;
-
-	*line = 1;
-	*col = 1;
-	for (i = 0; i < offset && i < len; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)text[i] & 0xc0) != 0x80) {
-			(*col)++;
-		}
-	}
+	return (load_mapping(&ld, yf->root, top_keys));
 }
 
 static int
@@ -788,10 +458,10 @@ load_mapping(struct loader *ld, const yaml_node_t *map,
 {
 	const yaml_node_pair_t	*pair;
 
-	if (node_is_null(map))
+	if (yamlwalk_is_null(map))
 		return (0);
 	if (map->type != YAML_MAPPING_NODE)
-		return (load_type_error(ld, map, "a mapping"));
+		return (yamlwalk_type_error(&ld->walk, map, "a mapping"));
 
 	for (pair = map->data.mapping.pairs.start;
 	    pair < map->data.mapping.pairs.top; pair++) {
@@ -811,23 +481,24 @@ load_pair(struct loader *ld, const yaml_node_t *map,
 	size_t			saved;
 	int			rc;
 
-	k = yaml_document_get_node(ld->doc, pair->key);
-	v = yaml_document_get_node(ld->doc, pair->value);
+	k = yaml_document_get_node(ld->walk.doc, pair->key);
+	v = yaml_document_get_node(ld->walk.doc, pair->value);
 
 	if (k->type != YAML_SCALAR_NODE) {
-		return (load_error(ld, k, "keys must be strings, got %s",
-		    node_describe(ld, k)));
+		return (yamlwalk_error(&ld->walk, k,
+		    "keys must be strings, got %s",
+		    yamlwalk_describe(&ld->walk, k)));
 	}
 
-	saved = path_push(ld, (const char *)k->data.scalar.value,
+	saved = yamlwalk_push_key(&ld->walk, (const char *)k->data.scalar.value,
 	    k->data.scalar.length);
-	if (key_is_duplicate(ld, map, pair))
-		rc = load_error(ld, k, "duplicate key");
+	if (yamlwalk_key_is_duplicate(&ld->walk, map, pair))
+		rc = yamlwalk_error(&ld->walk, k, "duplicate key");
 	else if ((key = key_find(keys, k)) == NULL)
 		rc = load_unknown(ld, k, keys);
 	else
 		rc = load_value(ld, key, v);
-	path_pop(ld, saved);
+	yamlwalk_pop(&ld->walk, saved);
 
 	return (rc);
 }
@@ -849,25 +520,35 @@ load_unknown(struct loader *ld, const yaml_node_t *k, const struct key *keys)
 		off += (size_t)n;
 	}
 
-	return (load_error(ld, k, "unknown key (expected one of: %s)", known));
+	return (yamlwalk_error(&ld->walk, k,
+	    "unknown key (expected one of: %s)", known));
 }
 
+/* The value of key into its field of the configuration. */
 static int
 load_value(struct loader *ld, const struct key *key, const yaml_node_t *v)
 {
+	struct yamlwalk	*w;
+	void		*dst;
+
+	w = &ld->walk;
+	dst = (char *)ld->cfg + key->off;
+
 	switch (key->type) {
 	case KEY_SECTION:
 		return (load_mapping(ld, v, key->sub));
 	case KEY_STRING:
-		return (load_string(ld, key, v));
+		return (yamlvalue_string(w, v, dst, CONFIG_STR_MAX,
+		    key->check));
 	case KEY_UINT:
-		return (load_uint(ld, key, v));
+		return (yamlvalue_uint(w, v, key->min, key->max, dst));
 	case KEY_BOOL:
-		return (load_bool(ld, key, v));
+		return (yamlvalue_bool(w, v, dst));
 	case KEY_POSITIVE:
-		return (load_positive(ld, key, v));
+		return (yamlvalue_positive(w, v, dst));
 	case KEY_DURATION:
-		return (load_duration(ld, key, v));
+		return (yamlvalue_duration(w, v, (unsigned int)key->min,
+		    dst));
 	case KEY_SEVERITY:
 		return (load_severity(ld, key, v));
 	case KEY_BUCKETS:
@@ -877,133 +558,12 @@ load_value(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	case KEY_LABELS:
 		return (load_labels(ld, key, v));
 	case KEY_PERCENT:
-		return (load_percent(ld, key, v));
+		return (yamlvalue_percent(w, v, dst));
 	case KEY_LATENCY:
-		return (load_latency(ld, key, v));
+		return (yamlvalue_latency(w, v, dst));
 	}
 
-	return (load_error(ld, v, "internal error: bad key type"));
-}
-
-static int
-load_string(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	const char	*s, *why;
-	size_t		len;
-
-	if (load_scalar(ld, v, "a string", &s) == -1)
-		return (-1);
-
-	len = v->data.scalar.length;
-	if (len > CONFIG_STR_MAX - 1) {
-		return (load_error(ld, v, "too long (%zu bytes, at most %d)",
-		    len, CONFIG_STR_MAX - 1));
-	}
-	if (has_control(s)) {
-		return (load_error(ld, v, "bad value %s: must not contain "
-		    "control characters", quote(ld, s)));
-	}
-	if (key->check != NULL && (why = key->check(s)) != NULL)
-		return (load_error(ld, v, "bad value %s: %s", quote(ld, s),
-		    why));
-
-	memcpy((char *)ld->cfg + key->off, s, len + 1);
-	return (0);
-}
-
-/* Plain true or false only: YAML 1.1's yes/no/on/off are errors. */
-static int
-load_bool(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	const char	*s;
-	int		*dst;
-
-	if (load_scalar(ld, v, "true or false", &s) == -1)
-		return (-1);
-	if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-	    (strcmp(s, "true") != 0 && strcmp(s, "false") != 0))
-		return (load_type_error(ld, v, "true or false"));
-
-	dst = (int *)(void *)((char *)ld->cfg + key->off);
-	*dst = strcmp(s, "true") == 0;
-
-	return (0);
-}
-
-static int
-load_uint(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	const char		*s, *p;
-	unsigned long long	n;
-
-	if (load_scalar(ld, v, "an integer", &s) == -1)
-		return (-1);
-
-	p = s;
-	if (*p == '+')
-		p++;
-	if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-	    !isdigit((unsigned char)*p))
-		return (load_type_error(ld, v, "an integer"));
-
-	for (n = 0; isdigit((unsigned char)*p) && n <= key->max; p++)
-		n = n * 10 + (unsigned long long)(*p - '0');
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (*p != '\0')
-		return (load_type_error(ld, v, "an integer"));
-
-	if (n < key->min || n > key->max) {
-		return (load_error(ld, v, "must be between %lu and %lu, got %s",
-		    key->min, key->max, s));
-	}
-
-	*(unsigned int *)(void *)((char *)ld->cfg + key->off) =
-	    (unsigned int)n;
-	return (0);
-}
-
-static int
-load_positive(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	double		d;
-
-	if (load_number(ld, v, &d) == -1)
-		return (-1);
-
-	if (d <= 0) {
-		return (load_error(ld, v, "must be greater than 0, got %s",
-		    (const char *)v->data.scalar.value));
-	}
-
-	*(double *)(void *)((char *)ld->cfg + key->off) = d;
-	return (0);
-}
-
-static int
-load_duration(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	const char	*s;
-	unsigned int	secs;
-	char		min[32];
-
-	if (load_scalar(ld, v, "a duration", &s) == -1)
-		return (-1);
-
-	if (config_parse_duration(s, &secs) == -1) {
-		return (load_error(ld, v,
-		    "bad duration %s (use e.g. 30s, 5m, 1h)", quote(ld, s)));
-	}
-
-	if (secs < key->min) {
-		config_format_duration((unsigned int)key->min, min,
-		    sizeof(min));
-		return (load_error(ld, v, "must be at least %s, got %s", min,
-		    quote(ld, s)));
-	}
-
-	*(unsigned int *)(void *)((char *)ld->cfg + key->off) = secs;
-	return (0);
+	return (yamlwalk_error(w, v, "internal error: bad key type"));
 }
 
 static int
@@ -1012,7 +572,7 @@ load_severity(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	const char	*s;
 	int		i;
 
-	if (load_scalar(ld, v, "a severity", &s) == -1)
+	if (yamlwalk_scalar(&ld->walk, v, "a severity", &s) == -1)
 		return (-1);
 
 	for (i = 0; i < SEVERITY_COUNT; i++) {
@@ -1020,8 +580,8 @@ load_severity(struct loader *ld, const struct key *key, const yaml_node_t *v)
 			break;
 	}
 	if (i == SEVERITY_COUNT) {
-		return (load_error(ld, v, "must be one of critical, warning, "
-		    "info, got %s", quote(ld, s)));
+		return (yamlwalk_error(&ld->walk, v, "must be one of critical, "
+		    "warning, info, got %s", yamlwalk_quote(&ld->walk, s)));
 	}
 
 	*(enum config_severity *)(void *)((char *)ld->cfg + key->off) =
@@ -1035,7 +595,8 @@ load_buckets(struct loader *ld, const yaml_node_t *v)
 	double		buckets[CONFIG_BUCKETS_MAX];
 	size_t		i, count;
 
-	if (load_sequence(ld, v, "entries", 1, CONFIG_BUCKETS_MAX) == -1)
+	if (yamlwalk_sequence(&ld->walk, v, "entries", 1,
+	    CONFIG_BUCKETS_MAX) == -1)
 		return (-1);
 
 	count = (size_t)(v->data.sequence.items.top -
@@ -1060,22 +621,24 @@ load_bucket(struct loader *ld, const yaml_node_t *seq, size_t i,
 	size_t			saved;
 	int			rc;
 
-	item = yaml_document_get_node(ld->doc,
+	item = yaml_document_get_node(ld->walk.doc,
 	    seq->data.sequence.items.start[i]);
-	saved = path_push_index(ld, i);
+	saved = yamlwalk_push_index(&ld->walk, i);
 
-	if ((rc = load_number(ld, item, &buckets[i])) == 0) {
+	if ((rc = yamlwalk_number(&ld->walk, item, &buckets[i])) == 0) {
 		if (buckets[i] <= 0) {
-			rc = load_error(ld, item, "must be greater than 0, "
-			    "got %s", (const char *)item->data.scalar.value);
+			rc = yamlwalk_error(&ld->walk, item,
+			    "must be greater than 0, got %s",
+			    (const char *)item->data.scalar.value);
 		} else if (i > 0 && buckets[i] <= buckets[i - 1]) {
-			rc = load_error(ld, item, "must be greater than the "
-			    "previous bucket (%g), got %s", buckets[i - 1],
+			rc = yamlwalk_error(&ld->walk, item, "must be greater "
+			    "than the previous bucket (%g), got %s",
+			    buckets[i - 1],
 			    (const char *)item->data.scalar.value);
 		}
 	}
 
-	path_pop(ld, saved);
+	yamlwalk_pop(&ld->walk, saved);
 	return (rc);
 }
 
@@ -1085,7 +648,8 @@ load_route(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	struct config_route	route;
 	size_t			i, count;
 
-	if (load_sequence(ld, v, "receivers", key->min, key->max) == -1)
+	if (yamlwalk_sequence(&ld->walk, v, "receivers", key->min,
+	    key->max) == -1)
 		return (-1);
 
 	memset(&route, 0, sizeof(route));
@@ -1110,188 +674,30 @@ load_receiver(struct loader *ld, struct config_route *route,
 	int			rc;
 
 	s = NULL;
-	item = yaml_document_get_node(ld->doc,
+	item = yaml_document_get_node(ld->walk.doc,
 	    seq->data.sequence.items.start[i]);
-	saved = path_push_index(ld, i);
+	saved = yamlwalk_push_index(&ld->walk, i);
 
-	if ((rc = load_scalar(ld, item, "a receiver name", &s)) == 0) {
+	rc = yamlwalk_scalar(&ld->walk, item, "a receiver name", &s);
+	if (rc == 0) {
 		for (j = 0; j < route->count; j++) {
 			if (strcmp(route->receivers[j], s) == 0)
 				break;
 		}
-		if ((why = check_receiver(s)) != NULL) {
-			rc = load_error(ld, item, "bad value %s: %s",
-			    quote(ld, s), why);
+		if ((why = namecheck_receiver(s)) != NULL) {
+			rc = yamlwalk_error(&ld->walk, item, "bad value %s: %s",
+			    yamlwalk_quote(&ld->walk, s), why);
 		} else if (j < route->count) {
-			rc = load_error(ld, item, "duplicate receiver %s",
-			    quote(ld, s));
+			rc = yamlwalk_error(&ld->walk, item,
+			    "duplicate receiver %s",
+			    yamlwalk_quote(&ld->walk, s));
 		} else {
 			set_str(route->receivers[route->count++], s);
 		}
 	}
 
-	path_pop(ld, saved);
+	yamlwalk_pop(&ld->walk, saved);
 	return (rc);
-}
-
-static int
-load_sequence(struct loader *ld, const yaml_node_t *v, const char *what,
-    unsigned long min, unsigned long max)
-{
-	size_t		count;
-
-	if (v->type != YAML_SEQUENCE_NODE)
-		return (load_type_error(ld, v, "a list"));
-
-	count = (size_t)(v->data.sequence.items.top -
-	    v->data.sequence.items.start);
-	if (count < min || count > max) {
-		return (load_error(ld, v, "must have %lu to %lu %s, got %zu",
-		    min, max, what, count));
-	}
-
-	return (0);
-}
-
-static int
-load_scalar(struct loader *ld, const yaml_node_t *v, const char *expected,
-    const char **out)
-{
-	if (v->type != YAML_SCALAR_NODE || node_is_null(v))
-		return (load_type_error(ld, v, expected));
-
-	if (strlen((const char *)v->data.scalar.value) !=
-	    v->data.scalar.length) {
-		return (load_error(ld, v, "bad value: must not contain "
-		    "NUL bytes"));
-	}
-
-	*out = (const char *)v->data.scalar.value;
-	return (0);
-}
-
-static int
-load_number(struct loader *ld, const yaml_node_t *v, double *out)
-{
-	const char	*s;
-	double		d;
-
-	if (load_scalar(ld, v, "a number", &s) == -1)
-		return (-1);
-
-	if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || !is_number(s))
-		return (load_type_error(ld, v, "a number"));
-
-	errno = 0;
-	d = strtod(s, NULL);
-	if (errno == ERANGE || !isfinite(d))
-		return (load_error(ld, v, "number out of range, got %s", s));
-
-	*out = d;
-	return (0);
-}
-
-static int
-load_type_error(struct loader *ld, const yaml_node_t *v, const char *expected)
-{
-	if (node_is_null(v))
-		return (load_error(ld, v, "missing value (expected %s)",
-		    expected));
-
-	return (load_error(ld, v, "expected %s, got %s", expected,
-	    node_describe(ld, v)));
-}
-
-static int
-node_is_null(const yaml_node_t *v)
-{
-	const char	*s;
-
-	if (v->type != YAML_SCALAR_NODE ||
-	    v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return (0);
-
-	s = (const char *)v->data.scalar.value;
-	return (strcmp(s, "") == 0 || strcmp(s, "~") == 0 ||
-	    strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
-	    strcmp(s, "NULL") == 0);
-}
-
-static const char *
-node_describe(struct loader *ld, const yaml_node_t *v)
-{
-	static const char	prefix[] = "the quoted string ";
-
-	switch (v->type) {
-	case YAML_MAPPING_NODE:
-		return ("a mapping");
-	case YAML_SEQUENCE_NODE:
-		return ("a list");
-	case YAML_SCALAR_NODE:
-		break;
-	default:
-		return ("nothing");
-	}
-
-	if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-		return (quote(ld, (const char *)v->data.scalar.value));
-
-	memcpy(ld->what, prefix, sizeof(prefix) - 1);
-	quote_at(ld->what + sizeof(prefix) - 1,
-	    sizeof(ld->what) - (sizeof(prefix) - 1),
-	    (const char *)v->data.scalar.value);
-
-	return (ld->what);
-}
-
-static const char *
-quote(struct loader *ld, const char *s)
-{
-	quote_at(ld->what, sizeof(ld->what), s);
-	return (ld->what);
-}
-
-/* Quote s for a message: bounded, non-printable bytes shown as '?'. */
-static void
-quote_at(char *dst, size_t len, const char *s)
-{
-	size_t		i, off;
-
-	if (len < CONFIG_QUOTE_MAX + 6) {
-		dst[0] = '\0';
-		return;
-	}
-
-	off = 0;
-	dst[off++] = '\'';
-	for (i = 0; s[i] != '\0' && i < CONFIG_QUOTE_MAX; i++)
-		dst[off++] = isprint((unsigned char)s[i]) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(dst + off, "...", 3);
-		off += 3;
-	}
-	dst[off++] = '\'';
-	dst[off] = '\0';
-}
-
-static int
-key_is_duplicate(struct loader *ld, const yaml_node_t *map,
-    const yaml_node_pair_t *pair)
-{
-	const yaml_node_pair_t	*prev;
-	const yaml_node_t	*k, *pk;
-
-	k = yaml_document_get_node(ld->doc, pair->key);
-	for (prev = map->data.mapping.pairs.start; prev < pair; prev++) {
-		pk = yaml_document_get_node(ld->doc, prev->key);
-		if (pk->type == YAML_SCALAR_NODE &&
-		    pk->data.scalar.length == k->data.scalar.length &&
-		    memcmp(pk->data.scalar.value, k->data.scalar.value,
-		    k->data.scalar.length) == 0)
-			return (1);
-	}
-
-	return (0);
 }
 
 static const struct key *
@@ -1310,84 +716,6 @@ key_find(const struct key *keys, const yaml_node_t *k)
 	}
 
 	return (NULL);
-}
-
-static size_t
-path_push(struct loader *ld, const char *name, size_t len)
-{
-	size_t		saved, off, i;
-
-	saved = strlen(ld->path);
-	off = saved;
-	if (off > 0 && off < sizeof(ld->path) - 1)
-		ld->path[off++] = '.';
-
-	for (i = 0; i < len && off < sizeof(ld->path) - 1; i++)
-		ld->path[off++] =
-		    isprint((unsigned char)name[i]) ? name[i] : '?';
-	ld->path[off] = '\0';
-
-	return (saved);
-}
-
-static size_t
-path_push_index(struct loader *ld, size_t index)
-{
-	size_t		saved;
-
-	saved = strlen(ld->path);
-	(void)snprintf(ld->path + saved, sizeof(ld->path) - saved, "[%zu]",
-	    index);
-
-	return (saved);
-}
-
-static void
-path_pop(struct loader *ld, size_t saved)
-{
-	ld->path[saved] = '\0';
-}
-
-/* [+-]? (digits [. digits*] | . digits) ([eE] [+-]? digits)? */
-static int
-is_number(const char *s)
-{
-	size_t		digits;
-
-	if (*s == '+' || *s == '-')
-		s++;
-
-	for (digits = 0; isdigit((unsigned char)*s); s++)
-		digits++;
-	if (*s == '.') {
-		for (s++; isdigit((unsigned char)*s); s++)
-			digits++;
-	}
-	if (digits == 0)
-		return (0);
-
-	if (*s == 'e' || *s == 'E') {
-		s++;
-		if (*s == '+' || *s == '-')
-			s++;
-		if (!isdigit((unsigned char)*s))
-			return (0);
-		while (isdigit((unsigned char)*s))
-			s++;
-	}
-
-	return (*s == '\0');
-}
-
-static int
-has_control(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return (1);
-	}
-
-	return (0);
 }
 
 static void
@@ -1418,134 +746,10 @@ finish(struct config *cfg)
 }
 
 static const char *
-check_brokers(const char *s)
-{
-	const char	*p;
-
-	if (*s == '\0')
-		return (NULL);
-
-	for (p = s; *p != '\0'; p++) {
-		if (isspace((unsigned char)*p) ||
-		    (*p == ',' && (p == s || p[1] == '\0' || p[1] == ',')))
-			break;
-	}
-	if (*p != '\0') {
-		return ("must be a comma-separated list of host:port with no "
-		    "spaces or empty entries (\"\" for the local broker)");
-	}
-
-	return (NULL);
-}
-
-static const char *
-check_topic(const char *s)
-{
-	size_t		len;
-
-	len = strlen(s);
-	if (len == 0 || len > CONFIG_TOPIC_MAX ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-") != len ||
-	    strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
-		return ("must be a Kafka topic name: 1..249 characters of "
-		    "[A-Za-z0-9._-], not '.' or '..'");
-	}
-
-	return (NULL);
-}
-
-static const char *
 check_nonempty(const char *s)
 {
 	if (*s == '\0')
 		return ("must not be empty");
-
-	return (NULL);
-}
-
-static const char *
-check_env_name(const char *s)
-{
-	size_t		len;
-
-	len = strlen(s);
-	if (len == 0 || isdigit((unsigned char)*s) ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != len) {
-		return ("must be the name of an environment variable "
-		    "([A-Z_][A-Z0-9_]*)");
-	}
-
-	return (NULL);
-}
-
-static const char *
-check_dns_label(const char *s)
-{
-	size_t		len;
-
-	len = strlen(s);
-	if (len == 0 || len > CONFIG_LABEL_MAX ||
-	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != len ||
-	    s[0] == '-' || s[len - 1] == '-') {
-		return ("must be a Kubernetes DNS label: 1..63 characters of "
-		    "[a-z0-9-], starting and ending with a letter or digit");
-	}
-
-	return (NULL);
-}
-
-static const char *
-check_label_value(const char *s)
-{
-	size_t		len;
-
-	len = strlen(s);
-	if (len == 0 || len > CONFIG_LABEL_MAX ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-") != len ||
-	    !isalnum((unsigned char)s[0]) ||
-	    !isalnum((unsigned char)s[len - 1])) {
-		return ("must be a Kubernetes label value: 1..63 characters of "
-		    "[A-Za-z0-9._-], starting and ending with a letter or "
-		    "digit");
-	}
-
-	return (NULL);
-}
-
-static const char *
-check_url(const char *s)
-{
-	const char	*host;
-
-	if (strncmp(s, "https://", 8) == 0)
-		host = s + 8;
-	else if (strncmp(s, "http://", 7) == 0)
-		host = s + 7;
-	else
-		host = NULL;
-
-	if (host == NULL || *host == '\0' || *host == '/' ||
-	    strpbrk(s, " \t\"'<>\\`{}|^") != NULL) {
-		return ("must be an http:// or https:// URL with a host and no "
-		    "spaces or quotes");
-	}
-
-	return (NULL);
-}
-
-static const char *
-check_receiver(const char *s)
-{
-	size_t		len;
-
-	len = strlen(s);
-	if (len == 0 || len > CONFIG_STR_MAX - 1 ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789._-") != len)
-		return ("receiver names are 1..255 letters, digits, '.', '_' "
-		    "or '-'");
 
 	return (NULL);
 }
@@ -1609,23 +813,25 @@ load_labels(struct loader *ld, const struct key *key, const yaml_node_t *v)
 	const yaml_node_pair_t		*pair;
 	size_t				 count;
 
-	if (node_is_null(v) || v->type != YAML_MAPPING_NODE)
-		return (load_type_error(ld, v, "a mapping of label names to "
-		    "values"));
+	if (yamlwalk_is_null(v) || v->type != YAML_MAPPING_NODE)
+		return (yamlwalk_type_error(&ld->walk, v,
+		    "a mapping of label names to values"));
 
 	count = (size_t)(v->data.mapping.pairs.top -
 	    v->data.mapping.pairs.start);
 	if (count > key->max) {
-		return (load_error(ld, v, "must have at most %lu labels, got "
-		    "%zu", key->max, count));
+		return (yamlwalk_error(&ld->walk, v,
+		    "must have at most %lu labels, got %zu", key->max,
+		    count));
 	}
 
 	memset(&labels, 0, sizeof(labels));
 	for (pair = v->data.mapping.pairs.start;
 	    pair < v->data.mapping.pairs.top; pair++) {
-		if (key_is_duplicate(ld, v, pair)) {
-			return (load_error(ld, yaml_document_get_node(ld->doc,
-			    pair->key), "duplicate key"));
+		if (yamlwalk_key_is_duplicate(&ld->walk, v, pair)) {
+			return (yamlwalk_error(&ld->walk,
+			    yaml_document_get_node(ld->walk.doc, pair->key),
+			    "duplicate key"));
 		}
 		if (load_label(ld, &labels, pair) == -1)
 			return (-1);
@@ -1644,160 +850,27 @@ load_label(struct loader *ld, struct config_labels *labels,
 	size_t			 saved;
 	int			 rc;
 
-	k = yaml_document_get_node(ld->doc, pair->key);
-	v = yaml_document_get_node(ld->doc, pair->value);
-	if (load_scalar(ld, k, "a label name", &name) == -1)
+	k = yaml_document_get_node(ld->walk.doc, pair->key);
+	v = yaml_document_get_node(ld->walk.doc, pair->value);
+	if (yamlwalk_scalar(&ld->walk, k, "a label name", &name) == -1)
 		return (-1);
 
-	saved = path_push(ld, name, strlen(name));
-	if ((why = check_label_name(name)) != NULL) {
-		rc = load_error(ld, k, "bad label name %s: %s",
-		    quote(ld, name), why);
-	} else if ((rc = load_scalar(ld, v, "a label value", &value)) == 0) {
-		if ((why = check_label_value(value)) != NULL) {
-			rc = load_error(ld, v, "bad value %s: %s",
-			    quote(ld, value), why);
+	saved = yamlwalk_push_key(&ld->walk, name, strlen(name));
+	if ((why = namecheck_label_name(name)) != NULL) {
+		rc = yamlwalk_error(&ld->walk, k, "bad label name %s: %s",
+		    yamlwalk_quote(&ld->walk, name), why);
+	} else if ((rc = yamlwalk_scalar(&ld->walk, v, "a label value",
+	    &value)) == 0) {
+		if ((why = namecheck_label_value(value)) != NULL) {
+			rc = yamlwalk_error(&ld->walk, v, "bad value %s: %s",
+			    yamlwalk_quote(&ld->walk, value), why);
 		} else {
 			set_str(labels->names[labels->count], name);
 			set_str(labels->values[labels->count++], value);
 		}
 	}
-	path_pop(ld, saved);
+	yamlwalk_pop(&ld->walk, saved);
 
 	return (rc);
 }
 
-/* A percentage of good events: a number strictly between 0 and 100. */
-static int
-load_percent(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	double		d;
-
-	if (load_number(ld, v, &d) == -1)
-		return (-1);
-
-	if (d <= 0 || d >= 100) {
-		return (load_error(ld, v, "must be a percentage greater than "
-		    "0 and less than 100, got %s",
-		    (const char *)v->data.scalar.value));
-	}
-
-	*(double *)(void *)((char *)ld->cfg + key->off) = d;
-	return (0);
-}
-
-/* A latency threshold: 250ms, 0.5s, 30s, 2m. */
-static int
-load_latency(struct loader *ld, const struct key *key, const yaml_node_t *v)
-{
-	const char	*s;
-	double		 d;
-
-	if (load_scalar(ld, v, "a latency", &s) == -1)
-		return (-1);
-
-	if (parse_latency(s, &d) == -1) {
-		return (load_error(ld, v, "bad latency %s (use e.g. 250ms, "
-		    "0.5s, 30s, 2m; greater than 0)", quote(ld, s)));
-	}
-
-	*(double *)(void *)((char *)ld->cfg + key->off) = d;
-	return (0);
-}
-
-/* digits [. digits] then ms, s or m; more than 0 and at most a day. */
-static int
-parse_latency(const char *s, double *seconds)
-{
-	char		 num[32];
-	size_t		 len;
-	double		 d, scale;
-
-	len = strspn(s, "0123456789.");
-	if (len == 0 || len >= sizeof(num) || !isdigit((unsigned char)s[0]))
-		return (-1);
-	memcpy(num, s, len);
-	num[len] = '\0';
-	if (!is_number(num) || strchr(num, 'e') != NULL)
-		return (-1);
-
-	if (strcmp(s + len, "ms") == 0)
-		scale = 0.001;
-	else if (strcmp(s + len, "s") == 0)
-		scale = 1;
-	else if (strcmp(s + len, "m") == 0)
-		scale = 60;
-	else
-		return (-1);
-
-	d = strtod(num, NULL) * scale;
-	if (!(d > 0) || d > 86400)
-		return (-1);
-
-	*seconds = d;
-	return (0);
-}
-
-/*
- * A Kubernetes label name: [prefix/]name, the name 1..63 characters of
- * [A-Za-z0-9._-] starting and ending with a letter or digit, the prefix
- * a DNS subdomain.  The generator's own labels cannot be set here.
- */
-static const char *
-check_label_name(const char *s)
-{
-	static const char	*reserved[] = { "app.kubernetes.io/name",
-		"app.kubernetes.io/component", "grafana_dashboard", NULL };
-	const char		*name;
-	size_t			 i, plen;
-
-	for (i = 0; reserved[i] != NULL; i++) {
-		if (strcmp(s, reserved[i]) == 0)
-			return ("set by the generator itself");
-	}
-
-	if ((name = strrchr(s, '/')) == NULL) {
-		name = s;
-	} else {
-		plen = (size_t)(name - s);
-		name++;
-		if (plen == 0 || plen > 253 ||
-		    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-") !=
-		    plen || !isalnum((unsigned char)s[0]) ||
-		    !isalnum((unsigned char)s[plen - 1]))
-			return ("the prefix before '/' must be a DNS "
-			    "subdomain ([a-z0-9.-], at most 253)");
-	}
-	if (check_label_value(name) != NULL) {
-		return ("must be [prefix/]name, the name 1..63 characters of "
-		    "[A-Za-z0-9._-] starting and ending with a letter or "
-		    "digit");
-	}
-
-	return (NULL);
-}
-
-/* "" or a Prometheus label name the alerts do not use otherwise. */
-static const char *
-check_cluster_label(const char *s)
-{
-	static const char	*taken[] = { "namespace", "job", "alertname",
-		"severity", "instance", "slo", NULL };
-	size_t			 i, len;
-
-	len = strlen(s);
-	if (len == 0)
-		return (NULL);
-	if (len > CONFIG_LABEL_MAX || isdigit((unsigned char)s[0]) ||
-	    strncmp(s, "__", 2) == 0 ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_") != len)
-		return ("must be \"\" or a Prometheus label name "
-		    "([A-Za-z_][A-Za-z0-9_]*, not starting with __)");
-	for (i = 0; taken[i] != NULL; i++) {
-		if (strcmp(s, taken[i]) == 0)
-			return ("is a label the alerts already use");
-	}
-
-	return (NULL);
-}

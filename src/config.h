@@ -5,8 +5,28 @@
  * the YAML file over it.  Unknown keys, wrong types, out-of-range values
  * and bad durations are errors that name file:line:column and the key
  * path.  Secrets never live here: only the names of the environment
- * variables that hold them.  The module has no kore dependency so the
- * generator in tools/ and the unit tests link it as it is.
+ * variables that hold them.
+ *
+ * This module owns the schema: which keys each section has, their types,
+ * bounds and defaults, and the values that are the configuration's own
+ * (a severity, the histogram buckets, a route's receivers, a label
+ * set).  The rest is done by modules that know nothing of struct
+ * config, each for one job:
+ *
+ *	yamlfile	the file read into one YAML document; syntax errors
+ *	yamlwalk	the key path, node positions and the wording of
+ *			errors; scalars, numbers and lists as the file
+ *			writes them
+ *	yamlvalue	a string, boolean, integer, positive number,
+ *			duration, percentage or latency read from a node
+ *	namecheck	names as Kafka, Kubernetes, Prometheus and
+ *			Alertmanager take them
+ *	duration	the text of durations and latencies ("1h30m",
+ *			"250ms"), which the monitoring generator also writes
+ *
+ * Out of memory is no configuration error: it ends the process
+ * (xalloc.h).  None of them depends on kore, so the generator in tools/
+ * and the unit tests link them as they are (MONGEN_OBJS in GNUmakefile).
  */
 
 #ifndef SAGA_CONFIG_H
@@ -127,16 +147,6 @@ void		config_defaults(struct config *cfg);
  */
 int		config_load(struct config *cfg, const char *path,
 		    char *err, size_t errlen);
-
-/*
- * Parse a duration such as "90s", "5m", "1h", "1h30m", or "0" (zero
- * needs no unit); -1 if invalid.
- */
-int		config_parse_duration(const char *text, unsigned int *seconds);
-
-/* Format seconds as the shortest Prometheus duration ("2m", "1h30m"). */
-void		config_format_duration(unsigned int seconds, char *buf,
-		    size_t len);
 
 const char	*config_severity_name(enum config_severity sev);
 

@@ -1,8 +1,12 @@
 /*
- * Unit tests for src/config.c (SPEC §4).  Run from the repository root:
+ * Unit tests for src/config.c and the modules it loads with:
+ * src/duration.c, src/yamlfile.c, src/yamlwalk.c, src/yamlvalue.c,
+ * src/namecheck.c (SPEC §4).  Run from the repository root:
  *
  *   cc -std=gnu11 -Wall -Wextra -Werror -g -Isrc -o /tmp/test_config \
- *       tests/test_config.c src/config.c -lcriterion -lyaml -lm
+ *       tests/test_config.c src/config.c src/duration.c src/yamlfile.c \
+ *       src/yamlwalk.c src/yamlvalue.c src/namecheck.c src/xalloc.c \
+ *       -lcriterion -lyaml -lm
  *   /tmp/test_config
  */
 
@@ -16,6 +20,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "duration.h"
 
 #define FIXTURES	"tests/data/config/"
 
@@ -629,7 +634,7 @@ Test(duration, parse_accepts)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		secs = 12345;
-		cr_assert_eq(config_parse_duration(cases[i].text, &secs), 0,
+		cr_assert_eq(duration_parse(cases[i].text, &secs), 0,
 		    "'%s' rejected", cases[i].text);
 		cr_assert_eq(secs, cases[i].seconds, "'%s' -> %u",
 		    cases[i].text, secs);
@@ -649,11 +654,11 @@ Test(duration, parse_rejects)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		secs = 777;
-		cr_assert_eq(config_parse_duration(bad[i], &secs), -1,
+		cr_assert_eq(duration_parse(bad[i], &secs), -1,
 		    "'%s' accepted", bad[i]);
 		cr_assert_eq(secs, 777u, "'%s' touched output", bad[i]);
 	}
-	cr_assert_eq(config_parse_duration(NULL, &secs), -1);
+	cr_assert_eq(duration_parse(NULL, &secs), -1);
 }
 
 Test(duration, format)
@@ -679,7 +684,7 @@ Test(duration, format)
 	size_t		i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		config_format_duration(cases[i].seconds, buf, sizeof(buf));
+		duration_format(cases[i].seconds, buf, sizeof(buf));
 		cr_assert_str_eq(buf, cases[i].text);
 	}
 }
@@ -690,13 +695,13 @@ Test(duration, round_trip)
 	char		buf[32];
 
 	for (secs = 0; secs < 200000; secs += 7) {
-		config_format_duration(secs, buf, sizeof(buf));
-		cr_assert_eq(config_parse_duration(buf, &back), 0, "%s", buf);
+		duration_format(secs, buf, sizeof(buf));
+		cr_assert_eq(duration_parse(buf, &back), 0, "%s", buf);
 		cr_assert_eq(back, secs, "%u -> %s -> %u", secs, buf, back);
 	}
 
-	cr_assert_eq(config_parse_duration("90s", &back), 0);
-	config_format_duration(back, buf, sizeof(buf));
+	cr_assert_eq(duration_parse("90s", &back), 0);
+	duration_format(back, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "1m30s");
 }
 
@@ -704,10 +709,10 @@ Test(duration, format_truncates_safely)
 {
 	char		buf[3];
 
-	config_format_duration(5400, buf, sizeof(buf));
+	duration_format(5400, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "1h");
-	config_format_duration(5400, buf, 0);
-	config_format_duration(5400, NULL, 10);
+	duration_format(5400, buf, 0);
+	duration_format(5400, NULL, 10);
 }
 
 /* --- the README's configuration reference ------------------------------- */

@@ -35,6 +35,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "config.h"
+#include "duration.h"
 #include "rfc3339.h"
 #include "saga.h"
 
@@ -328,8 +329,8 @@ gen_config(struct gen_opts *o)
 		o->topic = cfg.kafka.topic;
 
 	spike = &cfg.alerts.failure_spike;
-	config_format_duration(spike->window_sec, window, sizeof(window));
-	config_format_duration(spike->for_sec, hold, sizeof(hold));
+	duration_format(spike->window_sec, window, sizeof(window));
+	duration_format(spike->for_sec, hold, sizeof(hold));
 
 	if (o->quiet) {
 		/* Half the threshold per window at most; none below 1. */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dblfmt.h"
+#include "duration.h"
 #include "monitoring.h"
 
 static int	mkdirs(const char *, char *, size_t);
@@ -251,7 +252,7 @@ mon_number(double v, char *buf, size_t len)
 void
 mon_duration(unsigned int seconds, char *buf, size_t len)
 {
-	config_format_duration(seconds, buf, len);
+	duration_format(seconds, buf, len);
 }
 
 /* snprintf into a fixed buffer; truncation is a bug, not an input. */
