@@ -27,8 +27,9 @@
 #include "pgerr.h"
 #include "pipeline.h"
 #include "saga.h"
-#include "schema.h"
 #include "store.h"
+#include "storeconn.h"
+#include "storeconn_private.h"
 #include "xalloc.h"
 
 /* int8 milliseconds to timestamptz, exact over saga.h's whole range. */
@@ -45,18 +46,6 @@
 
 #define STORE_REJECT_PARAMS	6
 #define STORE_REJECT_CHUNK	1000	/* rows per insert_rejected */
-#define STORE_NUM_LEN		24
-
-/* slot: where the token of a COMMIT in flight is, own or shared. */
-struct store {
-	PGconn			*conn;
-	unsigned int		 expire_sec;	/* 0: nothing expires */
-	struct outcome_slot	*slot;
-	struct outcome_slot	 own;
-	void			(*fault)(enum store_fault, int, int,
-				    void *);	/* tests only */
-	void			*fault_arg;
-};
 
 /*
  * When an item is inserted: with the batch (NOW), or, older than the
@@ -233,15 +222,6 @@ static const char sql_refresh_oldest[] =
 	" min(coalesce(failed_at, updated_at))), 0), 0)::float8 "
 	"FROM saga_instance WHERE status IN ('FAILED', 'COMPENSATING')";
 
-static void	 store_notice(void *, const char *);
-static PGresult	*store_query(struct store *, const char *, const char *,
-		    int, const char *const *, const int *, const int *,
-		    ExecStatusType, char *, size_t);
-static int	 store_command(struct store *, const char *, const char *,
-		    char *, size_t);
-static int	 store_usable(struct store *, char *, size_t);
-static void	 store_rollback(struct store *);
-
 static const char *opt(const char *);
 
 static int	 cmp_event_id(const void *, const void *);
@@ -269,7 +249,6 @@ static void	 batch_result(const struct batch *,
 		    struct store_batch_result *);
 static void	 item_tally(const struct item *, struct outcome *);
 static void	 store_counted(struct store *, struct outcome *);
-static void	 store_fault(struct store *, enum store_fault);
 static void	 store_fault_sent(void *);
 static void	 token_params(struct pgarray_params *, char *, size_t,
 		    uint64_t, const char *);
@@ -318,171 +297,6 @@ static enum store_manual manual_apply(struct store *, struct batch *,
 static int	 manual_insert(struct store *, const struct saga_event *,
 		    char *, size_t);
 static void	 refresh_set(PGresult *, PGresult *);
-
-/* --- connection ---------------------------------------------------------- */
-
-/* NOTICEs ("relation already exists, skipping") are not for stderr. */
-static void
-store_notice(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;
-}
-
-struct store *
-store_open(const char *dsn, char *err, size_t errlen)
-{
-	struct store		*s;
-	static const char *const keys[] = {
-		"application_name", "connect_timeout", "client_encoding",
-		"keepalives", "keepalives_idle", "keepalives_interval",
-		"keepalives_count", "dbname", NULL
-	};
-	const char		*values[] = {
-		"saga-tracker", "10", "UTF8", "1", "30", "10", "3", dsn, NULL
-	};
-
-	s = xcalloc(1, sizeof(*s), "store_open");
-	s->slot = &s->own;
-
-	/* Keywords before dbname are defaults the DSN may override. */
-	s->conn = PQconnectdbParams(keys, values, 1);
-	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
-		pgerr_format(err, errlen, "connect: %s", s->conn != NULL ?
-		    PQerrorMessage(s->conn) : "out of memory");
-		store_close(s);
-		return (NULL);
-	}
-	(void)PQsetNoticeProcessor(s->conn, store_notice, NULL);
-
-	if (schema_migrate(s->conn, err, errlen) == -1) {
-		store_close(s);
-		return (NULL);
-	}
-
-	return (s);
-}
-
-void
-store_expire_after(struct store *s, unsigned int seconds)
-{
-	s->expire_sec = seconds;
-}
-
-void
-store_close(struct store *s)
-{
-	if (s == NULL)
-		return;
-
-	if (s->conn != NULL)
-		PQfinish(s->conn);
-	free(s);
-}
-
-/*
- * Run one parameterised statement, observe its duration as query `name`
- * and check the result status.  NULL with "name: message" in err.
- */
-static PGresult *
-store_query(struct store *s, const char *name, const char *sql, int nparams,
-    const char *const *values, const int *lengths, const int *formats,
-    ExecStatusType want, char *err, size_t errlen)
-{
-	PGresult	*res;
-	double		 t0;
-
-	t0 = metrics_now();
-	res = PQexecParams(s->conn, sql, nparams, NULL, values, lengths,
-	    formats, 0);
-	metrics_db_observe(name, metrics_now() - t0);
-
-	if (PQresultStatus(res) != want) {
-		pgerr_format(err, errlen, "%s: %s", name,
-		    PQerrorMessage(s->conn));
-		PQclear(res);
-		return (NULL);
-	}
-
-	return (res);
-}
-
-static int
-store_command(struct store *s, const char *name, const char *sql,
-    char *err, size_t errlen)
-{
-	PGresult	*res;
-
-	res = store_query(s, name, sql, 0, NULL, NULL, NULL, PGRES_COMMAND_OK,
-	    err, errlen);
-	if (res == NULL)
-		return (-1);
-	PQclear(res);
-
-	return (0);
-}
-
-/* Reconnect a broken connection; end a transaction left open. */
-static int
-store_usable(struct store *s, char *err, size_t errlen)
-{
-	if (PQstatus(s->conn) != CONNECTION_OK) {
-		PQreset(s->conn);
-		if (PQstatus(s->conn) != CONNECTION_OK) {
-			pgerr_format(err, errlen, "reconnect: %s",
-			    PQerrorMessage(s->conn));
-			return (-1);
-		}
-	}
-
-	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
-		store_rollback(s);
-
-	return (0);
-}
-
-static void
-store_rollback(struct store *s)
-{
-	PGresult	*res;
-
-	if (PQstatus(s->conn) != CONNECTION_OK)
-		return;
-
-	switch (PQtransactionStatus(s->conn)) {
-	case PQTRANS_INTRANS:
-	case PQTRANS_INERROR:
-		res = PQexec(s->conn, "ROLLBACK");
-		PQclear(res);
-		break;
-	default:
-		break;
-	}
-}
-
-int
-store_ping(struct store *s)
-{
-	PGresult	*res;
-	int		 tries;
-
-	for (tries = 0; tries < 2; tries++) {
-		if (store_usable(s, NULL, 0) == -1)
-			return (-1);
-
-		res = store_query(s, "ping", "SELECT 1", 0, NULL, NULL, NULL,
-		    PGRES_TUPLES_OK, NULL, 0);
-		if (res != NULL) {
-			PQclear(res);
-			return (0);
-		}
-
-		/* The server may have gone away under an idle connection. */
-		PQreset(s->conn);
-	}
-
-	return (PQstatus(s->conn) == CONNECTION_OK ? 0 : -1);
-}
 
 /* --- parameters ---------------------------------------------------------- */
 
@@ -1506,28 +1320,12 @@ store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
 /* --- COMMITs of unknown outcome ------------------------------------------ */
 
 static void
-store_fault(struct store *s, enum store_fault point)
-{
-	if (s->fault != NULL)
-		s->fault(point, PQbackendPID(s->conn), PQsocket(s->conn),
-		    s->fault_arg);
-}
-
-static void
 store_fault_sent(void *arg)
 {
 	struct store	*s = arg;
 
 	if (atomic_load(&s->slot->token) != 0)
 		store_fault(s, STORE_FAULT_COMMIT_SENT);
-}
-
-void
-store_fault_hook(struct store *s,
-    void (*hook)(enum store_fault, int, int, void *), void *arg)
-{
-	s->fault = hook;
-	s->fault_arg = arg;
 }
 
 /* Text parameters $1 (the token, as int8) and $2 (may be NULL). */

@@ -2,7 +2,8 @@
  * store: the PostgreSQL side of ingestion (SPEC §1).
  *
  * A struct store is one libpq connection, synchronous, used by one thread
- * at a time (the Kafka consumer's, or a test).  No kore dependency.
+ * at a time (storeconn.h opens, checks and closes it).  No kore
+ * dependency.
  *
  * store_apply_batch() turns a batch of consumed messages into rows in one
  * transaction with a fixed number of statements, whatever the batch size,
@@ -125,6 +126,7 @@
 #include <stdint.h>
 
 #include "sagastate.h"
+#include "storeconn.h"
 
 struct store;
 struct outcome_slot;
@@ -156,19 +158,6 @@ struct store_batch_result {
 	size_t		conflicts;
 	size_t		sagas;
 };
-
-/*
- * Connect (dsn is a libpq connection string or URI) and apply the schema
- * migrations (schema.h).  NULL with a message in err on failure.
- */
-struct store	*store_open(const char *dsn, char *err, size_t errlen);
-void		 store_close(struct store *);
-
-/*
- * Events older than seconds, of sagas without a row, are rejected as
- * "expired" (see above); 0, the default, keeps every event.
- */
-void		 store_expire_after(struct store *, unsigned int seconds);
 
 /*
  * Apply n messages in one transaction (see above).  Returns 0 once
@@ -224,27 +213,6 @@ enum store_manual store_manual_transition(struct store *,
  */
 int		 store_outcome_slot(struct store *, struct outcome_slot *,
 		    char *, size_t);
-
-/*
- * Tests only: hook is called at each point of a batch with a tally,
- * with the backend's pid and the connection's socket, so a test can
- * drop the connection or end the process exactly there.
- */
-enum store_fault {
-	STORE_FAULT_COMMIT_SEND,	/* token in the slot, COMMIT unsent */
-	STORE_FAULT_COMMIT_SENT,	/* sent, no result read yet */
-	STORE_FAULT_COMMITTED		/* COMMIT seen, not counted yet */
-};
-
-void		 store_fault_hook(struct store *,
-		    void (*hook)(enum store_fault, int pid, int sock, void *),
-		    void *arg);
-
-/*
- * Check the connection with a trivial query and reconnect if it is
- * broken.  Returns 0 if the store is usable now, -1 if not.
- */
-int		 store_ping(struct store *);
 
 
 #endif /* !SAGA_STORE_H */
