@@ -81,11 +81,8 @@
  * an old event that comes in the batch that first creates its saga is
  * expired too.
  *
- * saga_active_total{status} and saga_compensation_pending come from
- * saga_status_delta (schema.h), which triggers keep in the batch's own
- * transaction; store_refresh_gauges() folds it and reads the sums, and
- * the age of the oldest pending saga through its partial index, so a
- * refresh costs the same at 10^5 and 10^7 sagas.
+ * saga_active_total{status} and saga_compensation_pending are not the
+ * batch's: gauges.h refreshes them from what the batch's triggers wrote.
  *
  * Counted exactly once, whatever happens to the COMMIT (outcome.h).  A
  * batch that changes any counter also inserts its tally (struct
@@ -115,8 +112,8 @@
  * cleared the slot (microseconds, no system call) has the whole tally
  * counted again by its successor, and a slot left unresolved
  * for longer than the rows are kept (an hour) is taken as not
- * committed.  store_refresh_gauges() purges the rows older than that
- * (outcome_purge, through the created_at index).
+ * committed.  store_refresh_gauges() (gauges.h) purges the rows older
+ * than that (outcome_purge, through the created_at index).
  */
 
 #ifndef SAGA_STORE_H
@@ -169,16 +166,6 @@ struct store_batch_result {
  */
 int		 store_apply_batch(struct store *, const struct store_msg *,
 		    size_t, struct store_batch_result *, char *, size_t);
-
-/*
- * Set saga_active_total{status} for all six statuses (0 for those with
- * no saga) and saga_compensation_pending / _oldest_seconds: the sagas in
- * FAILED or COMPENSATING, and the age in seconds (database clock) of the
- * oldest of them by failed_at, or updated_at when it has none; 0 if none.
- * The cost does not depend on the number of sagas (see above).
- * Returns 0, or -1 with a message; the gauges keep their values then.
- */
-int		 store_refresh_gauges(struct store *, char *, size_t);
 
 /*
  * The manual PATCH (SPEC §2): in one transaction, lock the saga row,

@@ -10,11 +10,12 @@
  * network cut) is re-established at the start of the next statement's
  * call; a transaction left open by a failure is rolled back there too.
  *
- * What a store does lives in store.h, above this module: the batch
- * transaction, the gauge refresh, the manual transition and the COMMIT
- * whose tally is counted exactly once.  It reaches the connection
- * through the private header storeconn_private.h; everything else holds
- * a struct store only as a pointer, through this header.
+ * What a store does lives in the modules above this one: the batch
+ * transaction, the manual transition and the COMMIT whose tally is
+ * counted exactly once (store.h), and the gauge refresh (gauges.h).
+ * They reach the connection through the private header
+ * storeconn_private.h; everything else holds a struct store only as a
+ * pointer, through this header.
  */
 
 #ifndef SAGA_STORECONN_H

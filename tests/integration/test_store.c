@@ -39,6 +39,7 @@
 #include <libpq-fe.h>
 
 #include "applier.h"
+#include "gauges.h"
 #include "harness.h"
 #include "metrics.h"
 #include "metrics_render.h"
