@@ -16,8 +16,8 @@
  * refresh costs the same at 10^5 and 10^7 sagas.
  *
  * The same round trip purges the tally rows of saga_batch_outcome
- * (outcome.h, store.h) older than OUTCOME_KEEP_SQL, so that table stays
- * small without a thread of its own.
+ * (outcome.h, tallycommit.h) older than OUTCOME_KEEP_SQL, so that table
+ * stays small without a thread of its own.
  *
  * It runs on a store of its own (storeconn.h); it depends on nothing
  * above the connection.

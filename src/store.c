@@ -1,7 +1,7 @@
 /*
- * store: owns the consumer's PostgreSQL connection and the batch
- * transaction that stores events, dead letters and rebuilt saga rows,
- * and the metric deltas that follow a commit.  See store.h.
+ * store: the batch transaction that stores events, dead letters and
+ * rebuilt saga rows, and the metric deltas that follow its commit; the
+ * manual transition.  See store.h.
  *
  * Values always travel as parameters: the column lists of a batch as
  * binary PostgreSQL arrays (pgarray.h, one parameter per column,
@@ -30,6 +30,7 @@
 #include "store.h"
 #include "storeconn.h"
 #include "storeconn_private.h"
+#include "tallycommit.h"
 #include "xalloc.h"
 
 /* int8 milliseconds to timestamptz, exact over saga.h's whole range. */
@@ -184,18 +185,6 @@ static const char sql_manual_event[] =
 	"VALUES ($1, $2, $3, $4, " MS_TO_TS("$5::int8") ", "
 	MS_TO_TS("$5::int8") ", 'manual', $6::jsonb)";
 
-static const char sql_insert_outcome[] =
-	"INSERT INTO saga_batch_outcome (token, deltas) "
-	"VALUES ($1::int8, $2::text)";
-
-/* A tombstone, unless the token's transaction wrote the row (outcome.h). */
-static const char sql_outcome_probe[] =
-	"INSERT INTO saga_batch_outcome (token, deltas) "
-	"VALUES ($1::int8, NULL) ON CONFLICT (token) DO NOTHING";
-
-static const char sql_outcome_read[] =
-	"SELECT deltas FROM saga_batch_outcome WHERE token = $1::int8";
-
 static const char *opt(const char *);
 
 static int	 cmp_event_id(const void *, const void *);
@@ -222,19 +211,8 @@ static void	 batch_delays(const struct batch *);
 static void	 batch_result(const struct batch *,
 		    struct store_batch_result *);
 static void	 item_tally(const struct item *, struct outcome *);
-static void	 store_counted(struct store *, struct outcome *);
-static void	 store_fault_sent(void *);
-static void	 token_params(struct pgarray_params *, char *, size_t,
-		    uint64_t, const char *);
-static void	 outcome_queue(struct store *, struct pipeline *,
-		    struct outcome *, struct pgarray_params *, char *, size_t);
-static int	 commit_run(struct store *, struct pipeline *, char *,
-		    size_t);
-static int	 outcome_resolve(struct store *, char *, size_t);
 static int	 manual_commit(struct store *, const struct item *,
 		    struct outcome *, char *, size_t);
-static int	 outcome_settle(struct store *, PGresult *, uint64_t, char *,
-		    size_t);
 
 static int	 insert_rejected(struct store *, struct batch *, char *,
 		    size_t);
@@ -1072,7 +1050,7 @@ batch_finish(struct store *s, struct batch *b, struct outcome *o, char *err,
 
 	pipeline_init(&p, s->conn);
 	batch_tally(b, o);
-	outcome_queue(s, &p, o, &t, num, sizeof(num));
+	tallycommit_queue(s, &p, o, &t, num, sizeof(num));
 	/*
 	 * The upsert last before COMMIT: a backend whose client died
 	 * while the upsert waited for a lock still commits the batch, as
@@ -1081,47 +1059,8 @@ batch_finish(struct store *s, struct batch *b, struct outcome *o, char *err,
 	if (b->nfresh > 0)
 		(void)pipeline_add(&p, "upsert_sagas", sql_upsert_sagas, &x,
 		    PGRES_COMMAND_OK);
-	rc = commit_run(s, &p, err, errlen);
+	rc = tallycommit_run(s, &p, err, errlen);
 	pgarray_params_free(&x);
-
-	return (rc);
-}
-
-/*
- * Queue the tally into p under a new token, unless it counts nothing,
- * and put the token in the slot: from now on the slot stands for the
- * COMMIT that follows (outcome.h).  t and num must live until p ran.
- */
-static void
-outcome_queue(struct store *s, struct pipeline *p, struct outcome *o,
-    struct pgarray_params *t, char *num, size_t numlen)
-{
-	uint64_t	token;
-
-	if (outcome_empty(o))
-		return;
-
-	token = outcome_token_new();
-	token_params(t, num, numlen, token, outcome_format(o));
-	(void)pipeline_add(p, "insert_outcome", sql_insert_outcome, t,
-	    PGRES_COMMAND_OK);
-	atomic_store(&s->slot->token, token);
-	store_fault(s, STORE_FAULT_COMMIT_SEND);
-}
-
-/* Add COMMIT to p and run it all; the fault hook sees it sent. */
-static int
-commit_run(struct store *s, struct pipeline *p, char *err, size_t errlen)
-{
-	int		rc;
-
-	(void)pipeline_add(p, "commit", "COMMIT", NULL, PGRES_COMMAND_OK);
-	if (s->fault != NULL) {
-		p->sent = store_fault_sent;
-		p->sent_arg = s;
-	}
-	rc = pipeline_run(p, err, errlen);
-	pipeline_clear(p);
 
 	return (rc);
 }
@@ -1241,21 +1180,6 @@ batch_result(const struct batch *b, struct store_batch_result *res)
 		res->sagas += b->fresh[i] != 0;
 }
 
-/*
- * A COMMIT's result was seen: count the tally, then forget the token.
- * Dying in between counts the tally again (outcome.h).
- */
-static void
-store_counted(struct store *s, struct outcome *o)
-{
-	if (outcome_empty(o))
-		return;
-
-	store_fault(s, STORE_FAULT_COMMITTED);
-	outcome_count(o);
-	atomic_store(&s->slot->token, 0);
-}
-
 int
 store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
     struct store_batch_result *res, char *err, size_t errlen)
@@ -1271,13 +1195,13 @@ store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
 	outcome_init(&o);
 	batch_parse(&b, msgs, n);
 	if ((rc = store_usable(s, err, errlen)) == 0 &&
-	    (rc = outcome_resolve(s, err, errlen)) == 0) {
+	    (rc = tallycommit_resolve(s, err, errlen)) == 0) {
 		batch_mark_late(&b, s->expire_sec);
 		rc = batch_transaction(s, &b, &o, err, errlen);
 	}
 
 	if (rc == 0) {
-		store_counted(s, &o);
+		tallycommit_counted(s, &o);
 		batch_delays(&b);
 		batch_result(&b, res);
 	} else {
@@ -1288,96 +1212,6 @@ store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
 	batch_free(&b);
 
 	return (rc);
-}
-
-/* --- COMMITs of unknown outcome ------------------------------------------ */
-
-static void
-store_fault_sent(void *arg)
-{
-	struct store	*s = arg;
-
-	if (atomic_load(&s->slot->token) != 0)
-		store_fault(s, STORE_FAULT_COMMIT_SENT);
-}
-
-/* Text parameters $1 (the token, as int8) and $2 (may be NULL). */
-static void
-token_params(struct pgarray_params *x, char *num, size_t numlen,
-    uint64_t token, const char *text)
-{
-	memset(x, 0, sizeof(*x));
-	(void)snprintf(num, numlen, "%" PRId64, (int64_t)token);
-	x->values[0] = num;
-	x->values[1] = text;
-	x->n = text != NULL ? 2 : 1;
-}
-
-/* outcome_read's answer: count what committed, forget the token. */
-static int
-outcome_settle(struct store *s, PGresult *res, uint64_t token, char *err,
-    size_t errlen)
-{
-	struct outcome	o;
-	int		rc;
-	char		why[256];
-
-	rc = 0;
-	outcome_init(&o);
-	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
-		if ((rc = outcome_parse(&o, PQgetvalue(res, 0, 0), why,
-		    sizeof(why))) == 0)
-			outcome_count(&o);
-		else
-			pgerr_format(err, errlen, "outcome_read: token %" PRId64
-			    ": not counted: %s", (int64_t)token, why);
-	}
-	outcome_free(&o);
-	atomic_store(&s->slot->token, 0);
-
-	return (rc);
-}
-
-/* If the slot holds a token, find out whether it committed (store.h). */
-static int
-outcome_resolve(struct store *s, char *err, size_t errlen)
-{
-	struct pipeline		 p;
-	struct pgarray_params	 t;
-	uint64_t		 token;
-	int			 rc, read;
-	char			 num[STORE_NUM_LEN], why[512];
-
-	if ((token = atomic_load(&s->slot->token)) == 0)
-		return (0);
-
-	token_params(&t, num, sizeof(num), token, NULL);
-	pipeline_init(&p, s->conn);
-	(void)pipeline_add(&p, "outcome_probe", sql_outcome_probe, &t,
-	    PGRES_COMMAND_OK);
-	read = pipeline_add(&p, "outcome_read", sql_outcome_read, &t,
-	    PGRES_TUPLES_OK);
-	if ((rc = pipeline_run(&p, why, sizeof(why))) == 0)
-		rc = outcome_settle(s, p.stmts[read].res, token, err, errlen);
-	else
-		pgerr_format(err, errlen, "%s (token %" PRId64 " of a COMMIT "
-		    "not seen)", why, (int64_t)token);
-	pipeline_clear(&p);
-
-	return (rc);
-}
-
-int
-store_outcome_slot(struct store *s, struct outcome_slot *slot, char *err,
-    size_t errlen)
-{
-	s->slot = slot != NULL ? slot : &s->own;
-	if (atomic_load(&s->slot->token) == 0)
-		return (0);
-	if (store_usable(s, err, errlen) == -1)
-		return (-1);
-
-	return (outcome_resolve(s, err, errlen));
 }
 
 /* --- the manual PATCH ---------------------------------------------------- */
@@ -1494,7 +1328,7 @@ store_manual_transition(struct store *s, const char *saga_id,
 	b.nsagas = 1;
 
 	if (store_usable(s, err, errlen) == -1 ||
-	    outcome_resolve(s, err, errlen) == -1 ||
+	    tallycommit_resolve(s, err, errlen) == -1 ||
 	    store_command(s, "begin", "BEGIN", err, errlen) == -1) {
 		saga_state_free(&st);
 		return (STORE_MANUAL_FAILED);
@@ -1514,7 +1348,7 @@ store_manual_transition(struct store *s, const char *saga_id,
 	}
 
 	/* Counted like a consumed event, only now that it is committed. */
-	store_counted(s, &o);
+	tallycommit_counted(s, &o);
 	outcome_free(&o);
 	saga_event_free(&it.ev);
 	*out = st;
@@ -1533,7 +1367,7 @@ manual_commit(struct store *s, const struct item *it, struct outcome *o,
 
 	item_tally(it, o);
 	pipeline_init(&p, s->conn);
-	outcome_queue(s, &p, o, &t, num, sizeof(num));
+	tallycommit_queue(s, &p, o, &t, num, sizeof(num));
 
-	return (commit_run(s, &p, err, errlen));
+	return (tallycommit_run(s, &p, err, errlen));
 }

@@ -84,36 +84,11 @@
  * saga_active_total{status} and saga_compensation_pending are not the
  * batch's: gauges.h refreshes them from what the batch's triggers wrote.
  *
- * Counted exactly once, whatever happens to the COMMIT (outcome.h).  A
- * batch that changes any counter also inserts its tally (struct
- * outcome) into saga_batch_outcome under a fresh random token, in the
- * last round trip, with upsert_sagas and COMMIT (insert_outcome: no
- * round trip of its own).  The token goes into the store's outcome
- * slot before that round trip is sent; after COMMIT succeeded the tally
- * is counted and the slot cleared.  When the connection is lost after
- * COMMIT was sent, store_apply_batch() returns -1 and the slot stays
- * set; so it does when the process dies before the count.  The next
- * store_apply_batch() on that slot (or store_outcome_slot(), which a
- * respawned worker's lanes call at start) first resolves it, in one
- * round trip on the new connection:
- *
- *   outcome_probe	INSERT a tombstone (deltas NULL) under the token,
- *			ON CONFLICT DO NOTHING: waits for the attempt's
- *			transaction if its backend still runs, and once
- *			committed keeps that transaction from ever writing
- *			the token, so from ever committing
- *   outcome_read	SELECT the token's deltas
- *
- * Deltas found: that attempt committed, they are counted now, and its
- * retry finds every event stored and counts nothing.  None: it did not
- * commit, and the retry stores and counts everything.  Either way the
- * counters end exact.  The part not covered is outcome.h's: a process
- * that dies after it began adding a tally to the counters and before it
- * cleared the slot (microseconds, no system call) has the whole tally
- * counted again by its successor, and a slot left unresolved
- * for longer than the rows are kept (an hour) is taken as not
- * committed.  store_refresh_gauges() (gauges.h) purges the rows older
- * than that (outcome_purge, through the created_at index).
+ * Counted exactly once, whatever happens to the COMMIT: a batch that
+ * changes any counter writes its tally under a token in its last round
+ * trip, with upsert_sagas and COMMIT, and a COMMIT whose result was not
+ * seen is resolved before the next batch on the same outcome slot
+ * (tallycommit.h: insert_outcome, outcome_probe, outcome_read).
  */
 
 #ifndef SAGA_STORE_H
@@ -126,7 +101,6 @@
 #include "storeconn.h"
 
 struct store;
-struct outcome_slot;
 
 /* One consumed message; the store reads it, never keeps it. */
 struct store_msg {
@@ -191,15 +165,5 @@ enum store_manual store_manual_transition(struct store *,
 		    const char *saga_id, enum saga_status target,
 		    const char *reason, struct saga_state *out,
 		    char *err, size_t errlen);
-
-/*
- * Keep the token of a COMMIT in flight in slot (outcome.h), NULL for
- * the store's own.  A token the slot holds already (a dead worker's) is
- * resolved at once, as above.  Returns 0, or -1 with a message if it
- * could not be resolved now; then it is before the next batch.
- */
-int		 store_outcome_slot(struct store *, struct outcome_slot *,
-		    char *, size_t);
-
 
 #endif /* !SAGA_STORE_H */

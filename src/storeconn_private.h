@@ -1,8 +1,8 @@
 /*
  * storeconn_private: the inside of a struct store, private to the
  * modules that run statements on it: storeconn.c (which makes it),
- * store.c and gauges.c.  Nothing else includes this header; everything
- * else goes through storeconn.h.
+ * store.c, tallycommit.c and gauges.c.  Nothing else includes this
+ * header; everything else goes through storeconn.h.
  *
  * Owns: the layout of struct store (the connection, the retention
  * horizon of late events, the outcome slot that holds the token of a

@@ -49,6 +49,7 @@
 #include "sagastate.h"
 #include "schema.h"
 #include "store.h"
+#include "tallycommit.h"
 
 #define GEN_SEED	0x5a6a7472ac1d5eedULL
 #define GEN_SAGAS	1000
