@@ -26,7 +26,7 @@
  *
  *   insert_rejected	invalid payloads into saga_event_rejected, ON
  *			CONFLICT (partition, offset) DO NOTHING; one round
- *			trip per 1,000 of them
+ *			trip per 1,000 of them (deadletter.h)
  *   load_events	every stored event of the sagas of fresh events
  *			that already had a row: a round trip of its own
  *

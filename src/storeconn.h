@@ -11,9 +11,9 @@
  * call; a transaction left open by a failure is rolled back there too.
  *
  * What a store does lives in the modules above this one: the batch
- * transaction and the manual transition (store.h), the COMMIT whose
- * tally is counted exactly once (tallycommit.h) and the gauge refresh
- * (gauges.h).
+ * transaction and the manual transition (store.h), the dead letters of
+ * a batch (deadletter.h), the COMMIT whose tally is counted exactly
+ * once (tallycommit.h) and the gauge refresh (gauges.h).
  * They reach the connection through the private header
  * storeconn_private.h; everything else holds a struct store only as a
  * pointer, through this header.

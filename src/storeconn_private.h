@@ -1,8 +1,8 @@
 /*
  * storeconn_private: the inside of a struct store, private to the
  * modules that run statements on it: storeconn.c (which makes it),
- * store.c, tallycommit.c and gauges.c.  Nothing else includes this
- * header; everything else goes through storeconn.h.
+ * store.c, deadletter.c, tallycommit.c and gauges.c.  Nothing else
+ * includes this header; everything else goes through storeconn.h.
  *
  * Owns: the layout of struct store (the connection, the retention
  * horizon of late events, the outcome slot that holds the token of a
@@ -11,7 +11,9 @@
  * observed as saga_tracker_db_query_seconds{query} under its name, with
  * an error that names it; store_usable() makes the connection fit for a
  * new transaction; store_rollback() ends a failed one.  Statements of
- * one round trip go through pipeline.h on s->conn instead.
+ * one round trip go through pipeline.h on s->conn instead.  And the SQL
+ * fragments they share: exact conversions between UTC milliseconds and
+ * timestamptz.
  */
 
 #ifndef SAGA_STORECONN_PRIVATE_H
@@ -26,6 +28,12 @@
 
 /* A decimal int8 parameter, sign and NUL included. */
 #define STORE_NUM_LEN		24
+
+/* int8 milliseconds to timestamptz, exact over saga.h's whole range. */
+#define MS_TO_TS(ms)	"(timestamptz 'epoch' + (" ms " / 1000) * "	\
+			    "interval '1 second' + (" ms " % 1000) * "	\
+			    "interval '1 millisecond')"
+#define TS_TO_MS(ts)	"(extract(epoch FROM " ts ") * 1000)::int8"
 
 /* slot: where the token of a COMMIT in flight is, own or shared. */
 struct store {
