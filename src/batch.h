@@ -21,9 +21,9 @@
  *
  * After COMMIT the batch gives the tally of what it stored (outcome.h),
  * the event delays (metrics.h) and the caller's struct
- * store_batch_result.  The manual transition uses a batch of one saga
- * and one item to reuse the statements that rebuild and write a saga
- * row.
+ * store_batch_result.  The manual transition (transition.c) uses a batch
+ * of one saga and one item to reuse the statements that rebuild and write
+ * a saga row.
  *
  * No database and no kore here.  This module is private to the store
  * modules that work on a batch (store.c, the statements they share, the

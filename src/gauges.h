@@ -4,16 +4,15 @@
  *
  * saga_active_total{status} counts the sagas per status, and
  * saga_compensation_pending / _oldest_seconds the sagas in FAILED or
- * COMPENSATING and how long the oldest of them has been waiting.
- * Counting saga_instance each time would cost a scan that grows with
- * the history.  Instead statement triggers on saga_instance append the
+ * COMPENSATING and how long the oldest of them has been waiting.  Counting
+ * saga_instance each time would cost a scan that grows with the
+ * history.  Instead statement triggers on saga_instance append the
  * per-status differences to saga_status_delta (schema.h), in the
  * transaction that changed the sagas (a batch, store.h, or the manual
- * transition); a
- * refresh folds those rows into one per status, under an advisory lock
- * so that two replicas never fold at once, and reads the sums.  The age
- * of the oldest pending saga is one probe of a partial index.  So a
- * refresh costs the same at 10^5 and 10^7 sagas.
+ * transition, transition.h); a refresh folds those rows into one per
+ * status, under an advisory lock so that two replicas never fold at once,
+ * and reads the sums.  The age of the oldest pending saga is one probe of
+ * a partial index.  So a refresh costs the same at 10^5 and 10^7 sagas.
  *
  * The same round trip purges the tally rows of saga_batch_outcome
  * (outcome.h, tallycommit.h) older than OUTCOME_KEEP_SQL, so that table

@@ -3,7 +3,9 @@
  *
  * A struct store is one libpq connection, synchronous, used by one thread
  * at a time (storeconn.h opens, checks and closes it).  No kore
- * dependency.
+ * dependency.  This module is the transaction; what it holds in memory
+ * is batch.h's, and the statements it shares with the manual transition
+ * (transition.h) are sagarows.h's and tallycommit.h's.
  *
  * store_apply_batch() turns a batch of consumed messages into rows in one
  * transaction with a fixed number of statements, whatever the batch size,
@@ -17,9 +19,9 @@
  *			saga whose row does not exist yet (a rebalance
  *			overlap)
  *   lock_sagas		SELECT ... FOR UPDATE of those saga rows in saga_id
- *			order: serialises with the manual PATCH, which locks
- *			the row the same way, and tells which sagas have a
- *			row
+ *			order: serialises with the manual PATCH
+ *			(transition.h), which locks the row the same way,
+ *			and tells which sagas have a row
  *   insert_events	the valid events into saga_event, ON CONFLICT
  *			(event_id) DO NOTHING RETURNING event_id: what comes
  *			back is what this batch stored ("fresh")
@@ -29,11 +31,13 @@
  *			trip per 1,000 of them (deadletter.h)
  *   load_events	every stored event of the sagas of fresh events
  *			that already had a row: a round trip of its own
+ *			(sagarows.h)
  *
  *   last round trip
  *   insert_outcome	the batch's counter deltas under a new token (see
  *			below)
  *   upsert_sagas	the rebuilt rows, INSERT ... ON CONFLICT DO UPDATE
+ *			(sagarows.h)
  *   COMMIT
  *
  * The three saga statements of round trip 1 are left out when the batch
@@ -53,33 +57,32 @@
  * inside the batch is kept once, at its first position; an eventId
  * already stored is a duplicate whatever its payload.
  *
- * Metrics (metrics.h) change only after COMMIT succeeded (or, below,
- * was found to have succeeded), and only for what this batch stored:
- * saga_events_processed_total{step,status} per
- * fresh event, saga_events_rejected_total{reason} per newly stored dead
- * letter and per conflict delta (the conflicting event is stored all the
- * same), saga_failed_total, saga_compensated_total,
+ * Metrics (metrics.h) change only after COMMIT succeeded (or, below, was
+ * found to have succeeded), and only for what this batch stored:
+ * saga_events_processed_total{step,status} per fresh event,
+ * saga_events_rejected_total{reason} per newly stored dead letter and per
+ * conflict delta (the conflicting event is stored all the same),
+ * saga_failed_total, saga_compensated_total,
  * saga_compensation_duration_seconds from the saga deltas, and
  * saga_last_failed_timestamp, raised to the occurredAt of every fresh
  * FAILED event (so it is the newest FAILED event whatever the arrival
- * order), and saga_tracker_event_delay_seconds, per applied event,
- * from its Kafka timestamp (store_msg.timestamp_ms; else its
- * occurredAt) to the end of the COMMIT.  A redelivered batch therefore
- * changes neither rows nor counters.
- * saga_tracker_db_query_seconds{query} is observed for every statement
- * under the names above ("begin", "commit" too), whether it succeeded
- * or not.
+ * order), and saga_tracker_event_delay_seconds, per applied event, from
+ * its Kafka timestamp (store_msg.timestamp_ms; else its occurredAt) to
+ * the end of the COMMIT.  A redelivered batch therefore changes neither
+ * rows nor counters.  saga_tracker_db_query_seconds{query} is observed for
+ * every statement under the names above ("begin", "commit" too), whether
+ * it succeeded or not.
  *
- * Retention (retention.h) removes old terminal sagas with their events.
- * An event of such a saga that comes again must not start a half saga:
- * with store_expire_after(N), a valid event whose occurredAt is more
- * than N seconds old is inserted only if its saga has a row once the
- * saga is locked (round trip 1 tells): otherwise it is a dead letter
- * with reason "expired".  Such events are left out of round trip 1's
+ * Retention (retention.h) removes old terminal sagas with their
+ * events.  An event of such a saga that comes again must not start a half
+ * saga: with store_expire_after(N), a valid event whose occurredAt is
+ * more than N seconds old is inserted only if its saga has a row once the
+ * saga is locked (round trip 1 tells): otherwise it is a dead letter with
+ * reason "expired".  Such events are left out of round trip 1's
  * insert_events; those that are inserted cost one more insert_events
- * round trip after it, none when the batch has no old event.  Whether a saga has a row is judged at that moment:
- * an old event that comes in the batch that first creates its saga is
- * expired too.
+ * round trip after it, none when the batch has no old event.  Whether a
+ * saga has a row is judged at that moment: an old event that comes in the
+ * batch that first creates its saga is expired too.
  *
  * saga_active_total{status} and saga_compensation_pending are not the
  * batch's: gauges.h refreshes them from what the batch's triggers wrote.
@@ -97,11 +100,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sagastate.h"
 #include "storeconn.h"
 #include "storemsg.h"
-
-struct store;
 
 /*
  * Apply n messages in one transaction (see above).  Returns 0 once
@@ -113,30 +113,5 @@ struct store;
  */
 int		 store_apply_batch(struct store *, const struct store_msg *,
 		    size_t, struct store_batch_result *, char *, size_t);
-
-/*
- * The manual PATCH (SPEC §2): in one transaction, lock the saga row,
- * rebuild its state from its events, check that target is allowed
- * (from FAILED or COMPENSATING to COMPENSATING or COMPENSATED), store a
- * history event with source "manual" and the reason, write the row, and
- * after COMMIT count it like a consumed event: its tally goes with the
- * COMMIT under a token in the store's slot, as a batch's does, and a
- * lost answer is resolved at the start of the next call (or batch) on
- * this store.  On STORE_MANUAL_DONE
- * *out holds the new row (free it with saga_state_free); otherwise err
- * says why (the transition, or the statement that failed).
- */
-enum store_manual {
-	STORE_MANUAL_DONE = 0,
-	STORE_MANUAL_NOT_FOUND,		/* 404 */
-	STORE_MANUAL_CONFLICT,		/* 409 */
-	STORE_MANUAL_INVALID,		/* 400 */
-	STORE_MANUAL_FAILED		/* the database failed */
-};
-
-enum store_manual store_manual_transition(struct store *,
-		    const char *saga_id, enum saga_status target,
-		    const char *reason, struct saga_state *out,
-		    char *err, size_t errlen);
 
 #endif /* !SAGA_STORE_H */

@@ -10,13 +10,14 @@
  * network cut) is re-established at the start of the next statement's
  * call; a transaction left open by a failure is rolled back there too.
  *
- * What a store does lives in the modules above this one: the batch
- * transaction and the manual transition (store.h), the dead letters of
- * a batch (deadletter.h), the COMMIT whose tally is counted exactly
- * once (tallycommit.h) and the gauge refresh (gauges.h).
- * They reach the connection through the private header
- * storeconn_private.h; everything else holds a struct store only as a
- * pointer, through this header.
+ * What a store does lives in the modules above this one, each with its
+ * own header: the batch transaction (store.h), the dead letters of a
+ * batch (deadletter.h), the saga rows (sagarows.h), the manual
+ * transition (transition.h), the gauge refresh (gauges.h) and the
+ * COMMIT whose tally is counted exactly once (tallycommit.h).  They
+ * reach the connection through the private header storeconn_private.h;
+ * everything else holds a struct store only as a pointer, through this
+ * header.
  */
 
 #ifndef SAGA_STORECONN_H

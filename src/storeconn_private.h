@@ -1,8 +1,9 @@
 /*
  * storeconn_private: the inside of a struct store, private to the
  * modules that run statements on it: storeconn.c (which makes it),
- * store.c, deadletter.c, tallycommit.c and gauges.c.  Nothing else
- * includes this header; everything else goes through storeconn.h.
+ * store.c, deadletter.c, sagarows.c, transition.c, tallycommit.c and
+ * gauges.c.  Nothing else includes this header; everything else goes
+ * through storeconn.h.
  *
  * Owns: the layout of struct store (the connection, the retention
  * horizon of late events, the outcome slot that holds the token of a
@@ -11,9 +12,10 @@
  * observed as saga_tracker_db_query_seconds{query} under its name, with
  * an error that names it; store_usable() makes the connection fit for a
  * new transaction; store_rollback() ends a failed one.  Statements of
- * one round trip go through pipeline.h on s->conn instead.  And the SQL
- * fragments they share: exact conversions between UTC milliseconds and
- * timestamptz.
+ * one round trip go through pipeline.h on s->conn instead.  And what
+ * their statements share: exact conversions between UTC milliseconds
+ * and timestamptz, the count of a pgarray_params' columns, and
+ * store_opt(), the NULL of an absent string.
  */
 
 #ifndef SAGA_STORECONN_PRIVATE_H
@@ -34,6 +36,9 @@
 			    "interval '1 second' + (" ms " % 1000) * "	\
 			    "interval '1 millisecond')"
 #define TS_TO_MS(ts)	"(extract(epoch FROM " ts ") * 1000)::int8"
+
+/* The parameters of a statement: one per element type listed. */
+#define STORE_NTYPES(t)		((int)(sizeof(t) / sizeof((t)[0])))
 
 /* slot: where the token of a COMMIT in flight is, own or shared. */
 struct store {
@@ -70,5 +75,12 @@ void		 store_rollback(struct store *);
 
 /* Call the tests' fault hook, if any, at point. */
 void		 store_fault(struct store *, enum store_fault point);
+
+/* saga.h keeps absent strings empty; the columns are NULL. */
+static inline const char *
+store_opt(const char *s)
+{
+	return (s[0] != '\0' ? s : NULL);
+}
 
 #endif /* !SAGA_STORECONN_PRIVATE_H */

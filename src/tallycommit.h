@@ -2,18 +2,18 @@
  * tallycommit: a COMMIT that carries a tally, so that the counters of
  * what it stored are counted exactly once whatever happens to it.
  *
- * A transaction that changes any counter (a batch, store.h, or the
- * manual transition) also inserts its tally (struct outcome, outcome.h)
- * into saga_batch_outcome under a fresh random token, in its last round
- * trip, with the statements before COMMIT (insert_outcome: no round
- * trip of its own).  The token goes into the store's outcome slot
+ * A transaction that changes any counter (a batch, store.h, or the manual
+ * transition, transition.h) also inserts its tally (struct outcome,
+ * outcome.h) into saga_batch_outcome under a fresh random token, in its
+ * last round trip, with the statements before COMMIT (insert_outcome: no
+ * round trip of its own).  The token goes into the store's outcome slot
  * before that round trip is sent; after COMMIT succeeded the tally is
- * counted and the slot cleared.  When the connection is lost after
- * COMMIT was sent, the transaction's call returns -1 and the slot stays
- * set; so it does when the process dies before the count.  The next
- * transaction on that slot (or store_outcome_slot(), which a respawned
- * worker's lanes call at start) first resolves it, in one round trip on
- * the new connection:
+ * counted and the slot cleared.  When the connection is lost after COMMIT
+ * was sent, the transaction's call returns -1 and the slot stays set; so
+ * it does when the process dies before the count.  The next transaction on
+ * that slot (or store_outcome_slot(), which a respawned worker's lanes
+ * call at start) first resolves it, in one round trip on the new
+ * connection:
  *
  *   outcome_probe	INSERT a tombstone (deltas NULL) under the token,
  *			ON CONFLICT DO NOTHING: waits for the attempt's

@@ -50,6 +50,7 @@
 #include "schema.h"
 #include "store.h"
 #include "tallycommit.h"
+#include "transition.h"
 
 #define GEN_SEED	0x5a6a7472ac1d5eedULL
 #define GEN_SAGAS	1000
