@@ -14,6 +14,7 @@
 
 #include "applier.h"
 #include "outcome.h"
+#include "tallycommit.h"
 #include "xalloc.h"
 
 _Static_assert(APPLIER_LANES_MAX <= OUTCOME_SLOTS_MAX,

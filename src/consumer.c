@@ -23,6 +23,7 @@
 
 #include "applier.h"
 #include "consumer.h"
+#include "gauges.h"
 #include "grouplag.h"
 #include "metrics.h"
 #include "store.h"

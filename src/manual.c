@@ -23,7 +23,8 @@
 #include "respond.h"
 #include "saga.h"
 #include "sagastate.h"
-#include "store.h"
+#include "storeconn.h"
+#include "transition.h"
 
 #define MANUAL_ROUTE		"/internal/v1/sagas/{sagaId}/status"
 #define MANUAL_PREFIX		"/internal/v1/sagas/"

@@ -10,17 +10,18 @@
  * the metrics segment; counting the same tally or the events one by one
  * gives the same exposition.
  *
- * Exactly once.  The store (store.h) writes the tally, as outcome_format()
- * text, into saga_batch_outcome (schema.h) under a random 64-bit token in
- * the batch's own transaction, and puts the token into an outcome slot
- * before it sends COMMIT.  Whoever sees the COMMIT succeed counts the
- * tally and clears the slot.  A slot still set therefore means a COMMIT
- * whose result nobody saw: the connection dropped after COMMIT was sent,
- * or the process died between COMMIT and the count.  Before the slot's
- * store applies anything else, it asks the database (store.c): the
- * token's row is there, so that transaction committed and its tally is
- * counted now; or it is not, and a tombstone row under the token
- * guarantees it never will (its own insert of the token would fail).
+ * Exactly once.  The store (tallycommit.h) writes the tally, as
+ * outcome_format() text, into saga_batch_outcome (schema.h) under a
+ * random 64-bit token in the batch's own transaction, and puts the token
+ * into an outcome slot before it sends COMMIT.  Whoever sees the COMMIT
+ * succeed counts the tally and clears the slot.  A slot still set
+ * therefore means a COMMIT whose result nobody saw: the connection
+ * dropped after COMMIT was sent, or the process died between COMMIT and
+ * the count.  Before the slot's store applies anything else, it asks the
+ * database (tallycommit.c): the token's row is there, so that transaction
+ * committed and its tally is counted now; or it is not, and a tombstone
+ * row under the token guarantees it never will (its own insert of the
+ * token would fail).
  *
  * Slots live in a shared mapping that the kore parent makes before it
  * forks (outcome_shared_init), one per applier lane, so a worker that the

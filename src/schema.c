@@ -110,7 +110,7 @@ static const char migration_1[] =
  * (statement triggers, so a 2,000-row batch adds a handful of rows, and
  * no row is ever updated in place: two writers never wait for each
  * other here).  The count of a status is the sum of its rows; the
- * gauge refresh folds the rows into one per status (store.c).  The
+ * gauge refresh folds the rows into one per status (gauges.c).  The
  * lock keeps writers out while the rows that exist are counted once.
  * The terminal index serves retention: the oldest COMPLETED or
  * COMPENSATED sagas first, without reading the others.

@@ -40,7 +40,7 @@
  *			counts of the rows already there.  The sum of a
  *			status's rows is its count: saga_active_total and
  *			saga_compensation_pending are read from it at a cost
- *			that does not grow with the table (store.h).
+ *			that does not grow with the table (gauges.h).
  *
  * Migration 3 adds
  *

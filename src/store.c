@@ -1,124 +1,36 @@
 /*
- * store: owns the consumer's PostgreSQL connection and the batch
- * transaction that stores events, dead letters and rebuilt saga rows,
- * and the metric deltas that follow a commit.  See store.h.
+ * store: the batch transaction, from the consumed messages to COMMIT,
+ * and the metric deltas that follow it.  See store.h.
  *
- * Values always travel as parameters: the column lists of a batch as
- * binary PostgreSQL arrays (pgarray.h, one parameter per column,
- * unnest()ed on the server), the dead letters as a VALUES list with the
- * raw payload as a binary bytea parameter.  The manual event's time
- * travels as UTC milliseconds, converted on the server, exactly, by
- * MS_TO_TS.
+ * The events travel as binary PostgreSQL arrays (pgarray.h, one
+ * parameter per column, unnest()ed on the server): one insert_events
+ * statement whatever the batch's size.  The in-memory batch is batch.c,
+ * the dead letters deadletter.c, the saga rows sagarows.c and the
+ * tally's COMMIT tallycommit.c.
  */
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
 
-#include "metrics.h"
+#include "batch.h"
+#include "deadletter.h"
 #include "outcome.h"
 #include "pgarray.h"
 #include "pgerr.h"
 #include "pipeline.h"
 #include "saga.h"
-#include "schema.h"
+#include "sagarows.h"
+#include "sagastate.h"
 #include "store.h"
-#include "xalloc.h"
-
-/* int8 milliseconds to timestamptz, exact over saga.h's whole range. */
-#define MS_TO_TS(ms)	"(timestamptz 'epoch' + (" ms " / 1000) * "	\
-			    "interval '1 second' + (" ms " % 1000) * "	\
-			    "interval '1 millisecond')"
-#define TS_TO_MS(ts)	"(extract(epoch FROM " ts ") * 1000)::int8"
+#include "storeconn.h"
+#include "storeconn_private.h"
+#include "tallycommit.h"
 
 /* pg_advisory_xact_lock(class, hashtext(saga_id)): "SAGA" as an int4. */
 #define STORE_LOCK_CLASS	"1396787009"
-
-/* The parameters of a statement: one per element type listed. */
-#define STORE_NTYPES(t)		((int)(sizeof(t) / sizeof((t)[0])))
-
-#define STORE_REJECT_PARAMS	6
-#define STORE_REJECT_CHUNK	1000	/* rows per insert_rejected */
-#define STORE_NUM_LEN		24
-
-/* slot: where the token of a COMMIT in flight is, own or shared. */
-struct store {
-	PGconn			*conn;
-	unsigned int		 expire_sec;	/* 0: nothing expires */
-	struct outcome_slot	*slot;
-	struct outcome_slot	 own;
-	void			(*fault)(enum store_fault, int, int,
-				    void *);	/* tests only */
-	void			*fault_arg;
-};
-
-/*
- * When an item is inserted: with the batch (NOW), or, older than the
- * retention horizon, only once its saga is known to have a row (LATE,
- * then LATE_KNOWN); a LATE item whose saga has none is expired.
- */
-enum item_when {
-	ITEM_NOW = 0,
-	ITEM_LATE,
-	ITEM_LATE_KNOWN
-};
-
-/*
- * One message of a batch: its place (pos), the parse result (reason is
- * SAGA_REJECT_NONE for a valid event), dup when an earlier item has the
- * same eventId (or, invalid, the same partition and offset), stored when
- * this batch's INSERT took it, saga its index in batch.sagas.
- */
-struct item {
-	const struct store_msg	*msg;
-	size_t			 pos;
-	int			 reason;
-	int			 dup;
-	int			 stored;
-	enum item_when		 when;
-	size_t			 saga;
-	struct saga_event	 ev;
-	struct saga_delta	 delta;
-	char			 detail[SAGA_DETAIL_MAX];
-};
-
-/*
- * valid: the valid items by (eventId, pos); bad: the invalid ones by
- * (partition, offset, pos); saga_ids and sagas: the sagas of the valid
- * events (first occurrences), by saga_id; of these, the ones with a
- * fresh event are rebuilt and written.
- */
-struct batch {
-	struct item		 *items;
-	size_t			  n;
-	size_t			  nparsed;	/* items[0..nparsed) are set */
-	struct item		**valid;
-	size_t			  nvalid;
-	struct item		**bad;
-	size_t			  nbad;
-	const char		**saga_ids;
-	struct saga_state	 *sagas;
-	char			 *exists;	/* per saga: row was there */
-	char			 *fresh;	/* per saga: has a fresh event */
-	size_t			  nsagas;
-	size_t			  nfresh;
-	size_t			  nlate;
-};
-
-/* One insert_rejected statement: a VALUES row per dead letter. */
-struct reject_params {
-	char			 *sql;
-	const char		**values;
-	int			 *lengths;
-	int			 *formats;
-	char			(*nums)[STORE_NUM_LEN];
-};
 
 static const char sql_insert_events[] =
 	"INSERT INTO saga_event (event_id, saga_id, saga_type, order_id,"
@@ -145,628 +57,20 @@ static const char sql_lock_sagas[] =
 	"WHERE saga_id = ANY ($1::text[]) "
 	"ORDER BY saga_id FOR UPDATE";
 
-static const char sql_load_events[] =
-	"SELECT saga_id, event_id, saga_type, order_id, step, status, "
-	TS_TO_MS("occurred_at") ", metadata::text, trace_id,"
-	" CASE WHEN jsonb_typeof(metadata -> 'failureReason') = 'string'"
-	" THEN metadata ->> 'failureReason' END "
-	"FROM saga_event WHERE saga_id = ANY ($1::text[])";
-
-static const char sql_upsert_sagas[] =
-	"INSERT INTO saga_instance (saga_id, saga_type, order_id, status,"
-	" current_step, started_at, updated_at, failed_at, compensated_at,"
-	" completed_at, trace_id, failure_reason, metadata) "
-	"SELECT s.saga_id, s.saga_type, s.order_id, s.status, s.step,"
-	" s.started, s.updated, s.failed, s.compensated, s.completed,"
-	" s.trace_id, s.reason, s.metadata::jsonb "
-	"FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-	" $5::text[], $6::timestamptz[], $7::timestamptz[],"
-	" $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],"
-	" $11::text[], $12::text[], $13::text[])"
-	" AS s(saga_id, saga_type, order_id, status, step, started, updated,"
-	" failed, compensated, completed, trace_id, reason, metadata) "
-	"ON CONFLICT (saga_id) DO UPDATE SET"
-	" saga_type = excluded.saga_type, order_id = excluded.order_id,"
-	" status = excluded.status, current_step = excluded.current_step,"
-	" started_at = excluded.started_at, updated_at = excluded.updated_at,"
-	" failed_at = excluded.failed_at,"
-	" compensated_at = excluded.compensated_at,"
-	" completed_at = excluded.completed_at, trace_id = excluded.trace_id,"
-	" failure_reason = excluded.failure_reason,"
-	" metadata = excluded.metadata";
-
-static const char sql_reject_head[] =
-	"INSERT INTO saga_event_rejected (raw, reason, detail,"
-	" kafka_partition, kafka_offset, received_at) "
-	"SELECT v.raw, v.reason, v.detail, v.part, v.off, "
-	MS_TO_TS("v.received") " FROM (VALUES ";
-
-static const char sql_reject_tail[] =
-	") AS v(raw, reason, detail, part, off, received) "
-	"ON CONFLICT (kafka_partition, kafka_offset) DO NOTHING "
-	"RETURNING kafka_partition, kafka_offset";
-
-static const char sql_manual_lock[] =
-	"SELECT saga_id FROM saga_instance WHERE saga_id = $1 FOR UPDATE";
-
-static const char sql_manual_event[] =
-	"INSERT INTO saga_event (event_id, saga_id, step, status,"
-	" occurred_at, received_at, source, metadata) "
-	"VALUES ($1, $2, $3, $4, " MS_TO_TS("$5::int8") ", "
-	MS_TO_TS("$5::int8") ", 'manual', $6::jsonb)";
-
-/* pg_advisory_xact_lock() key of the fold: "SAGAFOLD" as an int8. */
-#define STORE_FOLD_LOCK		"5999734839186720580"
-
-/*
- * Fold saga_status_delta into one row per status and return the sums:
- * what was there when the statement started is read once, whatever the
- * table's size.  Folds run one at a time (the lock), so a replica never
- * misses rows another one is folding.
- */
-static const char sql_refresh_fold[] =
-	"WITH d AS (DELETE FROM saga_status_delta RETURNING status, n),"
-	" s AS (SELECT status, sum(n)::int8 AS n FROM d GROUP BY status),"
-	" i AS (INSERT INTO saga_status_delta (status, n)"
-	"  SELECT status, n FROM s WHERE n <> 0) "
-	"SELECT status, n FROM s";
-
-static const char sql_insert_outcome[] =
-	"INSERT INTO saga_batch_outcome (token, deltas) "
-	"VALUES ($1::int8, $2::text)";
-
-/* A tombstone, unless the token's transaction wrote the row (outcome.h). */
-static const char sql_outcome_probe[] =
-	"INSERT INTO saga_batch_outcome (token, deltas) "
-	"VALUES ($1::int8, NULL) ON CONFLICT (token) DO NOTHING";
-
-static const char sql_outcome_read[] =
-	"SELECT deltas FROM saga_batch_outcome WHERE token = $1::int8";
-
-static const char sql_outcome_purge[] =
-	"DELETE FROM saga_batch_outcome "
-	"WHERE created_at < now() - " OUTCOME_KEEP_SQL;
-
-/* The partial index on this expression makes it one index probe. */
-static const char sql_refresh_oldest[] =
-	"SELECT coalesce(greatest(extract(epoch FROM now() -"
-	" min(coalesce(failed_at, updated_at))), 0), 0)::float8 "
-	"FROM saga_instance WHERE status IN ('FAILED', 'COMPENSATING')";
-
-static void	 store_notice(void *, const char *);
-static PGresult	*store_query(struct store *, const char *, const char *,
-		    int, const char *const *, const int *, const int *,
-		    ExecStatusType, char *, size_t);
-static int	 store_command(struct store *, const char *, const char *,
-		    char *, size_t);
-static int	 store_usable(struct store *, char *, size_t);
-static void	 store_rollback(struct store *);
-
-static const char *opt(const char *);
-
-static int	 cmp_event_id(const void *, const void *);
-static int	 cmp_origin_only(const struct item *, const struct item *);
-static int	 cmp_origin(const void *, const void *);
-static int	 cmp_str(const void *, const void *);
-static struct item *find_valid(struct batch *, const char *);
-static struct item *find_bad(struct batch *, int32_t, int64_t);
-
-static void	 batch_parse(struct batch *, const struct store_msg *,
-		    size_t);
-static void	 batch_mark_dups(struct batch *);
-static void	 batch_free(struct batch *);
-static void	 batch_sagas(struct batch *);
-static size_t	 batch_saga_index(const struct batch *, const char *);
 static int	 batch_transaction(struct store *, struct batch *,
 		    struct outcome *, char *, size_t);
 static int	 batch_begin(struct store *, struct batch *, char *, size_t);
 static int	 batch_finish(struct store *, struct batch *, struct outcome *,
 		    char *, size_t);
-static void	 batch_error_where(const struct batch *, char *, size_t);
-static void	 batch_tally(const struct batch *, struct outcome *);
-static void	 batch_delays(const struct batch *);
-static void	 batch_result(const struct batch *,
-		    struct store_batch_result *);
-static void	 item_tally(const struct item *, struct outcome *);
-static void	 store_counted(struct store *, struct outcome *);
-static void	 store_fault(struct store *, enum store_fault);
-static void	 store_fault_sent(void *);
-static void	 token_params(struct pgarray_params *, char *, size_t,
-		    uint64_t, const char *);
-static void	 outcome_queue(struct store *, struct pipeline *,
-		    struct outcome *, struct pgarray_params *, char *, size_t);
-static int	 commit_run(struct store *, struct pipeline *, char *,
-		    size_t);
-static int	 outcome_resolve(struct store *, char *, size_t);
-static int	 manual_commit(struct store *, const struct item *,
-		    struct outcome *, char *, size_t);
-static int	 outcome_settle(struct store *, PGresult *, uint64_t, char *,
-		    size_t);
 
-static int	 insert_rejected(struct store *, struct batch *, char *,
-		    size_t);
-static int	 insert_rejected_chunk(struct store *, struct batch *, size_t,
-		    size_t, char *, size_t);
-static char	*reject_sql(size_t);
-static void	 reject_params_free(struct reject_params *);
-static void	 reject_params_row(struct reject_params *, size_t,
-		    const struct item *);
-static void	 reject_params_build(struct reject_params *,
-		    const struct batch *, size_t, size_t);
-static void	 batch_mark_late(struct batch *, unsigned int);
 static int	 batch_late(struct store *, struct batch *, char *, size_t);
-static void	 item_expire(struct batch *, struct item *, unsigned int);
 static int	 events_arrays(const struct batch *, enum item_when,
 		    struct pgarray_params *, char *, size_t);
 static void	 events_inserted(struct batch *, PGresult *);
-static int	 saga_id_array(const struct batch *, struct pgarray_params *,
-		    int, char *, size_t);
 static void	 sagas_locked(struct batch *, PGresult *);
-static int	 load_events(struct store *, struct batch *, char *, size_t);
-static int	 load_row(struct batch *, PGresult *, int, char *, size_t);
-static int	 load_row_event(PGresult *, int, struct saga_event *);
 static int	 apply_fresh(struct batch *, char *, size_t);
-static int	 saga_arrays(const struct batch *, struct pgarray_params *,
-		    char *, size_t);
-static int	 upsert_sagas(struct store *, struct batch *, char *, size_t);
-static void	 saga_time(struct pgarray *, int64_t);
-static void	 saga_row(struct pgarray_params *, const struct saga_state *);
-static int	 manual_lock(struct store *, const char *, char *, size_t);
-static enum store_manual manual_apply(struct store *, struct batch *,
-		    struct item *, enum saga_status, const char *, char *,
-		    size_t);
-static int	 manual_insert(struct store *, const struct saga_event *,
-		    char *, size_t);
-static void	 refresh_set(PGresult *, PGresult *);
-
-/* --- connection ---------------------------------------------------------- */
-
-/* NOTICEs ("relation already exists, skipping") are not for stderr. */
-static void
-store_notice(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;
-}
-
-struct store *
-store_open(const char *dsn, char *err, size_t errlen)
-{
-	struct store		*s;
-	static const char *const keys[] = {
-		"application_name", "connect_timeout", "client_encoding",
-		"keepalives", "keepalives_idle", "keepalives_interval",
-		"keepalives_count", "dbname", NULL
-	};
-	const char		*values[] = {
-		"saga-tracker", "10", "UTF8", "1", "30", "10", "3", dsn, NULL
-	};
-
-	s = xcalloc(1, sizeof(*s), "store_open");
-	s->slot = &s->own;
-
-	/* Keywords before dbname are defaults the DSN may override. */
-	s->conn = PQconnectdbParams(keys, values, 1);
-	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
-		pgerr_format(err, errlen, "connect: %s", s->conn != NULL ?
-		    PQerrorMessage(s->conn) : "out of memory");
-		store_close(s);
-		return (NULL);
-	}
-	(void)PQsetNoticeProcessor(s->conn, store_notice, NULL);
-
-	if (schema_migrate(s->conn, err, errlen) == -1) {
-		store_close(s);
-		return (NULL);
-	}
-
-	return (s);
-}
-
-void
-store_expire_after(struct store *s, unsigned int seconds)
-{
-	s->expire_sec = seconds;
-}
-
-void
-store_close(struct store *s)
-{
-	if (s == NULL)
-		return;
-
-	if (s->conn != NULL)
-		PQfinish(s->conn);
-	free(s);
-}
-
-/*
- * Run one parameterised statement, observe its duration as query `name`
- * and check the result status.  NULL with "name: message" in err.
- */
-static PGresult *
-store_query(struct store *s, const char *name, const char *sql, int nparams,
-    const char *const *values, const int *lengths, const int *formats,
-    ExecStatusType want, char *err, size_t errlen)
-{
-	PGresult	*res;
-	double		 t0;
-
-	t0 = metrics_now();
-	res = PQexecParams(s->conn, sql, nparams, NULL, values, lengths,
-	    formats, 0);
-	metrics_db_observe(name, metrics_now() - t0);
-
-	if (PQresultStatus(res) != want) {
-		pgerr_format(err, errlen, "%s: %s", name,
-		    PQerrorMessage(s->conn));
-		PQclear(res);
-		return (NULL);
-	}
-
-	return (res);
-}
-
-static int
-store_command(struct store *s, const char *name, const char *sql,
-    char *err, size_t errlen)
-{
-	PGresult	*res;
-
-	res = store_query(s, name, sql, 0, NULL, NULL, NULL, PGRES_COMMAND_OK,
-	    err, errlen);
-	if (res == NULL)
-		return (-1);
-	PQclear(res);
-
-	return (0);
-}
-
-/* Reconnect a broken connection; end a transaction left open. */
-static int
-store_usable(struct store *s, char *err, size_t errlen)
-{
-	if (PQstatus(s->conn) != CONNECTION_OK) {
-		PQreset(s->conn);
-		if (PQstatus(s->conn) != CONNECTION_OK) {
-			pgerr_format(err, errlen, "reconnect: %s",
-			    PQerrorMessage(s->conn));
-			return (-1);
-		}
-	}
-
-	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
-		store_rollback(s);
-
-	return (0);
-}
-
-static void
-store_rollback(struct store *s)
-{
-	PGresult	*res;
-
-	if (PQstatus(s->conn) != CONNECTION_OK)
-		return;
-
-	switch (PQtransactionStatus(s->conn)) {
-	case PQTRANS_INTRANS:
-	case PQTRANS_INERROR:
-		res = PQexec(s->conn, "ROLLBACK");
-		PQclear(res);
-		break;
-	default:
-		break;
-	}
-}
-
-int
-store_ping(struct store *s)
-{
-	PGresult	*res;
-	int		 tries;
-
-	for (tries = 0; tries < 2; tries++) {
-		if (store_usable(s, NULL, 0) == -1)
-			return (-1);
-
-		res = store_query(s, "ping", "SELECT 1", 0, NULL, NULL, NULL,
-		    PGRES_TUPLES_OK, NULL, 0);
-		if (res != NULL) {
-			PQclear(res);
-			return (0);
-		}
-
-		/* The server may have gone away under an idle connection. */
-		PQreset(s->conn);
-	}
-
-	return (PQstatus(s->conn) == CONNECTION_OK ? 0 : -1);
-}
-
-/* --- parameters ---------------------------------------------------------- */
-
-/* saga.h keeps absent strings empty; the columns are NULL. */
-static const char *
-opt(const char *s)
-{
-	return (s[0] != '\0' ? s : NULL);
-}
-
-/* --- the batch in memory ------------------------------------------------- */
-
-static int
-cmp_event_id(const void *a, const void *b)
-{
-	const struct item	*x = *(const struct item *const *)a;
-	const struct item	*y = *(const struct item *const *)b;
-	int			 c;
-
-	if ((c = strcmp(x->ev.event_id, y->ev.event_id)) != 0)
-		return (c);
-
-	return (x->pos < y->pos ? -1 : x->pos > y->pos);
-}
-
-static int
-cmp_origin_only(const struct item *x, const struct item *y)
-{
-	if (x->msg->partition != y->msg->partition)
-		return (x->msg->partition < y->msg->partition ? -1 : 1);
-	if (x->msg->offset != y->msg->offset)
-		return (x->msg->offset < y->msg->offset ? -1 : 1);
-
-	return (0);
-}
-
-static int
-cmp_origin(const void *a, const void *b)
-{
-	const struct item	*x = *(const struct item *const *)a;
-	const struct item	*y = *(const struct item *const *)b;
-	int			 c;
-
-	if ((c = cmp_origin_only(x, y)) != 0)
-		return (c);
-
-	return (x->pos < y->pos ? -1 : x->pos > y->pos);
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return (strcmp(*(const char *const *)a, *(const char *const *)b));
-}
-
-/* The first item of the batch with this eventId, NULL if none. */
-static struct item *
-find_valid(struct batch *b, const char *event_id)
-{
-	size_t		lo, hi, mid;
-	int		c;
-
-	lo = 0;
-	hi = b->nvalid;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = strcmp(b->valid[mid]->ev.event_id, event_id);
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-
-	if (lo < b->nvalid && strcmp(b->valid[lo]->ev.event_id,
-	    event_id) == 0)
-		return (b->valid[lo]);
-
-	return (NULL);
-}
-
-/* The first invalid item of the batch from (partition, offset). */
-static struct item *
-find_bad(struct batch *b, int32_t partition, int64_t offset)
-{
-	size_t		 lo, hi, mid;
-	struct item	*it;
-
-	lo = 0;
-	hi = b->nbad;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		it = b->bad[mid];
-		if (it->msg->partition < partition ||
-		    (it->msg->partition == partition &&
-		    it->msg->offset < offset))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-
-	if (lo < b->nbad && b->bad[lo]->msg->partition == partition &&
-	    b->bad[lo]->msg->offset == offset)
-		return (b->bad[lo]);
-
-	return (NULL);
-}
-
-/* Validate every message; sort the valid and the invalid ones apart. */
-static void
-batch_parse(struct batch *b, const struct store_msg *msgs, size_t n)
-{
-	struct item	*it;
-	size_t		 i;
-
-	memset(b, 0, sizeof(*b));
-	b->n = n;
-	/* Not calloc: a batch's items are megabytes, each set below. */
-	b->items = xreallocarray(NULL, n, sizeof(*b->items), "batch");
-	b->valid = xreallocarray(NULL, n, sizeof(*b->valid), "batch");
-	b->bad = xreallocarray(NULL, n, sizeof(*b->bad), "batch");
-
-	for (i = 0; i < n; i++) {
-		it = &b->items[i];
-		it->msg = &msgs[i];
-		it->pos = i;
-		it->dup = it->stored = 0;
-		it->when = ITEM_NOW;
-		it->saga = 0;
-		memset(&it->delta, 0, sizeof(it->delta));
-		it->reason = saga_event_parse(msgs[i].payload, msgs[i].len,
-		    &it->ev, it->detail, sizeof(it->detail));
-		b->nparsed = i + 1;
-		if (it->reason == SAGA_REJECT_NONE)
-			b->valid[b->nvalid++] = it;
-		else
-			b->bad[b->nbad++] = it;
-	}
-
-	qsort(b->valid, b->nvalid, sizeof(*b->valid), cmp_event_id);
-	qsort(b->bad, b->nbad, sizeof(*b->bad), cmp_origin);
-	batch_mark_dups(b);
-}
-
-/* Only the first of equal eventIds, or of equal origins, is inserted. */
-static void
-batch_mark_dups(struct batch *b)
-{
-	size_t		i;
-
-	for (i = 1; i < b->nvalid; i++) {
-		if (strcmp(b->valid[i]->ev.event_id,
-		    b->valid[i - 1]->ev.event_id) == 0)
-			b->valid[i]->dup = 1;
-	}
-
-	for (i = 1; i < b->nbad; i++) {
-		if (cmp_origin_only(b->bad[i], b->bad[i - 1]) == 0)
-			b->bad[i]->dup = 1;
-	}
-}
-
-static void
-batch_free(struct batch *b)
-{
-	size_t		i;
-
-	for (i = 0; b->items != NULL && i < b->nparsed; i++)
-		saga_event_free(&b->items[i].ev);
-	for (i = 0; b->sagas != NULL && i < b->nsagas; i++)
-		saga_state_free(&b->sagas[i]);
-
-	free(b->items);
-	free(b->valid);
-	free(b->bad);
-	free(b->saga_ids);
-	free(b->sagas);
-	free(b->exists);
-	free(b->fresh);
-	memset(b, 0, sizeof(*b));
-}
-
-/* Append " (batch of N from partition P offset O)" to err. */
-static void
-batch_error_where(const struct batch *b, char *err, size_t errlen)
-{
-	size_t		len;
-
-	if (err == NULL || b->nparsed == 0 ||
-	    (len = strlen(err)) + 1 >= errlen)
-		return;
-
-	(void)snprintf(err + len, errlen - len, " (batch of %zu from "
-	    "partition %" PRId32 " offset %" PRId64 ")", b->n,
-	    b->items[0].msg->partition, b->items[0].msg->offset);
-}
-
-/* The distinct sagas of the valid events, sorted, and each item's. */
-static void
-batch_sagas(struct batch *b)
-{
-	struct item	*it;
-	size_t		 i, n;
-
-	b->saga_ids = xcalloc(b->nvalid, sizeof(*b->saga_ids), "batch_sagas");
-	for (i = 0, n = 0; i < b->nvalid; i++) {
-		if (!b->valid[i]->dup)
-			b->saga_ids[n++] = b->valid[i]->ev.saga_id;
-	}
-	qsort(b->saga_ids, n, sizeof(*b->saga_ids), cmp_str);
-	for (i = 0; i < n; i++) {
-		if (b->nsagas == 0 || strcmp(b->saga_ids[b->nsagas - 1],
-		    b->saga_ids[i]) != 0)
-			b->saga_ids[b->nsagas++] = b->saga_ids[i];
-	}
-
-	/* Not calloc: a saga state is kilobytes, and each is set below. */
-	b->sagas = xreallocarray(NULL, b->nsagas, sizeof(*b->sagas),
-	    "batch_sagas");
-	b->exists = xcalloc(b->nsagas, sizeof(*b->exists), "batch_sagas");
-	b->fresh = xcalloc(b->nsagas, sizeof(*b->fresh), "batch_sagas");
-	for (i = 0; i < b->nsagas; i++)
-		saga_state_init(&b->sagas[i]);
-	for (i = 0; i < b->nvalid; i++) {
-		if (!(it = b->valid[i])->dup)
-			it->saga = batch_saga_index(b, it->ev.saga_id);
-	}
-}
-
-/* Index of saga_id in saga_ids, nsagas if it is not there. */
-static size_t
-batch_saga_index(const struct batch *b, const char *saga_id)
-{
-	const char	**p;
-
-	p = bsearch(&saga_id, b->saga_ids, b->nsagas, sizeof(*b->saga_ids),
-	    cmp_str);
-
-	return (p == NULL ? b->nsagas : (size_t)(p - b->saga_ids));
-}
 
 /* --- events older than the retention horizon ---------------------------- */
-
-/*
- * Hold back the first occurrences older than expire_sec: they are
- * inserted only if their saga has a row (batch_late), since their saga
- * may be one retention removed.
- */
-static void
-batch_mark_late(struct batch *b, unsigned int expire_sec)
-{
-	struct timespec	 ts;
-	struct item	*it;
-	int64_t		 horizon;
-	size_t		 i;
-
-	if (expire_sec == 0)
-		return;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	horizon = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
-	    (int64_t)expire_sec * 1000;
-	for (i = 0; i < b->nvalid; i++) {
-		it = b->valid[i];
-		if (!it->dup && it->ev.occurred_at < horizon) {
-			it->when = ITEM_LATE;
-			b->nlate++;
-		}
-	}
-}
-
-/*
- * A late event whose saga has no row becomes a dead letter, "expired":
- * applying it would start a half saga out of a history already purged.
- * Its eventId's repeats in the batch stay duplicates of it.
- */
-static void
-item_expire(struct batch *b, struct item *it, unsigned int expire_sec)
-{
-	it->reason = SAGA_REJECT_EXPIRED;
-	(void)snprintf(it->detail, sizeof(it->detail), "saga %.64s is not "
-	    "stored and the event occurred more than %us ago (retention."
-	    "terminal)", it->ev.saga_id, expire_sec);
-	b->bad[b->nbad++] = it;
-}
 
 /*
  * After batch_begin, which locked every saga of the batch: insert the
@@ -788,10 +92,10 @@ batch_late(struct store *s, struct batch *b, char *err, size_t errlen)
 			it->when = ITEM_LATE_KNOWN;
 			known++;
 		} else
-			item_expire(b, it, s->expire_sec);
+			batch_expire(b, it, s->expire_sec);
 	}
 	if (b->nbad > nbad)
-		qsort(b->bad, b->nbad, sizeof(*b->bad), cmp_origin);
+		batch_sort_bad(b);
 	if (known == 0)
 		return (0);
 
@@ -811,137 +115,6 @@ batch_late(struct store *s, struct batch *b, char *err, size_t errlen)
 }
 
 /* --- the statements ------------------------------------------------------ */
-
-static int
-insert_rejected(struct store *s, struct batch *b, char *err, size_t errlen)
-{
-	size_t		i, start, rows;
-
-	for (start = 0; start < b->nbad; start = i) {
-		/* A chunk of first occurrences; repeats are left out. */
-		for (rows = 0, i = start; i < b->nbad && rows <
-		    STORE_REJECT_CHUNK; i++) {
-			if (!b->bad[i]->dup)
-				rows++;
-		}
-		if (rows > 0 && insert_rejected_chunk(s, b, start, rows, err,
-		    errlen) == -1)
-			return (-1);
-	}
-
-	return (0);
-}
-
-static char *
-reject_sql(size_t rows)
-{
-	char		*sql;
-	size_t		 i, cap, len;
-	int		 p;
-
-	cap = sizeof(sql_reject_head) + sizeof(sql_reject_tail) + rows * 128;
-	sql = xmalloc(cap, "reject_sql");
-
-	len = (size_t)snprintf(sql, cap, "%s", sql_reject_head);
-	for (i = 0; i < rows; i++) {
-		p = (int)(i * STORE_REJECT_PARAMS);
-		len += (size_t)snprintf(sql + len, cap - len,
-		    "%s($%d::bytea, $%d::text, $%d::text, $%d::int4, "
-		    "$%d::int8, $%d::int8)", i > 0 ? ", " : "",
-		    p + 1, p + 2, p + 3, p + 4, p + 5, p + 6);
-	}
-	(void)snprintf(sql + len, cap - len, "%s", sql_reject_tail);
-
-	return (sql);
-}
-
-static void
-reject_params_free(struct reject_params *rp)
-{
-	free(rp->sql);
-	free(rp->values);
-	free(rp->lengths);
-	free(rp->formats);
-	free(rp->nums);
-	memset(rp, 0, sizeof(*rp));
-}
-
-/* Parameters of row r: raw (binary), reason, detail, origin, time. */
-static void
-reject_params_row(struct reject_params *rp, size_t r, const struct item *it)
-{
-	const struct store_msg	*m;
-	size_t			 k;
-
-	m = it->msg;
-	k = r * STORE_REJECT_PARAMS;
-	rp->values[k] = m->payload != NULL ? m->payload : "";
-	rp->lengths[k] = (int)m->len;
-	rp->formats[k] = 1;
-	rp->values[k + 1] = saga_reject_reason_name(it->reason);
-	rp->values[k + 2] = it->detail;
-
-	(void)snprintf(rp->nums[3 * r], STORE_NUM_LEN, "%" PRId32,
-	    m->partition);
-	(void)snprintf(rp->nums[3 * r + 1], STORE_NUM_LEN, "%" PRId64,
-	    m->offset);
-	(void)snprintf(rp->nums[3 * r + 2], STORE_NUM_LEN, "%" PRId64,
-	    m->received_ms);
-	rp->values[k + 3] = rp->nums[3 * r];
-	rp->values[k + 4] = rp->nums[3 * r + 1];
-	rp->values[k + 5] = rp->nums[3 * r + 2];
-}
-
-/* Statement and parameters for `rows` first occurrences from bad[start]. */
-static void
-reject_params_build(struct reject_params *rp, const struct batch *b,
-    size_t start, size_t rows)
-{
-	size_t		i, r, k;
-
-	memset(rp, 0, sizeof(*rp));
-	k = rows * STORE_REJECT_PARAMS;
-	rp->sql = reject_sql(rows);
-	rp->values = xcalloc(k, sizeof(*rp->values), "insert_rejected");
-	rp->lengths = xcalloc(k, sizeof(*rp->lengths), "insert_rejected");
-	rp->formats = xcalloc(k, sizeof(*rp->formats), "insert_rejected");
-	rp->nums = xcalloc(rows * 3, sizeof(*rp->nums), "insert_rejected");
-
-	for (i = start, r = 0; r < rows; i++) {
-		if (!b->bad[i]->dup)
-			reject_params_row(rp, r++, b->bad[i]);
-	}
-}
-
-/* Insert `rows` first occurrences from bad[start]; mark the new ones. */
-static int
-insert_rejected_chunk(struct store *s, struct batch *b, size_t start,
-    size_t rows, char *err, size_t errlen)
-{
-	struct reject_params	 rp;
-	PGresult		*res;
-	struct item		*it;
-	int			 j;
-
-	reject_params_build(&rp, b, start, rows);
-
-	res = store_query(s, "insert_rejected", rp.sql,
-	    (int)(rows * STORE_REJECT_PARAMS), rp.values, rp.lengths,
-	    rp.formats, PGRES_TUPLES_OK, err, errlen);
-	reject_params_free(&rp);
-	if (res == NULL)
-		return (-1);
-
-	for (j = 0; j < PQntuples(res); j++) {
-		it = find_bad(b, (int32_t)strtol(PQgetvalue(res, j, 0), NULL,
-		    10), strtoll(PQgetvalue(res, j, 1), NULL, 10));
-		if (it != NULL)
-			it->stored = 1;
-	}
-	PQclear(res);
-
-	return (0);
-}
 
 /* insert_events' columns: the first occurrence of every eventId. */
 static int
@@ -963,8 +136,8 @@ events_arrays(const struct batch *b, enum item_when when,
 			continue;
 		pgarray_text(&x->a[0], it->ev.event_id);
 		pgarray_text(&x->a[1], it->ev.saga_id);
-		pgarray_text(&x->a[2], opt(it->ev.saga_type));
-		pgarray_text(&x->a[3], opt(it->ev.order_id));
+		pgarray_text(&x->a[2], store_opt(it->ev.saga_type));
+		pgarray_text(&x->a[3], store_opt(it->ev.order_id));
 		pgarray_text(&x->a[4], it->ev.step);
 		pgarray_text(&x->a[5], saga_status_name(it->ev.status));
 		pgarray_time_ms(&x->a[6], it->ev.occurred_at);
@@ -972,7 +145,7 @@ events_arrays(const struct batch *b, enum item_when when,
 		pgarray_int4(&x->a[8], it->msg->partition);
 		pgarray_int8(&x->a[9], it->msg->offset);
 		pgarray_text(&x->a[10], it->ev.metadata);
-		pgarray_text(&x->a[11], opt(it->ev.trace_id));
+		pgarray_text(&x->a[11], store_opt(it->ev.trace_id));
 	}
 
 	return (pgarray_params_finish(x, "insert_events", err, errlen));
@@ -986,30 +159,13 @@ events_inserted(struct batch *b, PGresult *res)
 	int		 j;
 
 	for (j = 0; j < PQntuples(res); j++) {
-		if ((it = find_valid(b, PQgetvalue(res, j, 0))) != NULL &&
+		if ((it = batch_find_valid(b, PQgetvalue(res, j, 0))) != NULL &&
 		    !it->stored) {
 			it->stored = 1;
 			b->fresh[it->saga] = 1;
 			b->nfresh++;
 		}
 	}
-}
-
-/* The saga ids of the batch, or (to_load) those with a row and news. */
-static int
-saga_id_array(const struct batch *b, struct pgarray_params *x, int to_load,
-    char *err, size_t errlen)
-{
-	static const uint32_t	types[] = { PGARRAY_TEXT };
-	size_t			i;
-
-	pgarray_params_init(x, types, STORE_NTYPES(types));
-	for (i = 0; i < b->nsagas; i++) {
-		if (!to_load || (b->exists[i] && b->fresh[i]))
-			pgarray_text(&x->a[0], b->saga_ids[i]);
-	}
-
-	return (pgarray_params_finish(x, "saga ids", err, errlen));
 }
 
 /* Note the sagas lock_sagas found a row of. */
@@ -1024,102 +180,6 @@ sagas_locked(struct batch *b, PGresult *res)
 		if (k < b->nsagas)
 			b->exists[k] = 1;
 	}
-}
-
-/* Rebuild every saga's state from its stored events but the fresh ones. */
-static int
-load_events(struct store *s, struct batch *b, char *err, size_t errlen)
-{
-	struct pgarray_params	 x;
-	PGresult	*res;
-	int		 i, rc;
-
-	if (saga_id_array(b, &x, 1, err, errlen) == -1) {
-		pgarray_params_free(&x);
-		return (-1);
-	}
-	/* Sagas without a row have no stored events: nothing to ask. */
-	if (x.a[0].count == 0) {
-		pgarray_params_free(&x);
-		return (0);
-	}
-
-	res = store_query(s, "load_events", sql_load_events, 1, x.values,
-	    x.lengths, x.formats, PGRES_TUPLES_OK, err, errlen);
-	pgarray_params_free(&x);
-	if (res == NULL)
-		return (-1);
-
-	rc = 0;
-	for (i = 0; i < PQntuples(res) && rc == 0; i++)
-		rc = load_row(b, res, i, err, errlen);
-	PQclear(res);
-
-	return (rc);
-}
-
-/* The columns of a load_events row after saga_id and event_id. */
-static int
-load_row_event(PGresult *res, int row, struct saga_event *ev)
-{
-	if (saga_status_parse(PQgetvalue(res, row, 5), &ev->status) == -1)
-		return (-1);
-
-	(void)snprintf(ev->saga_type, sizeof(ev->saga_type), "%s",
-	    PQgetvalue(res, row, 2));
-	(void)snprintf(ev->order_id, sizeof(ev->order_id), "%s",
-	    PQgetvalue(res, row, 3));
-	(void)snprintf(ev->step, sizeof(ev->step), "%s",
-	    PQgetvalue(res, row, 4));
-	ev->occurred_at = strtoll(PQgetvalue(res, row, 6), NULL, 10);
-	ev->metadata = PQgetisnull(res, row, 7) ? NULL :
-	    PQgetvalue(res, row, 7);
-	(void)snprintf(ev->trace_id, sizeof(ev->trace_id), "%s",
-	    PQgetvalue(res, row, 8));
-	ev->failure_reason = PQgetisnull(res, row, 9) ? NULL :
-	    PQgetvalue(res, row, 9);
-
-	return (0);
-}
-
-/* Apply one stored event, unless it is fresh, deltas thrown away. */
-static int
-load_row(struct batch *b, PGresult *res, int row, char *err, size_t errlen)
-{
-	struct saga_event	 ev;
-	struct saga_delta	 d;
-	struct item		*it;
-	size_t			 k;
-
-	memset(&ev, 0, sizeof(ev));
-	(void)snprintf(ev.saga_id, sizeof(ev.saga_id), "%s",
-	    PQgetvalue(res, row, 0));
-	(void)snprintf(ev.event_id, sizeof(ev.event_id), "%s",
-	    PQgetvalue(res, row, 1));
-
-	/* A fresh event is applied later, with its deltas. */
-	if ((it = find_valid(b, ev.event_id)) != NULL && it->stored)
-		return (0);
-
-	if ((k = batch_saga_index(b, ev.saga_id)) == b->nsagas) {
-		pgerr_format(err, errlen, "load_events: saga %s event %s: "
-		    "saga not asked for", ev.saga_id, ev.event_id);
-		return (-1);
-	}
-	if (load_row_event(res, row, &ev) == -1) {
-		pgerr_format(err, errlen, "load_events: saga %s event %s: "
-		    "unknown status '%s'", ev.saga_id, ev.event_id,
-		    PQgetvalue(res, row, 5));
-		return (-1);
-	}
-
-	if (saga_state_apply(&b->sagas[k], &ev, &d) == -1) {
-		pgerr_format(err, errlen, "load_events: saga %s event %s: "
-		    "merge: %s", ev.saga_id, ev.event_id, strerror(errno));
-		return (-1);
-	}
-
-	return (0);
 }
 
 /* Apply the fresh events in batch order, keeping their deltas. */
@@ -1147,77 +207,6 @@ apply_fresh(struct batch *b, char *err, size_t errlen)
 	return (0);
 }
 
-static void
-saga_time(struct pgarray *a, int64_t ms)
-{
-	if (ms == SAGA_TIME_NONE)
-		pgarray_null(a);
-	else
-		pgarray_time_ms(a, ms);
-}
-
-static void
-saga_row(struct pgarray_params *x, const struct saga_state *st)
-{
-	pgarray_text(&x->a[0], st->saga_id);
-	pgarray_text(&x->a[1], opt(st->saga_type));
-	pgarray_text(&x->a[2], opt(st->order_id));
-	pgarray_text(&x->a[3], saga_status_name(st->status));
-	pgarray_text(&x->a[4], opt(st->current_step));
-	saga_time(&x->a[5], st->started_at);
-	saga_time(&x->a[6], st->updated_at);
-	saga_time(&x->a[7], st->failed_at);
-	saga_time(&x->a[8], st->compensated_at);
-	saga_time(&x->a[9], st->completed_at);
-	pgarray_text(&x->a[10], opt(st->trace_id));
-	pgarray_text(&x->a[11], st->failure_reason);
-	pgarray_text(&x->a[12], st->metadata);
-}
-
-/* upsert_sagas' columns: the rows of the sagas with fresh events. */
-static int
-saga_arrays(const struct batch *b, struct pgarray_params *x, char *err,
-    size_t errlen)
-{
-	static const uint32_t	types[] = {
-		PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
-		PGARRAY_TEXT, PGARRAY_TIMESTAMPTZ, PGARRAY_TIMESTAMPTZ,
-		PGARRAY_TIMESTAMPTZ, PGARRAY_TIMESTAMPTZ, PGARRAY_TIMESTAMPTZ,
-		PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT
-	};
-	size_t			i;
-
-	pgarray_params_init(x, types, STORE_NTYPES(types));
-	for (i = 0; i < b->nsagas; i++) {
-		if (b->fresh[i])
-			saga_row(x, &b->sagas[i]);
-	}
-
-	return (pgarray_params_finish(x, "upsert_sagas", err, errlen));
-}
-
-/* The manual PATCH's upsert, on its own. */
-static int
-upsert_sagas(struct store *s, struct batch *b, char *err, size_t errlen)
-{
-	struct pgarray_params	 x;
-	PGresult	*res;
-
-	if (saga_arrays(b, &x, err, errlen) == -1) {
-		pgarray_params_free(&x);
-		return (-1);
-	}
-
-	res = store_query(s, "upsert_sagas", sql_upsert_sagas, x.n, x.values,
-	    x.lengths, x.formats, PGRES_COMMAND_OK, err, errlen);
-	pgarray_params_free(&x);
-	if (res == NULL)
-		return (-1);
-	PQclear(res);
-
-	return (0);
-}
-
 /*
  * The first round trip: BEGIN, the locks of every saga of the batch
  * (advisory, then row, both in a fixed order, so two transactions on one
@@ -1238,7 +227,7 @@ batch_begin(struct store *s, struct batch *b, char *err, size_t errlen)
 	ls = ins = -1;
 	if (b->nvalid > 0) {
 		batch_sagas(b);
-		if (saga_id_array(b, &ids, 0, err, errlen) == -1 ||
+		if (sagarows_ids(b, &ids, 0, err, errlen) == -1 ||
 		    events_arrays(b, ITEM_NOW, &ev, err, errlen) == -1) {
 			rc = -1;
 			goto done;
@@ -1278,63 +267,23 @@ batch_finish(struct store *s, struct batch *b, struct outcome *o, char *err,
 	char			 num[STORE_NUM_LEN];
 
 	memset(&x, 0, sizeof(x));
-	if (b->nfresh > 0 && saga_arrays(b, &x, err, errlen) == -1) {
+	if (b->nfresh > 0 && sagarows_arrays(b, &x, err, errlen) == -1) {
 		pgarray_params_free(&x);
 		return (-1);
 	}
 
 	pipeline_init(&p, s->conn);
 	batch_tally(b, o);
-	outcome_queue(s, &p, o, &t, num, sizeof(num));
+	tallycommit_queue(s, &p, o, &t, num, sizeof(num));
 	/*
 	 * The upsert last before COMMIT: a backend whose client died
 	 * while the upsert waited for a lock still commits the batch, as
 	 * it did without the tally (test_store's killed batches).
 	 */
 	if (b->nfresh > 0)
-		(void)pipeline_add(&p, "upsert_sagas", sql_upsert_sagas, &x,
-		    PGRES_COMMAND_OK);
-	rc = commit_run(s, &p, err, errlen);
+		sagarows_queue_upsert(&p, &x);
+	rc = tallycommit_run(s, &p, err, errlen);
 	pgarray_params_free(&x);
-
-	return (rc);
-}
-
-/*
- * Queue the tally into p under a new token, unless it counts nothing,
- * and put the token in the slot: from now on the slot stands for the
- * COMMIT that follows (outcome.h).  t and num must live until p ran.
- */
-static void
-outcome_queue(struct store *s, struct pipeline *p, struct outcome *o,
-    struct pgarray_params *t, char *num, size_t numlen)
-{
-	uint64_t	token;
-
-	if (outcome_empty(o))
-		return;
-
-	token = outcome_token_new();
-	token_params(t, num, numlen, token, outcome_format(o));
-	(void)pipeline_add(p, "insert_outcome", sql_insert_outcome, t,
-	    PGRES_COMMAND_OK);
-	atomic_store(&s->slot->token, token);
-	store_fault(s, STORE_FAULT_COMMIT_SEND);
-}
-
-/* Add COMMIT to p and run it all; the fault hook sees it sent. */
-static int
-commit_run(struct store *s, struct pipeline *p, char *err, size_t errlen)
-{
-	int		rc;
-
-	(void)pipeline_add(p, "commit", "COMMIT", NULL, PGRES_COMMAND_OK);
-	if (s->fault != NULL) {
-		p->sent = store_fault_sent;
-		p->sent_arg = s;
-	}
-	rc = pipeline_run(p, err, errlen);
-	pipeline_clear(p);
 
 	return (rc);
 }
@@ -1352,122 +301,16 @@ batch_transaction(struct store *s, struct batch *b, struct outcome *o,
 		return (-1);
 	if (b->nlate > 0 && batch_late(s, b, err, errlen) == -1)
 		return (-1);
-	if (b->nbad > 0 && insert_rejected(s, b, err, errlen) == -1)
+	if (b->nbad > 0 && deadletter_insert(s, b, err, errlen) == -1)
 		return (-1);
-	if (b->nfresh > 0 && (load_events(s, b, err, errlen) == -1 ||
+	if (b->nfresh > 0 && (sagarows_load(s, b, err, errlen) == -1 ||
 	    apply_fresh(b, err, errlen) == -1))
 		return (-1);
 
 	return (batch_finish(s, b, o, err, errlen));
 }
 
-/* --- after COMMIT -------------------------------------------------------- */
-
-static void
-item_tally(const struct item *it, struct outcome *o)
-{
-	const struct saga_delta	*d;
-
-	if (it->reason != SAGA_REJECT_NONE) {
-		outcome_rejected(o, it->reason);
-		return;
-	}
-
-	d = &it->delta;
-	outcome_processed(o, it->ev.step, it->ev.status);
-
-	/*
-	 * saga_last_failed_timestamp is the newest occurredAt of a FAILED
-	 * event, whatever the arrival order; a saga that enters the failure
-	 * path through another status is counted without moving it.
-	 */
-	if (d->failed)
-		outcome_failed(o);
-	if (it->ev.status == SAGA_FAILED)
-		outcome_failed_event(o, it->ev.occurred_at);
-	if (d->compensated)
-		outcome_compensated(o);
-	if (d->observe_duration)
-		outcome_duration(o, d->duration_sec);
-	if (d->conflict)
-		outcome_rejected(o, SAGA_REJECT_CONFLICT);
-}
-
-/* What the batch stored, as counter deltas. */
-static void
-batch_tally(const struct batch *b, struct outcome *o)
-{
-	size_t		i;
-
-	for (i = 0; i < b->n; i++) {
-		if (b->items[i].stored)
-			item_tally(&b->items[i], o);
-	}
-}
-
-/*
- * After a COMMIT this attempt saw succeed: for each applied event its
- * delay from the Kafka timestamp (else occurredAt) to now.  A batch
- * counted later from its recorded outcome is not observed: when it
- * committed is not known.
- */
-static void
-batch_delays(const struct batch *b)
-{
-	const struct item	*it;
-	struct timespec		 ts;
-	int64_t			 now, from;
-	size_t			 i;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	for (i = 0; i < b->n; i++) {
-		it = &b->items[i];
-		if (!it->stored || it->reason != SAGA_REJECT_NONE)
-			continue;
-		from = it->msg->timestamp_ms > 0 ? it->msg->timestamp_ms :
-		    it->ev.occurred_at;
-		metrics_event_delay_observe((double)(now - from) / 1000.0);
-	}
-}
-
-static void
-batch_result(const struct batch *b, struct store_batch_result *res)
-{
-	const struct item	*it;
-	size_t			 i;
-
-	memset(res, 0, sizeof(*res));
-	for (i = 0; i < b->n; i++) {
-		it = &b->items[i];
-		if (it->reason != SAGA_REJECT_NONE) {
-			res->rejected++;
-			res->rejected_new += it->stored;
-		} else if (it->stored) {
-			res->applied++;
-			res->conflicts += it->delta.conflict;
-		} else {
-			res->duplicates++;
-		}
-	}
-	for (i = 0; i < b->nsagas; i++)
-		res->sagas += b->fresh[i] != 0;
-}
-
-/*
- * A COMMIT's result was seen: count the tally, then forget the token.
- * Dying in between counts the tally again (outcome.h).
- */
-static void
-store_counted(struct store *s, struct outcome *o)
-{
-	if (outcome_empty(o))
-		return;
-
-	store_fault(s, STORE_FAULT_COMMITTED);
-	outcome_count(o);
-	atomic_store(&s->slot->token, 0);
-}
+/* --- the whole batch ----------------------------------------------------- */
 
 int
 store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
@@ -1484,13 +327,13 @@ store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
 	outcome_init(&o);
 	batch_parse(&b, msgs, n);
 	if ((rc = store_usable(s, err, errlen)) == 0 &&
-	    (rc = outcome_resolve(s, err, errlen)) == 0) {
+	    (rc = tallycommit_resolve(s, err, errlen)) == 0) {
 		batch_mark_late(&b, s->expire_sec);
 		rc = batch_transaction(s, &b, &o, err, errlen);
 	}
 
 	if (rc == 0) {
-		store_counted(s, &o);
+		tallycommit_counted(s, &o);
 		batch_delays(&b);
 		batch_result(&b, res);
 	} else {
@@ -1503,327 +346,3 @@ store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
 	return (rc);
 }
 
-/* --- COMMITs of unknown outcome ------------------------------------------ */
-
-static void
-store_fault(struct store *s, enum store_fault point)
-{
-	if (s->fault != NULL)
-		s->fault(point, PQbackendPID(s->conn), PQsocket(s->conn),
-		    s->fault_arg);
-}
-
-static void
-store_fault_sent(void *arg)
-{
-	struct store	*s = arg;
-
-	if (atomic_load(&s->slot->token) != 0)
-		store_fault(s, STORE_FAULT_COMMIT_SENT);
-}
-
-void
-store_fault_hook(struct store *s,
-    void (*hook)(enum store_fault, int, int, void *), void *arg)
-{
-	s->fault = hook;
-	s->fault_arg = arg;
-}
-
-/* Text parameters $1 (the token, as int8) and $2 (may be NULL). */
-static void
-token_params(struct pgarray_params *x, char *num, size_t numlen,
-    uint64_t token, const char *text)
-{
-	memset(x, 0, sizeof(*x));
-	(void)snprintf(num, numlen, "%" PRId64, (int64_t)token);
-	x->values[0] = num;
-	x->values[1] = text;
-	x->n = text != NULL ? 2 : 1;
-}
-
-/* outcome_read's answer: count what committed, forget the token. */
-static int
-outcome_settle(struct store *s, PGresult *res, uint64_t token, char *err,
-    size_t errlen)
-{
-	struct outcome	o;
-	int		rc;
-	char		why[256];
-
-	rc = 0;
-	outcome_init(&o);
-	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
-		if ((rc = outcome_parse(&o, PQgetvalue(res, 0, 0), why,
-		    sizeof(why))) == 0)
-			outcome_count(&o);
-		else
-			pgerr_format(err, errlen, "outcome_read: token %" PRId64
-			    ": not counted: %s", (int64_t)token, why);
-	}
-	outcome_free(&o);
-	atomic_store(&s->slot->token, 0);
-
-	return (rc);
-}
-
-/* If the slot holds a token, find out whether it committed (store.h). */
-static int
-outcome_resolve(struct store *s, char *err, size_t errlen)
-{
-	struct pipeline		 p;
-	struct pgarray_params	 t;
-	uint64_t		 token;
-	int			 rc, read;
-	char			 num[STORE_NUM_LEN], why[512];
-
-	if ((token = atomic_load(&s->slot->token)) == 0)
-		return (0);
-
-	token_params(&t, num, sizeof(num), token, NULL);
-	pipeline_init(&p, s->conn);
-	(void)pipeline_add(&p, "outcome_probe", sql_outcome_probe, &t,
-	    PGRES_COMMAND_OK);
-	read = pipeline_add(&p, "outcome_read", sql_outcome_read, &t,
-	    PGRES_TUPLES_OK);
-	if ((rc = pipeline_run(&p, why, sizeof(why))) == 0)
-		rc = outcome_settle(s, p.stmts[read].res, token, err, errlen);
-	else
-		pgerr_format(err, errlen, "%s (token %" PRId64 " of a COMMIT "
-		    "not seen)", why, (int64_t)token);
-	pipeline_clear(&p);
-
-	return (rc);
-}
-
-int
-store_outcome_slot(struct store *s, struct outcome_slot *slot, char *err,
-    size_t errlen)
-{
-	s->slot = slot != NULL ? slot : &s->own;
-	if (atomic_load(&s->slot->token) == 0)
-		return (0);
-	if (store_usable(s, err, errlen) == -1)
-		return (-1);
-
-	return (outcome_resolve(s, err, errlen));
-}
-
-/* --- gauges -------------------------------------------------------------- */
-
-/* The gauges from the fold's sums and the oldest pending saga's age. */
-static void
-refresh_set(PGresult *fold, PGresult *oldest)
-{
-	int64_t			 counts[SAGA_STATUS_COUNT];
-	enum saga_status	 st;
-	int			 i;
-
-	memset(counts, 0, sizeof(counts));
-	for (i = 0; i < PQntuples(fold); i++) {
-		if (saga_status_parse(PQgetvalue(fold, i, 0), &st) == 0)
-			counts[st] = strtoll(PQgetvalue(fold, i, 1), NULL, 10);
-	}
-
-	for (i = 0; i < SAGA_STATUS_COUNT; i++)
-		(void)metrics_active_set(saga_status_name(i), counts[i]);
-	metrics_pending_set(counts[SAGA_FAILED] + counts[SAGA_COMPENSATING],
-	    strtod(PQgetvalue(oldest, 0, 0), NULL));
-}
-
-/*
- * One round trip, one transaction: the fold (under its lock; read
- * committed, so it sees what a fold it waited for wrote) and the
- * oldest pending saga.  The commit does not wait for the WAL flush: a
- * fold lost in a crash leaves the rows it would have folded, whose sums
- * are the same.
- */
-int
-store_refresh_gauges(struct store *s, char *err, size_t errlen)
-{
-	struct pipeline	p;
-	int		rc, fold, oldest;
-
-	if (store_usable(s, err, errlen) == -1)
-		return (-1);
-
-	pipeline_init(&p, s->conn);
-	(void)pipeline_add(&p, "begin", "BEGIN", NULL, PGRES_COMMAND_OK);
-	(void)pipeline_add(&p, "refresh_async", "SET LOCAL synchronous_commit "
-	    "TO off", NULL, PGRES_COMMAND_OK);
-	(void)pipeline_add(&p, "refresh_lock", "SELECT pg_advisory_xact_lock("
-	    STORE_FOLD_LOCK ")", NULL, PGRES_TUPLES_OK);
-	fold = pipeline_add(&p, "refresh_active", sql_refresh_fold, NULL,
-	    PGRES_TUPLES_OK);
-	oldest = pipeline_add(&p, "refresh_pending", sql_refresh_oldest, NULL,
-	    PGRES_TUPLES_OK);
-	(void)pipeline_add(&p, "outcome_purge", sql_outcome_purge, NULL,
-	    PGRES_COMMAND_OK);
-	(void)pipeline_add(&p, "commit", "COMMIT", NULL, PGRES_COMMAND_OK);
-
-	if ((rc = pipeline_run(&p, err, errlen)) == 0)
-		refresh_set(p.stmts[fold].res, p.stmts[oldest].res);
-	else
-		store_rollback(s);
-	pipeline_clear(&p);
-
-	return (rc);
-}
-
-/* --- the manual PATCH ---------------------------------------------------- */
-
-/* 1 if the row exists (and is now locked), 0 if not, -1 on error. */
-static int
-manual_lock(struct store *s, const char *saga_id, char *err, size_t errlen)
-{
-	PGresult	*res;
-	const char	*values[1];
-	int		 found;
-
-	values[0] = saga_id;
-	res = store_query(s, "manual_lock", sql_manual_lock, 1, values, NULL,
-	    NULL, PGRES_TUPLES_OK, err, errlen);
-	if (res == NULL)
-		return (-1);
-	found = PQntuples(res) == 1;
-	PQclear(res);
-
-	return (found);
-}
-
-static int
-manual_insert(struct store *s, const struct saga_event *ev, char *err,
-    size_t errlen)
-{
-	PGresult	*res;
-	const char	*values[6];
-	char		 at[STORE_NUM_LEN];
-
-	(void)snprintf(at, sizeof(at), "%" PRId64, ev->occurred_at);
-	values[0] = ev->event_id;
-	values[1] = ev->saga_id;
-	values[2] = opt(ev->step);
-	values[3] = saga_status_name(ev->status);
-	values[4] = at;
-	values[5] = ev->metadata;
-
-	res = store_query(s, "manual_event", sql_manual_event, 6, values,
-	    NULL, NULL, PGRES_COMMAND_OK, err, errlen);
-	if (res == NULL)
-		return (-1);
-	PQclear(res);
-
-	return (0);
-}
-
-/* Inside the transaction: rebuild, check, store the event and the row. */
-static enum store_manual
-manual_apply(struct store *s, struct batch *b, struct item *it,
-    enum saga_status target, const char *reason, char *err, size_t errlen)
-{
-	struct timespec	ts;
-	int64_t		now;
-	int		rc;
-	char		event_id[96];
-
-	if ((rc = manual_lock(s, b->saga_ids[0], err, errlen)) != 1) {
-		if (rc == 0)
-			pgerr_format(err, errlen, "saga %s does not exist",
-			    b->saga_ids[0]);
-		return (rc == 0 ? STORE_MANUAL_NOT_FOUND : STORE_MANUAL_FAILED);
-	}
-	if (load_events(s, b, err, errlen) == -1)
-		return (STORE_MANUAL_FAILED);
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	(void)snprintf(event_id, sizeof(event_id), "manual-%s-%" PRId64
-	    "-%09ld", b->saga_ids[0], now, ts.tv_nsec);
-
-	rc = saga_manual_event(&b->sagas[0], target, event_id, reason, now,
-	    &it->ev, err, errlen);
-	if (rc != SAGA_MANUAL_OK)
-		return (rc == SAGA_MANUAL_CONFLICT ? STORE_MANUAL_CONFLICT :
-		    STORE_MANUAL_INVALID);
-
-	if (saga_state_apply(&b->sagas[0], &it->ev, &it->delta) == -1) {
-		pgerr_format(err, errlen, "saga %s: manual event %s: merge: %s",
-		    b->saga_ids[0], event_id, strerror(errno));
-		return (STORE_MANUAL_FAILED);
-	}
-	if (manual_insert(s, &it->ev, err, errlen) == -1 ||
-	    upsert_sagas(s, b, err, errlen) == -1)
-		return (STORE_MANUAL_FAILED);
-
-	return (STORE_MANUAL_DONE);
-}
-
-enum store_manual
-store_manual_transition(struct store *s, const char *saga_id,
-    enum saga_status target, const char *reason, struct saga_state *out,
-    char *err, size_t errlen)
-{
-	struct batch		 b;
-	struct item		 it;
-	struct outcome		 o;
-	struct saga_state	 st;
-	const char		*ids[1];
-	char			 exists[1], fresh[1];
-	enum store_manual	 rc;
-
-	memset(&b, 0, sizeof(b));
-	memset(&it, 0, sizeof(it));
-	saga_state_init(&st);
-	ids[0] = saga_id;
-	exists[0] = 1;
-	b.saga_ids = ids;
-	b.sagas = &st;
-	fresh[0] = 1;
-	b.exists = exists;
-	b.fresh = fresh;
-	b.nsagas = 1;
-
-	if (store_usable(s, err, errlen) == -1 ||
-	    outcome_resolve(s, err, errlen) == -1 ||
-	    store_command(s, "begin", "BEGIN", err, errlen) == -1) {
-		saga_state_free(&st);
-		return (STORE_MANUAL_FAILED);
-	}
-
-	outcome_init(&o);
-	rc = manual_apply(s, &b, &it, target, reason, err, errlen);
-	if (rc == STORE_MANUAL_DONE &&
-	    manual_commit(s, &it, &o, err, errlen) == -1)
-		rc = STORE_MANUAL_FAILED;
-	if (rc != STORE_MANUAL_DONE) {
-		store_rollback(s);
-		outcome_free(&o);
-		saga_event_free(&it.ev);
-		saga_state_free(&st);
-		return (rc);
-	}
-
-	/* Counted like a consumed event, only now that it is committed. */
-	store_counted(s, &o);
-	outcome_free(&o);
-	saga_event_free(&it.ev);
-	*out = st;
-
-	return (STORE_MANUAL_DONE);
-}
-
-/* The manual event's tally under a token, and COMMIT: one round trip. */
-static int
-manual_commit(struct store *s, const struct item *it, struct outcome *o,
-    char *err, size_t errlen)
-{
-	struct pipeline		p;
-	struct pgarray_params	t;
-	char			num[STORE_NUM_LEN];
-
-	item_tally(it, o);
-	pipeline_init(&p, s->conn);
-	outcome_queue(s, &p, o, &t, num, sizeof(num));
-
-	return (commit_run(s, &p, err, errlen));
-}

@@ -2,7 +2,10 @@
  * store: the PostgreSQL side of ingestion (SPEC §1).
  *
  * A struct store is one libpq connection, synchronous, used by one thread
- * at a time (the Kafka consumer's, or a test).  No kore dependency.
+ * at a time (storeconn.h opens, checks and closes it).  No kore
+ * dependency.  This module is the transaction; what it holds in memory
+ * is batch.h's, and the statements it shares with the manual transition
+ * (transition.h) are sagarows.h's and tallycommit.h's.
  *
  * store_apply_batch() turns a batch of consumed messages into rows in one
  * transaction with a fixed number of statements, whatever the batch size,
@@ -16,23 +19,25 @@
  *			saga whose row does not exist yet (a rebalance
  *			overlap)
  *   lock_sagas		SELECT ... FOR UPDATE of those saga rows in saga_id
- *			order: serialises with the manual PATCH, which locks
- *			the row the same way, and tells which sagas have a
- *			row
+ *			order: serialises with the manual PATCH
+ *			(transition.h), which locks the row the same way,
+ *			and tells which sagas have a row
  *   insert_events	the valid events into saga_event, ON CONFLICT
  *			(event_id) DO NOTHING RETURNING event_id: what comes
  *			back is what this batch stored ("fresh")
  *
  *   insert_rejected	invalid payloads into saga_event_rejected, ON
  *			CONFLICT (partition, offset) DO NOTHING; one round
- *			trip per 1,000 of them
+ *			trip per 1,000 of them (deadletter.h)
  *   load_events	every stored event of the sagas of fresh events
  *			that already had a row: a round trip of its own
+ *			(sagarows.h)
  *
  *   last round trip
  *   insert_outcome	the batch's counter deltas under a new token (see
  *			below)
  *   upsert_sagas	the rebuilt rows, INSERT ... ON CONFLICT DO UPDATE
+ *			(sagarows.h)
  *   COMMIT
  *
  * The three saga statements of round trip 1 are left out when the batch
@@ -52,70 +57,41 @@
  * inside the batch is kept once, at its first position; an eventId
  * already stored is a duplicate whatever its payload.
  *
- * Metrics (metrics.h) change only after COMMIT succeeded (or, below,
- * was found to have succeeded), and only for what this batch stored:
- * saga_events_processed_total{step,status} per
- * fresh event, saga_events_rejected_total{reason} per newly stored dead
- * letter and per conflict delta (the conflicting event is stored all the
- * same), saga_failed_total, saga_compensated_total,
+ * Metrics (metrics.h) change only after COMMIT succeeded (or, below, was
+ * found to have succeeded), and only for what this batch stored:
+ * saga_events_processed_total{step,status} per fresh event,
+ * saga_events_rejected_total{reason} per newly stored dead letter and per
+ * conflict delta (the conflicting event is stored all the same),
+ * saga_failed_total, saga_compensated_total,
  * saga_compensation_duration_seconds from the saga deltas, and
  * saga_last_failed_timestamp, raised to the occurredAt of every fresh
  * FAILED event (so it is the newest FAILED event whatever the arrival
- * order), and saga_tracker_event_delay_seconds, per applied event,
- * from its Kafka timestamp (store_msg.timestamp_ms; else its
- * occurredAt) to the end of the COMMIT.  A redelivered batch therefore
- * changes neither rows nor counters.
- * saga_tracker_db_query_seconds{query} is observed for every statement
- * under the names above ("begin", "commit" too), whether it succeeded
- * or not.
+ * order), and saga_tracker_event_delay_seconds, per applied event, from
+ * its Kafka timestamp (store_msg.timestamp_ms; else its occurredAt) to
+ * the end of the COMMIT.  A redelivered batch therefore changes neither
+ * rows nor counters.  saga_tracker_db_query_seconds{query} is observed for
+ * every statement under the names above ("begin", "commit" too), whether
+ * it succeeded or not.
  *
- * Retention (retention.h) removes old terminal sagas with their events.
- * An event of such a saga that comes again must not start a half saga:
- * with store_expire_after(N), a valid event whose occurredAt is more
- * than N seconds old is inserted only if its saga has a row once the
- * saga is locked (round trip 1 tells): otherwise it is a dead letter
- * with reason "expired".  Such events are left out of round trip 1's
+ * Retention (retention.h) removes old terminal sagas with their
+ * events.  An event of such a saga that comes again must not start a half
+ * saga: with store_expire_after(N), a valid event whose occurredAt is
+ * more than N seconds old is inserted only if its saga has a row once the
+ * saga is locked (round trip 1 tells): otherwise it is a dead letter with
+ * reason "expired".  Such events are left out of round trip 1's
  * insert_events; those that are inserted cost one more insert_events
- * round trip after it, none when the batch has no old event.  Whether a saga has a row is judged at that moment:
- * an old event that comes in the batch that first creates its saga is
- * expired too.
+ * round trip after it, none when the batch has no old event.  Whether a
+ * saga has a row is judged at that moment: an old event that comes in the
+ * batch that first creates its saga is expired too.
  *
- * saga_active_total{status} and saga_compensation_pending come from
- * saga_status_delta (schema.h), which triggers keep in the batch's own
- * transaction; store_refresh_gauges() folds it and reads the sums, and
- * the age of the oldest pending saga through its partial index, so a
- * refresh costs the same at 10^5 and 10^7 sagas.
+ * saga_active_total{status} and saga_compensation_pending are not the
+ * batch's: gauges.h refreshes them from what the batch's triggers wrote.
  *
- * Counted exactly once, whatever happens to the COMMIT (outcome.h).  A
- * batch that changes any counter also inserts its tally (struct
- * outcome) into saga_batch_outcome under a fresh random token, in the
- * last round trip, with upsert_sagas and COMMIT (insert_outcome: no
- * round trip of its own).  The token goes into the store's outcome
- * slot before that round trip is sent; after COMMIT succeeded the tally
- * is counted and the slot cleared.  When the connection is lost after
- * COMMIT was sent, store_apply_batch() returns -1 and the slot stays
- * set; so it does when the process dies before the count.  The next
- * store_apply_batch() on that slot (or store_outcome_slot(), which a
- * respawned worker's lanes call at start) first resolves it, in one
- * round trip on the new connection:
- *
- *   outcome_probe	INSERT a tombstone (deltas NULL) under the token,
- *			ON CONFLICT DO NOTHING: waits for the attempt's
- *			transaction if its backend still runs, and once
- *			committed keeps that transaction from ever writing
- *			the token, so from ever committing
- *   outcome_read	SELECT the token's deltas
- *
- * Deltas found: that attempt committed, they are counted now, and its
- * retry finds every event stored and counts nothing.  None: it did not
- * commit, and the retry stores and counts everything.  Either way the
- * counters end exact.  The part not covered is outcome.h's: a process
- * that dies after it began adding a tally to the counters and before it
- * cleared the slot (microseconds, no system call) has the whole tally
- * counted again by its successor, and a slot left unresolved
- * for longer than the rows are kept (an hour) is taken as not
- * committed.  store_refresh_gauges() purges the rows older than that
- * (outcome_purge, through the created_at index).
+ * Counted exactly once, whatever happens to the COMMIT: a batch that
+ * changes any counter writes its tally under a token in its last round
+ * trip, with upsert_sagas and COMMIT, and a COMMIT whose result was not
+ * seen is resolved before the next batch on the same outcome slot
+ * (tallycommit.h: insert_outcome, outcome_probe, outcome_read).
  */
 
 #ifndef SAGA_STORE_H
@@ -124,51 +100,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sagastate.h"
-
-struct store;
-struct outcome_slot;
-
-/* One consumed message; the store reads it, never keeps it. */
-struct store_msg {
-	int32_t		 partition;
-	int64_t		 offset;
-	const void	*payload;	/* may be NULL when len is 0 */
-	size_t		 len;
-	int64_t		 received_ms;	/* UTC ms, when consumed */
-	int64_t		 timestamp_ms;	/* Kafka's timestamp, 0: none */
-	void		*owner;		/* the caller's; the store ignores it */
-};
-
-/*
- * What one committed batch did (all zero after a failed one): applied
- * events stored by it; duplicates, valid events whose eventId was stored
- * already or came earlier in the batch; rejected, invalid payloads, and
- * rejected_new, those of them stored now as dead letters (not
- * redeliveries); conflicts, COMPLETED vs failure-path deltas; sagas, the
- * saga rows written.
- */
-struct store_batch_result {
-	size_t		applied;
-	size_t		duplicates;
-	size_t		rejected;
-	size_t		rejected_new;
-	size_t		conflicts;
-	size_t		sagas;
-};
-
-/*
- * Connect (dsn is a libpq connection string or URI) and apply the schema
- * migrations (schema.h).  NULL with a message in err on failure.
- */
-struct store	*store_open(const char *dsn, char *err, size_t errlen);
-void		 store_close(struct store *);
-
-/*
- * Events older than seconds, of sagas without a row, are rejected as
- * "expired" (see above); 0, the default, keeps every event.
- */
-void		 store_expire_after(struct store *, unsigned int seconds);
+#include "storeconn.h"
+#include "storemsg.h"
 
 /*
  * Apply n messages in one transaction (see above).  Returns 0 once
@@ -180,71 +113,5 @@ void		 store_expire_after(struct store *, unsigned int seconds);
  */
 int		 store_apply_batch(struct store *, const struct store_msg *,
 		    size_t, struct store_batch_result *, char *, size_t);
-
-/*
- * Set saga_active_total{status} for all six statuses (0 for those with
- * no saga) and saga_compensation_pending / _oldest_seconds: the sagas in
- * FAILED or COMPENSATING, and the age in seconds (database clock) of the
- * oldest of them by failed_at, or updated_at when it has none; 0 if none.
- * The cost does not depend on the number of sagas (see above).
- * Returns 0, or -1 with a message; the gauges keep their values then.
- */
-int		 store_refresh_gauges(struct store *, char *, size_t);
-
-/*
- * The manual PATCH (SPEC §2): in one transaction, lock the saga row,
- * rebuild its state from its events, check that target is allowed
- * (from FAILED or COMPENSATING to COMPENSATING or COMPENSATED), store a
- * history event with source "manual" and the reason, write the row, and
- * after COMMIT count it like a consumed event: its tally goes with the
- * COMMIT under a token in the store's slot, as a batch's does, and a
- * lost answer is resolved at the start of the next call (or batch) on
- * this store.  On STORE_MANUAL_DONE
- * *out holds the new row (free it with saga_state_free); otherwise err
- * says why (the transition, or the statement that failed).
- */
-enum store_manual {
-	STORE_MANUAL_DONE = 0,
-	STORE_MANUAL_NOT_FOUND,		/* 404 */
-	STORE_MANUAL_CONFLICT,		/* 409 */
-	STORE_MANUAL_INVALID,		/* 400 */
-	STORE_MANUAL_FAILED		/* the database failed */
-};
-
-enum store_manual store_manual_transition(struct store *,
-		    const char *saga_id, enum saga_status target,
-		    const char *reason, struct saga_state *out,
-		    char *err, size_t errlen);
-
-/*
- * Keep the token of a COMMIT in flight in slot (outcome.h), NULL for
- * the store's own.  A token the slot holds already (a dead worker's) is
- * resolved at once, as above.  Returns 0, or -1 with a message if it
- * could not be resolved now; then it is before the next batch.
- */
-int		 store_outcome_slot(struct store *, struct outcome_slot *,
-		    char *, size_t);
-
-/*
- * Tests only: hook is called at each point of a batch with a tally,
- * with the backend's pid and the connection's socket, so a test can
- * drop the connection or end the process exactly there.
- */
-enum store_fault {
-	STORE_FAULT_COMMIT_SEND,	/* token in the slot, COMMIT unsent */
-	STORE_FAULT_COMMIT_SENT,	/* sent, no result read yet */
-	STORE_FAULT_COMMITTED		/* COMMIT seen, not counted yet */
-};
-
-void		 store_fault_hook(struct store *,
-		    void (*hook)(enum store_fault, int pid, int sock, void *),
-		    void *arg);
-
-/*
- * Check the connection with a trivial query and reconnect if it is
- * broken.  Returns 0 if the store is usable now, -1 if not.
- */
-int		 store_ping(struct store *);
-
 
 #endif /* !SAGA_STORE_H */

@@ -35,6 +35,7 @@
 #include <libpq-fe.h>
 
 #include "applier.h"
+#include "gauges.h"
 #include "harness.h"
 #include "metrics.h"
 #include "retention.h"

@@ -25,6 +25,7 @@
 
 #include <libpq-fe.h>
 
+#include "gauges.h"
 #include "harness.h"
 #include "metrics.h"
 #include "retention.h"

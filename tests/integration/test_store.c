@@ -39,6 +39,7 @@
 #include <libpq-fe.h>
 
 #include "applier.h"
+#include "gauges.h"
 #include "harness.h"
 #include "metrics.h"
 #include "metrics_render.h"
@@ -48,6 +49,8 @@
 #include "sagastate.h"
 #include "schema.h"
 #include "store.h"
+#include "tallycommit.h"
+#include "transition.h"
 
 #define GEN_SEED	0x5a6a7472ac1d5eedULL
 #define GEN_SAGAS	1000

@@ -1,0 +1,60 @@
+/*
+ * sagarows: the saga rows (saga_instance) of a batch: rebuilt from the
+ * saga's stored events, then written, for the batch transaction
+ * (store.h) and the manual transition (transition.h) alike.
+ *
+ * A saga row is never updated in place from the row itself: its state
+ * is rebuilt from its events (sagastate.h says why the row alone is not
+ * enough).  sagarows_load() reads every stored event of the sagas that
+ * already had a row and got a fresh event (batch.h: exists and fresh),
+ * in one load_events statement, and applies each one that is not fresh
+ * to the saga's state with its deltas thrown away; the caller then
+ * applies the fresh ones, keeping their deltas.  sagarows_arrays() and
+ * sagarows_upsert() or sagarows_queue_upsert() write the rebuilt rows
+ * of the sagas with a fresh event in one upsert_sagas statement,
+ * INSERT ... ON CONFLICT DO UPDATE, whatever their number.
+ *
+ * All of it runs inside the caller's transaction, with the saga rows
+ * locked by the caller (store.h's lock_sagas, transition.h's
+ * manual_lock), so no other writer changes a saga between the load and
+ * the upsert.
+ */
+
+#ifndef SAGA_SAGAROWS_H
+#define SAGA_SAGAROWS_H
+
+#include <stddef.h>
+
+#include "batch.h"
+#include "pgarray.h"
+#include "pipeline.h"
+#include "storeconn.h"
+
+/*
+ * The saga ids of b as one text array parameter: all of them, or
+ * (to_load) those with a row and a fresh event.  0, or -1 with err.
+ */
+int	sagarows_ids(const struct batch *b, struct pgarray_params *x,
+	    int to_load, char *err, size_t errlen);
+
+/*
+ * Rebuild the sagas of b that have a row and a fresh event from their
+ * stored events but the fresh ones.  0, or -1 with a message naming
+ * the statement, the saga and the event.
+ */
+int	sagarows_load(struct store *, struct batch *b, char *err,
+	    size_t errlen);
+
+/* upsert_sagas' columns: the rows of the sagas of b with fresh events. */
+int	sagarows_arrays(const struct batch *b, struct pgarray_params *x,
+	    char *err, size_t errlen);
+
+/* Queue upsert_sagas with x (sagarows_arrays) into p. */
+void	sagarows_queue_upsert(struct pipeline *p,
+	    const struct pgarray_params *x);
+
+/* Run upsert_sagas on its own.  0, or -1 with err. */
+int	sagarows_upsert(struct store *, struct batch *b, char *err,
+	    size_t errlen);
+
+#endif /* !SAGA_SAGAROWS_H */
