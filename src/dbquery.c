@@ -36,7 +36,7 @@
 #define DBQUERY_PREPARES_MAX	8
 
 /* SQLSTATEs of a prepared statement the server has, or has not. */
-#define DBQUERY_DUPLICATE	"42P05"	/* duplicate_prepared_statement */
+#define DBQUERY_DUPLICATE	"42P05"	/* duplicate_prepared_stmt. */
 #define DBQUERY_UNKNOWN		"26000"	/* invalid_sql_statement_name */
 
 static int	dbquery_send(struct http_request *, struct dbquery *,
@@ -288,7 +288,7 @@ dbquery_poll(struct dbquery *q)
 		return (DBQUERY_POLL_DONE);
 	case KORE_PGSQL_STATE_ERROR:
 		if (q->pg.conn == NULL) {
-			/* kore dropped the lost connection: nothing to drain. */
+			/* kore dropped the lost connection: no drain. */
 			(void)dbquery_error(q);
 			return (DBQUERY_POLL_DONE);
 		}

@@ -30,19 +30,19 @@
 struct http_request;
 
 struct dbquery {
-	struct kore_pgsql	pg;
-	const char		*name;		/* saga_tracker_db_query_seconds */
-	double			start;		/* metrics_now(); 0: unsent */
-	int			bound;
-	int			observed;
-	int			failed;		/* 0, or the HTTP status */
-	uint64_t		key;		/* stmtcache_key() of the text */
-	int			again;		/* the state that sends */
-	int			preparing;	/* a PREPARE is out */
-	int			resend;		/* send again once drained */
-	int			retried;	/* prepared again once */
-	int			prepares;	/* PREPAREs sent */
-	char			error[256];	/* why, when failed */
+	struct kore_pgsql	 pg;
+	const char		*name;	/* saga_tracker_db_query_seconds */
+	double			 start;	/* metrics_now(); 0: unsent */
+	int			 bound;
+	int			 observed;
+	int			 failed;	/* 0, or the HTTP status */
+	uint64_t		 key;	/* stmtcache_key() of the text */
+	int			 again;	/* the state that sends */
+	int			 preparing;	/* a PREPARE is out */
+	int			 resend;	/* send again when drained */
+	int			 retried;	/* prepared again once */
+	int			 prepares;	/* PREPAREs sent */
+	char			 error[256];	/* why, when failed */
 };
 
 /* Call kore_pgsql_init(&q->pg) once before the first step. */

@@ -12,7 +12,7 @@
 struct stmtcache_conn {
 	const void	*conn;		/* NULL: a free slot */
 	int		 pid;
-	uint64_t	 used;		/* stmtcache_clock when last used */
+	uint64_t	 used;		/* stmtcache_clock at last use */
 	size_t		 n;
 	uint64_t	 keys[STMTCACHE_STATEMENTS];
 };

@@ -1,8 +1,11 @@
 /*
- * Integration: the store (src/store.c, src/schema.c) against a real
- * PostgreSQL.  Every test works in its own fresh database and its own
- * metrics segment, so the tests are independent of each other and of
- * their order.
+ * Integration: the store against a real PostgreSQL: the batch
+ * transaction (src/store.c and the modules it uses: batch, sagarows,
+ * deadletter, tallycommit), the gauge refresh (src/gauges.c), the
+ * manual transition (src/transition.c) and the schema (src/schema.c).
+ * Every test works in its own fresh database and its own metrics
+ * segment, so the tests are independent of each other and of their
+ * order.
  *
  * The workload is generated from a fixed seed: 1,000 sagas of 10 events
  * each (realistic step sequences; 75% complete, 20% fail and half of
