@@ -35,7 +35,6 @@
  * This file must not depend on kore: unit tests and tools link it.
  */
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +42,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "errmsg.h"
 #include "namecheck.h"
 #include "yamlfile.h"
 #include "yamlvalue.h"
@@ -87,8 +87,6 @@ struct loader {
 	struct config		*cfg;
 };
 
-static int	errorf(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static int	load_document(struct config *, const char *,
 		    struct yamlfile *, char *, size_t);
 static int	load_mapping(struct loader *, const yaml_node_t *,
@@ -391,11 +389,12 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	int		rc;
 
 	if (path == NULL)
-		return (errorf(err, errlen, "(null): no configuration path"));
+		return (errmsg_set(err, errlen,
+		    "(null): no configuration path"));
 
 	config_defaults(&tmp);
 	if (strlen(path) >= sizeof(tmp.path)) {
-		return (errorf(err, errlen, "%.64s...: path too long",
+		return (errmsg_set(err, errlen, "%.64s...: path too long",
 		    path));
 	}
 	set_str(tmp.path, path);
@@ -420,20 +419,6 @@ config_severity_name(enum config_severity sev)
 		return ("unknown");
 
 	return (severity_names[sev]);
-}
-
-static int
-errorf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list		args;
-
-	if (err != NULL && errlen > 0) {
-		va_start(args, fmt);
-		(void)vsnprintf(err, errlen, fmt, args);
-		va_end(args);
-	}
-
-	return (-1);
 }
 
 /* The file's document over the defaults in cfg: nothing is no change. */

@@ -6,18 +6,16 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <yaml.h>
 
+#include "errmsg.h"
 #include "xalloc.h"
 #include "yamlfile.h"
 
-static int	errorf(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static int	read_file(const char *, char **, size_t *, char *, size_t);
 static int	check_file(const char *, FILE *, struct stat *, char *,
 		    size_t);
@@ -56,20 +54,6 @@ yamlfile_free(struct yamlfile *yf)
 }
 
 static int
-errorf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list		args;
-
-	if (err != NULL && errlen > 0) {
-		va_start(args, fmt);
-		(void)vsnprintf(err, errlen, fmt, args);
-		va_end(args);
-	}
-
-	return (-1);
-}
-
-static int
 read_file(const char *path, char **out, size_t *outlen, char *err,
     size_t errlen)
 {
@@ -79,7 +63,7 @@ read_file(const char *path, char **out, size_t *outlen, char *err,
 	size_t		len;
 
 	if ((fp = fopen(path, "r")) == NULL) {
-		return (errorf(err, errlen, "%s: cannot open: %s", path,
+		return (errmsg_set(err, errlen, "%s: cannot open: %s", path,
 		    strerror(errno)));
 	}
 
@@ -91,7 +75,7 @@ read_file(const char *path, char **out, size_t *outlen, char *err,
 	buf = xmalloc((size_t)st.st_size + 1, "YAML file");
 	len = fread(buf, 1, (size_t)st.st_size, fp);
 	if (ferror(fp)) {
-		(void)errorf(err, errlen, "%s: cannot read: %s", path,
+		(void)errmsg_set(err, errlen, "%s: cannot read: %s", path,
 		    strerror(errno));
 		free(buf);
 		(void)fclose(fp);
@@ -111,19 +95,19 @@ check_file(const char *path, FILE *fp, struct stat *st, char *err,
     size_t errlen)
 {
 	if (fstat(fileno(fp), st) == -1) {
-		return (errorf(err, errlen, "%s: cannot open: %s", path,
+		return (errmsg_set(err, errlen, "%s: cannot open: %s", path,
 		    strerror(errno)));
 	}
 	if (S_ISDIR(st->st_mode)) {
-		return (errorf(err, errlen, "%s: cannot open: %s", path,
+		return (errmsg_set(err, errlen, "%s: cannot open: %s", path,
 		    strerror(EISDIR)));
 	}
 	if (!S_ISREG(st->st_mode)) {
-		return (errorf(err, errlen, "%s: cannot open: not a regular "
-		    "file", path));
+		return (errmsg_set(err, errlen,
+		    "%s: cannot open: not a regular file", path));
 	}
 	if (st->st_size > YAMLFILE_MAX) {
-		return (errorf(err, errlen, "%s: too large (%lld bytes, at "
+		return (errmsg_set(err, errlen, "%s: too large (%lld bytes, at "
 		    "most %d)", path, (long long)st->st_size, YAMLFILE_MAX));
 	}
 
@@ -172,7 +156,7 @@ extra_document(yaml_parser_t *parser, const char *file,
 
 	rc = 0;
 	if ((root = yaml_document_get_root_node(&doc)) != NULL) {
-		rc = errorf(err, errlen,
+		rc = errmsg_set(err, errlen,
 		    "%s:%zu:%zu: only one YAML document is allowed", file,
 		    doc.start_mark.line + 1, doc.start_mark.column + 1);
 	}
@@ -193,18 +177,18 @@ syntax_error(const char *file, const char *text, yaml_parser_t *p,
 	if (p->error == YAML_READER_ERROR) {
 		/* The reader decodes ahead: locate the byte ourselves. */
 		offset_mark(text, strlen(text), p->problem_offset, &line, &col);
-		return (errorf(err, errlen, "%s:%zu:%zu: syntax error: %s",
+		return (errmsg_set(err, errlen, "%s:%zu:%zu: syntax error: %s",
 		    file, line, col, p->problem ? p->problem : "bad input"));
 	}
 
 	line = p->problem_mark.line + 1;
 	col = p->problem_mark.column + 1;
 	if (p->context == NULL) {
-		return (errorf(err, errlen, "%s:%zu:%zu: syntax error: %s",
+		return (errmsg_set(err, errlen, "%s:%zu:%zu: syntax error: %s",
 		    file, line, col, p->problem ? p->problem : "bad input"));
 	}
 
-	return (errorf(err, errlen,
+	return (errmsg_set(err, errlen,
 	    "%s:%zu:%zu: syntax error: %s (%s at %zu:%zu)",
 	    file, line, col, p->problem ? p->problem : "bad input",
 	    p->context, p->context_mark.line + 1,
