@@ -378,49 +378,40 @@ row() {
 # ratio A B: A / B with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
+# api_line LABEL FN ARGS...: LABEL, then "FN SIZE ARGS..." of each size.
+api_line() {
+	local label=$1 fn=$2 n
+
+	shift 2
+	printf '%-34s' "$label"
+	for n in $results; do printf ' %14s' "$("$fn" "$n" "$@")"; done
+	printf '\n'
+}
+
+# SIZE KEY A B: "column A/column B"; SIZE KEY A [B [SIZE2]]: the ratio
+# of column A to column B (of SIZE2's line, by default SIZE's).
+api_two() {
+	printf '%s/%s' "$(api_get "$1" "$2" "$3")" "$(api_get "$1" "$2" "$4")"
+}
+api_ratio() {
+	ratio "$(api_get "$1" "$2" "$3")" "$(api_get "${5:-$1}" "$2" "$4")"
+}
+
 api_rows() {
-	local k n first
+	local k first
 
 	first=${results# }
 	first=${first%% *}
-	printf '%-34s' "API floor (no statement) p50 ms"
-	for n in $results; do printf ' %14s' "$(api_get "$n" floor 4)"; done
-	printf '\n%-34s' "  req/s"
-	for n in $results; do printf ' %14s' "$(api_get "$n" floor 3)"; done
-	printf '\n'
+	api_line "API floor (no statement) p50 ms" api_get floor 4
+	api_line "  req/s" api_get floor 3
 	for k in list status statuses order type step dates page100 get; do
-		printf '%-34s' "API $k p50/p99 ms"
-		for n in $results; do
-			printf ' %14s' "$(api_get "$n" "$k" 4)/$(api_get "$n" "$k" 5)"
-		done
-		printf '\n%-34s' "  pgbench prepared p50/p99 ms"
-		for n in $results; do
-			printf ' %14s' "$(api_get "$n" "$k" 7)/$(api_get "$n" "$k" 8)"
-		done
-		printf '\n%-34s' "  pgbench extended p50/p99 ms"
-		for n in $results; do
-			printf ' %14s' "$(api_get "$n" "$k" 10)/$(api_get "$n" "$k" 11)"
-		done
-		printf '\n%-34s' "  service / prepared (req/s)"
-		for n in $results; do
-			printf ' %14s' "$(ratio "$(api_get "$n" "$k" 3)" \
-			    "$(api_get "$n" "$k" 6)")"
-		done
-		printf '\n%-34s' "    range of the rounds"
-		for n in $results; do
-			printf ' %14s' "$(api_get "$n" "$k" 12)"
-		done
-		printf '\n%-34s' "  service / extended (req/s)"
-		for n in $results; do
-			printf ' %14s' "$(ratio "$(api_get "$n" "$k" 3)" \
-			    "$(api_get "$n" "$k" 9)")"
-		done
-		printf '\n%-34s' "  service req/s / at $first"
-		for n in $results; do
-			printf ' %14s' "$(ratio "$(api_get "$n" "$k" 3)" \
-			    "$(api_get "$first" "$k" 3)")"
-		done
-		printf '\n'
+		api_line "API $k p50/p99 ms" api_two "$k" 4 5
+		api_line "  pgbench prepared p50/p99 ms" api_two "$k" 7 8
+		api_line "  pgbench extended p50/p99 ms" api_two "$k" 10 11
+		api_line "  service / prepared (req/s)" api_ratio "$k" 3 6
+		api_line "    range of the rounds" api_get "$k" 12
+		api_line "  service / extended (req/s)" api_ratio "$k" 3 9
+		api_line "  service req/s / at $first" api_ratio "$k" 3 3 "$first"
 	done
 }
 
