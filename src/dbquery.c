@@ -95,6 +95,12 @@ dbquery_send_libpq(struct http_request *req, struct dbquery *q,
 	char		 name[STMTCACHE_NAME_SIZE];
 	int		 pid;
 
+	/*
+	 * A PREPARE sent before was on a connection kore has taken back
+	 * (and out of the event loop); this one is in no event loop yet,
+	 * and kore's cleanup must not take it out if nothing is sent.
+	 */
+	q->pg.flags &= ~KORE_PGSQL_SCHEDULED;
 	pid = PQbackendPID(db);
 	stmtcache_name(q->key, name, sizeof(name));
 	q->preparing = 0;
