@@ -48,7 +48,9 @@ static pid_t			 harness_owner = 0;
 
 static void	harness_die(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
-static void	harness_as_postgres(void);
+static int	harness_postgres_ids(uid_t *, gid_t *);
+static void	harness_child_fail(const char *)
+		    __attribute__((noreturn));
 static void	harness_pg_bindir(char *, size_t);
 static void	harness_pg_up(struct harness_env *);
 static void	harness_pg_createdb(struct harness_env *);
@@ -110,31 +112,46 @@ harness_free_port(void)
 	return (port);
 }
 
-static void
-harness_as_postgres(void)
+/*
+ * The postgres user's ids, looked up before fork(): the suites have
+ * threads (Criterion's, the sanitizers'), and a child of fork() may only
+ * make async-signal-safe calls; getpwnam() takes locks and allocates,
+ * and under AddressSanitizer a child once hung in it for good.
+ */
+static int
+harness_postgres_ids(uid_t *uid, gid_t *gid)
 {
 	struct passwd	*pw;
 
-	if (geteuid() != 0)
-		return;
-	if ((pw = getpwnam("postgres")) == NULL) {
-		fprintf(stderr, "harness: no postgres user\n");
-		_exit(127);
-	}
-	if (setgroups(0, NULL) == -1 || setgid(pw->pw_gid) == -1 ||
-	    setuid(pw->pw_uid) == -1) {
-		fprintf(stderr, "harness: become postgres: %s\n",
-		    strerror(errno));
-		_exit(127);
-	}
+	if ((pw = getpwnam("postgres")) == NULL)
+		return (-1);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+
+	return (0);
+}
+
+/* In the child of fork(): async-signal-safe calls only. */
+static void
+harness_child_fail(const char *msg)
+{
+	(void)write(STDERR_FILENO, msg, strlen(msg));
+	_exit(127);
 }
 
 int
 harness_run(char *const argv[], int as_postgres, const char *logpath)
 {
 	pid_t		pid;
+	uid_t		uid;
+	gid_t		gid;
 	int		status, fd;
 
+	as_postgres = as_postgres && geteuid() == 0;
+	if (as_postgres && harness_postgres_ids(&uid, &gid) == -1) {
+		fprintf(stderr, "harness: no postgres user\n");
+		return (-1);
+	}
 	if ((pid = fork()) == -1)
 		return (-1);
 	if (pid == 0) {
@@ -144,12 +161,11 @@ harness_run(char *const argv[], int as_postgres, const char *logpath)
 			(void)dup2(fd, STDERR_FILENO);
 			close(fd);
 		}
-		if (as_postgres)
-			harness_as_postgres();
+		if (as_postgres && (setgroups(0, NULL) == -1 ||
+		    setgid(gid) == -1 || setuid(uid) == -1))
+			harness_child_fail("harness: cannot become postgres\n");
 		execvp(argv[0], argv);
-		fprintf(stderr, "harness: exec %s: %s\n", argv[0],
-		    strerror(errno));
-		_exit(127);
+		harness_child_fail("harness: exec failed\n");
 	}
 
 	while (waitpid(pid, &status, 0) == -1) {
