@@ -46,6 +46,7 @@ static int	dbquery_send_libpq(struct http_request *, struct dbquery *,
 static void	dbquery_schedule(struct http_request *, struct dbquery *);
 static void	dbquery_observe(struct dbquery *);
 static int	dbquery_error_status(struct dbquery *);
+static void	dbquery_prepared(struct dbquery *);
 static int	dbquery_sqlstate(struct dbquery *, const char *);
 static int	dbquery_error(struct dbquery *);
 static int	dbquery_poll(struct dbquery *);
@@ -209,6 +210,17 @@ dbquery_error_status(struct dbquery *q)
 	return (500);
 }
 
+/* The connection has the statement now: record it, then send it. */
+static void
+dbquery_prepared(struct dbquery *q)
+{
+	PGconn		*db = q->pg.conn->db;
+
+	(void)stmtcache_add(db, PQbackendPID(db), q->key);
+	q->preparing = 0;
+	q->resend = 1;
+}
+
 /* 1 when the statement's error has SQLSTATE state. */
 static int
 dbquery_sqlstate(struct dbquery *q, const char *state)
@@ -238,9 +250,7 @@ dbquery_error(struct dbquery *q)
 	db = q->pg.conn != NULL ? q->pg.conn->db : NULL;
 	if (db != NULL && q->preparing &&
 	    dbquery_sqlstate(q, DBQUERY_DUPLICATE)) {
-		(void)stmtcache_add(db, PQbackendPID(db), q->key);
-		q->preparing = 0;
-		q->resend = 1;
+		dbquery_prepared(q);
 		return (0);
 	}
 	if (db != NULL && !q->preparing && !q->retried &&
@@ -265,8 +275,7 @@ dbquery_error(struct dbquery *q)
 static int
 dbquery_poll(struct dbquery *q)
 {
-	PGconn		*db;
-	int		 drained;
+	int		drained;
 
 	drained = q->failed != 0;
 	switch (q->pg.state) {
@@ -276,13 +285,8 @@ dbquery_poll(struct dbquery *q)
 		dbquery_observe(q);
 		return (DBQUERY_POLL_ROWS);
 	case KORE_PGSQL_STATE_DONE:
-		/* A PREPARE is done: record it, then send the statement. */
-		if (q->preparing) {
-			db = q->pg.conn->db;
-			(void)stmtcache_add(db, PQbackendPID(db), q->key);
-			q->preparing = 0;
-			q->resend = 1;
-		}
+		if (q->preparing)
+			dbquery_prepared(q);
 		kore_pgsql_continue(&q->pg);
 		return (DBQUERY_POLL_AGAIN);
 	case KORE_PGSQL_STATE_COMPLETE:
