@@ -3698,6 +3698,33 @@ two_clusters_input(FILE *fp, const struct config *cfg, double per_min,
 }
 
 /*
+ * Open the promtool test file name (its path into test, len bytes) on
+ * the rules at rules_path: the header, then a group of two clusters
+ * each failing at 0.6 times the threshold for the *n minutes a failure
+ * spike needs to fire; its alert_rule_test follows.
+ */
+static FILE *
+spike_test_open(const struct config *cfg, const char *rules_path,
+    const char *name, char *test, size_t len, unsigned int *n)
+{
+	unsigned int	 w, f;
+	double		 t;
+	FILE		*fp;
+
+	w = cfg->alerts.failure_spike.window_sec;
+	f = cfg->alerts.failure_spike.for_sec;
+	t = cfg->alerts.failure_spike.threshold;
+	*n = (2 * w + f) / 60 + 2;
+	tpath(test, len, name);
+	fp = fopen(test, "w");
+	cr_assert_not_null(fp);
+	t_header(fp, rules_path, 60);
+	two_clusters_input(fp, cfg, 0.6 * t * 60 / w, *n);
+
+	return (fp);
+}
+
+/*
  * Two clusters, each with 0.6 times the failure threshold: apart they
  * are under it, summed over them they would be over it.  One cluster at
  * 1.2 times fires, naming its cluster.  The rules and the routing group
@@ -3713,7 +3740,7 @@ Test(monitoring, cluster_label_keeps_clusters_apart)
 	FILE		*fp;
 	char		 conf[PATH_MAX], rules_path[PATH_MAX], test[PATH_MAX];
 	const char	*expr;
-	unsigned int	 w, n, f;
+	unsigned int	 w, n;
 	double		 t;
 	size_t		 g, r;
 
@@ -3744,14 +3771,9 @@ Test(monitoring, cluster_label_keeps_clusters_apart)
 	ydoc_free(&y);
 
 	w = cfg.alerts.failure_spike.window_sec;
-	f = cfg.alerts.failure_spike.for_sec;
 	t = cfg.alerts.failure_spike.threshold;
-	n = (2 * w + f) / 60 + 2;
-	tpath(test, sizeof(test), "cluster.test.yml");
-	fp = fopen(test, "w");
-	cr_assert_not_null(fp);
-	t_header(fp, rules_path, 60);
-	two_clusters_input(fp, &cfg, 0.6 * t * 60 / w, n);
+	fp = spike_test_open(&cfg, rules_path, "cluster.test.yml", test, sizeof(test),
+	    &n);
 	fprintf(fp, "      - eval_time: %us\n"
 	    "        alertname: SagaFailureSpike\n        exp_alerts: []\n",
 	    (n - 1) * 60);
@@ -3802,7 +3824,7 @@ Test(monitoring, cluster_label_off_by_default)
 	FILE		*fp;
 	char		 rules_path[PATH_MAX], test[PATH_MAX], *text;
 	const char	*at;
-	unsigned int	 w, n, f;
+	unsigned int	 n;
 	double		 t;
 
 	load_config(&cfg, CONF);
@@ -3818,15 +3840,9 @@ Test(monitoring, cluster_label_off_by_default)
 	cr_assert_gt(count_of(text, " by (namespace, job)"), 20);
 	free(text);
 
-	w = cfg.alerts.failure_spike.window_sec;
-	f = cfg.alerts.failure_spike.for_sec;
 	t = cfg.alerts.failure_spike.threshold;
-	n = (2 * w + f) / 60 + 2;
-	tpath(test, sizeof(test), "nocluster.test.yml");
-	fp = fopen(test, "w");
-	cr_assert_not_null(fp);
-	t_header(fp, rules_path, 60);
-	two_clusters_input(fp, &cfg, 0.6 * t * 60 / w, n);
+	fp = spike_test_open(&cfg, rules_path, "nocluster.test.yml", test, sizeof(test),
+	    &n);
 	memset(&e, 0, sizeof(e));
 	e.alert = "SagaFailureSpike";
 	e.severity = config_severity_name(cfg.alerts.failure_spike.severity);
