@@ -1160,6 +1160,157 @@ Test(api, statements_are_prepared_once_per_connection)
 	cr_assert_leq(parsed, 8, "%d PREPAREs for 40 requests", parsed);
 }
 
+static int	log_statement_once(const struct harness_env *, size_t,
+		    char **, char [][128], int);
+
+/*
+ * The statement of the last request in the log from byte from on: its
+ * text into sql, its parameters (the DETAIL line after it) into
+ * values; returns their number.  PostgreSQL may write the line after
+ * the client has its answer: the log is read again until it is there.
+ */
+static int
+log_statement(const struct harness_env *env, size_t from, char **sql,
+    char values[][128], int max)
+{
+	int		n, tries;
+
+	for (tries = 0; tries < 500; tries++) {
+		if ((n = log_statement_once(env, from, sql, values, max)) != -1)
+			return (n);
+		(void)usleep(10000);
+	}
+	cr_assert_fail("no execution of a prepared statement in the log");
+
+	return (-1);
+}
+
+/* log_statement(), or -1 when the log has no execution yet. */
+static int
+log_statement_once(const struct harness_env *env, size_t from, char **sql,
+    char values[][128], int max)
+{
+	char		 path[256], *text, *line, *end, *p, *v;
+	size_t		 len;
+	int		 n, last;
+
+	log_path(env, path, sizeof(path));
+	text = harness_read_file(path, &len);
+	cr_assert_not_null(text, "%s: cannot read", path);
+	*sql = NULL;
+	n = 0;
+	for (line = text + (from < len ? from : len); *line != '\0';
+	    line = end + last) {
+		end = line + strcspn(line, "\n");
+		last = *end != '\0';
+		*end = '\0';
+		if ((p = strstr(line, "execute st_")) != NULL &&
+		    (p = strstr(p, ": ")) != NULL) {
+			free(*sql);
+			*sql = strdup(p + 2);
+			n = 0;
+		} else if (*sql != NULL &&
+		    (p = strstr(line, "DETAIL:  parameters: ")) != NULL) {
+			/* $1 = 'a', $2 = 'b': the values have no quotes. */
+			while (n < max && (p = strstr(p, " = '")) != NULL) {
+				v = p + 4;
+				p = v + strcspn(v, "'");
+				(void)snprintf(values[n++], 128, "%.*s",
+				    (int)(p - v), v);
+			}
+		}
+	}
+	free(text);
+
+	return (*sql != NULL ? n : -1);
+}
+
+/* generic_plans of the statement after 8 executions of sql here. */
+static long long
+generic_plans(PGconn *c, const char *sql, char values[][128], int n)
+{
+	PGresult	*res;
+	const char	*params[8];
+	long long	 plans;
+	int		 i;
+
+	for (i = 0; i < n && i < 8; i++)
+		params[i] = values[i];
+	res = PQprepare(c, "plan_probe", sql, 0, NULL);
+	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s: %s", sql,
+	    PQerrorMessage(c));
+	PQclear(res);
+	for (i = 0; i < 8; i++) {
+		res = PQexecPrepared(c, "plan_probe", n, params, NULL, NULL, 0);
+		cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s: %s",
+		    sql, PQerrorMessage(c));
+		PQclear(res);
+	}
+	plans = harness_db_count(c, "SELECT generic_plans FROM "
+	    "pg_prepared_statements WHERE name = 'plan_probe'");
+	harness_db_exec(c, "DEALLOCATE plan_probe");
+
+	return (plans);
+}
+
+/*
+ * A list statement keeps one plan: PostgreSQL does not plan it again at
+ * every execution.  The test takes the statement a request sent from
+ * the log, prepares it on its own connection and executes it as often
+ * as the service would; after five plans for the values, PostgreSQL
+ * keeps its generic plan unless that plan looks dearer.  With the
+ * page's limit a parameter it did (the plan was costed for 10 % of the
+ * rows), and planning cost more than executing at 10^7 sagas.
+ */
+Test(api, list_statements_keep_one_plan)
+{
+	struct harness_env	 env;
+	PGconn			*c;
+	json_t			*doc;
+	char			 path[PATH_MAX_LEN], values[8][128], *sql;
+	const char		*paths[2], *cursor;
+	size_t			 from;
+	int			 i, n;
+
+	harness_env(&env);
+	c = harness_db_runner();
+	harness_db_exec(c, "INSERT INTO saga_instance (saga_id, saga_type,"
+	    " order_id, status, current_step, started_at, updated_at) "
+	    "SELECT 'plan-' || g, 'T_PLAN', 'plan-order-' || g % 50,"
+	    " CASE WHEN g % 4 = 0 THEN 'FAILED' ELSE 'COMPLETED' END,"
+	    " 'STEP_X', t, t FROM generate_series(1, 2000) g,"
+	    " LATERAL (SELECT timestamptz '2020-01-01' + g * interval"
+	    " '1 minute' AS t) x");
+	harness_db_exec(c, "ANALYZE saga_instance");
+	harness_db_exec(c,
+	    "ALTER SYSTEM SET log_min_duration_statement = 0");
+	harness_db_exec(c, "SELECT pg_reload_conf()");
+
+	doc = get_ok("/api/v1/sagas?sagaType=T_PLAN&limit=5");
+	cursor = json_string_value(json_object_get(doc, "nextCursor"));
+	cr_assert_not_null(cursor, "no nextCursor on page 1");
+	(void)snprintf(path, sizeof(path),
+	    "/api/v1/sagas?sagaType=T_PLAN&limit=5&cursor=%s", cursor);
+	json_decref(doc);
+	paths[0] = "/api/v1/sagas?status=FAILED&sagaType=T_PLAN&limit=20";
+	paths[1] = path;
+	for (i = 0; i < 40; i++)
+		json_decref(get_ok("%s", paths[i % 2]));
+
+	for (i = 0; i < 2; i++) {
+		from = log_size(&env);
+		json_decref(get_ok("%s", paths[i]));
+		n = log_statement(&env, from, &sql, values, 8);
+		cr_assert_gt(generic_plans(c, sql, values, n), 0,
+		    "%s is planned at every execution: %s", paths[i], sql);
+		free(sql);
+	}
+
+	harness_db_exec(c, "ALTER SYSTEM RESET log_min_duration_statement");
+	harness_db_exec(c, "SELECT pg_reload_conf()");
+	PQfinish(c);
+}
+
 Test(api, database_outage_is_a_503_problem_then_recovers)
 {
 	struct harness_env	 env;
