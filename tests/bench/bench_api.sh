@@ -137,41 +137,19 @@ worker_policies() {
 	    $1, $2 }'
 }
 
-# The statement (and its parameters) of one request, from the PG log.
+# The statement of the benchmarked request, and its variables.
 capture_statement() {
-	local line params p n v
+	local items v
 
-	psql_q -c 'ALTER SYSTEM SET log_min_duration_statement = 0' \
-	    -c 'SELECT pg_reload_conf()' >/dev/null
-	sleep 0.2
 	items=$(curl -fs "http://127.0.0.1:$svc_port$url_path" | python3 -c \
 	    'import json, sys; print(len(json.load(sys.stdin)["items"]))')
 	[ "$items" = 50 ] || die "the request returned $items items, not 50"
-	sleep 0.3
-	psql_q -c 'ALTER SYSTEM RESET log_min_duration_statement' \
-	    -c 'SELECT pg_reload_conf()' >/dev/null
-
-	# "execute st_...: " (prepared), "execute <unnamed>: ".
-	line=$(grep -a -E '  execute [^ ]+: SELECT row_to_json' \
-	    "$work/pg/postgres.log" | tail -n 1) ||
-	    die "no statement in the PostgreSQL log"
-	params=$(grep -a 'DETAIL:  parameters: ' "$work/pg/postgres.log" |
-	    tail -n 1 | sed 's/.*parameters: //')
-	statement=${line#*  execute *: }
-
-	# $N -> :pN (longest numbers first); the values unquoted.
+	capture_statements list "http://127.0.0.1:$svc_port$url_path" \
+	    "$work/pg/postgres.log"
 	pgbench_vars=()
-	while read -r p; do
-		n=${p%% =*}
-		n=${n#\$}
-		v=${p#*= \'}
-		v=${v%\'}
-		v=${v//\'\'/\'}
-		statement=$(sed "s/\\\$$n\\b/:p$n/g" <<<"$statement")
-		pgbench_vars+=(-D "p$n=$v")
-	done < <(grep -o "\\\$[0-9]\+ = '[^']*'" <<<"$params" | sort -t' ' \
-	    -k1,1 -r -V)
-	printf '%s;\n' "$statement" >"$work/list.sql"
+	while IFS= read -r v; do
+		pgbench_vars+=(-D "$v")
+	done <"$work/list.vars"
 }
 
 run_wrk() {

@@ -47,7 +47,7 @@
 #define INGEST_SAGAS	25000
 #define EVENTS_PER_SAGA	4
 #define REFRESHES	21
-#define ROUNDS		3
+#define ROUNDS		5
 #define WARMUP_SAGAS	5000
 #define PARTITIONS	8
 #define PAYLOAD_MAX	320

@@ -157,55 +157,6 @@ start_service() {
 	die "the service did not start"
 }
 
-# capture NAME PATH: the statements of one request, as a pgbench script
-# $work/NAME.sql and its variables in $work/NAME.vars.
-capture() {
-	local name=$1 path=$2 plog="$pg_data/../postgres.log" from k line
-	local params p n v keep=0
-
-	psql_q -c 'ALTER SYSTEM SET log_min_duration_statement = 0' \
-	    -c 'SELECT pg_reload_conf()' >/dev/null
-	sleep 0.3
-	from=$(stat -c %s "$plog")
-	curl -fs -o /dev/null "$svc$path" || die "$path failed"
-	sleep 0.3
-	psql_q -c 'ALTER SYSTEM RESET log_min_duration_statement' \
-	    -c 'SELECT pg_reload_conf()' >/dev/null
-
-	: >"$work/$name.sql"
-	: >"$work/$name.vars"
-	k=0
-	# Only the API's statements (the consumer's gauge refresh may run
-	# meanwhile); a DETAIL line belongs to the statement before it.
-	while IFS= read -r line; do
-		# "execute st_...: " (prepared), "execute <unnamed>: ".
-		if [[ $line == *"  execute "*": "* ]]; then
-			keep=0
-			[[ $line == *"  execute "*": SELECT row_to_json"* ]] ||
-			    continue
-			keep=1
-			k=$((k + 1))
-			printf '%s;\n' "${line#*  execute *: }" \
-			    >>"$work/$name.sql"
-			continue
-		fi
-		[ "$keep" = 1 ] || continue
-		params=${line#*parameters: }
-		while read -r p; do
-			n=${p%% =*}
-			n=${n#\$}
-			v=${p#*= \'}
-			v=${v%\'}
-			v=${v//\'\'/\'}
-			sed -i "\$s/\\\$$n\\b/:s${k}p$n/g" "$work/$name.sql"
-			printf 's%dp%s=%s\n' "$k" "$n" "$v" >>"$work/$name.vars"
-		done < <(grep -o "\\\$[0-9]\+ = '[^']*'" <<<"$params" |
-		    sort -t' ' -k1,1 -r -V)
-	done < <(tail -c +"$((from + 1))" "$plog" | grep -a -E \
-	    '  execute [^ ]+: |DETAIL:  parameters: ')
-	[ "$k" -ge 1 ] || die "$path: no statement in the PostgreSQL log"
-}
-
 # p50 and p99 in ms of pgbench's per-transaction logs $1.*
 pgbench_percentiles() {
 	cat "$1".* | awk '{ print $3 / 1000 }' | sort -g | awk '
@@ -253,7 +204,7 @@ api_pair() {
 	local sr=() s50=() s99=() pr=() p50=() p99=() er=() e50=() e99=()
 	local ratios=()
 
-	capture "$name" "$path"
+	capture_statements "$name" "$svc$path" "$pg_data/../postgres.log"
 	while IFS= read -r v; do vars+=(-D "$v"); done <"$work/$name.vars"
 	wrk_once "$path" 1 >/dev/null
 	pgbench_once "$name" prepared 1 "${vars[@]}" >/dev/null
