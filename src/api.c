@@ -64,21 +64,25 @@
  * take for a variable (tests/bench/bench_api.sh runs this statement).
  */
 #define API_TS(col)		"to_char(" col " AT TIME ZONE 'UTC', "	\
-				    "'YYYY-MM-DD\"T\"HH24\":\"MI\":\"SS.MS\"Z\"')"
+				    "'YYYY-MM-DD\"T\""			\
+				    "HH24\":\"MI\":\"SS.MS\"Z\"')"
 
 /* A timestamptz from an int8 parameter of ms / us since the epoch. */
-#define API_MS_TS		"(timestamptz 'epoch' + ($%d::int8 / 1000)"	\
-				    " * interval '1 second' + ($%d::int8 %% "	\
-				    "1000) * interval '1 millisecond')"
+#define API_MS_TS		"(timestamptz 'epoch' + ($%d::int8 / "	\
+				    "1000) * interval '1 second'"	\
+				    " + ($%d::int8 %% 1000)"		\
+				    " * interval '1 millisecond')"
 #define API_US_TS		"(timestamptz 'epoch' + ($%d::int8 / "	\
-				    "1000000) * interval '1 second' + ($%d::int8"\
-				    " %% 1000000) * interval '1 microsecond')"
+				    "1000000) * interval '1 second'"	\
+				    " + ($%d::int8 %% 1000000)"		\
+				    " * interval '1 microsecond')"
 
 /* The Saga object of the row i as j (SPEC §2), for row_to_json(j). */
 #define API_SAGA_JSON							\
 	"CROSS JOIN LATERAL (SELECT i.saga_id AS \"sagaId\","		\
 	" NULLIF(i.saga_type, '') AS \"sagaType\","			\
-	" NULLIF(i.order_id, '') AS \"orderId\", i.status AS \"status\","	\
+	" NULLIF(i.order_id, '') AS \"orderId\","			\
+	" i.status AS \"status\","					\
 	" NULLIF(i.current_step, '') AS \"currentStep\","		\
 	" " API_TS("i.started_at") " AS \"startedAt\","			\
 	" " API_TS("i.updated_at") " AS \"updatedAt\","			\
@@ -508,7 +512,8 @@ param_cursor(void *arg, char *v, char *detail, size_t len)
 {
 	struct list_query	*q = arg;
 
-	if (kore_strlcpy(q->cursor, v, sizeof(q->cursor)) >= sizeof(q->cursor)) {
+	if (kore_strlcpy(q->cursor, v, sizeof(q->cursor)) >=
+	    sizeof(q->cursor)) {
 		(void)snprintf(detail, len, "cursor: not a cursor of this "
 		    "service (use nextCursor unchanged)");
 		return (-1);
@@ -717,8 +722,8 @@ list_begin(struct http_request *req)
 		return (-1);
 
 	st->q.limit = API_LIMIT_DEFAULT;
-	if (querystring_parse(req->query_string, list_params, LIST_PARAM_COUNT, list_known,
-	    &st->q, detail, sizeof(detail)) == -1 ||
+	if (querystring_parse(req->query_string, list_params, LIST_PARAM_COUNT,
+	    list_known, &st->q, detail, sizeof(detail)) == -1 ||
 	    list_prepare(&st->q, detail, sizeof(detail)) == -1) {
 		respond_problem(req, 400, "%s", detail);
 		return (-1);
@@ -861,7 +866,8 @@ get_begin(struct http_request *req)
 {
 	struct saga_state_get	*st;
 	const char		*id;
-	char			 detail[API_DETAIL_MAX], quoted[QUERYSTRING_QUOTE_MAX];
+	char			 detail[API_DETAIL_MAX];
+	char			 quoted[QUERYSTRING_QUOTE_MAX];
 	size_t			 len;
 
 	st = api_begin(req, API_ROUTE_SAGA, sizeof(*st));

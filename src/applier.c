@@ -35,7 +35,8 @@ struct lane {
 
 struct applier {
 	pthread_mutex_t		 lock;
-	pthread_cond_t		 room;		/* a queue shrank, a lane idled */
+	pthread_cond_t		 room;		/* a queue shrank, a lane
+						   idled */
 	struct applier_hooks	 hooks;
 	int			 quit;
 	int			 nlanes;

@@ -89,7 +89,8 @@ struct batch {
 	const char		**saga_ids;
 	struct saga_state	 *sagas;
 	char			 *exists;	/* per saga: row was there */
-	char			 *fresh;	/* per saga: has a fresh event */
+	char			 *fresh;	/* per saga: has a fresh
+						   event */
 	size_t			  nsagas;
 	size_t			  nfresh;
 	size_t			  nlate;

@@ -33,7 +33,8 @@
  * consumer_error_lock); read by every process.
  */
 struct consumer_shared {
-	atomic_uint		seq;		/* odd while the strings change */
+	atomic_uint		seq;		/* odd while the strings
+						   change */
 	atomic_int		phase;
 	atomic_llong		since_ms;
 	atomic_llong		started_ms;
@@ -185,7 +186,7 @@ consumer_brokers(const struct config *cfg)
 	return (brokers);
 }
 
-/* --- the shared status ------------------------------------------------------ */
+/* --- the shared status ---------------------------------------------------- */
 
 static void
 consumer_set_error(const char *fmt, ...)
@@ -559,7 +560,7 @@ consumer_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	consumer_set_error("kafka: %s", reason);
 }
 
-/* --- the thread ------------------------------------------------------------ */
+/* --- the thread ----------------------------------------------------------- */
 
 int
 consumer_start(const struct config *cfg, const char *dsn)

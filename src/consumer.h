@@ -85,9 +85,11 @@ struct consumer_status {
 	uint64_t		restarts;	/* by the watchdog */
 	int			partitions;	/* assigned now */
 	int			db_retry;	/* a lane retries a batch */
-	int			broken;		/* watchdog could not recreate */
+	int			broken;		/* watchdog could not
+						   recreate */
 	int			gone;		/* its process has exited */
-	char			instance[CONSUMER_NAME_MAX];	/* "" static off */
+	char			instance[CONSUMER_NAME_MAX];	/* "" static
+								   off */
 	char			cgrp_state[32];		/* librdkafka's */
 	char			join_state[32];
 	char			error[256];	/* last error, "" if none */

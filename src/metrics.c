@@ -490,7 +490,8 @@ seg_init(void)
 	for (i = 0; i <= METRICS_PARTITIONS_MAX; i++)
 		atomic_store(&g[first + i], SEG_ABSENT);
 	/* Ages count from the start until the first reading. */
-	gauge_store(metrics_seg->fam[METRICS_CONSUMER_LAG_AGE].cell, metrics_now());
+	gauge_store(metrics_seg->fam[METRICS_CONSUMER_LAG_AGE].cell,
+	    metrics_now());
 	gauge_store(metrics_seg->fam[METRICS_GAUGES_AGE].cell, metrics_now());
 
 	for (i = 0; i < STATUS_COUNT; i++)
@@ -881,7 +882,8 @@ void
 metrics_saga_compensated(void)
 {
 	if (metrics_seg != NULL)
-		counter_add_cell(metrics_seg->fam[METRICS_SAGA_COMPENSATED].cell, 1);
+		counter_add_cell(
+		    metrics_seg->fam[METRICS_SAGA_COMPENSATED].cell, 1);
 }
 
 void
@@ -889,7 +891,8 @@ metrics_compensation_observe(double seconds)
 {
 	if (metrics_seg != NULL)
 		observe_cell(HIST_COMPENSATION,
-		    metrics_seg->fam[METRICS_COMPENSATION_DURATION].cell, seconds);
+		    metrics_seg->fam[METRICS_COMPENSATION_DURATION].cell,
+		    seconds);
 }
 
 void

@@ -148,10 +148,10 @@ int		metrics_consumer_lag_partition_set(int32_t partition,
 void		metrics_consumer_lag_partition_clear(int32_t partition);
 /*
  * saga_tracker_consumer_lag has no sample before its first set (unknown
- * is not 0).  The two _age_seconds gauges are rendered as the seconds since their
- * stamp (the segment's creation until the first one): lag_read when
- * the group's lag was read from the broker, gauges_read when the
- * database-derived gauges were refreshed.
+ * is not 0).  The two _age_seconds gauges are rendered as the seconds
+ * since their stamp (the segment's creation until the first one):
+ * lag_read when the group's lag was read from the broker, gauges_read
+ * when the database-derived gauges were refreshed.
  */
 void		metrics_consumer_lag_read(void);
 void		metrics_consumer_partitions_set(int count);

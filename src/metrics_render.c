@@ -189,7 +189,8 @@ render_family(struct strbuf *rb, enum metrics_family f)
 	else if (fd->nlabels > 0)
 		render_labelled(rb, f);
 	else if (fd->type == TYPE_GAUGE)
-		render_value(rb, fd, NULL, gauge_load(metrics_seg->fam[f].cell));
+		render_value(rb, fd, NULL,
+		    gauge_load(metrics_seg->fam[f].cell));
 	else
 		render_striped(rb, f, NULL, 0, metrics_seg->fam[f].cell);
 }

@@ -76,11 +76,13 @@ struct seg_dim {
 	uint32_t		cap;		/* ordinal cap is "other" */
 	uint32_t		mask;		/* hash table size - 1 */
 	uint64_t		ent_off;	/* struct seg_entry[mask + 1] */
-	uint64_t		ord_off;	/* entry index + 1, per ordinal */
+	uint64_t		ord_off;	/* entry index + 1, per
+						   ordinal */
 };
 
 struct seg_family {
-	uint32_t		cell;		/* first cell: stripe or gauge */
+	uint32_t		cell;		/* first cell: stripe or
+						   gauge */
 	uint32_t		nseries;
 	uint32_t		ncells;		/* cells per series */
 	uint32_t		used;		/* first used flag */

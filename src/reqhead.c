@@ -313,8 +313,8 @@ reqhead_check_target(const struct reqhead_line *rl, struct reqhead_verdict *v)
 	n = rl->toklen[1];
 	for (i = 0; i < n; i++) {
 		if ((unsigned char)t[i] < 0x21 || t[i] == 0x7f) {
-			return (reqhead_refuse(v, 400, "the request target has a "
-			    "control character"));
+			return (reqhead_refuse(v, 400, "the request target "
+			    "has a control character"));
 		}
 	}
 	if (t[0] == '/' || reqhead_absolute(t, n) != 0)

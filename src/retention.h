@@ -17,19 +17,21 @@
  * oldest first, from where the previous batch of the purge stopped, so
  * no batch walks again over what earlier ones removed or left), removes
  * the events through saga_event_saga_idx, and commits, so no lock is
- * held longer than one batch.  Sagas a consumer lane has locked are skipped (SKIP LOCKED) and
- * taken by a later purge; a saga whose status moved off COMPLETED or
- * COMPENSATED while the batch waited is left alone (the row is checked
- * again once locked).  An event that arrives again for a removed saga
- * is handled by the store (store.h: "expired").  saga_active_total stays
- * exact: saga_status_delta's delete trigger counts what goes.
+ * held longer than one batch.  Sagas a consumer lane has locked are
+ * skipped (SKIP LOCKED) and taken by a later purge; a saga whose status
+ * moved off COMPLETED or COMPENSATED while the batch waited is left
+ * alone (the row is checked again once locked).  An event that arrives
+ * again for a removed saga is handled by the store (store.h:
+ * "expired").  saga_active_total stays exact: saga_status_delta's
+ * delete trigger counts what goes.
  *
  * Between batches the purge rests `rest` times as long as the batch
  * took (the service: RETENTION_REST, so a purge uses at most a third of
- * one database backend's time and ingestion keeps its pace).  Rows removed are counted in
- * saga_tracker_retention_deleted_total{table} after each commit, and
- * each batch is timed as saga_tracker_db_query_seconds{query}
- * ("retention_sagas", "retention_rejected").  No kore dependency: the
+ * one database backend's time and ingestion keeps its pace).  Rows
+ * removed are counted in saga_tracker_retention_deleted_total{table}
+ * after each commit, and each batch is timed as
+ * saga_tracker_db_query_seconds{query} ("retention_sagas",
+ * "retention_rejected").  No kore dependency: the
  * purger thread (purger.h) runs it in the service, tests and benchmarks
  * call it directly.
  */

@@ -474,7 +474,8 @@ field_string(const struct field_rule *r, json_t *v, struct saga_event *ev,
 	for (c = s; r->charset != NULL && *c != '\0'; c++) {
 		if (!r->charset((unsigned char)*c)) {
 			echo(s, shown, sizeof(shown));
-			return (saga_detail(detail, len, SAGA_REJECT_INVALID_FIELD,
+			return (saga_detail(detail, len,
+			    SAGA_REJECT_INVALID_FIELD,
 			    "%s: must match %s, got '%s'", r->name,
 			    r->pattern, shown));
 		}

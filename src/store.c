@@ -195,7 +195,8 @@ apply_fresh(struct batch *b, char *err, size_t errlen)
 			continue;
 		if (saga_state_apply(&b->sagas[it->saga], &it->ev,
 		    &it->delta) == -1) {
-			pgerr_format(err, errlen, "saga %s: event %s (partition "
+			pgerr_format(err, errlen,
+			    "saga %s: event %s (partition "
 			    "%" PRId32 " offset %" PRId64 "): merge: %s",
 			    it->ev.saga_id, it->ev.event_id,
 			    it->msg->partition, it->msg->offset,

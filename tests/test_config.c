@@ -644,7 +644,8 @@ Test(duration, parse_accepts)
 Test(duration, parse_rejects)
 {
 	static const char	*bad[] = {
-		"", "5", "00", "0s0", "5x", "x", "m", "s5", "1w", "1y", "5ms", "1.5h",
+		"", "5", "00", "0s0", "5x", "x", "m", "s5",
+		"1w", "1y", "5ms", "1.5h",
 		"-5m", "+5m", " 5m", "5m ", "5 m", "1h1h", "30m1h", "1s1m",
 		"4294967296s", "49711d", "99999999999999999999s",
 		"49710d6h28m16s",

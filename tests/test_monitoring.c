@@ -1887,8 +1887,8 @@ Test(monitoring, writes_every_file_once)
 {
 	struct proc	 p;
 	char		 deploy[PATH_MAX], runbooks[PATH_MAX], want[PATH_MAX];
-	char		*argv[] = { GEN, "-c", CONF, "-o", deploy, "-r", runbooks,
-			    NULL };
+	char		*argv[] = { GEN, "-c", CONF, "-o", deploy, "-r",
+			    runbooks, NULL };
 	char		*line, *save;
 	size_t		 i;
 
@@ -3772,8 +3772,8 @@ Test(monitoring, cluster_label_keeps_clusters_apart)
 
 	w = cfg.alerts.failure_spike.window_sec;
 	t = cfg.alerts.failure_spike.threshold;
-	fp = spike_test_open(&cfg, rules_path, "cluster.test.yml", test, sizeof(test),
-	    &n);
+	fp = spike_test_open(&cfg, rules_path, "cluster.test.yml", test,
+	    sizeof(test), &n);
 	fprintf(fp, "      - eval_time: %us\n"
 	    "        alertname: SagaFailureSpike\n        exp_alerts: []\n",
 	    (n - 1) * 60);
@@ -3841,8 +3841,8 @@ Test(monitoring, cluster_label_off_by_default)
 	free(text);
 
 	t = cfg.alerts.failure_spike.threshold;
-	fp = spike_test_open(&cfg, rules_path, "nocluster.test.yml", test, sizeof(test),
-	    &n);
+	fp = spike_test_open(&cfg, rules_path, "nocluster.test.yml", test,
+	    sizeof(test), &n);
 	memset(&e, 0, sizeof(e));
 	e.alert = "SagaFailureSpike";
 	e.severity = config_severity_name(cfg.alerts.failure_spike.severity);

@@ -391,8 +391,8 @@ Test(reqhead, a_100_continue_is_owed_only_before_a_body)
 Test(reqhead, connection_close_is_added_after_the_request_line)
 {
 	static const char	*in = "\r\nGET /a HTTP/1.1\r\n" HOST "\r\n";
-	static const char	*out = "\r\nGET /a HTTP/1.1\r\nConnection: close"
-				    "\r\n" HOST "\r\n";
+	static const char	*out = "\r\nGET /a HTTP/1.1\r\n"
+				    "Connection: close\r\n" HOST "\r\n";
 	char			 buf[128];
 	size_t			 n;
 

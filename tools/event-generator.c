@@ -400,9 +400,9 @@ main(int argc, char **argv)
 		(void)nanosleep(&gap, NULL);
 		if (time(NULL) - last >= 10) {
 			last = time(NULL);
-			fprintf(stderr, "event-generator: %ld sagas, %ld events "
-			    "produced, %ld delivered, %ld failed\n", n + 1,
-			    st.produced, st.delivered, st.failed);
+			fprintf(stderr, "event-generator: %ld sagas, %ld "
+			    "events produced, %ld delivered, %ld failed\n",
+			    n + 1, st.produced, st.delivered, st.failed);
 		}
 	}
 

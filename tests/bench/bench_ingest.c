@@ -68,8 +68,10 @@ bench_produce(const struct harness_env *env, long sagas)
 	for (i = 0, n = 0, total = 0; i < sagas; i++) {
 		for (k = 0; k < EVENTS_PER_SAGA; k++, n++) {
 			if (asprintf(&keys[n], "bench-%ld", i) == -1 ||
-			    asprintf(&payloads[n], "{\"eventId\":\"bench-%ld-%d\","
-			    "\"sagaId\":\"bench-%ld\",\"sagaType\":\"ORDER_CHECKOUT\","
+			    asprintf(&payloads[n],
+			    "{\"eventId\":\"bench-%ld-%d\","
+			    "\"sagaId\":\"bench-%ld\","
+			    "\"sagaType\":\"ORDER_CHECKOUT\","
 			    "\"orderId\":\"o-%ld\",\"step\":\"PAYMENT_INIT\","
 			    "\"status\":\"%s\",\"occurredAt\":"
 			    "\"2026-11-27T10:00:0%d.000Z\"%s}", i, k, i, i,

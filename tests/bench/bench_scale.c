@@ -192,11 +192,14 @@ ingest_push_saga(struct ingest *in, int64_t at_ms)
 		if ((p = malloc(PAYLOAD_MAX)) == NULL)
 			die("payload", "out of memory");
 		(void)rfc3339_format(at_ms + k * 1000, when, sizeof(when));
-		(void)snprintf(p, PAYLOAD_MAX, "{\"eventId\":\"ing-%s-%09ld-%d\","
-		    "\"sagaId\":\"ing-%s-%09ld\",\"sagaType\":\"ORDER_CHECKOUT\","
+		(void)snprintf(p, PAYLOAD_MAX,
+		    "{\"eventId\":\"ing-%s-%09ld-%d\","
+		    "\"sagaId\":\"ing-%s-%09ld\","
+		    "\"sagaType\":\"ORDER_CHECKOUT\","
 		    "\"orderId\":\"order-x%09ld\",\"step\":\"PAYMENT_INIT\","
 		    "\"status\":\"%s\",\"occurredAt\":\"%s\"}", in->tag,
-		    in->next, k, in->tag, in->next, in->next, statuses[k], when);
+		    in->next, k, in->tag, in->next, in->next, statuses[k],
+		    when);
 		memset(&m, 0, sizeof(m));
 		m.partition = part;
 		m.offset = in->offsets[part]++;

@@ -118,8 +118,8 @@ build_events(void)
 			(void)snprintf(payloads[e], sizeof(payloads[e]),
 			    "{\"eventId\":\"ap-%d-%d\",\"sagaId\":\"ap-%d\","
 			    "\"step\":\"PAYMENT_INIT\",\"status\":\"%s\","
-			    "\"occurredAt\":\"2026-11-27T10:00:0%dZ\"}", i, k, i,
-			    k == 0 ? "STARTED" : "FAILED", k);
+			    "\"occurredAt\":\"2026-11-27T10:00:0%dZ\"}", i, k,
+			    i, k == 0 ? "STARTED" : "FAILED", k);
 			msgs[e].partition = i % 4;
 			msgs[e].offset = e;
 			msgs[e].payload = payloads[e];

@@ -246,8 +246,8 @@ Test(consumer, a_broker_frozen_during_the_join_heals, .timeout = 240,
 	took = harness_now_ms();
 	while (kafka_health(&env, &kh) == -1 || strcmp(kh.join_state,
 	    "wait-join") != 0) {
-		cr_assert_lt(harness_now_ms() - took, 20000, "no JoinGroup in flight "
-		    "after 20 s (%s, %s)", kh.phase, kh.join_state);
+		cr_assert_lt(harness_now_ms() - took, 20000, "no JoinGroup in "
+		    "flight after 20 s (%s, %s)", kh.phase, kh.join_state);
 		harness_sleep_ms(20);
 	}
 	cr_assert_eq(kill(env.broker_pid, SIGSTOP), 0);
@@ -300,7 +300,8 @@ Test(consumer, a_broker_frozen_while_running_heals, .timeout = 180,
 	resumed = harness_now_ms();
 	produce(&env, TOPIC, "fs", 2000);
 
-	took = wait_stored(&env, "fs", 2000, HEAL_MS - (harness_now_ms() - resumed));
+	took = wait_stored(&env, "fs", 2000,
+	    HEAL_MS - (harness_now_ms() - resumed));
 	cr_assert_geq(took, 0, "not applied within 60 s of the resume");
 	cr_assert_eq(harness_metric(&env, "saga_events_processed_total"),
 	    4000.0, "counted twice or not at all");
@@ -333,8 +334,8 @@ Test(consumer, a_broker_down_beyond_the_session_timeout_heals,
 	cr_assert_eq(kill(env.broker_pid, SIGUSR1), 0);
 	down = harness_now_ms();
 	do {
-		cr_assert_lt(harness_now_ms() - down, 30000, "the lag's age did not "
-		    "pass the session timeout");
+		cr_assert_lt(harness_now_ms() - down, 30000, "the lag's age "
+		    "did not pass the session timeout");
 		harness_sleep_ms(500);
 		age = harness_metric(&env,
 		    "saga_tracker_consumer_lag_age_seconds");
@@ -404,9 +405,9 @@ Test(consumer, a_replica_without_partitions_is_never_restarted,
 	/* Whichever the group gives the partition to, the other idles. */
 	start = harness_now_ms();
 	do {
-		cr_assert_lt(harness_now_ms() - start, 40000, "no steady split after "
-		    "40 s (%s %d, %s %d)", ka.phase, ka.partitions, kb.phase,
-		    kb.partitions);
+		cr_assert_lt(harness_now_ms() - start, 40000, "no steady split "
+		    "after 40 s (%s %d, %s %d)", ka.phase, ka.partitions,
+		    kb.phase, kb.partitions);
 		harness_sleep_ms(200);
 		cr_assert_eq(kafka_health(&a, &ka), 0);
 		cr_assert_eq(kafka_health(&b, &kb), 0);

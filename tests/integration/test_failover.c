@@ -221,8 +221,8 @@ follow_phases(const struct harness_env *env, int64_t after_ms,
 	seen = 0;
 	*saw_joining = 0;
 	do {
-		cr_assert_lt(harness_now_ms() - start, 60000, "not RUNNING after 60 s "
-		    "(%s)", kh.phase);
+		cr_assert_lt(harness_now_ms() - start, 60000, "not RUNNING "
+		    "after 60 s (%s)", kh.phase);
 		harness_sleep_ms(50);
 		if (kafka_health(env, &kh) == -1 ||
 		    strcmp(kh.phase, "STOPPED") == 0 ||
@@ -262,8 +262,8 @@ watch_lag(const struct harness_env *a, const struct harness_env *b,
 
 	start = harness_now_ms();
 	do {
-		cr_assert_lt(harness_now_ms() - start, LIMIT_MS, "only %lld of %lld "
-		    "stored", (long long)have, (long long)n);
+		cr_assert_lt(harness_now_ms() - start, LIMIT_MS, "only %lld "
+		    "of %lld stored", (long long)have, (long long)n);
 		la = sample(a, "saga_tracker_consumer_lag");
 		lb = b != NULL ? sample(b, "saga_tracker_consumer_lag") : -1;
 		have = stored(a, prefix);
@@ -283,8 +283,8 @@ wait_lag_seen(const struct harness_env *env)
 
 	start = harness_now_ms();
 	while (sample(env, "saga_tracker_consumer_lag") <= 0) {
-		cr_assert_lt(harness_now_ms() - start, 10000, "the backlog did not "
-		    "show in the lag within 10 s");
+		cr_assert_lt(harness_now_ms() - start, 10000, "the backlog did "
+		    "not show in the lag within 10 s");
 		harness_sleep_ms(100);
 	}
 }
@@ -401,7 +401,8 @@ Test(failover, the_lag_stays_true_through_a_rebalance, .timeout = 240)
 	stopped = harness_now_ms();
 	while (kafka_health(&a, &ka) == -1 || strcmp(ka.phase,
 	    "RUNNING") != 0 || ka.partitions != PARTITIONS) {
-		cr_assert_lt(harness_now_ms() - stopped, SESSION_TIMEOUT_MS + 5000,
+		cr_assert_lt(harness_now_ms() - stopped,
+		    SESSION_TIMEOUT_MS + 5000,
 		    "the partitions of the stopped replica were not taken "
 		    "over (%s, %d)", ka.phase, ka.partitions);
 		harness_sleep_ms(100);

@@ -831,15 +831,15 @@ Test(store, migrations_are_idempotent_and_safe_concurrently)
 	store_close(s);
 
 	conn = harness_db_connect(dsn);
-	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM schema_migrations"),
-	    schema_version_latest());
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM "
+	    "schema_migrations"), schema_version_latest());
 	cr_assert_eq(harness_db_count(conn, "SELECT max(version) FROM "
 	    "schema_migrations"), schema_version_latest());
-	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM pg_tables WHERE "
-	    "tablename IN ('saga_instance', 'saga_event', "
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM pg_tables "
+	    "WHERE tablename IN ('saga_instance', 'saga_event', "
 	    "'saga_event_rejected')"), 3);
-	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM pg_indexes WHERE "
-	    "tablename = 'saga_instance'"), 7);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM pg_indexes "
+	    "WHERE tablename = 'saga_instance'"), 7);
 	PQfinish(conn);
 }
 
@@ -988,10 +988,12 @@ Test(store, failed_statement_rolls_back_everything)
 	    strstr(err, "refused saga-0042") != NULL, "error: %s", err);
 	after = render_saga_metrics();
 	cr_assert_str_eq(after, before);
-	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM saga_event"), 0);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM "
+	    "saga_event"), 0);
 	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM "
 	    "saga_event_rejected"), 0);
-	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM saga_instance"), 0);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM "
+	    "saga_instance"), 0);
 
 	/* The same (one big) batch, once the cause is gone. */
 	harness_db_exec(conn, "DROP TRIGGER t_refuse ON saga_instance");
@@ -1219,8 +1221,8 @@ Test(store, extreme_times_and_escapes_round_trip)
 	cr_assert_str_eq(PQgetvalue(r, 0, 3), "253402300799999");
 	cr_assert_str_eq(PQgetvalue(r, 0, 4), "\"q\" \\ \001");
 	PQclear(r);
-	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM saga_event WHERE "
-	    "event_id IN ('x\\1', 'NULL', 'é✓')"), 3);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM saga_event "
+	    "WHERE event_id IN ('x\\1', 'NULL', 'é✓')"), 3);
 	cr_assert_eq(harness_db_count(conn, "SELECT " MS("occurred_at") " FROM "
 	    "saga_event WHERE step = 'C'"), -1);
 
@@ -1336,9 +1338,9 @@ kill_mid_batch(const char *dsn, PGconn *conn, int terminate,
 	wait_count(conn, "SELECT count(*) FROM pg_locks l JOIN pg_class c "
 	    "ON c.oid = l.relation WHERE c.relname = 'saga_status_delta' AND "
 	    "NOT l.granted", 1);
-	backend = harness_db_count(conn, "SELECT l.pid FROM pg_locks l JOIN pg_class "
-	    "c ON c.oid = l.relation WHERE c.relname = 'saga_status_delta' "
-	    "AND NOT l.granted");
+	backend = harness_db_count(conn, "SELECT l.pid FROM pg_locks l JOIN "
+	    "pg_class c ON c.oid = l.relation WHERE c.relname = "
+	    "'saga_status_delta' AND NOT l.granted");
 	cr_assert_eq(kill(pid, SIGKILL), 0);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFSIGNALED(status));
@@ -1354,7 +1356,8 @@ kill_mid_batch(const char *dsn, PGconn *conn, int terminate,
 	wait_count(conn, sql, 0);
 	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM saga_instance "
 	    "WHERE saga_id LIKE 'kill-%s-%%'", tag);
-	cr_assert_eq(harness_db_count(conn, sql), terminate ? 0 : KILL_EVENTS / 2,
+	cr_assert_eq(harness_db_count(conn, sql),
+	    terminate ? 0 : KILL_EVENTS / 2,
 	    "the killed batch must be all or nothing");
 }
 
