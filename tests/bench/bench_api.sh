@@ -217,7 +217,7 @@ main() {
 	psql_q -v rows="$rows" -f "$root/tests/bench/api_load.sql"
 	capture_statement
 	log "statement: $(head -c 160 "$work/list.sql")..."
-	log "parameters: ${pgbench_vars[*]}"
+	log "parameters: ${pgbench_vars[*]:-none}"
 
 	run_wrk 2 >/dev/null
 	run_pgbench 2 >/dev/null
