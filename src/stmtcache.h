@@ -24,7 +24,9 @@
  * prepares again.  At most STMTCACHE_CONNS connections and
  * STMTCACHE_STATEMENTS statements each are recorded (kore opens
  * pgsql_conn_max connections per worker); a connection whose record is
- * full runs further texts unprepared.
+ * full runs further texts unprepared.  A list statement's text differs
+ * by its filters, row limit and status names (api.c), so a client can
+ * make thousands; the bound also bounds what each server backend keeps.
  *
  * The table is this worker's own (kore workers are processes, and each
  * has its own connections); it depends on nothing.
