@@ -445,7 +445,8 @@ Test(list, from_and_to_date_time_and_full_date)
 	expect_ids("d-c,d-b", "/api/v1/sagas?sagaType=T_DATES&"
 	    "fromDate=2031-03-10T00:00:00.000Z&toDate=2031-03-10T12:00:00Z");
 	expect_ids("d-d,d-c", "/api/v1/sagas?sagaType=T_DATES&"
-	    "fromDate=2031-03-10T00:00:00.001Z&toDate=2031-03-10T23:59:59.999Z");
+	    "fromDate=2031-03-10T00:00:00.001Z&"
+	    "toDate=2031-03-10T23:59:59.999Z");
 	expect_ids("d-e,d-d,d-c", "/api/v1/sagas?sagaType=T_DATES&"
 	    "fromDate=2031-03-10T13:00:00%%2B01:00");
 	expect_ids("d-b,d-a", "/api/v1/sagas?sagaType=T_DATES&"
@@ -575,7 +576,7 @@ Test(list, keyset_paging_over_1000_rows_with_inserts_between_pages,
 			id = json_string_value(json_object_get(it, "sagaId"));
 			at = json_string_value(json_object_get(it,
 			    "updatedAt"));
-			/* Strictly descending (updatedAt, sagaId): no repeats. */
+			/* Strictly descending (updatedAt, sagaId). */
 			cmp = strcmp(at, prev_at);
 			cr_assert(prev_at[0] == '\0' || cmp < 0 || (cmp == 0 &&
 			    strcmp(id, prev_id) < 0), "%s %s after %s %s", at,
@@ -719,7 +720,7 @@ Test(list, every_bad_parameter_is_a_400_naming_it)
 	    "%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9");
 }
 
-/* --- one saga --------------------------------------------------------------- */
+/* --- one saga ------------------------------------------------------------ */
 
 Test(saga, one_saga_with_its_events_in_occurred_order)
 {
@@ -811,7 +812,7 @@ Test(saga, unknown_is_404_and_bad_id_is_400)
 	    "verbose");
 }
 
-/* --- methods, the document, metrics ----------------------------------------- */
+/* --- methods, the document, metrics -------------------------------------- */
 
 Test(api, other_methods_are_405_problems_with_allow)
 {
@@ -1125,8 +1126,9 @@ Test(api, statements_are_prepared_once_per_connection)
 	json_t			*doc;
 	size_t			 from;
 	int			 i, named, parsed, unnamed;
-	const char		*text = "array_to_string(ARRAY(SELECT row_to_json";
+	const char		*text;
 
+	text = "array_to_string(ARRAY(SELECT row_to_json";
 	harness_env(&env);
 	c = harness_db_runner();
 	db_saga(c, "prep-1", "T_PREP", "STARTED", "2026-11-28T10:00:00Z");
@@ -1311,6 +1313,117 @@ Test(api, list_statements_keep_one_plan)
 	PQfinish(c);
 }
 
+static int
+get_200_or_503(const char *path)
+{
+	struct harness_reply	r;
+	int			status;
+
+	http_call("GET", path, NULL, &r);
+	status = r.status;
+	if (status != 200)
+		check_problem(&r, 503, NULL, path);
+	harness_reply_free(&r);
+
+	return (status);
+}
+
+/* Kill the service's pooled connections under it. */
+static void
+service_connections_killed(void)
+{
+	PGconn		*c;
+	PGresult	*res;
+	int64_t		 deadline;
+	long long	 left;
+	char		 pids[1024], sql[1200];
+
+	c = harness_db_runner();
+	res = PQexec(c, "SELECT coalesce(array_agg(pid), '{}') FROM"
+	    " pg_stat_activity WHERE datname = current_database() AND"
+	    " pid <> pg_backend_pid() AND backend_type = 'client backend'");
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s",
+	    PQerrorMessage(c));
+	(void)snprintf(pids, sizeof(pids), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	cr_assert_neq(strcmp(pids, "{}"), 0, "the service has no connection");
+	(void)snprintf(sql, sizeof(sql), "SELECT count(pg_terminate_backend("
+	    "pid)) FROM unnest('%s'::int[]) AS pid", pids);
+	harness_db_exec(c, sql);
+	/* Until the backends have exited: their sockets are closed then. */
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+	    "pg_stat_activity WHERE pid = ANY ('%s'::int[])", pids);
+	deadline = harness_now_ms() + 10000;
+	while ((left = harness_db_count(c, sql)) > 0 &&
+	    harness_now_ms() < deadline)
+		harness_sleep_ms(10);
+	cr_assert_eq(left, 0, "backends %s still there after 10 s", pids);
+	PQfinish(c);
+}
+
+/*
+ * A list's text differs by its limit and statuses, so a client can make
+ * more texts than a connection records (stmtcache.h: 256).  1,500 of
+ * them, more than the 4 connections of the worker that serves this
+ * client can prepare, are all answered right, and the texts past the
+ * bound run unprepared.
+ */
+Test(api, more_texts_than_a_connection_prepares_run_unprepared)
+{
+	struct harness_env	 env;
+	PGconn			*c;
+	json_t			*doc;
+	size_t			 from;
+	int			 i, limit, ok, unnamed;
+	const char		*status[] = { "", "&status=FAILED",
+				    "&status=COMPLETED,FAILED" };
+	const int		 found[] = { 40, 10, 40 };
+
+	harness_env(&env);
+	c = harness_db_runner();
+	harness_db_exec(c, "INSERT INTO saga_instance (saga_id, saga_type,"
+	    " status, current_step, started_at, updated_at) "
+	    "SELECT 'texts-' || g, 'T_TEXTS',"
+	    " CASE WHEN g % 4 = 0 THEN 'FAILED' ELSE 'COMPLETED' END,"
+	    " 'STEP_X', t, t FROM generate_series(1, 40) g,"
+	    " LATERAL (SELECT timestamptz '2020-02-01' + g * interval"
+	    " '1 minute' AS t) x");
+	harness_db_exec(c,
+	    "ALTER SYSTEM SET log_min_duration_statement = 0");
+	harness_db_exec(c, "SELECT pg_reload_conf()");
+	from = log_size(&env);
+
+	for (i = 0; i < 1500; i++) {
+		limit = 1 + i / 3;
+		doc = get_ok("/api/v1/sagas?sagaType=T_TEXTS&limit=%d%s",
+		    limit, status[i % 3]);
+		cr_assert_eq(json_array_size(json_object_get(doc, "items")),
+		    (size_t)(limit < found[i % 3] ? limit : found[i % 3]),
+		    "limit=%d%s: wrong number of items", limit, status[i % 3]);
+		json_decref(doc);
+	}
+	unnamed = log_lines(&env, from, "execute <unnamed>",
+	    "i.saga_type = $1");
+
+	harness_db_exec(c, "ALTER SYSTEM RESET log_min_duration_statement");
+	harness_db_exec(c, "SELECT pg_reload_conf()");
+	PQfinish(c);
+
+	cr_assert_gt(unnamed, 0, "no text ran unprepared: the bound was "
+	    "never reached");
+
+	/*
+	 * The other tests share this service: new connections, with empty
+	 * records, for them.  Each lost one answers one 503.
+	 */
+	service_connections_killed();
+	for (i = ok = 0; i < 64 && ok < 8; i++)
+		ok = get_200_or_503("/api/v1/sagas?limit=1") == 200 ?
+		    ok + 1 : 0;
+	cr_assert_eq(ok, 8, "no 8 answers in a row after the connections "
+	    "were renewed");
+}
+
 Test(api, database_outage_is_a_503_problem_then_recovers)
 {
 	struct harness_env	 env;
@@ -1370,57 +1483,16 @@ Test(api, a_failing_statement_is_a_500_problem_then_recovers)
 }
 
 /* GET path: a 200, or a 503 problem when the connection was lost. */
-static int
-get_200_or_503(const char *path)
-{
-	struct harness_reply	r;
-	int			status;
-
-	http_call("GET", path, NULL, &r);
-	status = r.status;
-	if (status != 200)
-		check_problem(&r, 503, NULL, path);
-	harness_reply_free(&r);
-
-	return (status);
-}
-
 Test(api, lost_database_connections_are_503_not_crashes)
 {
-	PGconn		*c;
-	PGresult	*res;
-	int64_t		 deadline;
-	long long	 left;
-	int		 i, ok;
-	char		 pids[1024], sql[1200];
+	int		i, ok;
 
 	for (i = 0; i < 16; i++) {
 		cr_assert_eq(get_200_or_503("/api/v1/sagas?limit=1"), 200);
 		expect_problem("GET", "/api/v1/sagas/lost-1", 404, "lost-1");
 	}
 
-	/* Kill the service's pooled connections under it. */
-	c = harness_db_runner();
-	res = PQexec(c, "SELECT coalesce(array_agg(pid), '{}') FROM"
-	    " pg_stat_activity WHERE datname = current_database() AND"
-	    " pid <> pg_backend_pid() AND backend_type = 'client backend'");
-	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s",
-	    PQerrorMessage(c));
-	(void)snprintf(pids, sizeof(pids), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	cr_assert_neq(strcmp(pids, "{}"), 0, "the service has no connection");
-	(void)snprintf(sql, sizeof(sql), "SELECT count(pg_terminate_backend("
-	    "pid)) FROM unnest('%s'::int[]) AS pid", pids);
-	harness_db_exec(c, sql);
-	/* Until the backends have exited: their sockets are closed then. */
-	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
-	    "pg_stat_activity WHERE pid = ANY ('%s'::int[])", pids);
-	deadline = harness_now_ms() + 10000;
-	while ((left = harness_db_count(c, sql)) > 0 &&
-	    harness_now_ms() < deadline)
-		harness_sleep_ms(10);
-	cr_assert_eq(left, 0, "backends %s still there after 10 s", pids);
-	PQfinish(c);
+	service_connections_killed();
 
 	for (i = ok = 0; i < 24; i++) {
 		if (get_200_or_503("/api/v1/sagas?limit=1") == 200)
