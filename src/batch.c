@@ -16,6 +16,7 @@
 #include "xalloc.h"
 
 static int	cmp_event_id(const void *, const void *);
+static int	cmp_origin_key(const struct item *, int32_t, int64_t);
 static int	cmp_origin_only(const struct item *, const struct item *);
 static int	cmp_origin(const void *, const void *);
 static int	cmp_str(const void *, const void *);
@@ -34,15 +35,22 @@ cmp_event_id(const void *a, const void *b)
 	return (x->pos < y->pos ? -1 : x->pos > y->pos);
 }
 
+/* x's origin against (partition, offset): the order of bad[]. */
+static int
+cmp_origin_key(const struct item *x, int32_t partition, int64_t offset)
+{
+	if (x->msg->partition != partition)
+		return (x->msg->partition < partition ? -1 : 1);
+	if (x->msg->offset != offset)
+		return (x->msg->offset < offset ? -1 : 1);
+
+	return (0);
+}
+
 static int
 cmp_origin_only(const struct item *x, const struct item *y)
 {
-	if (x->msg->partition != y->msg->partition)
-		return (x->msg->partition < y->msg->partition ? -1 : 1);
-	if (x->msg->offset != y->msg->offset)
-		return (x->msg->offset < y->msg->offset ? -1 : 1);
-
-	return (0);
+	return (cmp_origin_key(x, y->msg->partition, y->msg->offset));
 }
 
 static int
@@ -93,24 +101,20 @@ batch_find_valid(struct batch *b, const char *event_id)
 struct item *
 batch_find_bad(struct batch *b, int32_t partition, int64_t offset)
 {
-	size_t		 lo, hi, mid;
-	struct item	*it;
+	size_t		lo, hi, mid;
 
 	lo = 0;
 	hi = b->nbad;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		it = b->bad[mid];
-		if (it->msg->partition < partition ||
-		    (it->msg->partition == partition &&
-		    it->msg->offset < offset))
+		if (cmp_origin_key(b->bad[mid], partition, offset) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 
-	if (lo < b->nbad && b->bad[lo]->msg->partition == partition &&
-	    b->bad[lo]->msg->offset == offset)
+	if (lo < b->nbad && cmp_origin_key(b->bad[lo], partition,
+	    offset) == 0)
 		return (b->bad[lo]);
 
 	return (NULL);
