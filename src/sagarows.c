@@ -82,8 +82,8 @@ int
 sagarows_load(struct store *s, struct batch *b, char *err, size_t errlen)
 {
 	struct pgarray_params	 x;
-	PGresult	*res;
-	int		 i, rc;
+	PGresult		*res;
+	int			 i, rc;
 
 	if (sagarows_ids(b, &x, 1, err, errlen) == -1) {
 		pgarray_params_free(&x);
@@ -235,7 +235,7 @@ int
 sagarows_upsert(struct store *s, struct batch *b, char *err, size_t errlen)
 {
 	struct pgarray_params	 x;
-	PGresult	*res;
+	PGresult		*res;
 
 	if (sagarows_arrays(b, &x, err, errlen) == -1) {
 		pgarray_params_free(&x);

@@ -217,9 +217,9 @@ apply_fresh(struct batch *b, char *err, size_t errlen)
 static int
 batch_begin(struct store *s, struct batch *b, char *err, size_t errlen)
 {
-	struct pipeline	 p;
+	struct pipeline		 p;
 	struct pgarray_params	 ids, ev;
-	int		 rc, ls, ins;
+	int			 rc, ls, ins;
 
 	memset(&ids, 0, sizeof(ids));
 	memset(&ev, 0, sizeof(ev));
