@@ -138,7 +138,7 @@ batch_parse(struct batch *b, const struct store_msg *msgs, size_t n)
 		it = &b->items[i];
 		it->msg = &msgs[i];
 		it->pos = i;
-		it->dup = it->stored = 0;
+		it->dup = it->known = it->stored = 0;
 		it->when = ITEM_NOW;
 		it->saga = 0;
 		memset(&it->delta, 0, sizeof(it->delta));

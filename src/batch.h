@@ -56,14 +56,16 @@ enum item_when {
 /*
  * One message of a batch: its place (pos), the parse result (reason is
  * SAGA_REJECT_NONE for a valid event), dup when an earlier item has the
- * same eventId (or, invalid, the same partition and offset), stored when
- * this batch's INSERT took it, saga its index in batch.sagas.
+ * same eventId (or, invalid, the same partition and offset), known when
+ * its eventId was stored before the batch (a duplicate), stored when
+ * this batch wrote it, saga its index in batch.sagas.
  */
 struct item {
 	const struct store_msg	*msg;
 	size_t			 pos;
 	int			 reason;
 	int			 dup;
+	int			 known;
 	int			 stored;
 	enum item_when		 when;
 	size_t			 saga;

@@ -2,7 +2,8 @@
  * pgarray: PostgreSQL binary arrays for statement parameters (see
  * pgarray.h).  The wire format (array_recv): int32 ndim, int32 has-null
  * flag, uint32 element type; per dimension int32 size and lower bound;
- * then per element int32 length (-1 for NULL) and the element's bytes.
+ * then the elements, each a value of pgbin.h (int32 length, -1 for
+ * NULL, and the bytes).
  */
 
 #include <arpa/inet.h>
@@ -12,16 +13,12 @@
 #include <string.h>
 
 #include "pgarray.h"
+#include "pgbin.h"
 
 #define PGARRAY_HEADER	20		/* ndim 1: 5 int32 */
 
-/* Milliseconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch. */
-#define PGARRAY_EPOCH_MS	946684800000LL
-
 static void	pgarray_init(struct pgarray *, uint32_t);
-static void	pgarray_put(struct pgarray *, const void *, size_t);
-static void	pgarray_put32(struct pgarray *, uint32_t);
-static void	pgarray_put64(struct pgarray *, uint64_t);
+static void	pgarray_null(struct pgarray *);
 static void	pgarray_finish(struct pgarray *);
 
 static void
@@ -31,34 +28,14 @@ pgarray_init(struct pgarray *a, uint32_t elemtype)
 	strbuf_init(&a->buf, 512);
 	a->elemtype = elemtype;
 	/* The header is written last, when the count is known. */
-	pgarray_put(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+	strbuf_add(&a->buf, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
 	    PGARRAY_HEADER);
 }
 
 static void
-pgarray_put(struct pgarray *a, const void *p, size_t n)
-{
-	strbuf_add(&a->buf, p, n);
-}
-
-static void
-pgarray_put32(struct pgarray *a, uint32_t v)
-{
-	v = htonl(v);
-	pgarray_put(a, &v, sizeof(v));
-}
-
-static void
-pgarray_put64(struct pgarray *a, uint64_t v)
-{
-	pgarray_put32(a, (uint32_t)(v >> 32));
-	pgarray_put32(a, (uint32_t)v);
-}
-
-void
 pgarray_null(struct pgarray *a)
 {
-	pgarray_put32(a, (uint32_t)-1);
+	pgbin_null(&a->buf);
 	a->hasnull = 1;
 	a->count++;
 }
@@ -66,38 +43,12 @@ pgarray_null(struct pgarray *a)
 void
 pgarray_text(struct pgarray *a, const char *s)
 {
-	size_t		len;
-
 	if (s == NULL) {
 		pgarray_null(a);
 		return;
 	}
-	len = strlen(s);
-	pgarray_put32(a, (uint32_t)len);
-	pgarray_put(a, s, len);
+	pgbin_text(&a->buf, s);
 	a->count++;
-}
-
-void
-pgarray_int4(struct pgarray *a, int32_t v)
-{
-	pgarray_put32(a, 4);
-	pgarray_put32(a, (uint32_t)v);
-	a->count++;
-}
-
-void
-pgarray_int8(struct pgarray *a, int64_t v)
-{
-	pgarray_put32(a, 8);
-	pgarray_put64(a, (uint64_t)v);
-	a->count++;
-}
-
-void
-pgarray_time_ms(struct pgarray *a, int64_t ms)
-{
-	pgarray_int8(a, (ms - PGARRAY_EPOCH_MS) * 1000);
 }
 
 /* Fill in the header; an empty array has no dimension. */

@@ -1,9 +1,11 @@
 /*
- * pgarray: one-dimensional PostgreSQL arrays in the binary wire format,
- * built element by element, so that a batch's column travels as one
- * statement parameter (unnest()ed by the server).  Binary needs no
- * quoting here and no parsing there: each element is its length and
- * its bytes, integers and times in network order.
+ * pgarray: one-dimensional PostgreSQL arrays of text in the binary wire
+ * format, built element by element, so that the ids of a batch (its
+ * sagas, its events) travel as one statement parameter, whatever their
+ * number (= ANY ($1) or unnest($1) on the server).  Binary needs no
+ * quoting here and no parsing there: each element is a value of
+ * pgbin.h, its length and its bytes.  (The rows a batch writes go by
+ * binary COPY instead, pgcopy.h.)
  *
  * A pgarray_params is the parameter list of one statement: an array per
  * parameter, with the values/lengths/formats vectors libpq takes.
@@ -17,11 +19,8 @@
 
 #include "strbuf.h"
 
-/* Element type OIDs (pg_type.h). */
-#define PGARRAY_INT8		20
-#define PGARRAY_INT4		23
+/* Element type OIDs (pg_type.h): the service's arrays are of text. */
 #define PGARRAY_TEXT		25
-#define PGARRAY_TIMESTAMPTZ	1184
 
 #define PGARRAY_PARAMS_MAX	16
 
@@ -41,11 +40,6 @@ struct pgarray_params {
 };
 
 void	pgarray_text(struct pgarray *, const char *s);	/* NULL: NULL */
-void	pgarray_int4(struct pgarray *, int32_t);
-void	pgarray_int8(struct pgarray *, int64_t);
-/* A timestamptz from UTC milliseconds since 1970. */
-void	pgarray_time_ms(struct pgarray *, int64_t ms);
-void	pgarray_null(struct pgarray *);
 
 /* n arrays (1..PGARRAY_PARAMS_MAX) of the given element types. */
 void	pgarray_params_init(struct pgarray_params *, const uint32_t *types,

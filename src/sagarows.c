@@ -2,9 +2,9 @@
  * sagarows: the saga rows of a batch, rebuilt from their events and
  * written.  See sagarows.h.
  *
- * The rows travel as binary PostgreSQL arrays (pgarray.h), one
- * parameter per column, unnest()ed on the server: one statement writes
- * every row of a batch whatever their number.
+ * The rows are written by one binary COPY (pgcopy.h) whatever their
+ * number, after one DELETE of those that were there; the saga ids
+ * travel as one binary array (pgarray.h).
  */
 
 #include <errno.h>
@@ -17,8 +17,9 @@
 
 #include "batch.h"
 #include "pgarray.h"
+#include "pgbin.h"
+#include "pgcopy.h"
 #include "pgerr.h"
-#include "pipeline.h"
 #include "saga.h"
 #include "sagarows.h"
 #include "sagastate.h"
@@ -32,33 +33,22 @@ static const char sql_load_events[] =
 	" THEN metadata ->> 'failureReason' END "
 	"FROM saga_event WHERE saga_id = ANY ($1::text[])";
 
-static const char sql_upsert_sagas[] =
-	"INSERT INTO saga_instance (saga_id, saga_type, order_id, status,"
+static const char sql_delete_sagas[] =
+	"DELETE FROM saga_instance WHERE saga_id = ANY ($1::text[])";
+
+static const char sql_copy_sagas[] =
+	"COPY saga_instance (saga_id, saga_type, order_id, status,"
 	" current_step, started_at, updated_at, failed_at, compensated_at,"
-	" completed_at, trace_id, failure_reason, metadata) "
-	"SELECT s.saga_id, s.saga_type, s.order_id, s.status, s.step,"
-	" s.started, s.updated, s.failed, s.compensated, s.completed,"
-	" s.trace_id, s.reason, s.metadata::jsonb "
-	"FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-	" $5::text[], $6::timestamptz[], $7::timestamptz[],"
-	" $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],"
-	" $11::text[], $12::text[], $13::text[])"
-	" AS s(saga_id, saga_type, order_id, status, step, started, updated,"
-	" failed, compensated, completed, trace_id, reason, metadata) "
-	"ON CONFLICT (saga_id) DO UPDATE SET"
-	" saga_type = excluded.saga_type, order_id = excluded.order_id,"
-	" status = excluded.status, current_step = excluded.current_step,"
-	" started_at = excluded.started_at, updated_at = excluded.updated_at,"
-	" failed_at = excluded.failed_at,"
-	" compensated_at = excluded.compensated_at,"
-	" completed_at = excluded.completed_at, trace_id = excluded.trace_id,"
-	" failure_reason = excluded.failure_reason,"
-	" metadata = excluded.metadata";
+	" completed_at, trace_id, failure_reason, metadata)"
+	" FROM STDIN (FORMAT binary)";
+
+#define SAGAROWS_FIELDS		13
 
 static int	load_row(struct batch *, PGresult *, int, char *, size_t);
 static int	load_row_event(PGresult *, int, struct saga_event *);
-static void	saga_time(struct pgarray *, int64_t);
-static void	saga_row(struct pgarray_params *, const struct saga_state *);
+static void	saga_time(struct strbuf *, int64_t);
+static void	saga_row(struct pgcopy *, const struct saga_state *);
+static int	delete_rows(struct store *, struct batch *, char *, size_t);
 
 /* The saga ids of the batch, or (to_load) those with a row and news. */
 int
@@ -174,81 +164,79 @@ load_row(struct batch *b, PGresult *res, int row, char *err, size_t errlen)
 }
 
 static void
-saga_time(struct pgarray *a, int64_t ms)
+saga_time(struct strbuf *r, int64_t ms)
 {
 	if (ms == SAGA_TIME_NONE)
-		pgarray_null(a);
+		pgbin_null(r);
 	else
-		pgarray_time_ms(a, ms);
+		pgbin_time_ms(r, ms);
 }
 
+/* One saga_instance row of sql_copy_sagas. */
 static void
-saga_row(struct pgarray_params *x, const struct saga_state *st)
+saga_row(struct pgcopy *c, const struct saga_state *st)
 {
-	pgarray_text(&x->a[0], st->saga_id);
-	pgarray_text(&x->a[1], store_opt(st->saga_type));
-	pgarray_text(&x->a[2], store_opt(st->order_id));
-	pgarray_text(&x->a[3], saga_status_name(st->status));
-	pgarray_text(&x->a[4], store_opt(st->current_step));
-	saga_time(&x->a[5], st->started_at);
-	saga_time(&x->a[6], st->updated_at);
-	saga_time(&x->a[7], st->failed_at);
-	saga_time(&x->a[8], st->compensated_at);
-	saga_time(&x->a[9], st->completed_at);
-	pgarray_text(&x->a[10], store_opt(st->trace_id));
-	pgarray_text(&x->a[11], st->failure_reason);
-	pgarray_text(&x->a[12], st->metadata);
+	struct strbuf	*r;
+
+	r = pgcopy_row(c);
+	pgbin_text(r, st->saga_id);
+	pgbin_text(r, store_opt(st->saga_type));
+	pgbin_text(r, store_opt(st->order_id));
+	pgbin_text(r, saga_status_name(st->status));
+	pgbin_text(r, store_opt(st->current_step));
+	saga_time(r, st->started_at);
+	saga_time(r, st->updated_at);
+	saga_time(r, st->failed_at);
+	saga_time(r, st->compensated_at);
+	saga_time(r, st->completed_at);
+	pgbin_text(r, store_opt(st->trace_id));
+	pgbin_text(r, st->failure_reason);
+	pgbin_jsonb(r, st->metadata);
 }
 
-/* upsert_sagas' columns: the rows of the sagas with fresh events. */
-int
-sagarows_arrays(const struct batch *b, struct pgarray_params *x, char *err,
-    size_t errlen)
-{
-	static const uint32_t	types[] = {
-		PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
-		PGARRAY_TEXT, PGARRAY_TIMESTAMPTZ, PGARRAY_TIMESTAMPTZ,
-		PGARRAY_TIMESTAMPTZ, PGARRAY_TIMESTAMPTZ, PGARRAY_TIMESTAMPTZ,
-		PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT
-	};
-	size_t			i;
-
-	pgarray_params_init(x, types, STORE_NTYPES(types));
-	for (i = 0; i < b->nsagas; i++) {
-		if (b->fresh[i])
-			saga_row(x, &b->sagas[i]);
-	}
-
-	return (pgarray_params_finish(x, "upsert_sagas", err, errlen));
-}
-
-/* Queue upsert_sagas with the rows of x (sagarows_arrays) into p. */
-void
-sagarows_queue_upsert(struct pipeline *p, const struct pgarray_params *x)
-{
-	(void)pipeline_add(p, "upsert_sagas", sql_upsert_sagas, x,
-	    PGRES_COMMAND_OK);
-}
-
-/* The upsert on its own (the manual transition's). */
-int
-sagarows_upsert(struct store *s, struct batch *b, char *err, size_t errlen)
+/* delete_sagas: the rows of the sagas that had one and got news. */
+static int
+delete_rows(struct store *s, struct batch *b, char *err, size_t errlen)
 {
 	struct pgarray_params	 x;
 	PGresult		*res;
+	int			 rc;
 
-	if (sagarows_arrays(b, &x, err, errlen) == -1) {
-		pgarray_params_free(&x);
-		return (-1);
+	if ((rc = sagarows_ids(b, &x, 1, err, errlen)) == 0 &&
+	    x.a[0].count > 0) {
+		res = store_query(s, "delete_sagas", sql_delete_sagas, 1,
+		    x.values, x.lengths, x.formats, PGRES_COMMAND_OK, err,
+		    errlen);
+		if (res == NULL)
+			rc = -1;
+		PQclear(res);
 	}
-
-	res = store_query(s, "upsert_sagas", sql_upsert_sagas, x.n, x.values,
-	    x.lengths, x.formats, PGRES_COMMAND_OK, err, errlen);
 	pgarray_params_free(&x);
-	if (res == NULL)
-		return (-1);
-	PQclear(res);
 
-	return (0);
+	return (rc);
 }
 
+/* Replace the rows of the sagas with a fresh event by rebuilt ones. */
+int
+sagarows_write(struct store *s, struct batch *b, char *err, size_t errlen)
+{
+	struct pgcopy	c;
+	size_t		i;
+	int		rc;
+
+	if (delete_rows(s, b, err, errlen) == -1)
+		return (-1);
+
+	pgcopy_init(&c, SAGAROWS_FIELDS);
+	for (i = 0; i < b->nsagas; i++) {
+		if (b->fresh[i])
+			saga_row(&c, &b->sagas[i]);
+	}
+	rc = 0;
+	if (c.rows > 0)
+		rc = store_copy(s, "insert_sagas", sql_copy_sagas, &c, err,
+		    errlen);
+	pgcopy_free(&c);
+
+	return (rc);
+}

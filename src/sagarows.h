@@ -9,15 +9,22 @@
  * already had a row and got a fresh event (batch.h: exists and fresh),
  * in one load_events statement, and applies each one that is not fresh
  * to the saga's state with its deltas thrown away; the caller then
- * applies the fresh ones, keeping their deltas.  sagarows_arrays() and
- * sagarows_upsert() or sagarows_queue_upsert() write the rebuilt rows
- * of the sagas with a fresh event in one upsert_sagas statement,
- * INSERT ... ON CONFLICT DO UPDATE, whatever their number.
+ * applies the fresh ones, keeping their deltas.  sagarows_write() then
+ * replaces the rows of the sagas with a fresh event by the rebuilt
+ * ones, whatever their number, in two statements: delete_sagas removes
+ * those that were there, insert_sagas writes them all by one binary
+ * COPY (pgcopy.h).  A rebuilt row is a whole new row anyway (an UPDATE
+ * of updated_at, which every index but the key holds, writes a new
+ * tuple and new index entries too), and COPY writes a page of rows at a
+ * time where an INSERT ... ON CONFLICT DO UPDATE took them one by one,
+ * each checked against the saga_id index first.  The per-status counts
+ * stay exact: the delete's trigger takes the old statuses off, the
+ * COPY's adds the new ones (schema.c, version 2).
  *
  * All of it runs inside the caller's transaction, with the saga rows
  * locked by the caller (store.h's lock_sagas, transition.h's
  * manual_lock), so no other writer changes a saga between the load and
- * the upsert.
+ * the write.
  */
 
 #ifndef SAGA_SAGAROWS_H
@@ -27,7 +34,6 @@
 
 #include "batch.h"
 #include "pgarray.h"
-#include "pipeline.h"
 #include "storeconn.h"
 
 /*
@@ -45,16 +51,11 @@ int	sagarows_ids(const struct batch *b, struct pgarray_params *x,
 int	sagarows_load(struct store *, struct batch *b, char *err,
 	    size_t errlen);
 
-/* upsert_sagas' columns: the rows of the sagas of b with fresh events. */
-int	sagarows_arrays(const struct batch *b, struct pgarray_params *x,
-	    char *err, size_t errlen);
-
-/* Queue upsert_sagas with x (sagarows_arrays) into p. */
-void	sagarows_queue_upsert(struct pipeline *p,
-	    const struct pgarray_params *x);
-
-/* Run upsert_sagas on its own.  0, or -1 with err. */
-int	sagarows_upsert(struct store *, struct batch *b, char *err,
+/*
+ * Replace the rows of the sagas of b with a fresh event by their
+ * rebuilt states (delete_sagas, insert_sagas).  0, or -1 with err.
+ */
+int	sagarows_write(struct store *, struct batch *b, char *err,
 	    size_t errlen);
 
 #endif /* !SAGA_SAGAROWS_H */

@@ -2,9 +2,9 @@
  * store: the batch transaction, from the consumed messages to COMMIT,
  * and the metric deltas that follow it.  See store.h.
  *
- * The events travel as binary PostgreSQL arrays (pgarray.h, one
- * parameter per column, unnest()ed on the server): one insert_events
- * statement whatever the batch's size.  The in-memory batch is batch.c,
+ * The events are written by one binary COPY (pgcopy.h) whatever the
+ * batch's size; the event ids asked about travel as one binary array
+ * (pgarray.h).  The in-memory batch is batch.c,
  * the dead letters deadletter.c, the saga rows sagarows.c and the
  * tally's COMMIT tallycommit.c.
  */
@@ -19,6 +19,8 @@
 #include "deadletter.h"
 #include "outcome.h"
 #include "pgarray.h"
+#include "pgbin.h"
+#include "pgcopy.h"
 #include "pgerr.h"
 #include "pipeline.h"
 #include "saga.h"
@@ -29,23 +31,26 @@
 #include "storeconn_private.h"
 #include "tallycommit.h"
 
+/*
+ * insert_events met an eventId that another saga's batch stored after
+ * known_events looked (store.h): the batch is run again, up to
+ * STORE_RACE_ATTEMPTS times in all.
+ */
+#define STORE_RACED		(-2)
+#define STORE_RACE_ATTEMPTS	3
+
 /* pg_advisory_xact_lock(class, hashtext(saga_id)): "SAGA" as an int4. */
 #define STORE_LOCK_CLASS	"1396787009"
 
-static const char sql_insert_events[] =
-	"INSERT INTO saga_event (event_id, saga_id, saga_type, order_id,"
-	" step, status, occurred_at, received_at, source, kafka_partition,"
-	" kafka_offset, metadata, trace_id) "
-	"SELECT e.event_id, e.saga_id, e.saga_type, e.order_id, e.step,"
-	" e.status, e.occurred, e.received, 'kafka', e.part, e.off,"
-	" e.metadata::jsonb, e.trace_id "
-	"FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-	" $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[],"
-	" $9::int4[], $10::int8[], $11::text[], $12::text[])"
-	" AS e(event_id, saga_id, saga_type, order_id, step, status,"
-	" occurred, received, part, off, metadata, trace_id) "
-	"ON CONFLICT (event_id) DO NOTHING "
-	"RETURNING event_id";
+static const char sql_known_events[] =
+	"SELECT event_id FROM saga_event WHERE event_id = ANY ($1::text[])";
+
+static const char sql_copy_events[] =
+	"COPY saga_event (event_id, saga_id, saga_type, order_id, step,"
+	" status, occurred_at, received_at, source, kafka_partition,"
+	" kafka_offset, metadata, trace_id) FROM STDIN (FORMAT binary)";
+
+#define STORE_EVENT_FIELDS	13
 
 static const char sql_lock_keys[] =
 	"SELECT count(*) FROM (SELECT pg_advisory_xact_lock("
@@ -57,116 +62,140 @@ static const char sql_lock_sagas[] =
 	"WHERE saga_id = ANY ($1::text[]) "
 	"ORDER BY saga_id FOR UPDATE";
 
+static int	 batch_attempt(struct store *, const struct store_msg *,
+		    size_t, struct store_batch_result *, char *, size_t);
 static int	 batch_transaction(struct store *, struct batch *,
 		    struct outcome *, char *, size_t);
 static int	 batch_begin(struct store *, struct batch *, char *, size_t);
 static int	 batch_finish(struct store *, struct batch *, struct outcome *,
 		    char *, size_t);
 
-static int	 batch_late(struct store *, struct batch *, char *, size_t);
-static int	 events_arrays(const struct batch *, enum item_when,
-		    struct pgarray_params *, char *, size_t);
-static void	 events_inserted(struct batch *, PGresult *);
+static void	 batch_late(struct store *, struct batch *);
+static int	 batch_insert_events(struct store *, struct batch *, char *,
+		    size_t);
+static int	 event_ids(const struct batch *, struct pgarray_params *,
+		    char *, size_t);
+static void	 events_known(struct batch *, PGresult *);
+static void	 event_row(struct pgcopy *, const struct item *);
 static void	 sagas_locked(struct batch *, PGresult *);
 static int	 apply_fresh(struct batch *, char *, size_t);
 
 /* --- events older than the retention horizon ---------------------------- */
 
 /*
- * After batch_begin, which locked every saga of the batch: insert the
- * late events of sagas that have a row, expire the others.
+ * After batch_begin, which locked every saga of the batch: the late
+ * events of sagas that have a row are inserted with the others, those
+ * of sagas without one are expired.
  */
-static int
-batch_late(struct store *s, struct batch *b, char *err, size_t errlen)
+static void
+batch_late(struct store *s, struct batch *b)
 {
-	struct pgarray_params	 x;
-	struct item		*it;
-	PGresult		*res;
-	size_t			 i, known, nbad;
+	struct item	*it;
+	size_t		 i, nbad;
 
 	nbad = b->nbad;
-	for (i = 0, known = 0; i < b->nvalid; i++) {
+	for (i = 0; i < b->nvalid; i++) {
 		if ((it = b->valid[i])->when != ITEM_LATE)
 			continue;
-		if (b->exists[it->saga]) {
+		if (b->exists[it->saga])
 			it->when = ITEM_LATE_KNOWN;
-			known++;
-		} else
+		else
 			batch_expire(b, it, s->expire_sec);
 	}
 	if (b->nbad > nbad)
 		batch_sort_bad(b);
-	if (known == 0)
-		return (0);
-
-	if (events_arrays(b, ITEM_LATE_KNOWN, &x, err, errlen) == -1) {
-		pgarray_params_free(&x);
-		return (-1);
-	}
-	res = store_query(s, "insert_events", sql_insert_events, x.n,
-	    x.values, x.lengths, x.formats, PGRES_TUPLES_OK, err, errlen);
-	pgarray_params_free(&x);
-	if (res == NULL)
-		return (-1);
-	events_inserted(b, res);
-	PQclear(res);
-
-	return (0);
 }
 
-/* --- the statements ------------------------------------------------------ */
+/* --- the events ---------------------------------------------------------- */
 
-/* insert_events' columns: the first occurrence of every eventId. */
+/* known_events' parameter: the eventIds of the batch, first occurrences. */
 static int
-events_arrays(const struct batch *b, enum item_when when,
-    struct pgarray_params *x, char *err, size_t errlen)
+event_ids(const struct batch *b, struct pgarray_params *x, char *err,
+    size_t errlen)
 {
-	static const uint32_t	 types[] = {
-		PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TEXT,
-		PGARRAY_TEXT, PGARRAY_TEXT, PGARRAY_TIMESTAMPTZ,
-		PGARRAY_TIMESTAMPTZ, PGARRAY_INT4, PGARRAY_INT8, PGARRAY_TEXT,
-		PGARRAY_TEXT
-	};
-	const struct item	*it;
-	size_t			 i;
+	static const uint32_t	types[] = { PGARRAY_TEXT };
+	size_t			i;
 
 	pgarray_params_init(x, types, STORE_NTYPES(types));
 	for (i = 0; i < b->nvalid; i++) {
-		if ((it = b->valid[i])->dup || it->when != when)
-			continue;
-		pgarray_text(&x->a[0], it->ev.event_id);
-		pgarray_text(&x->a[1], it->ev.saga_id);
-		pgarray_text(&x->a[2], store_opt(it->ev.saga_type));
-		pgarray_text(&x->a[3], store_opt(it->ev.order_id));
-		pgarray_text(&x->a[4], it->ev.step);
-		pgarray_text(&x->a[5], saga_status_name(it->ev.status));
-		pgarray_time_ms(&x->a[6], it->ev.occurred_at);
-		pgarray_time_ms(&x->a[7], it->msg->received_ms);
-		pgarray_int4(&x->a[8], it->msg->partition);
-		pgarray_int8(&x->a[9], it->msg->offset);
-		pgarray_text(&x->a[10], it->ev.metadata);
-		pgarray_text(&x->a[11], store_opt(it->ev.trace_id));
+		if (!b->valid[i]->dup)
+			pgarray_text(&x->a[0], b->valid[i]->ev.event_id);
 	}
 
-	return (pgarray_params_finish(x, "insert_events", err, errlen));
+	return (pgarray_params_finish(x, "known_events", err, errlen));
 }
 
-/* Mark the events insert_events took, and their sagas, fresh. */
+/* Mark the events known_events found stored: they are duplicates. */
 static void
-events_inserted(struct batch *b, PGresult *res)
+events_known(struct batch *b, PGresult *res)
 {
 	struct item	*it;
 	int		 j;
 
 	for (j = 0; j < PQntuples(res); j++) {
-		if ((it = batch_find_valid(b, PQgetvalue(res, j, 0))) != NULL &&
-		    !it->stored) {
-			it->stored = 1;
-			b->fresh[it->saga] = 1;
-			b->nfresh++;
-		}
+		if ((it = batch_find_valid(b, PQgetvalue(res, j, 0))) != NULL)
+			it->known = 1;
 	}
 }
+
+/* One saga_event row of sql_copy_events. */
+static void
+event_row(struct pgcopy *c, const struct item *it)
+{
+	struct strbuf	*r;
+
+	r = pgcopy_row(c);
+	pgbin_text(r, it->ev.event_id);
+	pgbin_text(r, it->ev.saga_id);
+	pgbin_text(r, store_opt(it->ev.saga_type));
+	pgbin_text(r, store_opt(it->ev.order_id));
+	pgbin_text(r, it->ev.step);
+	pgbin_text(r, saga_status_name(it->ev.status));
+	pgbin_time_ms(r, it->ev.occurred_at);
+	pgbin_time_ms(r, it->msg->received_ms);
+	pgbin_text(r, "kafka");
+	pgbin_int4(r, it->msg->partition);
+	pgbin_int8(r, it->msg->offset);
+	pgbin_jsonb(r, it->ev.metadata);
+	pgbin_text(r, store_opt(it->ev.trace_id));
+}
+
+/*
+ * Insert, in eventId order, the first occurrences not stored yet that
+ * are due now (not late, or late of a saga with a row), and mark them
+ * and their sagas fresh.  0, -1, or STORE_RACED.
+ */
+static int
+batch_insert_events(struct store *s, struct batch *b, char *err,
+    size_t errlen)
+{
+	struct pgcopy	 c;
+	struct item	*it;
+	size_t		 i;
+	int		 rc;
+
+	pgcopy_init(&c, STORE_EVENT_FIELDS);
+	for (i = 0; i < b->nvalid; i++) {
+		it = b->valid[i];
+		if (it->dup || it->known || it->reason != SAGA_REJECT_NONE ||
+		    it->when == ITEM_LATE)
+			continue;
+		event_row(&c, it);
+		it->stored = 1;
+		b->fresh[it->saga] = 1;
+		b->nfresh++;
+	}
+	rc = 0;
+	if (c.rows > 0 && store_copy(s, "insert_events", sql_copy_events, &c,
+	    err, errlen) == -1)
+		rc = strcmp(c.sqlstate, PGCOPY_UNIQUE_VIOLATION) == 0 ?
+		    STORE_RACED : -1;
+	pgcopy_free(&c);
+
+	return (rc);
+}
+
+/* --- the statements ------------------------------------------------------ */
 
 /* Note the sagas lock_sagas found a row of. */
 static void
@@ -211,25 +240,25 @@ apply_fresh(struct batch *b, char *err, size_t errlen)
 /*
  * The first round trip: BEGIN, the locks of every saga of the batch
  * (advisory, then row, both in a fixed order, so two transactions on one
- * saga serialise without deadlock) and the insert of the events, which
- * tells the fresh ones.
+ * saga serialise without deadlock) and, once they are held, which of
+ * the batch's events are stored already.
  */
 static int
 batch_begin(struct store *s, struct batch *b, char *err, size_t errlen)
 {
 	struct pipeline		 p;
 	struct pgarray_params	 ids, ev;
-	int			 rc, ls, ins;
+	int			 rc, ls, kn;
 
 	memset(&ids, 0, sizeof(ids));
 	memset(&ev, 0, sizeof(ev));
 	pipeline_init(&p, s->conn);
 	(void)pipeline_add(&p, "begin", "BEGIN", NULL, PGRES_COMMAND_OK);
-	ls = ins = -1;
+	ls = kn = -1;
 	if (b->nvalid > 0) {
 		batch_sagas(b);
 		if (sagarows_ids(b, &ids, 0, err, errlen) == -1 ||
-		    events_arrays(b, ITEM_NOW, &ev, err, errlen) == -1) {
+		    event_ids(b, &ev, err, errlen) == -1) {
 			rc = -1;
 			goto done;
 		}
@@ -237,13 +266,13 @@ batch_begin(struct store *s, struct batch *b, char *err, size_t errlen)
 		    PGRES_TUPLES_OK);
 		ls = pipeline_add(&p, "lock_sagas", sql_lock_sagas, &ids,
 		    PGRES_TUPLES_OK);
-		ins = pipeline_add(&p, "insert_events", sql_insert_events,
-		    &ev, PGRES_TUPLES_OK);
+		kn = pipeline_add(&p, "known_events", sql_known_events, &ev,
+		    PGRES_TUPLES_OK);
 	}
 
 	if ((rc = pipeline_run(&p, err, errlen)) == 0 && b->nvalid > 0) {
 		sagas_locked(b, p.stmts[ls].res);
-		events_inserted(b, p.stmts[ins].res);
+		events_known(b, p.stmts[kn].res);
 	}
 	pipeline_clear(&p);
 done:
@@ -255,57 +284,48 @@ done:
 
 /*
  * The last round trip: the tally under a new token, if it counts
- * anything, the rebuilt saga rows, if any, and COMMIT.  The token is in the
- * slot before any of it is sent (outcome.h).
+ * anything, and COMMIT.  The token is in the slot before any of it is
+ * sent (outcome.h).
  */
 static int
 batch_finish(struct store *s, struct batch *b, struct outcome *o, char *err,
     size_t errlen)
 {
-	struct pipeline		 p;
-	struct pgarray_params	 x, t;
-	int			 rc;
-	char			 num[STORE_NUM_LEN];
-
-	memset(&x, 0, sizeof(x));
-	if (b->nfresh > 0 && sagarows_arrays(b, &x, err, errlen) == -1) {
-		pgarray_params_free(&x);
-		return (-1);
-	}
+	struct pipeline		p;
+	struct pgarray_params	t;
+	char			num[STORE_NUM_LEN];
 
 	pipeline_init(&p, s->conn);
 	batch_tally(b, o);
 	tallycommit_queue(s, &p, o, &t, num, sizeof(num));
-	/*
-	 * The upsert last before COMMIT: a backend whose client died
-	 * while the upsert waited for a lock still commits the batch, as
-	 * it did without the tally (test_store's killed batches).
-	 */
-	if (b->nfresh > 0)
-		sagarows_queue_upsert(&p, &x);
-	rc = tallycommit_run(s, &p, err, errlen);
-	pgarray_params_free(&x);
 
-	return (rc);
+	return (tallycommit_run(s, &p, err, errlen));
 }
 
 /*
- * Two round trips, three when fresh events belong to sagas that have a
- * row (their stored events are loaded to rebuild them), plus one per
- * chunk of dead letters.
+ * Six round trips (each COPY takes two), two when no event is new,
+ * eight when fresh events belong to sagas that have a row (their stored
+ * events are loaded to rebuild them and their rows deleted), plus one
+ * per chunk of dead letters (store.h).  0, -1, or STORE_RACED.
  */
 static int
 batch_transaction(struct store *s, struct batch *b, struct outcome *o,
     char *err, size_t errlen)
 {
+	int		rc;
+
 	if (batch_begin(s, b, err, errlen) == -1)
 		return (-1);
-	if (b->nlate > 0 && batch_late(s, b, err, errlen) == -1)
-		return (-1);
+	if (b->nlate > 0)
+		batch_late(s, b);
 	if (b->nbad > 0 && deadletter_insert(s, b, err, errlen) == -1)
 		return (-1);
+	if (b->nvalid > 0 && (rc = batch_insert_events(s, b, err,
+	    errlen)) != 0)
+		return (rc);
 	if (b->nfresh > 0 && (sagarows_load(s, b, err, errlen) == -1 ||
-	    apply_fresh(b, err, errlen) == -1))
+	    apply_fresh(b, err, errlen) == -1 ||
+	    sagarows_write(s, b, err, errlen) == -1))
 		return (-1);
 
 	return (batch_finish(s, b, o, err, errlen));
@@ -313,17 +333,14 @@ batch_transaction(struct store *s, struct batch *b, struct outcome *o,
 
 /* --- the whole batch ----------------------------------------------------- */
 
-int
-store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
+/* One attempt at the batch: 0, -1, or STORE_RACED (rolled back). */
+static int
+batch_attempt(struct store *s, const struct store_msg *msgs, size_t n,
     struct store_batch_result *res, char *err, size_t errlen)
 {
 	struct batch	b;
 	struct outcome	o;
 	int		rc;
-
-	memset(res, 0, sizeof(*res));
-	if (n == 0)
-		return (0);
 
 	outcome_init(&o);
 	batch_parse(&b, msgs, n);
@@ -347,3 +364,21 @@ store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
 	return (rc);
 }
 
+int
+store_apply_batch(struct store *s, const struct store_msg *msgs, size_t n,
+    struct store_batch_result *res, char *err, size_t errlen)
+{
+	int		rc, attempts;
+
+	memset(res, 0, sizeof(*res));
+	if (n == 0)
+		return (0);
+
+	/* An eventId raced by another saga is known at the next attempt. */
+	attempts = 0;
+	do {
+		rc = batch_attempt(s, msgs, n, res, err, errlen);
+	} while (rc == STORE_RACED && ++attempts < STORE_RACE_ATTEMPTS);
+
+	return (rc == 0 ? 0 : -1);
+}

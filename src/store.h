@@ -22,33 +22,52 @@
  *			order: serialises with the manual PATCH
  *			(transition.h), which locks the row the same way,
  *			and tells which sagas have a row
- *   insert_events	the valid events into saga_event, ON CONFLICT
- *			(event_id) DO NOTHING RETURNING event_id: what comes
- *			back is what this batch stored ("fresh")
+ *   known_events	which of the batch's eventIds saga_event holds
+ *			already: those are duplicates
  *
  *   insert_rejected	invalid payloads into saga_event_rejected, ON
  *			CONFLICT (partition, offset) DO NOTHING; one round
  *			trip per 1,000 of them (deadletter.h)
+ *   insert_events	the others, "fresh", into saga_event by one binary
+ *			COPY (pgcopy.h; two round trips: the statement,
+ *			then the rows)
  *   load_events	every stored event of the sagas of fresh events
  *			that already had a row: a round trip of its own
  *			(sagarows.h)
+ *   delete_sagas	the rows of those sagas, a round trip of its own
+ *   insert_sagas	the rebuilt rows of the sagas of fresh events, by
+ *			one binary COPY (two round trips; sagarows.h)
  *
  *   last round trip
  *   insert_outcome	the batch's counter deltas under a new token (see
  *			below)
- *   upsert_sagas	the rebuilt rows, INSERT ... ON CONFLICT DO UPDATE
- *			(sagarows.h)
  *   COMMIT
  *
  * The three saga statements of round trip 1 are left out when the batch
  * has no valid event, insert_rejected when it has no invalid payload,
- * load_events when no fresh event belongs to a saga with a row,
- * upsert_sagas when no event was fresh, and insert_outcome when the
- * batch changes no counter.  So a batch is two round trips, three when
- * fresh events belong to sagas that already have a row, plus one per
- * chunk of dead letters.  Events are inserted in eventId order and saga
- * locks taken in a fixed order, so concurrent batches wait for each
- * other but do not deadlock.
+ * insert_events and insert_sagas when no event is fresh, load_events
+ * and delete_sagas when no fresh event belongs to a saga with a row,
+ * and insert_outcome when the batch changes no counter.  So a batch of
+ * new sagas is six round trips, eight when fresh events belong to sagas
+ * that already have a row, plus one per chunk of dead letters; a round
+ * trip on the same machine costs tens of microseconds, a 2,000-event
+ * batch tens of milliseconds.  Events are inserted in eventId order and
+ * saga locks taken in a fixed order, so concurrent batches wait for
+ * each other but do not deadlock.
+ *
+ * Why COPY: it writes a page of rows at a time where INSERT ... ON CONFLICT
+ * writes them one by one, each checked against the eventId index before and
+ * after; on 2,000-event batches it costs PostgreSQL about half as much per
+ * event (README "Scale").  It needs the duplicates known beforehand, and
+ * known_events runs once the batch's sagas are locked, so another
+ * consumer's batch on the same sagas has committed or not started: its
+ * events are seen.  What the locks do not cover is one eventId sent for two
+ * different sagas by two writers at once (a producer that reuses ids): the
+ * second COPY then meets the first row, waits for it and fails with
+ * saga_event_pkey.  The batch is rolled back whole and run again at once
+ * (three attempts in all, then it fails as any batch does): known_events
+ * now finds the eventId, a duplicate, as INSERT ... ON CONFLICT DO NOTHING
+ * would have made it.
  *
  * Each saga row is rebuilt from its events: its stored events other than
  * the fresh ones are applied to a new saga_state with their deltas thrown
@@ -78,18 +97,17 @@
  * saga: with store_expire_after(N), a valid event whose occurredAt is
  * more than N seconds old is inserted only if its saga has a row once the
  * saga is locked (round trip 1 tells): otherwise it is a dead letter with
- * reason "expired".  Such events are left out of round trip 1's
- * insert_events; those that are inserted cost one more insert_events
- * round trip after it, none when the batch has no old event.  Whether a
- * saga has a row is judged at that moment: an old event that comes in the
- * batch that first creates its saga is expired too.
+ * reason "expired".  Such events cost no round trip of their own: those
+ * inserted go with the others in insert_events.  Whether a saga has a
+ * row is judged at that moment: an old event that comes in the batch
+ * that first creates its saga is expired too.
  *
  * saga_active_total{status} and saga_compensation_pending are not the
  * batch's: gauges.h refreshes them from what the batch's triggers wrote.
  *
  * Counted exactly once, whatever happens to the COMMIT: a batch that
  * changes any counter writes its tally under a token in its last round
- * trip, with upsert_sagas and COMMIT, and a COMMIT whose result was not
+ * trip, with COMMIT, and a COMMIT whose result was not
  * seen is resolved before the next batch on the same outcome slot
  * (tallycommit.h: insert_outcome, outcome_probe, outcome_read).
  */

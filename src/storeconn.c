@@ -1,5 +1,5 @@
 /*
- * storeconn: the connection of a store, and the four ways the modules
+ * storeconn: the connection of a store, and the five ways the modules
  * above it run statements on it (storeconn_private.h).  See storeconn.h.
  *
  * The connection's options are set before the DSN's, which may override
@@ -105,6 +105,23 @@ store_query(struct store *s, const char *name, const char *sql, int nparams,
 	}
 
 	return (res);
+}
+
+int
+store_copy(struct store *s, const char *name, const char *sql,
+    struct pgcopy *c, char *err, size_t errlen)
+{
+	char		msg[512];
+	double		t0;
+	int		rc;
+
+	t0 = metrics_now();
+	rc = pgcopy_send(s->conn, sql, c, msg, sizeof(msg));
+	metrics_db_observe(name, metrics_now() - t0);
+	if (rc == -1)
+		pgerr_format(err, errlen, "%s: %s", name, msg);
+
+	return (rc);
 }
 
 int

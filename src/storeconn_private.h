@@ -7,11 +7,12 @@
  *
  * Owns: the layout of struct store (the connection, the retention
  * horizon of late events, the outcome slot that holds the token of a
- * COMMIT in flight and the tests' fault hook), and the four ways to run
- * something on it: store_query() and store_command() run one statement,
- * observed as saga_tracker_db_query_seconds{query} under its name, with
- * an error that names it; store_usable() makes the connection fit for a
- * new transaction; store_rollback() ends a failed one.  Statements of
+ * COMMIT in flight and the tests' fault hook), and the five ways to run
+ * something on it: store_query() and store_command() run one statement
+ * and store_copy() one binary COPY (pgcopy.h), each observed as
+ * saga_tracker_db_query_seconds{query} under its name, with an error
+ * that names it; store_usable() makes the connection fit for a new
+ * transaction; store_rollback() ends a failed one.  Statements of
  * one round trip go through pipeline.h on s->conn instead.  And what
  * their statements share: exact conversions between UTC milliseconds
  * and timestamptz, the count of a pgarray_params' columns, and
@@ -26,6 +27,7 @@
 #include <libpq-fe.h>
 
 #include "outcome.h"
+#include "pgcopy.h"
 #include "storeconn.h"
 
 /* A decimal int8 parameter, sign and NUL included. */
@@ -59,6 +61,13 @@ PGresult	*store_query(struct store *, const char *name, const char *sql,
 		    int nparams, const char *const *values, const int *lengths,
 		    const int *formats, ExecStatusType want, char *err,
 		    size_t errlen);
+
+/*
+ * Run a COPY ... FROM STDIN (FORMAT binary) with the rows of c, observed
+ * as query name.  0, or -1 with "name: message" in err.
+ */
+int		 store_copy(struct store *, const char *name, const char *sql,
+		    struct pgcopy *c, char *err, size_t errlen);
 
 /* A statement without parameters or rows (BEGIN).  0, or -1 with err. */
 int		 store_command(struct store *, const char *name,

@@ -124,7 +124,7 @@ manual_apply(struct store *s, struct batch *b, struct item *it,
 		return (STORE_MANUAL_FAILED);
 	}
 	if (manual_insert(s, &it->ev, err, errlen) == -1 ||
-	    sagarows_upsert(s, b, err, errlen) == -1)
+	    sagarows_write(s, b, err, errlen) == -1)
 		return (STORE_MANUAL_FAILED);
 
 	return (STORE_MANUAL_DONE);

@@ -9,7 +9,7 @@
  * wait for each other), sagarows.h rebuilds the saga's state from its
  * events, sagastate.h judges the transition and makes a history event
  * with source "manual" and the reason, manual_event stores that event,
- * and upsert_sagas writes the row.  The event is counted like a consumed
+ * and sagarows_write() replaces the row.  The event is counted like a consumed
  * one: its tally goes with the COMMIT under a token in the store's slot
  * (tallycommit.h), so a lost answer is resolved, and counted once, at
  * the start of the next transition or batch on this store.

@@ -984,7 +984,7 @@ Test(store, failed_statement_rolls_back_everything)
 	before = render_saga_metrics();
 	cr_assert_eq(store_apply_batch(s, g->msgs, GEN_MSGS, &res, err,
 	    sizeof(err)), -1);
-	cr_assert(strstr(err, "upsert_sagas") != NULL &&
+	cr_assert(strstr(err, "insert_sagas") != NULL &&
 	    strstr(err, "refused saga-0042") != NULL, "error: %s", err);
 	after = render_saga_metrics();
 	cr_assert_str_eq(after, before);
@@ -1261,6 +1261,19 @@ check_gauges_exact(struct store *s, PGconn *conn, const char *when)
 	    "%s: %s", when, err);
 }
 
+/* A message of payload from (partition, offset), GEN_RECEIVED_MS. */
+static void
+batch_msg(struct store_msg *m, int32_t partition, int64_t offset,
+    const char *payload)
+{
+	memset(m, 0, sizeof(*m));
+	m->partition = partition;
+	m->offset = offset;
+	m->payload = payload;
+	m->len = strlen(payload);
+	m->received_ms = GEN_RECEIVED_MS;
+}
+
 /* KILL_EVENTS events of new sagas "kill-<tag>-N", every status. */
 static void
 kill_batch(struct store_msg *msgs, char (*bufs)[256], const char *tag)
@@ -1278,12 +1291,7 @@ kill_batch(struct store_msg *msgs, char (*bufs)[256], const char *tag)
 		    "\"sagaId\":\"kill-%s-%d\",\"step\":\"S\","
 		    "\"status\":\"%s\",\"occurredAt\":\"%s\"}", tag, i, tag,
 		    i / 2, statuses[i % 6], when);
-		memset(&msgs[i], 0, sizeof(msgs[i]));
-		msgs[i].partition = 9;
-		msgs[i].offset = i;
-		msgs[i].payload = bufs[i];
-		msgs[i].len = strlen(bufs[i]);
-		msgs[i].received_ms = GEN_RECEIVED_MS;
+		batch_msg(&msgs[i], 9, i, bufs[i]);
 	}
 }
 
@@ -1304,10 +1312,11 @@ wait_count(PGconn *conn, const char *sql, long long want)
 /*
  * A consumer process is SIGKILLed in the middle of a batch: its
  * statements ran and its saga_status_delta rows are written but not
- * committed (it waits on a lock this test holds).  With terminate, its
- * backend is ended too, so the batch rolls back; without, the backend
- * goes on with the COMMIT already in its socket, so the batch commits
- * with no client to see it.  Either way the gauges stay exact.
+ * committed (its last round trip, insert_outcome then COMMIT, waits on
+ * a lock this test holds).  With terminate, its backend is ended too,
+ * so the batch rolls back; without, the backend goes on with the COMMIT
+ * already in its socket, so the batch commits with no client to see
+ * it.  Either way the gauges stay exact.
  */
 static void
 kill_mid_batch(const char *dsn, PGconn *conn, int terminate,
@@ -1324,7 +1333,8 @@ kill_mid_batch(const char *dsn, PGconn *conn, int terminate,
 
 	kill_batch(msgs, bufs, tag);
 	harness_db_exec(conn, "BEGIN");
-	harness_db_exec(conn, "LOCK TABLE saga_status_delta IN EXCLUSIVE MODE");
+	harness_db_exec(conn, "LOCK TABLE saga_batch_outcome IN EXCLUSIVE "
+	    "MODE");
 
 	if ((pid = fork()) == 0) {
 		if ((child = store_open(dsn, err, sizeof(err))) != NULL)
@@ -1334,13 +1344,13 @@ kill_mid_batch(const char *dsn, PGconn *conn, int terminate,
 	}
 	cr_assert_gt(pid, 0);
 
-	/* Its upsert's trigger waits for saga_status_delta. */
+	/* Its insert_outcome waits for saga_batch_outcome. */
 	wait_count(conn, "SELECT count(*) FROM pg_locks l JOIN pg_class c "
-	    "ON c.oid = l.relation WHERE c.relname = 'saga_status_delta' AND "
-	    "NOT l.granted", 1);
+	    "ON c.oid = l.relation WHERE c.relname = 'saga_batch_outcome' "
+	    "AND NOT l.granted", 1);
 	backend = harness_db_count(conn, "SELECT l.pid FROM pg_locks l JOIN "
 	    "pg_class c ON c.oid = l.relation WHERE c.relname = "
-	    "'saga_status_delta' AND NOT l.granted");
+	    "'saga_batch_outcome' AND NOT l.granted");
 	cr_assert_eq(kill(pid, SIGKILL), 0);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFSIGNALED(status));
@@ -1455,6 +1465,95 @@ delay_bucket(const char *le)
 	    "saga_tracker_event_delay_seconds_bucket{le=\"%s\"}", le);
 
 	return (exposition_value(series));
+}
+
+/* A STARTED and a COMPLETED event of saga "race-a", "race-1" first. */
+static void
+race_batch(struct store_msg *msgs, char (*bufs)[256])
+{
+	char		when[RFC3339_BUFLEN];
+	int		i;
+
+	cr_assert_eq(rfc3339_format(GEN_T0_MS, when, sizeof(when)), 0);
+	for (i = 0; i < 2; i++) {
+		(void)snprintf(bufs[i], 256, "{\"eventId\":\"race-%d\","
+		    "\"sagaId\":\"race-a\",\"step\":\"S\","
+		    "\"status\":\"%s\",\"occurredAt\":\"%s\"}", i + 1,
+		    i == 0 ? "STARTED" : "COMPLETED", when);
+		batch_msg(&msgs[i], 3, i, bufs[i]);
+	}
+}
+
+/*
+ * Two writers store one eventId for two sagas at once (a producer that
+ * reuses ids): the locks of the batch are per saga, so they do not
+ * serialise them.  The batch looked for its eventIds before the other
+ * writer committed, so its COPY meets the other row and waits for it;
+ * once that commits, the COPY fails (saga_event_pkey), and the batch is
+ * run again at once: it stores the rest and counts the eventId a
+ * duplicate, which the other saga keeps.  The caller sees one success.
+ */
+Test(store, event_id_stored_meanwhile_by_another_saga_is_a_duplicate)
+{
+	struct store_msg		 msgs[2];
+	struct store_batch_result	 res;
+	struct store			*s, *child;
+	PGconn				*conn;
+	char				 bufs[2][256], dsn[256], err[512];
+	pid_t				 pid;
+	int				 status;
+
+	harness_metrics_up();
+	harness_db_fresh("race", dsn, sizeof(dsn));
+	s = open_store(dsn);
+	conn = harness_db_connect(dsn);
+	race_batch(msgs, bufs);
+	harness_db_exec(conn, "BEGIN");
+	harness_db_exec(conn, "INSERT INTO saga_event (event_id, saga_id, "
+	    "step, status, occurred_at, received_at, source) VALUES "
+	    "('race-1', 'race-other', 'S', 'STARTED', now(), now(), "
+	    "'manual')");
+
+	if ((pid = fork()) == 0) {
+		if ((child = store_open(dsn, err, sizeof(err))) == NULL)
+			_exit(2);
+		if (store_apply_batch(child, msgs, 2, &res, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "race: %s\n", err);
+			_exit(3);
+		}
+		_exit(res.applied == 1 && res.duplicates == 1 ? 0 : 4);
+	}
+	cr_assert_gt(pid, 0);
+
+	/* Its COPY waits for this transaction's row. */
+	wait_count(conn, "SELECT count(*) FROM pg_locks WHERE locktype = "
+	    "'transactionid' AND NOT granted", 1);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM "
+	    "pg_stat_activity WHERE query LIKE 'COPY saga_event %'"), 1,
+	    "the wait is not the COPY of the events");
+	harness_db_exec(conn, "COMMIT");
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the batch must apply race-2 and count race-1 a duplicate "
+	    "(exit %d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM saga_event "
+	    "WHERE event_id = 'race-1' AND saga_id = 'race-other'"), 1);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM saga_event "
+	    "WHERE saga_id = 'race-a'"), 1);
+	cr_assert_eq(harness_db_count(conn, "SELECT count(*) FROM "
+	    "saga_instance WHERE saga_id = 'race-a' AND status = "
+	    "'COMPLETED'"), 1);
+	check_gauges_exact(s, conn, "after the raced batch");
+
+	/* Redelivered: nothing new. */
+	cr_assert_eq(store_apply_batch(s, msgs, 2, &res, err, sizeof(err)),
+	    0, "redelivery: %s", err);
+	cr_assert_eq(res.applied, 0);
+	cr_assert_eq(res.duplicates, 2);
+	PQfinish(conn);
+	store_close(s);
 }
 
 /*
