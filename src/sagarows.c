@@ -2,9 +2,10 @@
  * sagarows: the saga rows of a batch, rebuilt from their events and
  * written.  See sagarows.h.
  *
- * The rows are written by one binary COPY (pgcopy.h) whatever their
- * number, after one DELETE of those that were there; the saga ids
- * travel as one binary array (pgarray.h).
+ * The stored events of the sagas that had a row are read, and those
+ * rows deleted, in one round trip (pipeline.h) whose two statements
+ * share one binary array of saga ids (pgarray.h); the rebuilt rows are
+ * written by one binary COPY (pgcopy.h) whatever their number.
  */
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "pgbin.h"
 #include "pgcopy.h"
 #include "pgerr.h"
+#include "pipeline.h"
 #include "saga.h"
 #include "sagarows.h"
 #include "sagastate.h"
@@ -46,9 +48,9 @@ static const char sql_copy_sagas[] =
 
 static int	load_row(struct batch *, PGresult *, int, char *, size_t);
 static int	load_row_event(PGresult *, int, struct saga_event *);
+static int	load_rows(struct batch *, PGresult *, char *, size_t);
 static void	saga_time(struct strbuf *, int64_t);
 static void	saga_row(struct pgcopy *, const struct saga_state *);
-static int	delete_rows(struct store *, struct batch *, char *, size_t);
 
 /* The saga ids of the batch, or (to_load) those with a row and news. */
 int
@@ -67,13 +69,16 @@ sagarows_ids(const struct batch *b, struct pgarray_params *x, int to_load,
 	return (pgarray_params_finish(x, "saga ids", err, errlen));
 }
 
-/* Rebuild every saga's state from its stored events but the fresh ones. */
+/*
+ * Rebuild every saga's state from its stored events but the fresh ones,
+ * and delete its row, in one round trip: load_events, delete_sagas.
+ */
 int
-sagarows_load(struct store *s, struct batch *b, char *err, size_t errlen)
+sagarows_take(struct store *s, struct batch *b, char *err, size_t errlen)
 {
 	struct pgarray_params	 x;
-	PGresult		*res;
-	int			 i, rc;
+	struct pipeline		 p;
+	int			 ld, rc;
 
 	if (sagarows_ids(b, &x, 1, err, errlen) == -1) {
 		pgarray_params_free(&x);
@@ -85,18 +90,31 @@ sagarows_load(struct store *s, struct batch *b, char *err, size_t errlen)
 		return (0);
 	}
 
-	res = store_query(s, "load_events", sql_load_events, 1, x.values,
-	    x.lengths, x.formats, PGRES_TUPLES_OK, err, errlen);
+	pipeline_init(&p, s->conn);
+	ld = pipeline_add(&p, "load_events", sql_load_events, &x,
+	    PGRES_TUPLES_OK);
+	(void)pipeline_add(&p, "delete_sagas", sql_delete_sagas, &x,
+	    PGRES_COMMAND_OK);
+	if ((rc = pipeline_run(&p, err, errlen)) == 0)
+		rc = load_rows(b, p.stmts[ld].res, err, errlen);
+	pipeline_clear(&p);
 	pgarray_params_free(&x);
-	if (res == NULL)
-		return (-1);
-
-	rc = 0;
-	for (i = 0; i < PQntuples(res) && rc == 0; i++)
-		rc = load_row(b, res, i, err, errlen);
-	PQclear(res);
 
 	return (rc);
+}
+
+/* Apply each row of load_events; -1 at the first that does not apply. */
+static int
+load_rows(struct batch *b, PGresult *res, char *err, size_t errlen)
+{
+	int	i;
+
+	for (i = 0; i < PQntuples(res); i++) {
+		if (load_row(b, res, i, err, errlen) == -1)
+			return (-1);
+	}
+
+	return (0);
 }
 
 /* The columns of a load_events row after saga_id and event_id. */
@@ -194,38 +212,13 @@ saga_row(struct pgcopy *c, const struct saga_state *st)
 	pgbin_jsonb(r, st->metadata);
 }
 
-/* delete_sagas: the rows of the sagas that had one and got news. */
-static int
-delete_rows(struct store *s, struct batch *b, char *err, size_t errlen)
-{
-	struct pgarray_params	 x;
-	PGresult		*res;
-	int			 rc;
-
-	if ((rc = sagarows_ids(b, &x, 1, err, errlen)) == 0 &&
-	    x.a[0].count > 0) {
-		res = store_query(s, "delete_sagas", sql_delete_sagas, 1,
-		    x.values, x.lengths, x.formats, PGRES_COMMAND_OK, err,
-		    errlen);
-		if (res == NULL)
-			rc = -1;
-		PQclear(res);
-	}
-	pgarray_params_free(&x);
-
-	return (rc);
-}
-
-/* Replace the rows of the sagas with a fresh event by rebuilt ones. */
+/* Write the rebuilt rows of the sagas with a fresh event. */
 int
 sagarows_write(struct store *s, struct batch *b, char *err, size_t errlen)
 {
 	struct pgcopy	c;
 	size_t		i;
 	int		rc;
-
-	if (delete_rows(s, b, err, errlen) == -1)
-		return (-1);
 
 	pgcopy_init(&c, SAGAROWS_FIELDS);
 	for (i = 0; i < b->nsagas; i++) {

@@ -304,9 +304,9 @@ batch_finish(struct store *s, struct batch *b, struct outcome *o, char *err,
 
 /*
  * Six round trips (each COPY takes two), two when no event is new,
- * eight when fresh events belong to sagas that have a row (their stored
- * events are loaded to rebuild them and their rows deleted), plus one
- * per chunk of dead letters (store.h).  0, -1, or STORE_RACED.
+ * seven when fresh events belong to sagas that have a row (their stored
+ * events are loaded to rebuild them and their rows deleted, in one),
+ * plus one per chunk of dead letters (store.h).  0, -1, or STORE_RACED.
  */
 static int
 batch_transaction(struct store *s, struct batch *b, struct outcome *o,
@@ -323,7 +323,7 @@ batch_transaction(struct store *s, struct batch *b, struct outcome *o,
 	if (b->nvalid > 0 && (rc = batch_insert_events(s, b, err,
 	    errlen)) != 0)
 		return (rc);
-	if (b->nfresh > 0 && (sagarows_load(s, b, err, errlen) == -1 ||
+	if (b->nfresh > 0 && (sagarows_take(s, b, err, errlen) == -1 ||
 	    apply_fresh(b, err, errlen) == -1 ||
 	    sagarows_write(s, b, err, errlen) == -1))
 		return (-1);

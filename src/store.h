@@ -32,9 +32,8 @@
  *			COPY (pgcopy.h; two round trips: the statement,
  *			then the rows)
  *   load_events	every stored event of the sagas of fresh events
- *			that already had a row: a round trip of its own
- *			(sagarows.h)
- *   delete_sagas	the rows of those sagas, a round trip of its own
+ *			that already had a row (sagarows.h) and, in the
+ *   delete_sagas	same round trip, the rows of those sagas
  *   insert_sagas	the rebuilt rows of the sagas of fresh events, by
  *			one binary COPY (two round trips; sagarows.h)
  *
@@ -48,7 +47,7 @@
  * insert_events and insert_sagas when no event is fresh, load_events
  * and delete_sagas when no fresh event belongs to a saga with a row,
  * and insert_outcome when the batch changes no counter.  So a batch of
- * new sagas is six round trips, eight when fresh events belong to sagas
+ * new sagas is six round trips, seven when fresh events belong to sagas
  * that already have a row, plus one per chunk of dead letters; a round
  * trip on the same machine costs tens of microseconds, a 2,000-event
  * batch tens of milliseconds.  Events are inserted in eventId order and

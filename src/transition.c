@@ -104,7 +104,7 @@ manual_apply(struct store *s, struct batch *b, struct item *it,
 			    b->saga_ids[0]);
 		return (rc == 0 ? STORE_MANUAL_NOT_FOUND : STORE_MANUAL_FAILED);
 	}
-	if (sagarows_load(s, b, err, errlen) == -1)
+	if (sagarows_take(s, b, err, errlen) == -1)
 		return (STORE_MANUAL_FAILED);
 
 	(void)clock_gettime(CLOCK_REALTIME, &ts);

@@ -6,13 +6,15 @@
  *
  * One transaction: manual_lock takes the saga row FOR UPDATE (the
  * batches lock it the same way, so a transition and a batch on one saga
- * wait for each other), sagarows.h rebuilds the saga's state from its
- * events, sagastate.h judges the transition and makes a history event
- * with source "manual" and the reason, manual_event stores that event,
- * and sagarows_write() replaces the row.  The event is counted like a consumed
- * one: its tally goes with the COMMIT under a token in the store's slot
- * (tallycommit.h), so a lost answer is resolved, and counted once, at
- * the start of the next transition or batch on this store.
+ * wait for each other), sagarows_take() rebuilds the saga's state from
+ * its events and deletes the row, sagastate.h judges the transition and
+ * makes a history event with source "manual" and the reason,
+ * manual_event stores that event, and sagarows_write() writes the new
+ * row (a refused transition rolls it all back).  The event is counted
+ * like a consumed one: its tally goes with the COMMIT under a token in
+ * the store's slot (tallycommit.h), so a lost answer is resolved, and
+ * counted once, at the start of the next transition or batch on this
+ * store.
  */
 
 #ifndef SAGA_TRANSITION_H
