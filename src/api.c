@@ -672,9 +672,19 @@ list_sql(struct list_state *st)
 		p = sql_param_i64(b, q->from_ms);
 		sql_where(b, "i.updated_at >= " API_MS_TS, p, p);
 	}
+	/*
+	 * toDate is where the walk down updated_at starts, as a cursor is:
+	 * written as a row comparison with the smallest saga_id (''),
+	 * which means updated_at < toDate.  As two plain comparisons,
+	 * fromDate and toDate would be costed as one range of 0.5 % of
+	 * the rows, the generic plan would look dearer than one for the
+	 * values, and PostgreSQL would plan the statement at every
+	 * execution (0.3 ms at 10^6 sagas, half its cost).
+	 */
 	if (q->has_to) {
 		p = sql_param_i64(b, q->to_ms);
-		sql_where(b, "i.updated_at < " API_MS_TS, p, p);
+		sql_where(b, "(i.updated_at, i.saga_id) < (" API_MS_TS ", '')",
+		    p, p);
 	}
 	if (q->order_id[0] != '\0')
 		sql_where(b, "i.order_id = $%d", sql_param(b, q->order_id));
