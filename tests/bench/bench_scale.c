@@ -18,9 +18,11 @@
  *      and max of the others, in ms; and once each the two full-count
  *      statements it replaced.
  *   3. purge while ingesting: retention_purge() of the oldest day of the
- *      history (the horizon put one day after its first saga), as the
- *      service runs it (resting between batches), while the applier
- *      ingests; the ingest rate during the purge against step 1's.
+ *      history, as the service runs it (resting between batches), in
+ *      PURGE_SLICES slices (the horizon moved a quarter day each time),
+ *      while the applier ingests; each slice's ingest rate against that
+ *      of a window as long without a purge next to it, the median and
+ *      range of the pairs.
  * The rows it adds are deleted at the end; the purged day is refilled by
  * bench_scale.sh, so a cached history stays the same across runs.
  */
@@ -51,6 +53,8 @@
 #define WARMUP_SAGAS	5000
 #define PARTITIONS	8
 #define PAYLOAD_MAX	320
+#define PURGE_SLICES	4
+#define PURGE_SLICE_SEC	(86400 / PURGE_SLICES)
 
 /* An ingest run: what it pushed, what the lanes committed. */
 struct ingest {
@@ -343,6 +347,15 @@ cmp_double(const void *a, const void *b)
 	return (x < y ? -1 : x > y);
 }
 
+/* The median of n sorted values. */
+static double
+sorted_median(const double *v, int n)
+{
+	if (n % 2 == 1)
+		return (v[n / 2]);
+	return ((v[n / 2 - 1] + v[n / 2]) / 2);
+}
+
 static void
 measure_gauges(const char *dsn, PGconn *conn, double *first, double *median,
     double *max, double *full)
@@ -377,12 +390,21 @@ measure_gauges(const char *dsn, PGconn *conn, double *first, double *median,
 
 /* --- purge while ingesting ---------------------------------------------- */
 
+/* One slice of the oldest day, purged in the background. */
 struct purge_run {
 	const char		*dsn;
 	unsigned int		 horizon_sec;
 	struct retention_result	 r;
 	double			 seconds;
 	atomic_int		 finished;
+};
+
+/* The pairs of windows, and the totals of the slices. */
+struct purge_pairs {
+	double			 during[PURGE_SLICES];	/* events/s */
+	double			 ratio[PURGE_SLICES];	/* during / without */
+	struct retention_result	 r;
+	double			 seconds;
 };
 
 static void *
@@ -409,43 +431,104 @@ purge_main(void *arg)
 	return (NULL);
 }
 
-/* Ingest while the oldest day is purged: events/s during the purge. */
+/*
+ * Events/s the lanes commit while a slice is purged down to horizon_sec
+ * of history; the window's length in *secs.
+ */
 static double
-measure_purge(const char *dsn, PGconn *conn, struct purge_run *pr)
+window_purge(struct ingest *in, const char *dsn, unsigned int horizon_sec,
+    struct purge_pairs *pp, double *secs)
+{
+	struct purge_run	pr;
+	pthread_t		t;
+	long long		before;
+	int64_t			at;
+	double			t0;
+
+	memset(&pr, 0, sizeof(pr));
+	pr.dsn = dsn;
+	pr.horizon_sec = horizon_sec;
+	at = (int64_t)time(NULL) * 1000;
+	before = atomic_load(&in->done);
+	t0 = now_s();
+	if (pthread_create(&t, NULL, purge_main, &pr) != 0)
+		die("purge", "pthread_create");
+	while (!atomic_load(&pr.finished))
+		ingest_push_saga(in, at);
+	(void)pthread_join(t, NULL);
+	*secs = now_s() - t0;
+	pp->r.sagas += pr.r.sagas;
+	pp->r.events += pr.r.events;
+	pp->r.batches += pr.r.batches;
+	pp->seconds += pr.seconds;
+
+	return ((double)(atomic_load(&in->done) - before) / *secs);
+}
+
+/* Events/s the lanes commit in secs of ingest alone. */
+static double
+window_plain(struct ingest *in, double secs)
+{
+	long long	before;
+	int64_t		at;
+	double		t0, t;
+
+	at = (int64_t)time(NULL) * 1000;
+	before = atomic_load(&in->done);
+	t0 = now_s();
+	while ((t = now_s() - t0) < secs)
+		ingest_push_saga(in, at);
+
+	return ((double)(atomic_load(&in->done) - before) / t);
+}
+
+/*
+ * Ingest while the oldest day is purged, PURGE_SLICES slices of it one
+ * after the other; each slice's window is paired with one as long
+ * without a purge, after it for odd slices and before it for even ones
+ * (as long as the slice before), so that the cache warming up over the
+ * run favours neither side.  The lanes stay busy throughout.
+ */
+static void
+measure_purge(const char *dsn, PGconn *conn, struct purge_pairs *pp)
 {
 	struct ingest	in;
-	pthread_t	t;
-	int64_t		at;
-	long long	before;
+	double		oldest, d, w, len;
+	unsigned int	horizon;
+	int		k;
 
-	pr->dsn = dsn;
-	pr->horizon_sec = (unsigned int)value(conn, "SELECT extract(epoch "
-	    "FROM now() - min(updated_at) - interval '1 day')::int8 FROM "
-	    "saga_instance");
+	oldest = value(conn, "SELECT extract(epoch FROM min(updated_at)) "
+	    "FROM saga_instance");
 	ingest_start(&in, dsn, "p");
-	at = (int64_t)time(NULL) * 1000;
-	/* Lanes busy before the purge starts. */
 	while (in.next < 2000)
-		ingest_push_saga(&in, at);
-	before = atomic_load(&in.done);
-	if (pthread_create(&t, NULL, purge_main, pr) != 0)
-		die("purge", "pthread_create");
-	while (!atomic_load(&pr->finished))
-		ingest_push_saga(&in, at);
-	(void)pthread_join(t, NULL);
-	before = atomic_load(&in.done) - before;
+		ingest_push_saga(&in, (int64_t)time(NULL) * 1000);
+	len = 0;
+	for (k = 1; k <= PURGE_SLICES; k++) {
+		horizon = (unsigned int)((double)time(NULL) - oldest -
+		    (double)k * PURGE_SLICE_SEC);
+		if (k % 2 == 0) {
+			w = window_plain(&in, len);
+			d = window_purge(&in, dsn, horizon, pp, &len);
+		} else {
+			d = window_purge(&in, dsn, horizon, pp, &len);
+			w = window_plain(&in, len);
+		}
+		pp->during[k - 1] = d;
+		pp->ratio[k - 1] = d / w;
+		fprintf(stderr, "bench_scale: purge slice %d of %d: %.1f s, "
+		    "%.0f events/s during, %.0f without, %.2f\n", k,
+		    PURGE_SLICES, len, d, w, d / w);
+	}
 	ingest_wait(&in, (long long)in.next * EVENTS_PER_SAGA);
 	applier_destroy(in.applier);
-
-	return ((double)before / pr->seconds);
 }
 
 static void
 measure(const char *dsn, long sagas)
 {
-	struct purge_run	pr;
+	struct purge_pairs	pp;
 	PGconn			*conn;
-	double			ingest, copy, gfirst, gmed, gmax, gfull, during;
+	double			ingest, copy, gfirst, gmed, gmax, gfull;
 	double			in[ROUNDS], cp[ROUNDS], ratio[ROUNDS];
 	char			tag[8];
 	int			r;
@@ -469,8 +552,10 @@ measure(const char *dsn, long sagas)
 	ingest = in[ROUNDS / 2];
 	copy = cp[ROUNDS / 2];
 	measure_gauges(dsn, conn, &gfirst, &gmed, &gmax, &gfull);
-	memset(&pr, 0, sizeof(pr));
-	during = measure_purge(dsn, conn, &pr);
+	memset(&pp, 0, sizeof(pp));
+	measure_purge(dsn, conn, &pp);
+	qsort(pp.during, PURGE_SLICES, sizeof(pp.during[0]), cmp_double);
+	qsort(pp.ratio, PURGE_SLICES, sizeof(pp.ratio[0]), cmp_double);
 	delete_tag(conn, "p");
 	exec_ok(conn, "VACUUM saga_instance, saga_event, saga_status_delta");
 
@@ -482,10 +567,13 @@ measure(const char *dsn, long sagas)
 	    "gauges_ms_max %.2f\nfull_count_ms %.1f\n", gfirst, gmed, gmax,
 	    gfull);
 	printf("purge_sagas %llu\npurge_events %llu\npurge_s %.1f\n"
-	    "purge_batches %u\n", (unsigned long long)pr.r.sagas,
-	    (unsigned long long)pr.r.events, pr.seconds, pr.r.batches);
-	printf("ingest_during_purge_eps %.0f\nduring_purge_ratio %.2f\n",
-	    during, during / ingest);
+	    "purge_batches %u\n", (unsigned long long)pp.r.sagas,
+	    (unsigned long long)pp.r.events, pp.seconds, pp.r.batches);
+	printf("ingest_during_purge_eps %.0f\nduring_purge_ratio %.2f\n"
+	    "during_purge_ratio_range %.2f-%.2f\n",
+	    sorted_median(pp.during, PURGE_SLICES),
+	    sorted_median(pp.ratio, PURGE_SLICES),
+	    pp.ratio[0], pp.ratio[PURGE_SLICES - 1]);
 	PQfinish(conn);
 }
 
